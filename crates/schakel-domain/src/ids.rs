@@ -1,0 +1,293 @@
+//! Identifiers of parties and subjects.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::DomainError;
+
+fn all_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// *Organisatie-identificatienummer*: the 20-digit number that identifies a
+/// Dutch public organisation. PKIoverheid certificates carry it in the
+/// subject `serialNumber`; schakel uses it as the organisation's identity.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Oin(String);
+
+impl Oin {
+    /// The 20 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Oin {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 20 || !all_digits(s) {
+            return Err(DomainError::new("oin", "must be exactly 20 digits"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Oin {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Oin> for String {
+    fn from(v: Oin) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for Oin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Oin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oin({})", self.0)
+    }
+}
+
+/// BRIN code of a school: 4 characters, two digits then two letters or digits
+/// (e.g. `01AB`, `25LP`), as DUO assigns them.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BrinCode(String);
+
+impl BrinCode {
+    /// The four characters, upper case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for BrinCode {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        let ok = b.len() == 4
+            && b[..2].iter().all(u8::is_ascii_digit)
+            && b[2..].iter().all(u8::is_ascii_alphanumeric);
+        if !ok {
+            return Err(DomainError::new(
+                "brin",
+                "must be two digits followed by two letters or digits, e.g. 01AB",
+            ));
+        }
+        Ok(Self(s.to_ascii_uppercase()))
+    }
+}
+
+impl TryFrom<String> for BrinCode {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<BrinCode> for String {
+    fn from(v: BrinCode) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for BrinCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for BrinCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BrinCode({})", self.0)
+    }
+}
+
+/// CBS gemeentecode: `GM` followed by four digits (e.g. `GM0363`, Amsterdam).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GemeenteCode(String);
+
+impl GemeenteCode {
+    /// The code, e.g. `GM0363`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for GemeenteCode {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = s.len() == 6 && s.starts_with("GM") && all_digits(&s[2..]);
+        if !ok {
+            return Err(DomainError::new(
+                "gemeentecode",
+                "must be GM followed by four digits, e.g. GM0363",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for GemeenteCode {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<GemeenteCode> for String {
+    fn from(v: GemeenteCode) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for GemeenteCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for GemeenteCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GemeenteCode({})", self.0)
+    }
+}
+
+/// *Burgerservicenummer*: 9 digits passing the *elfproef*
+/// (9·d1 + 8·d2 + … + 2·d8 − 1·d9 ≡ 0 mod 11, and not all zero).
+///
+/// A BSN is personal data that links a youth across parties. This type never
+/// prints it: `Debug` and `Display` are redacted, parse errors do not repeat
+/// the input, and the digits are zeroized on drop. Use [`Bsn::expose`] only
+/// where the digits are really needed (pseudonymisation, sealing).
+#[derive(Clone, PartialEq, Eq, Hash, zeroize::ZeroizeOnDrop)]
+pub struct Bsn([u8; 9]);
+
+impl Bsn {
+    /// The nine ASCII digits. Never log or format the result.
+    pub fn expose(&self) -> &[u8; 9] {
+        &self.0
+    }
+
+    fn elfproef(d: &[u8; 9]) -> bool {
+        let mut sum: i32 = 0;
+        for (i, &c) in d.iter().enumerate().take(8) {
+            sum += (9 - i as i32) * i32::from(c - b'0');
+        }
+        sum -= i32::from(d[8] - b'0');
+        sum % 11 == 0 && d.iter().any(|&c| c != b'0')
+    }
+}
+
+impl FromStr for Bsn {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        if b.len() != 9 || !all_digits(s) {
+            return Err(DomainError::new("bsn", "must be exactly 9 digits"));
+        }
+        let mut d = [0u8; 9];
+        d.copy_from_slice(b);
+        if !Self::elfproef(&d) {
+            return Err(DomainError::new("bsn", "fails the elfproef (check digit)"));
+        }
+        Ok(Self(d))
+    }
+}
+
+impl TryFrom<&str> for Bsn {
+    type Error = DomainError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Debug for Bsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bsn(<redacted>)")
+    }
+}
+
+impl fmt::Display for Bsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<bsn redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST_BSNS: [&str; 5] = ["999990019", "999990925", "999992740", "999993653", "999994669"];
+
+    #[test]
+    fn test_bsns_pass_the_elfproef() {
+        for s in TEST_BSNS {
+            assert!(s.parse::<Bsn>().is_ok(), "fictitious test BSN must parse");
+        }
+    }
+
+    #[test]
+    fn bsn_with_bad_check_digit_is_refused() {
+        let e = "999990018".parse::<Bsn>().unwrap_err();
+        assert_eq!(e.field, "bsn");
+        assert!(!e.to_string().contains("999990018"));
+    }
+
+    #[test]
+    fn bsn_all_zero_is_refused() {
+        assert!("000000000".parse::<Bsn>().is_err());
+    }
+
+    #[test]
+    fn bsn_wrong_length_or_letters_are_refused() {
+        for s in ["99999001", "9999900190", "99999001a", "", " 99999001"] {
+            assert!(s.parse::<Bsn>().is_err());
+        }
+    }
+
+    #[test]
+    fn bsn_is_never_printed() {
+        let b: Bsn = "999990019".parse().unwrap();
+        assert!(!format!("{b:?}").contains("999990019"));
+        assert!(!format!("{b}").contains("999990019"));
+        assert!(!format!("{:?}", Some(&b)).contains("99999"));
+    }
+
+    #[test]
+    fn oin_must_be_20_digits() {
+        assert!("00000001234567890000".parse::<Oin>().is_ok());
+        assert_eq!("0000000123456789000".parse::<Oin>().unwrap_err().field, "oin");
+        assert!("0000000123456789000x".parse::<Oin>().is_err());
+    }
+
+    #[test]
+    fn brin_and_gemeentecode_shapes() {
+        assert_eq!("01ab".parse::<BrinCode>().unwrap().as_str(), "01AB");
+        assert!("A1AB".parse::<BrinCode>().is_err());
+        assert!("01A".parse::<BrinCode>().is_err());
+        assert!("GM0363".parse::<GemeenteCode>().is_ok());
+        assert!("GM363".parse::<GemeenteCode>().is_err());
+        assert!("gm0363".parse::<GemeenteCode>().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bsn_parse_never_panics_and_never_echoes(s in "\\PC{0,12}") {
+            if let Err(e) = s.parse::<Bsn>() {
+                proptest::prop_assert!(s.len() < 3 || !e.to_string().contains(&s));
+            }
+        }
+    }
+}
