@@ -1,0 +1,1 @@
+DELETE FROM certificate_bindings WHERE sha256 = $1

@@ -1,0 +1,1 @@
+INSERT INTO functions (oin, function, created_at) VALUES ($1, $2, $3)

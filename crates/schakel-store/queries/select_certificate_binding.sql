@@ -1,0 +1,1 @@
+SELECT sha256, oin, function, not_after FROM certificate_bindings WHERE sha256 = $1

@@ -1,0 +1,1 @@
+SELECT function FROM functions WHERE oin = $1 ORDER BY function

@@ -1,0 +1,1 @@
+SELECT oin FROM organisations WHERE brin = $1

@@ -1,0 +1,341 @@
+//! The directory: organisations, functions, age recipients, certificate bindings.
+
+use jiff::Timestamp;
+use schakel_domain::{FunctionKind, Oin, OrgKind};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::pool::on_pool;
+use crate::{
+    CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey, Store,
+    StoreError,
+};
+
+const INSERT_ORGANISATION: &str = include_str!("../queries/insert_organisation.sql");
+const UPDATE_ORGANISATION: &str = include_str!("../queries/update_organisation.sql");
+const SELECT_ORGANISATION: &str = include_str!("../queries/select_organisation.sql");
+const SELECT_OIN_BY_GEMEENTECODE: &str = include_str!("../queries/select_oin_by_gemeentecode.sql");
+const SELECT_OIN_BY_BRIN: &str = include_str!("../queries/select_oin_by_brin.sql");
+const LIST_ORGANISATIONS: &str = include_str!("../queries/list_organisations.sql");
+const INSERT_FUNCTION: &str = include_str!("../queries/insert_function.sql");
+const SELECT_FUNCTIONS: &str = include_str!("../queries/select_functions.sql");
+const INSERT_RECIPIENT: &str = include_str!("../queries/insert_recipient.sql");
+const SELECT_RECIPIENTS: &str = include_str!("../queries/select_recipients.sql");
+const SELECT_RECIPIENT: &str = include_str!("../queries/select_recipient.sql");
+const REVOKE_RECIPIENT: &str = include_str!("../queries/revoke_recipient.sql");
+const INSERT_CERTIFICATE_BINDING: &str = include_str!("../queries/insert_certificate_binding.sql");
+const SELECT_CERTIFICATE_BINDING: &str = include_str!("../queries/select_certificate_binding.sql");
+const DELETE_CERTIFICATE_BINDING: &str = include_str!("../queries/delete_certificate_binding.sql");
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_millis(what: &'static str, ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(what))
+}
+
+fn parse<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt(what))
+}
+
+/// Reads a column, mapping decode errors to [`StoreError::Corrupt`].
+macro_rules! col {
+    ($row:expr, $name:literal) => {
+        $row.try_get($name)
+            .map_err(|_| StoreError::Corrupt(concat!("column ", $name)))?
+    };
+}
+
+/// Builds an [`Organisation`] (without functions) from a row of either backend.
+macro_rules! organisation_from_row {
+    ($r:expr) => {{
+        let oin: String = col!($r, "oin");
+        let kind: String = col!($r, "kind");
+        let brin: Option<String> = col!($r, "brin");
+        let gemeentecode: Option<String> = col!($r, "gemeentecode");
+        Organisation {
+            oin: parse("organisation oin", &oin)?,
+            kind: parse::<OrgKind>("organisation kind", &kind)?,
+            name: col!($r, "name"),
+            brin: brin.map(|b| parse("organisation brin", &b)).transpose()?,
+            gemeentecode: gemeentecode
+                .map(|g| parse("organisation gemeentecode", &g))
+                .transpose()?,
+            doorstroompunt_regio: col!($r, "doorstroompunt_regio"),
+            arbeidsmarktregio: col!($r, "arbeidsmarktregio"),
+            active: col!($r, "active"),
+            functions: Vec::new(),
+        }
+    }};
+}
+
+macro_rules! recipient_from_row {
+    ($r:expr) => {{
+        let key_id: String = col!($r, "key_id");
+        let oin: String = col!($r, "oin");
+        let function: String = col!($r, "function");
+        let valid_until: Option<i64> = col!($r, "valid_until");
+        let revoked_at: Option<i64> = col!($r, "revoked_at");
+        RecipientKey {
+            key_id: parse("recipient key id", &key_id)?,
+            oin: parse("recipient oin", &oin)?,
+            function: parse("recipient function", &function)?,
+            age_recipient: col!($r, "age_recipient"),
+            valid_from: from_millis("recipient valid_from", col!($r, "valid_from"))?,
+            valid_until: valid_until
+                .map(|v| from_millis("recipient valid_until", v))
+                .transpose()?,
+            revoked_at: revoked_at
+                .map(|v| from_millis("recipient revoked_at", v))
+                .transpose()?,
+        }
+    }};
+}
+
+impl Store {
+    /// Registers a new organisation (with no functions yet).
+    pub async fn insert_organisation(&self, org: &NewOrganisation, now: Timestamp) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(INSERT_ORGANISATION)
+            .bind(org.oin.as_str())
+            .bind(org.kind.as_str())
+            .bind(&org.name)
+            .bind(org.brin.as_ref().map(|b| b.as_str()))
+            .bind(org.gemeentecode.as_ref().map(|g| g.as_str()))
+            .bind(org.doorstroompunt_regio.as_deref())
+            .bind(org.arbeidsmarktregio.as_deref())
+            .bind(true)
+            .bind(millis(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+        Ok(())
+    }
+
+    /// Applies `update` to an organisation and returns the result.
+    pub async fn update_organisation(
+        &self,
+        oin: &Oin,
+        update: OrganisationUpdate,
+        now: Timestamp,
+    ) -> Result<Organisation, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await.map_err(|e| StoreError::from_sqlx("organisation", e))?;
+            let row = sqlx::query(SELECT_ORGANISATION)
+                .bind(oin.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("organisation", e))?
+                .ok_or(StoreError::NotFound("organisation"))?;
+            let current = organisation_from_row!(row);
+            sqlx::query(UPDATE_ORGANISATION)
+                .bind(oin.as_str())
+                .bind(update.name.as_ref().unwrap_or(&current.name))
+                .bind(update.brin.as_ref().or(current.brin.as_ref()).map(|b| b.as_str()))
+                .bind(update.gemeentecode.as_ref().or(current.gemeentecode.as_ref()).map(|g| g.as_str()))
+                .bind(update.doorstroompunt_regio.as_deref().or(current.doorstroompunt_regio.as_deref()))
+                .bind(update.arbeidsmarktregio.as_deref().or(current.arbeidsmarktregio.as_deref()))
+                .bind(update.active.unwrap_or(current.active))
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+            tx.commit().await.map_err(|e| StoreError::from_sqlx("organisation", e))?;
+        });
+        self.get_organisation(oin)
+            .await?
+            .ok_or(StoreError::NotFound("organisation"))
+    }
+
+    /// The organisation with this OIN, with its functions.
+    pub async fn get_organisation(&self, oin: &Oin) -> Result<Option<Organisation>, StoreError> {
+        let org = on_pool!(self, p => {
+            let row = sqlx::query(SELECT_ORGANISATION)
+                .bind(oin.as_str())
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+            match row {
+                None => None,
+                Some(r) => Some(organisation_from_row!(r)),
+            }
+        });
+        let Some(mut org) = org else { return Ok(None) };
+        org.functions = self.functions_of(oin).await?;
+        Ok(Some(org))
+    }
+
+    /// The OIN of the gemeente with this CBS code.
+    pub async fn oin_by_gemeentecode(&self, code: &str) -> Result<Option<Oin>, StoreError> {
+        self.oin_by(SELECT_OIN_BY_GEMEENTECODE, code).await
+    }
+
+    /// The OIN of the school with this BRIN code.
+    pub async fn oin_by_brin(&self, brin: &str) -> Result<Option<Oin>, StoreError> {
+        self.oin_by(SELECT_OIN_BY_BRIN, brin).await
+    }
+
+    async fn oin_by(&self, sql: &'static str, key: &str) -> Result<Option<Oin>, StoreError> {
+        let oin: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(key).fetch_optional(p).await)
+                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+        oin.map(|o| parse("organisation oin", &o)).transpose()
+    }
+
+    /// Organisations matching `filter` with an OIN after `after` (keyset
+    /// pagination), at most `limit`, ordered by OIN.
+    pub async fn list_organisations(
+        &self,
+        filter: &OrgFilter,
+        after: Option<&Oin>,
+        limit: u32,
+    ) -> Result<Vec<Organisation>, StoreError> {
+        let mut orgs = on_pool!(self, p => {
+            let rows = sqlx::query(LIST_ORGANISATIONS)
+                .bind(after.map(|o| o.as_str()).unwrap_or(""))
+                .bind(filter.kind.map(|k| k.as_str()).unwrap_or(""))
+                .bind(filter.arbeidsmarktregio.as_deref().unwrap_or(""))
+                .bind(filter.doorstroompunt_regio.as_deref().unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(organisation_from_row!(r));
+            }
+            out
+        });
+        for org in &mut orgs {
+            org.functions = self.functions_of(&org.oin).await?;
+        }
+        Ok(orgs)
+    }
+
+    /// Adds a function to an organisation. The caller checks that the
+    /// organisation's kind allows it (R9).
+    pub async fn add_function(
+        &self,
+        oin: &Oin,
+        function: FunctionKind,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(INSERT_FUNCTION)
+            .bind(oin.as_str())
+            .bind(function.as_str())
+            .bind(millis(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("function", e))?;
+        Ok(())
+    }
+
+    async fn functions_of(&self, oin: &Oin) -> Result<Vec<FunctionKind>, StoreError> {
+        let names: Vec<String> =
+            on_pool!(self, p => sqlx::query_scalar(SELECT_FUNCTIONS).bind(oin.as_str()).fetch_all(p).await)
+                .map_err(|e| StoreError::from_sqlx("function", e))?;
+        names.iter().map(|n| parse("function", n)).collect()
+    }
+
+    /// Registers an age recipient for a function.
+    pub async fn insert_recipient(&self, key: &RecipientKey, now: Timestamp) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(INSERT_RECIPIENT)
+            .bind(key.key_id.to_string())
+            .bind(key.oin.as_str())
+            .bind(key.function.as_str())
+            .bind(&key.age_recipient)
+            .bind(millis(key.valid_from))
+            .bind(key.valid_until.map(millis))
+            .bind(millis(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+        Ok(())
+    }
+
+    /// All recipient keys of an organisation's functions, oldest first.
+    pub async fn recipients_of(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(SELECT_RECIPIENTS)
+                .bind(oin.as_str())
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(recipient_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Revokes a recipient key; revoking twice keeps the first time.
+    pub async fn revoke_recipient(&self, key_id: Uuid, now: Timestamp) -> Result<RecipientKey, StoreError> {
+        on_pool!(self, p => {
+            let done = sqlx::query(REVOKE_RECIPIENT)
+                .bind(key_id.to_string())
+                .bind(millis(now))
+                .execute(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("recipient key"));
+            }
+            let r = sqlx::query(SELECT_RECIPIENT)
+                .bind(key_id.to_string())
+                .fetch_one(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+            Ok(recipient_from_row!(r))
+        })
+    }
+
+    /// Binds a client certificate to an organisation × function.
+    pub async fn bind_certificate(
+        &self,
+        binding: &CertificateBinding,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(INSERT_CERTIFICATE_BINDING)
+            .bind(&binding.sha256)
+            .bind(binding.oin.as_str())
+            .bind(binding.function.as_str())
+            .bind(millis(binding.not_after))
+            .bind(millis(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
+        Ok(())
+    }
+
+    /// The binding of the certificate with this SHA-256 (lower-case hex).
+    pub async fn certificate_binding(&self, sha256: &str) -> Result<Option<CertificateBinding>, StoreError> {
+        on_pool!(self, p => {
+            let row = sqlx::query(SELECT_CERTIFICATE_BINDING)
+                .bind(sha256)
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
+            let Some(r) = row else { return Ok(None) };
+            let oin: String = col!(r, "oin");
+            let function: String = col!(r, "function");
+            Ok(Some(CertificateBinding {
+                sha256: col!(r, "sha256"),
+                oin: parse("certificate oin", &oin)?,
+                function: parse("certificate function", &function)?,
+                not_after: from_millis("certificate not_after", col!(r, "not_after"))?,
+            }))
+        })
+    }
+
+    /// Removes a certificate binding; returns whether one existed.
+    pub async fn unbind_certificate(&self, sha256: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => sqlx::query(DELETE_CERTIFICATE_BINDING).bind(sha256).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,79 @@
+//! The one error type of the store, and the single place where driver errors
+//! are mapped to it.
+
+/// Why a storage operation failed. Messages name the kind of record, never
+/// its contents (no BSN, name or document text ever reaches an error string).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A record with the same key already exists, or a uniqueness rule holds.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A record refers to one that does not exist.
+    #[error("{0} refers to a missing record")]
+    MissingReference(&'static str),
+    /// The database cannot be reached or is not accepting work right now.
+    /// Callers answer `UNAVAILABLE`; nothing was stored.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// A stored value does not decode into its domain type.
+    #[error("stored {0} is corrupt")]
+    Corrupt(&'static str),
+    /// The configuration (URL, options) is invalid.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    /// Running the schema migrations failed.
+    #[error("database migration failed")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// Maps a driver error for an operation on `what`. This is the one place
+    /// where SQLSTATE / SQLite codes become domain errors: sqlx classifies
+    /// both backends' constraint codes into the same `ErrorKind`.
+    pub(crate) fn from_sqlx(what: &'static str, e: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match &e {
+            sqlx::Error::RowNotFound => Self::NotFound(what),
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => Self::Conflict(what),
+                ErrorKind::ForeignKeyViolation => Self::MissingReference(what),
+                _ if is_unavailable_code(db.code().as_deref()) => Self::Unavailable(e),
+                _ => Self::Database(e),
+            },
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => Self::Unavailable(e),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => Self::Corrupt(what),
+            _ => Self::Database(e),
+        }
+    }
+
+    /// Whether the caller may retry later (the database was unavailable).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// PostgreSQL SQLSTATE classes 08 (connection exception) and 57P (operator
+/// intervention: shutdown, crash) and SQLite BUSY/LOCKED/IOERR/FULL/READONLY
+/// mean the database cannot take the work now.
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    match code {
+        Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => true,
+        // SQLite primary result codes (extended codes keep the low byte).
+        Some(c) => c
+            .parse::<i32>()
+            .map(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13))
+            .unwrap_or(false),
+        None => false,
+    }
+}

@@ -1,0 +1,22 @@
+//! Storage of schakel through sqlx: an embedded SQLite file by default,
+//! PostgreSQL when several hubs share the load.
+//!
+//! Both backends run the same queries (`queries/*.sql`, `$N` placeholders,
+//! which sqlx binds positionally on SQLite too) against schemas created by
+//! numbered migrations per backend (`migrations/sqlite`, `migrations/postgres`).
+//! Callers see one [`Store`] and one [`StoreError`]; SQL and driver details
+//! never leave this crate. The conformance suite in `tests/conformance.rs`
+//! runs against both backends so they stay interchangeable.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod directory;
+mod error;
+mod model;
+mod pool;
+
+pub use error::StoreError;
+pub use model::{
+    CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
+};
+pub use pool::{Backend, Store, StoreOptions};

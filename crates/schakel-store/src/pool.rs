@@ -1,0 +1,138 @@
+//! Connecting to a backend and running its migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::StoreError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (WAL, `synchronous=FULL`).
+    Sqlite,
+    /// A PostgreSQL server, possibly shared by several hubs.
+    Postgres,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before the store answers
+    /// [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The hub's storage: one pool on one backend. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool of either backend. The
+/// body is written once and type-checked for each backend.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::pool::Pool::Sqlite($p) => $body,
+            $crate::pool::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Connects to the database named by `opts.url` (creating a SQLite file
+    /// if it does not exist) and brings its schema up to date. Several hubs
+    /// may call this at once on one PostgreSQL: migrations take a lock.
+    pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
+        let store = if opts.url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(&opts.url)
+                .map_err(|e| StoreError::Config(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // Nothing is acknowledged before it is durable (DESIGN.md §7 property 7).
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|e| StoreError::from_sqlx("database", e))?;
+            SQLITE_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(StoreError::Migration)?;
+            Pool::Sqlite(pool)
+        } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            let connect =
+                PgConnectOptions::from_str(&opts.url).map_err(|e| StoreError::Config(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|e| StoreError::from_sqlx("database", e))?;
+            POSTGRES_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(StoreError::Migration)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::Config(
+                "database URL must start with sqlite: or postgres:".into(),
+            ));
+        };
+        Ok(Self { pool: store })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers (for health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+            .map(|_| ())
+            .map_err(|e| StoreError::from_sqlx("database", e))
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
