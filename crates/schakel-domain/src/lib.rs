@@ -6,10 +6,25 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod text_enum;
+
+mod consent;
+pub mod dates;
 mod error;
+mod field;
 mod ids;
 mod org;
+mod party;
+mod purpose;
+mod school;
+mod transfer;
 
+pub use consent::{Consent, ConsentGiver, ConsentMethod, ConsentRecord, ConsentScope, ConsentStatus};
 pub use error::DomainError;
+pub use field::{FieldGroup, FieldPath};
 pub use ids::{BrinCode, Bsn, GemeenteCode, Oin};
 pub use org::{FunctionKind, OrgKind};
+pub use party::{Party, PartyParts};
+pub use purpose::PurposeId;
+pub use school::{DiplomaLevel, SchoolType, VsoExitProfile};
+pub use transfer::{TransferEvent, TransferState};

@@ -1,0 +1,734 @@
+//! The decision function: `(facts, policy, today) -> Decision`.
+//!
+//! Pure and total: it never panics on input and reports **every** violation
+//! it finds. Messages are for a school administrator: plain English, Dutch
+//! terms where those are what people use, and never a field value, a BSN or
+//! a name (facts hold none; sent field paths are echoed only when they look
+//! like field paths).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::civil::Date;
+use schakel_domain::dates::{add_months, add_years, age_on};
+use schakel_domain::{
+    ConsentGiver, ConsentStatus, FieldGroup, FieldPath, FunctionKind, PurposeId, SchoolType,
+};
+
+use crate::model::{NecessityJustification, Purpose, SchoolStatus, StartkwalificatieCondition, WindowAnchor};
+use crate::{Facts, Policy, RuleId};
+
+/// A written justification (R2, R8) must have at least this many characters
+/// (without surrounding spaces): enough for one real sentence, so an empty or
+/// token justification ("x", "nodig") is refused.
+pub const MIN_JUSTIFICATION_CHARS: usize = 20;
+
+/// One violated rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Violation {
+    /// The rule of domain.md §3.
+    pub rule: RuleId,
+    /// Where the problem is: a field path, a group, or a request element
+    /// such as `consent.giver`, `sender.function`, `purpose`.
+    pub field_path: String,
+    /// What is wrong and what to do, in plain language. Never contains
+    /// field values, a BSN or names.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.rule, self.field_path, self.message)
+    }
+}
+
+/// A group allowed to be sent, bound to its purpose and to the recipient
+/// function(s) whose key may open it (DESIGN.md §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundGroup {
+    /// The group.
+    pub group: FieldGroup,
+    /// The purpose it is bound to.
+    pub purpose: PurposeId,
+    /// The recipient functions that may open it (R9).
+    pub recipient_functions: BTreeSet<FunctionKind>,
+}
+
+/// How long the transfer may be kept (R15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// The period in months (the purpose's, or the region's if shorter).
+    pub months: u16,
+    /// The last day the content may be kept, inclusive.
+    pub until: Date,
+}
+
+/// The outcome of [`decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The request may go ahead with exactly these groups.
+    Allowed {
+        /// The purpose version applied.
+        purpose: PurposeId,
+        /// The groups present in the request, each bound to purpose and recipient function(s).
+        groups: Vec<BoundGroup>,
+        /// How long the content may be kept.
+        retention: Retention,
+        /// Whether the hardheidsclausule (art. 7a lid 7) was applied; the
+        /// justification must then be recorded with the transfer (R2).
+        hardheidsclausule_applied: bool,
+        /// The policy version the decision was taken under.
+        policy_version: String,
+    },
+    /// The request is refused; every violation found is listed.
+    Refused {
+        /// All violations, sorted by rule and field path.
+        violations: Vec<Violation>,
+        /// The policy version the decision was taken under.
+        policy_version: String,
+    },
+}
+
+impl Decision {
+    /// Whether the decision allows the request.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allowed { .. })
+    }
+
+    /// The violations (empty if allowed).
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Self::Allowed { .. } => &[],
+            Self::Refused { violations, .. } => violations,
+        }
+    }
+}
+
+struct Found(BTreeSet<Violation>);
+
+impl Found {
+    fn add(&mut self, rule: RuleId, field_path: impl Into<String>, message: impl Into<String>) {
+        self.0.insert(Violation {
+            rule,
+            field_path: field_path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Echo a sent field path only if it looks like one: lower-case words, digits,
+/// `_` and `.`, at most 64 characters and no run of 5 or more digits (so a
+/// BSN, phone number or date typed into a field name is never repeated).
+/// Otherwise refer to it by position.
+fn safe_path(raw: &str, index: usize) -> String {
+    let shaped = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    let mut run = 0;
+    let mut long_digits = false;
+    for b in raw.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        long_digits |= run >= 5;
+    }
+    if shaped && !long_digits {
+        raw.to_owned()
+    } else {
+        format!("fields[{index}]")
+    }
+}
+
+fn list<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn justified(text: Option<&String>) -> bool {
+    text.is_some_and(|t| t.trim().chars().count() >= MIN_JUSTIFICATION_CHARS)
+}
+
+/// Decide whether `facts` may be sent under `policy` on `today` (a civil date
+/// in Europe/Amsterdam; see [`schakel_domain::dates::amsterdam_date`]).
+pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
+    let mut found = Found(BTreeSet::new());
+    let versions: Vec<&Purpose> = policy.purpose_versions(&facts.purpose).collect();
+
+    // R1: the purpose must exist and one of its versions must apply today.
+    let purpose = match policy.purpose_on(&facts.purpose, today) {
+        Some(p) => p,
+        None => {
+            let Some(first) = versions.first() else {
+                found.add(
+                    RuleId::R1,
+                    "purpose",
+                    "This purpose is not registered, so there is no legal basis to send anything under it.",
+                );
+                return refused(found, policy);
+            };
+            let next = versions.iter().find(|p| p.valid_from > today);
+            let msg = match next {
+                Some(p) => format!(
+                    "The legal basis for this purpose applies from {}; nothing can be sent under it before then.",
+                    p.valid_from
+                ),
+                None => "The legal basis for this purpose is no longer in force.".to_owned(),
+            };
+            found.add(RuleId::R1, "purpose", msg);
+            // Check everything else against the nearest version so the sender
+            // learns all problems at once.
+            next.copied().unwrap_or(versions.last().copied().unwrap_or(first))
+        }
+    };
+    let s = &facts.subject;
+
+    // R9: sender and recipient must be the parties (organisation kind and
+    // function) the purpose names; a werkcoach and a doorstroomcoach are
+    // different parties even within one gemeente.
+    if !purpose.sender_kinds.contains(&facts.sender.kind()) {
+        found.add(
+            RuleId::R9,
+            "sender.kind",
+            format!(
+                "A {} cannot send under this purpose; it is sent by: {}.",
+                facts.sender.kind(),
+                list(&purpose.sender_kinds)
+            ),
+        );
+    }
+    if !purpose.sender_functions.contains(&facts.sender.function()) {
+        found.add(
+            RuleId::R9,
+            "sender.function",
+            format!(
+                "The {} function cannot send under this purpose; only: {}.",
+                facts.sender.function(),
+                list(&purpose.sender_functions)
+            ),
+        );
+    }
+    if !purpose.recipient_kinds.contains(&facts.recipient.kind()) {
+        found.add(
+            RuleId::R9,
+            "recipient.kind",
+            format!(
+                "A {} cannot receive under this purpose; it goes to: {}.",
+                facts.recipient.kind(),
+                list(&purpose.recipient_kinds)
+            ),
+        );
+    }
+    if !purpose.recipient_functions.contains(&facts.recipient.function()) {
+        found.add(
+            RuleId::R9,
+            "recipient.function",
+            format!(
+                "The {} function cannot receive under this purpose; only: {}.",
+                facts.recipient.function(),
+                list(&purpose.recipient_functions)
+            ),
+        );
+    }
+
+    // The rule that governs the school-status and window conditions.
+    let school_rule = if purpose.school_status == SchoolStatus::Enrolled {
+        RuleId::R10
+    } else {
+        RuleId::R4
+    };
+
+    // R18: hbo/wo never hand a student over; the student asks the gemeente.
+    // And a school sends only about its own kind of pupils.
+    if purpose.is_school_sent() {
+        match s.school_type {
+            Some(t) if !t.may_initiate_transfer() => found.add(
+                RuleId::R18,
+                "school_career.school_type",
+                "hbo and wo students are not handed over by their institution; the student can ask the \
+                 gemeente for support directly.",
+            ),
+            Some(t) if facts.sender.kind().is_school() && !school_matches(facts.sender.kind(), t) => found
+                .add(
+                    RuleId::R18,
+                    "school_career.school_type",
+                    format!(
+                        "The school type must match the sending school: a {} cannot send about a {t} pupil.",
+                        facts.sender.kind()
+                    ),
+                ),
+            Some(_) => {}
+            None => found.add(
+                school_rule,
+                "school_career.school_type",
+                "The school type (pro, vso or mbo) is needed to check this request.",
+            ),
+        }
+    }
+
+    // R2: under 27, or past 27 under the hardheidsclausule with a written justification.
+    let age = age_on(s.date_of_birth, today);
+    let mut hardheidsclausule_applied = false;
+    if s.date_of_birth > today {
+        found.add(
+            RuleId::R2,
+            "identity.date_of_birth",
+            "The date of birth is in the future.",
+        );
+    } else if age >= i32::from(purpose.max_age) {
+        if purpose.hardheidsclausule {
+            if justified(facts.hardheidsclausule.as_ref()) {
+                hardheidsclausule_applied = true;
+            } else if facts.hardheidsclausule.is_some() {
+                found.add(
+                    RuleId::R2,
+                    "hardheidsclausule",
+                    format!(
+                        "The hardheidsclausule (Participatiewet art. 7a lid 7) needs a written justification of \
+                         at least {MIN_JUSTIFICATION_CHARS} characters explaining why support continues past {}.",
+                        purpose.max_age
+                    ),
+                );
+            } else {
+                found.add(
+                    RuleId::R2,
+                    "identity.date_of_birth",
+                    format!(
+                        "The youth is {} or older. Support past {} is only possible under the hardheidsclausule \
+                         (art. 7a lid 7), with a written justification.",
+                        purpose.max_age, purpose.max_age
+                    ),
+                );
+            }
+        } else {
+            found.add(
+                RuleId::R2,
+                "identity.date_of_birth",
+                format!(
+                    "The youth is {} or older; this purpose covers youths under {} only.",
+                    purpose.max_age, purpose.max_age
+                ),
+            );
+        }
+    }
+
+    // R3: a startkwalificatie is havo, vwo or mbo 2-4 (mbo 1 entree is not).
+    let has_sk = s.startkwalificatie || s.diploma_level.is_some_and(|d| d.is_startkwalificatie());
+    if !s.startkwalificatie && s.diploma_level.is_some_and(|d| d.is_startkwalificatie()) {
+        found.add(
+            RuleId::R3,
+            "school_career.startkwalificatie",
+            "The diploma level counts as a startkwalificatie but startkwalificatie is stated as 'no'; \
+             correct one of the two.",
+        );
+    }
+    if s.diploma_date.is_some() != s.diploma_level.is_some() {
+        found.add(
+            school_rule,
+            "school_career.diploma_date",
+            "Give both the diploma level and the diploma date, or neither.",
+        );
+    }
+    if purpose.startkwalificatie == StartkwalificatieCondition::Without && has_sk {
+        // R3 (Doorstroompunt) or R7 (expertise): the Doorstroompunt has no
+        // legal basis for youths who have a startkwalificatie.
+        found.add(
+            purpose.startkwalificatie_rule,
+            "school_career.startkwalificatie",
+            "The youth has a startkwalificatie (havo, vwo or mbo 2-4). The Doorstroompunt has no legal basis \
+             to process or exchange data about youths with a startkwalificatie.",
+        );
+    }
+
+    // R4 / R10: has the youth left school, and is this within the window?
+    let left = s.leave_date.is_some_and(|d| d <= today);
+    match purpose.school_status {
+        SchoolStatus::Left if !left => found.add(
+            RuleId::R4,
+            "school_career.leave_date",
+            if s.leave_date.is_some() {
+                "The youth has not left school yet. While the youth is at school, use support during school \
+                 (support.during_school)."
+            } else {
+                "The date the youth left school is needed for a handover."
+            },
+        ),
+        // R10: support during school is for pupils who are still enrolled.
+        SchoolStatus::Enrolled if left => found.add(
+            RuleId::R10,
+            "school_career.leave_date",
+            "The youth has already left school. Support during school is only for enrolled pupils; use a \
+             handover (handover.school_to_gemeente) instead.",
+        ),
+        _ => {}
+    }
+    if let Some(t) = s.school_type
+        && left
+        && let Some(w) = purpose.windows.iter().find(|w| w.school_types.contains(&t))
+    {
+        // R4: pro/vso up to 2 years after leaving, mbo up to 1 year after the
+        // diploma (leaving date without a diploma). Inclusive: the last
+        // allowed day is the anniversary itself (28 Feb for 29 Feb anchors).
+        let (anchor, path) = match (w.anchor, s.diploma_date) {
+            (WindowAnchor::DiplomaDateOrLeaveDate, Some(d)) => (Some(d), "school_career.diploma_date"),
+            _ => (s.leave_date, "school_career.leave_date"),
+        };
+        if let Some(anchor) = anchor {
+            match add_years(anchor, i16::from(w.years)) {
+                Ok(end) if today <= end && anchor <= today => {}
+                Ok(_) if anchor > today => found.add(RuleId::R4, path, "This date is in the future."),
+                _ => found.add(
+                    RuleId::R4,
+                    path,
+                    format!(
+                        "The handover period has passed: for {t} the school may hand a youth over up to {} year(s) \
+                         after {}.",
+                        w.years,
+                        w.anchor.describe()
+                    ),
+                ),
+            }
+        }
+    }
+
+    // Fields: forbidden categories (R14, R16), unknown fields (R14), special
+    // categories (R16). Collect the groups present.
+    let mut groups_present: BTreeSet<FieldGroup> = BTreeSet::new();
+    let mut paths: Vec<FieldPath> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, raw) in facts.fields.iter().enumerate() {
+        if !seen.insert(raw.as_str()) {
+            continue;
+        }
+        let shown = safe_path(raw, i);
+        if let Some(cat) = policy.forbidden().iter().find(|c| c.matches(raw)) {
+            // R14 / R16: never exchanged under these purposes.
+            found.add(
+                cat.rule,
+                shown,
+                format!(
+                    "{} ({}) may never be exchanged here: {} Remove this field.",
+                    cat.title, cat.title_nl, cat.reason
+                ),
+            );
+            continue;
+        }
+        let Ok(path) = raw.parse::<FieldPath>() else {
+            // R14: what is not in the catalogue has no basis in this law.
+            found.add(
+                RuleId::R14,
+                shown,
+                "This is not a field of the overgangsdocument, so there is no legal basis to send it. Remove it.",
+            );
+            continue;
+        };
+        groups_present.insert(path.group());
+        let def = policy
+            .groups()
+            .get(&path.group())
+            .and_then(|g| g.field(path.field()));
+        match def {
+            None => found.add(
+                RuleId::R14,
+                shown,
+                "This field is not in the field catalogue, so there is no legal basis to send it. Remove it.",
+            ),
+            Some(f) if f.special_category => {
+                // R16: special-category data needs an explicit legal ground
+                // (checked at load) and consent that names this very field.
+                let explicit = purpose.consent.required
+                    && facts.consent.as_ref().is_some_and(|c| {
+                        c.in_force_on(today) && c.scope().explicit_special_fields.contains(&path)
+                    });
+                if !explicit {
+                    found.add(
+                        RuleId::R16,
+                        shown,
+                        "This field holds special-category data (AVG art. 9). It can only be sent with consent \
+                         that explicitly names this field. Describe support needs functionally instead.",
+                    );
+                }
+            }
+            Some(_) => paths.push(path),
+        }
+    }
+    if facts.fields.is_empty() {
+        found.add(RuleId::R12, "fields", "The document contains no fields.");
+    }
+
+    // Catalogue: each group must serve this purpose (R12; R8 for Doorstroompunt history).
+    for g in &groups_present {
+        match policy.groups().get(g) {
+            Some(def) if def.purposes.contains(&purpose.id) => {}
+            Some(def) => found.add(
+                def.refusal_rule,
+                g.as_str(),
+                format!("The group '{g}' may not be sent under this purpose. Remove it."),
+            ),
+            None => found.add(
+                RuleId::R14,
+                g.as_str(),
+                format!("The group '{g}' is not in the field catalogue."),
+            ),
+        }
+    }
+
+    // R8: Doorstroompunt data to the Participatiewet side only when necessary
+    // for this case, with a justification per group.
+    for g in &groups_present {
+        let per_group = purpose.necessity_justification == NecessityJustification::PerGroup;
+        let group_demands = policy
+            .groups()
+            .get(g)
+            .is_some_and(|d| d.justification_required_for.contains(&purpose.id));
+        if (per_group || group_demands) && !justified(facts.justifications.get(g)) {
+            found.add(
+                RuleId::R8,
+                g.as_str(),
+                format!(
+                    "Explain why the group '{g}' is necessary for this youth's case (at least \
+                     {MIN_JUSTIFICATION_CHARS} characters). Data may only be passed on when needed for the case, \
+                     never automatically."
+                ),
+            );
+        }
+    }
+
+    // R4 (and R13): consent of the youth, or of a parent/guardian under 18.
+    if purpose.consent.required {
+        consent_checks(&mut found, facts, purpose, today, age, &groups_present);
+    }
+
+    // R7: advice answers an open expertise request.
+    if purpose.requires_open_request && !facts.open_expertise_request {
+        found.add(
+            RuleId::R7,
+            "expertise_request",
+            "Advice can only be sent in answer to an open expertise request from the gemeente.",
+        );
+    }
+
+    // R19: interpretation of seed 003 ("Overig"). vso pupils with uitstroomprofiel
+    // arbeidsmarkt or dagbesteding cannot become a vsv'er (no qualification duty,
+    // generally no startkwalificatie reachable); their vso school stays
+    // responsible for two years after they leave. So (a) an uitstroomprofiel only
+    // exists for vso pupils, and (b) purposes that presuppose the Doorstroompunt's
+    // vsv task (`vso_school_responsibility_years`) are refused while the school is
+    // still responsible: the school hands over instead. After those years the
+    // Doorstroompunt may act like for any youth without startkwalificatie.
+    // The exit-profile *value* "dagbesteding" is school-career data, not the
+    // forbidden day-care data of R14.
+    if let Some(p) = s.vso_exit_profile {
+        if s.school_type != Some(SchoolType::Vso) {
+            found.add(
+                RuleId::R19,
+                "school_career.vso_exit_profile",
+                "An uitstroomprofiel only applies to vso pupils; remove it or correct the school type.",
+            );
+        } else if let Some(years) = purpose.vso_school_responsibility_years
+            && !p.can_become_vsv()
+        {
+            let school_responsible = match s.leave_date {
+                None => true,
+                Some(l) => add_years(l, i16::from(years)).map_or(true, |end| today <= end),
+            };
+            if school_responsible {
+                found.add(
+                    RuleId::R19,
+                    "school_career.vso_exit_profile",
+                    format!(
+                        "Youths who leave vso with uitstroomprofiel arbeidsmarkt or dagbesteding are not early school \
+                         leavers; their vso school stays responsible for {years} years after they leave. Ask the school \
+                         to hand the youth over instead."
+                    ),
+                );
+            }
+        }
+    }
+
+    // R12: the region's overgangsdocument format narrows the catalogue.
+    let profile = facts
+        .region
+        .as_ref()
+        .and_then(|r| policy.profiles().get(r))
+        .and_then(|p| p.purposes.get(&purpose.id).map(|pp| (p, pp)));
+    if let Some((p, pp)) = profile {
+        for g in &groups_present {
+            if !pp.groups.contains(g) {
+                found.add(
+                    RuleId::R12,
+                    g.as_str(),
+                    format!(
+                        "The overgangsdocument format of region {} does not include the group '{g}'.",
+                        p.region
+                    ),
+                );
+            }
+        }
+        for path in &paths {
+            if pp.omit_fields.contains(path) {
+                found.add(
+                    RuleId::R12,
+                    path.to_string(),
+                    format!(
+                        "The overgangsdocument format of region {} leaves this field out.",
+                        p.region
+                    ),
+                );
+            }
+        }
+    }
+
+    if !found.0.is_empty() {
+        return refused(found, policy);
+    }
+
+    // R15: retention from the purpose, shortened by the region if it says so.
+    let months = profile
+        .and_then(|(_, pp)| pp.retention_months)
+        .map_or(purpose.retention_months, |m| m.min(purpose.retention_months));
+    let until = match add_months(today, i32::from(months)) {
+        Ok(d) => d,
+        Err(_) => {
+            found.add(
+                RuleId::R15,
+                "retention",
+                "The retention period cannot be computed for this date.",
+            );
+            return refused(found, policy);
+        }
+    };
+    Decision::Allowed {
+        purpose: purpose.id.clone(),
+        groups: groups_present
+            .into_iter()
+            .map(|group| BoundGroup {
+                group,
+                purpose: purpose.id.clone(),
+                recipient_functions: purpose.recipient_functions.clone(),
+            })
+            .collect(),
+        retention: Retention { months, until },
+        hardheidsclausule_applied,
+        policy_version: policy.version().to_owned(),
+    }
+}
+
+fn school_matches(kind: schakel_domain::OrgKind, t: SchoolType) -> bool {
+    use schakel_domain::OrgKind as K;
+    matches!(
+        (kind, t),
+        (K::ProSchool, SchoolType::Pro) | (K::VsoSchool, SchoolType::Vso) | (K::MboSchool, SchoolType::Mbo)
+    )
+}
+
+fn consent_checks(
+    found: &mut Found,
+    facts: &Facts,
+    purpose: &Purpose,
+    today: Date,
+    age: i32,
+    groups_present: &BTreeSet<FieldGroup>,
+) {
+    let Some(c) = &facts.consent else {
+        found.add(
+            RuleId::R4,
+            "consent",
+            "This needs recorded consent (instemming) of the youth, or of a parent or guardian if the youth is \
+             under 18. No consent was included.",
+        );
+        return;
+    };
+    match c.status() {
+        // R13: a refusal is respected; it never blocks the youth's own access to help.
+        ConsentStatus::Refused => found.add(
+            RuleId::R4,
+            "consent.status",
+            "Consent was refused, so nothing can be sent. The youth can still ask the gemeente for help directly.",
+        ),
+        ConsentStatus::Withdrawn => {
+            found.add(RuleId::R4, "consent.status", "Consent was withdrawn, so nothing can be sent.")
+        }
+        ConsentStatus::Given => {
+            if c.recorded_on() > today {
+                found.add(RuleId::R4, "consent.recorded_on", "The consent is dated in the future.");
+            } else if !c.in_force_on(today) {
+                found.add(RuleId::R4, "consent.valid_until", "The consent has expired; record a new one.");
+            }
+        }
+    }
+    let scope = c.scope();
+    if scope.purpose != facts.purpose {
+        found.add(
+            RuleId::R4,
+            "consent.scope.purpose",
+            "The consent was given for a different purpose.",
+        );
+    }
+    if scope.recipient_oin != *facts.recipient.oin() || scope.recipient_function != facts.recipient.function()
+    {
+        found.add(
+            RuleId::R4,
+            "consent.scope.recipient",
+            "The consent was given for a different recipient (organisation or function).",
+        );
+    }
+    // Who may consent is judged on the decision date: once the youth turns 18
+    // a parent's consent no longer covers new transfers.
+    let minor = age < i32::from(purpose.consent.adult_age);
+    let allowed: &BTreeSet<ConsentGiver> = if minor {
+        &purpose.consent.givers_minor
+    } else {
+        &purpose.consent.givers_adult
+    };
+    if !allowed.contains(&c.giver()) {
+        let msg = if minor {
+            format!(
+                "The youth is under {}: consent must come from {}.",
+                purpose.consent.adult_age,
+                giver_words(allowed)
+            )
+        } else {
+            format!(
+                "The youth is {} or older: consent must come from {}.",
+                purpose.consent.adult_age,
+                giver_words(allowed)
+            )
+        };
+        found.add(RuleId::R4, "consent.giver", msg);
+    }
+    for g in groups_present {
+        if !scope.groups.contains(g) {
+            found.add(
+                RuleId::R4,
+                g.as_str(),
+                format!("The consent does not cover the group '{g}'. Remove it, or record consent that includes it."),
+            );
+        }
+    }
+}
+
+fn giver_words(givers: &BTreeSet<ConsentGiver>) -> String {
+    let words: Vec<&str> = givers
+        .iter()
+        .map(|g| match g {
+            ConsentGiver::Youth => "the youth",
+            ConsentGiver::Parent => "a parent",
+            ConsentGiver::Guardian => "a guardian",
+        })
+        .collect();
+    match words.as_slice() {
+        [] => "nobody (this purpose is misconfigured)".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn refused(found: Found, policy: &Policy) -> Decision {
+    Decision::Refused {
+        violations: found.0.into_iter().collect(),
+        policy_version: policy.version().to_owned(),
+    }
+}

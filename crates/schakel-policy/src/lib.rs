@@ -1,0 +1,34 @@
+//! Policy as data for schakel, and the pure decision function.
+//!
+//! `policy/*.toml` holds the purposes of domain.md §4 with their legal bases,
+//! the field catalogue of §5, forbidden categories (R14, R16) and optional
+//! region profiles (R12). [`load`] parses and validates those files (the
+//! caller reads them: this crate does no I/O) and [`decide`] applies rules
+//! R1–R19 to the facts of one request:
+//!
+//! ```text
+//! decide(&facts, &policy, today) -> Decision::Allowed { groups, retention, .. }
+//!                                 | Decision::Refused { violations: [ {rule, field_path, message}, .. ] }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod decide;
+mod docs;
+mod error;
+mod facts;
+mod load;
+mod model;
+mod rule;
+
+pub use decide::{BoundGroup, Decision, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
+pub use docs::render_markdown;
+pub use error::{PolicyError, PolicyIssue};
+pub use facts::{Facts, Subject};
+pub use load::{load, policy_version};
+pub use model::{
+    ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,
+    ProfilePurpose, Purpose, RegionProfile, SchoolStatus, SensitivityClass, StartkwalificatieCondition,
+    Window, WindowAnchor,
+};
+pub use rule::{RuleId, UnknownRule};

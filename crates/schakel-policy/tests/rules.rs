@@ -1,0 +1,1029 @@
+//! Table-driven tests per rule of domain.md §3: at least one allowed and one
+//! refused case each; refused cases assert the rule id and the field path.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use jiff::civil::date;
+use schakel_domain::{
+    Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
+    OrgKind, SchoolType, VsoExitProfile,
+};
+use schakel_policy::{Decision, RuleId, decide, load};
+
+const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
+
+#[test]
+fn r1_purposes_apply_from_2026_01_01() {
+    run(&[
+        Case {
+            name: "first day",
+            base: expertise_request,
+            change: same,
+            today: date(2026, 1, 1),
+            expect: None,
+        },
+        Case {
+            name: "day before",
+            base: expertise_request,
+            change: same,
+            today: date(2025, 12, 31),
+            expect: Some((R(1), "purpose")),
+        },
+        Case {
+            name: "unknown purpose",
+            base: school_handover,
+            change: |f| f.purpose = pid("handover.anything_else"),
+            today: TODAY,
+            expect: Some((R(1), "purpose")),
+        },
+    ]);
+}
+
+#[test]
+fn r1_versions_are_chosen_by_date() {
+    // A later law change: the purpose closes on 2026-12-31 and a new version
+    // without the hardheidsclausule starts on 2027-01-01.
+    let original = FILES[2].1;
+    let first_block = original.split("[[purpose]]").nth(1).unwrap();
+    let closed = original.replacen(
+        "valid_from = \"2026-01-01\"\n",
+        "valid_from = \"2026-01-01\"\nvalid_until = \"2026-12-31\"\n",
+        1,
+    );
+    let next = first_block
+        .replacen("valid_from = \"2026-01-01\"", "valid_from = \"2027-01-01\"", 1)
+        .replacen("hardheidsclausule = true", "hardheidsclausule = false", 1);
+    let purposes = format!("{closed}\n[[purpose]]{next}");
+    let files = [FILES[0], FILES[1], ("purposes.toml", purposes.as_str())];
+    let policy = load(&files).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        policy
+            .purpose_versions(&pid("handover.school_to_gemeente"))
+            .count(),
+        2
+    );
+    let mut f = school_handover();
+    f.subject.date_of_birth = date(1999, 1, 1);
+    f.subject.leave_date = Some(date(2026, 6, 1));
+    f.subject.diploma_date = Some(date(2026, 6, 1));
+    f.hardheidsclausule = Some("Finishing a bbl track that started before the 27th birthday.".into());
+    assert_allowed(&decide(&f, &policy, date(2026, 12, 31)), "old version");
+    assert_refused(
+        &decide(&f, &policy, date(2027, 1, 1)),
+        R(2),
+        "identity.date_of_birth",
+        "new version",
+    );
+}
+
+#[test]
+fn r2_under_27_or_hardheidsclausule() {
+    fn born_1999_03_10(f: &mut schakel_policy::Facts) {
+        f.subject.date_of_birth = date(1999, 3, 10);
+    }
+    run(&[
+        Case {
+            name: "26",
+            base: school_handover,
+            change: born_1999_03_10,
+            today: date(2026, 3, 9),
+            expect: None,
+        },
+        Case {
+            name: "27th birthday",
+            base: school_handover,
+            change: born_1999_03_10,
+            today: date(2026, 3, 10),
+            expect: Some((R(2), "identity.date_of_birth")),
+        },
+        Case {
+            name: "hardheidsclausule with justification",
+            base: school_handover,
+            change: |f| {
+                f.subject.date_of_birth = date(1998, 1, 1);
+                f.hardheidsclausule =
+                    Some("Finishes the bbl track in June; the job offer depends on it.".into());
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "hardheidsclausule without real justification",
+            base: school_handover,
+            change: |f| {
+                f.subject.date_of_birth = date(1998, 1, 1);
+                f.hardheidsclausule = Some("  nodig  ".into());
+            },
+            today: TODAY,
+            expect: Some((R(2), "hardheidsclausule")),
+        },
+        Case {
+            name: "Doorstroompunt has no hardheidsclausule",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.subject.date_of_birth = date(1998, 1, 1);
+                f.hardheidsclausule =
+                    Some("Finishes the bbl track in June; the job offer depends on it.".into());
+            },
+            today: TODAY,
+            expect: Some((R(2), "identity.date_of_birth")),
+        },
+        Case {
+            name: "date of birth in the future",
+            base: school_handover,
+            change: |f| f.subject.date_of_birth = date(2027, 1, 1),
+            today: TODAY,
+            expect: Some((R(2), "identity.date_of_birth")),
+        },
+    ]);
+}
+
+#[test]
+fn r2_leap_day_birthday_reaches_27_on_1_march() {
+    let p = policy();
+    let mut f = school_handover();
+    f.subject.date_of_birth = date(2000, 2, 29);
+    f.subject.leave_date = Some(date(2026, 6, 1));
+    f.subject.diploma_date = Some(date(2026, 6, 1));
+    assert_allowed(&decide(&f, &p, date(2027, 2, 28)), "26 on 28 Feb 2027");
+    assert_refused(
+        &decide(&f, &p, date(2027, 3, 1)),
+        R(2),
+        "identity.date_of_birth",
+        "27 on 1 Mar 2027",
+    );
+}
+
+#[test]
+fn r3_doorstroompunt_only_without_startkwalificatie() {
+    run(&[
+        Case {
+            name: "entree diploma is not a startkwalificatie",
+            base: doorstroompunt_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "stated startkwalificatie",
+            base: doorstroompunt_handover,
+            change: |f| f.subject.startkwalificatie = true,
+            today: TODAY,
+            expect: Some((R(3), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "mbo 2 diploma",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.subject.diploma_level = Some(DiplomaLevel::Mbo2);
+                f.subject.startkwalificatie = true;
+            },
+            today: TODAY,
+            expect: Some((R(3), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "havo diploma contradicts 'no startkwalificatie'",
+            base: school_handover,
+            change: |f| {
+                f.subject.diploma_level = Some(DiplomaLevel::Havo);
+                f.subject.startkwalificatie = false;
+            },
+            today: TODAY,
+            expect: Some((R(3), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "school handover does not need absence of startkwalificatie",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r4_consent_and_windows() {
+    run(&[
+        Case {
+            name: "youth of 20 consents",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "no consent",
+            base: school_handover,
+            change: |f| f.consent = None,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+        Case {
+            name: "consent refused (R13: recorded, respected)",
+            base: school_handover,
+            change: |f| {
+                let c = f.consent.take().unwrap();
+                f.consent = Some(
+                    Consent::refused(
+                        c.giver(),
+                        c.scope().clone(),
+                        c.method(),
+                        "mentor".into(),
+                        date(2026, 2, 1),
+                    )
+                    .unwrap(),
+                );
+            },
+            today: TODAY,
+            expect: Some((R(4), "consent.status")),
+        },
+        Case {
+            name: "consent withdrawn",
+            base: school_handover,
+            change: |f| f.consent.as_mut().unwrap().withdraw(date(2026, 2, 20)).unwrap(),
+            today: TODAY,
+            expect: Some((R(4), "consent.status")),
+        },
+        Case {
+            name: "consent for another gemeente",
+            base: school_handover,
+            change: |f| {
+                let other = party(
+                    OTHER_GEMEENTE_OIN,
+                    OrgKind::Gemeente,
+                    FunctionKind::Participatiewet,
+                );
+                f.consent = Some(consent(
+                    ConsentGiver::Youth,
+                    "handover.school_to_gemeente",
+                    &other,
+                    &ALL_GROUPS,
+                ));
+            },
+            today: TODAY,
+            expect: Some((R(4), "consent.scope.recipient")),
+        },
+        Case {
+            name: "consent for another purpose",
+            base: school_handover,
+            change: |f| {
+                f.consent = Some(consent(
+                    ConsentGiver::Youth,
+                    "support.during_school",
+                    &f.recipient,
+                    &ALL_GROUPS,
+                ));
+            },
+            today: TODAY,
+            expect: Some((R(4), "consent.scope.purpose")),
+        },
+        Case {
+            name: "consent does not cover support_needs",
+            base: school_handover,
+            change: |f| {
+                let groups: Vec<FieldGroup> = ALL_GROUPS
+                    .into_iter()
+                    .filter(|g| *g != FieldGroup::SupportNeeds)
+                    .collect();
+                f.consent = Some(consent(
+                    ConsentGiver::Youth,
+                    "handover.school_to_gemeente",
+                    &f.recipient,
+                    &groups,
+                ));
+            },
+            today: TODAY,
+            expect: Some((R(4), "support_needs")),
+        },
+        Case {
+            name: "consent expired",
+            base: school_handover,
+            change: |f| {
+                let c = f.consent.take().unwrap();
+                f.consent = Some(
+                    Consent::given(
+                        c.giver(),
+                        c.scope().clone(),
+                        ConsentMethod::Digital,
+                        "mentor".into(),
+                        date(2026, 1, 1),
+                        Some(date(2026, 3, 1)),
+                    )
+                    .unwrap(),
+                );
+            },
+            today: TODAY,
+            expect: Some((R(4), "consent.valid_until")),
+        },
+        Case {
+            name: "not yet left school",
+            base: school_handover,
+            change: |f| f.subject.leave_date = Some(date(2026, 7, 1)),
+            today: TODAY,
+            expect: Some((R(4), "school_career.leave_date")),
+        },
+        Case {
+            name: "no leave date",
+            base: school_handover,
+            change: |f| f.subject.leave_date = None,
+            today: TODAY,
+            expect: Some((R(4), "school_career.leave_date")),
+        },
+    ]);
+}
+
+#[test]
+fn r4_parent_consent_required_under_18() {
+    fn minor(f: &mut schakel_policy::Facts) {
+        f.sender = party(SCHOOL_OIN, OrgKind::VsoSchool, FunctionKind::School);
+        f.subject.school_type = Some(SchoolType::Vso);
+        f.subject.date_of_birth = date(2008, 6, 15);
+        f.subject.diploma_level = None;
+        f.subject.diploma_date = None;
+        f.subject.startkwalificatie = false;
+    }
+    run(&[
+        Case {
+            name: "parent consents for a 17-year-old",
+            base: school_handover,
+            change: |f| {
+                minor(f);
+                f.consent = Some(consent(
+                    ConsentGiver::Parent,
+                    "handover.school_to_gemeente",
+                    &f.recipient,
+                    &ALL_GROUPS,
+                ));
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "guardian consents for a 17-year-old",
+            base: school_handover,
+            change: |f| {
+                minor(f);
+                f.consent = Some(consent(
+                    ConsentGiver::Guardian,
+                    "handover.school_to_gemeente",
+                    &f.recipient,
+                    &ALL_GROUPS,
+                ));
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "17-year-old consents alone",
+            base: school_handover,
+            change: minor,
+            today: TODAY,
+            expect: Some((R(4), "consent.giver")),
+        },
+        Case {
+            name: "parent consent no longer enough once 18",
+            base: school_handover,
+            change: |f| {
+                minor(f);
+                f.consent = Some(consent(
+                    ConsentGiver::Parent,
+                    "handover.school_to_gemeente",
+                    &f.recipient,
+                    &ALL_GROUPS,
+                ));
+            },
+            today: date(2026, 6, 15),
+            expect: Some((R(4), "consent.giver")),
+        },
+        Case {
+            name: "the youth consents from the 18th birthday",
+            base: school_handover,
+            change: minor,
+            today: date(2026, 6, 15),
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r4_windows_pro_vso_two_years_mbo_one_year_inclusive() {
+    fn vso_left_2024_03_01(f: &mut schakel_policy::Facts) {
+        f.sender = party(SCHOOL_OIN, OrgKind::VsoSchool, FunctionKind::School);
+        f.subject.school_type = Some(SchoolType::Vso);
+        f.subject.leave_date = Some(date(2024, 3, 1));
+        f.subject.diploma_level = None;
+        f.subject.diploma_date = None;
+    }
+    fn mbo_diploma_2025_03_01(f: &mut schakel_policy::Facts) {
+        f.subject.diploma_date = Some(date(2025, 3, 1));
+        f.subject.leave_date = Some(date(2025, 7, 1));
+    }
+    fn mbo_no_diploma_left_2025_03_01(f: &mut schakel_policy::Facts) {
+        f.subject.diploma_date = None;
+        f.subject.diploma_level = None;
+        f.subject.startkwalificatie = false;
+        f.subject.leave_date = Some(date(2025, 3, 1));
+    }
+    run(&[
+        Case {
+            name: "vso last day",
+            base: school_handover,
+            change: vso_left_2024_03_01,
+            today: date(2026, 3, 1),
+            expect: None,
+        },
+        Case {
+            name: "vso day after",
+            base: school_handover,
+            change: vso_left_2024_03_01,
+            today: date(2026, 3, 2),
+            expect: Some((R(4), "school_career.leave_date")),
+        },
+        Case {
+            name: "mbo last day after diploma",
+            base: school_handover,
+            change: mbo_diploma_2025_03_01,
+            today: date(2026, 3, 1),
+            expect: None,
+        },
+        Case {
+            name: "mbo day after (window runs from the diploma, not from leaving)",
+            base: school_handover,
+            change: mbo_diploma_2025_03_01,
+            today: date(2026, 3, 2),
+            expect: Some((R(4), "school_career.diploma_date")),
+        },
+        Case {
+            name: "mbo without diploma: from leaving",
+            base: school_handover,
+            change: mbo_no_diploma_left_2025_03_01,
+            today: date(2026, 3, 2),
+            expect: Some((R(4), "school_career.leave_date")),
+        },
+        Case {
+            name: "window from 29 Feb ends 28 Feb",
+            base: school_handover,
+            change: |f| {
+                f.subject.diploma_date = Some(date(2028, 2, 29));
+                f.subject.leave_date = Some(date(2028, 2, 29));
+            },
+            today: date(2029, 3, 1),
+            expect: Some((R(4), "school_career.diploma_date")),
+        },
+        Case {
+            name: "window from 29 Feb: 28 Feb is the last day",
+            base: school_handover,
+            change: |f| {
+                f.subject.diploma_date = Some(date(2028, 2, 29));
+                f.subject.leave_date = Some(date(2028, 2, 29));
+            },
+            today: date(2029, 2, 28),
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r7_expertise_request_and_advice() {
+    run(&[
+        Case {
+            name: "request allowed",
+            base: expertise_request,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "request about a youth with startkwalificatie",
+            base: expertise_request,
+            change: |f| {
+                f.subject.diploma_level = Some(DiplomaLevel::Mbo3);
+                f.subject.startkwalificatie = true;
+            },
+            today: TODAY,
+            expect: Some((R(7), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "advice answers an open request",
+            base: expertise_advice,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "advice without an open request",
+            base: expertise_advice,
+            change: |f| f.open_expertise_request = false,
+            today: TODAY,
+            expect: Some((R(7), "expertise_request")),
+        },
+        Case {
+            name: "request must come from the Participatiewet side",
+            base: expertise_request,
+            change: |f| f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt),
+            today: TODAY,
+            expect: Some((R(9), "sender.function")),
+        },
+    ]);
+}
+
+#[test]
+fn r8_doorstroompunt_data_needs_justification_per_group() {
+    run(&[
+        Case {
+            name: "every group justified",
+            base: doorstroompunt_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "history without justification",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.justifications.remove(&FieldGroup::DoorstroompuntHistory);
+            },
+            today: TODAY,
+            expect: Some((R(8), "doorstroompunt.history")),
+        },
+        Case {
+            name: "token justification",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.justifications.insert(FieldGroup::Identity, "nodig".into());
+            },
+            today: TODAY,
+            expect: Some((R(8), "identity")),
+        },
+        Case {
+            name: "history never in a school handover",
+            base: school_handover,
+            change: |f| f.fields.push("doorstroompunt.history.absence_record".into()),
+            today: TODAY,
+            expect: Some((R(8), "doorstroompunt.history")),
+        },
+        Case {
+            name: "advice attaching history without justification",
+            base: expertise_advice,
+            change: |f| f.justifications.clear(),
+            today: TODAY,
+            expect: Some((R(8), "doorstroompunt.history")),
+        },
+    ]);
+}
+
+#[test]
+fn r9_functions_must_match_the_purpose() {
+    run(&[
+        Case {
+            name: "school to participatiewet",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "school handover sent to the Doorstroompunt",
+            base: school_handover,
+            change: |f| f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt),
+            today: TODAY,
+            expect: Some((R(9), "recipient.function")),
+        },
+        Case {
+            name: "Doorstroompunt sending a school handover",
+            base: school_handover,
+            change: |f| f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt),
+            today: TODAY,
+            expect: Some((R(9), "sender.kind")),
+        },
+        Case {
+            name: "Participatiewet sending Doorstroompunt data",
+            base: doorstroompunt_handover,
+            change: |f| f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+            today: TODAY,
+            expect: Some((R(9), "sender.function")),
+        },
+        Case {
+            name: "a privacy officer receives nothing",
+            base: school_handover,
+            change: |f| f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::PrivacyOfficer),
+            today: TODAY,
+            expect: Some((R(9), "recipient.function")),
+        },
+    ]);
+}
+
+#[test]
+fn r9_groups_are_bound_to_the_recipient_function() {
+    let d = decide(&school_handover(), &policy(), TODAY);
+    let Decision::Allowed { groups, purpose, .. } = d else {
+        panic!("allowed")
+    };
+    assert!(!groups.is_empty());
+    for g in groups {
+        assert_eq!(g.purpose, purpose);
+        assert_eq!(
+            g.recipient_functions,
+            BTreeSet::from([FunctionKind::Participatiewet])
+        );
+    }
+}
+
+#[test]
+fn r10_support_during_school_only_while_enrolled() {
+    run(&[
+        Case {
+            name: "enrolled pro pupil",
+            base: during_school,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "leaves later this year",
+            base: during_school,
+            change: |f| f.subject.leave_date = Some(date(2026, 7, 1)),
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "already left",
+            base: during_school,
+            change: |f| f.subject.leave_date = Some(date(2026, 1, 1)),
+            today: TODAY,
+            expect: Some((R(10), "school_career.leave_date")),
+        },
+        Case {
+            name: "left today",
+            base: during_school,
+            change: |f| f.subject.leave_date = Some(TODAY),
+            today: TODAY,
+            expect: Some((R(10), "school_career.leave_date")),
+        },
+    ]);
+}
+
+#[test]
+fn r12_region_profile_narrows_the_document() {
+    run(&[
+        Case {
+            name: "within the region's format",
+            base: school_handover,
+            change: |f| f.region = Some("voorbeeldregio".into()),
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "group outside the region's format",
+            base: school_handover,
+            change: |f| {
+                f.region = Some("voorbeeldregio".into());
+                f.fields.push("development.options".into());
+            },
+            today: TODAY,
+            expect: Some((R(12), "development")),
+        },
+        Case {
+            name: "field the region leaves out",
+            base: school_handover,
+            change: |f| {
+                f.region = Some("voorbeeldregio".into());
+                f.fields.push("contact.school.contact_phone".into());
+            },
+            today: TODAY,
+            expect: Some((R(12), "contact.school.contact_phone")),
+        },
+        Case {
+            name: "without the region, development is allowed",
+            base: school_handover,
+            change: |f| f.fields.push("development.options".into()),
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "empty document",
+            base: school_handover,
+            change: |f| f.fields.clear(),
+            today: TODAY,
+            expect: Some((R(12), "fields")),
+        },
+        Case {
+            name: "group the purpose does not serve",
+            base: expertise_request,
+            change: |f| f.fields.push("wishes.desired_work".into()),
+            today: TODAY,
+            expect: Some((R(12), "wishes")),
+        },
+    ]);
+}
+
+#[test]
+fn r12_r15_region_shortens_retention() {
+    let p = policy();
+    let mut f = school_handover();
+    let Decision::Allowed { retention, .. } = decide(&f, &p, TODAY) else {
+        panic!("allowed")
+    };
+    assert_eq!((retention.months, retention.until), (12, date(2027, 3, 2)));
+    f.region = Some("voorbeeldregio".into());
+    let Decision::Allowed {
+        retention,
+        policy_version,
+        ..
+    } = decide(&f, &p, TODAY)
+    else {
+        panic!("allowed")
+    };
+    assert_eq!((retention.months, retention.until), (6, date(2026, 9, 2)));
+    assert_eq!(policy_version, p.version());
+}
+
+#[test]
+fn r14_no_basis_and_unknown_fields() {
+    run(&[
+        Case {
+            name: "catalogue fields only",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "UWV benefit",
+            base: school_handover,
+            change: |f| f.fields.push("school_career.uwv_benefit".into()),
+            today: TODAY,
+            expect: Some((R(14), "school_career.uwv_benefit")),
+        },
+        Case {
+            name: "newcomer status",
+            base: school_handover,
+            change: |f| f.fields.push("identity.newcomer_status".into()),
+            today: TODAY,
+            expect: Some((R(14), "identity.newcomer_status")),
+        },
+        Case {
+            name: "mbo-verklaring",
+            base: school_handover,
+            change: |f| f.fields.push("school_career.mbo_verklaring".into()),
+            today: TODAY,
+            expect: Some((R(14), "school_career.mbo_verklaring")),
+        },
+        Case {
+            name: "dagbesteding data",
+            base: school_handover,
+            change: |f| f.fields.push("development.dagbesteding".into()),
+            today: TODAY,
+            expect: Some((R(14), "development.dagbesteding")),
+        },
+        Case {
+            name: "unknown field in a known group",
+            base: school_handover,
+            change: |f| f.fields.push("skills.hobbies".into()),
+            today: TODAY,
+            expect: Some((R(14), "skills.hobbies")),
+        },
+        Case {
+            name: "unknown group",
+            base: school_handover,
+            change: |f| f.fields.push("family.siblings".into()),
+            today: TODAY,
+            expect: Some((R(14), "family.siblings")),
+        },
+        Case {
+            name: "a value typed as a field name is not echoed",
+            base: school_handover,
+            change: |f| f.fields.push("identity.999990019".into()),
+            today: TODAY,
+            expect: Some((R(14), "fields[11]")),
+        },
+    ]);
+}
+
+#[test]
+fn r16_special_categories_refused() {
+    run(&[
+        Case {
+            name: "functional support needs are fine",
+            base: school_handover,
+            change: |f| f.fields.push("support_needs.functional_needs".into()),
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "diagnosis",
+            base: school_handover,
+            change: |f| f.fields.push("support_needs.diagnosis".into()),
+            today: TODAY,
+            expect: Some((R(16), "support_needs.diagnosis")),
+        },
+        Case {
+            name: "health group",
+            base: school_handover,
+            change: |f| f.fields.push("health.psychiatric_history".into()),
+            today: TODAY,
+            expect: Some((R(16), "health.psychiatric_history")),
+        },
+        Case {
+            name: "criminal record",
+            base: school_handover,
+            change: |f| f.fields.push("identity.criminal_record".into()),
+            today: TODAY,
+            expect: Some((R(16), "identity.criminal_record")),
+        },
+        Case {
+            name: "religion",
+            base: school_handover,
+            change: |f| f.fields.push("wishes.religion".into()),
+            today: TODAY,
+            expect: Some((R(16), "wishes.religion")),
+        },
+    ]);
+}
+
+#[test]
+fn r16_special_category_field_needs_explicit_consent() {
+    // A catalogue that (hypothetically) admits one special-category field.
+    let catalogue = FILES[0].1.replace(
+        "[[group.field]]\nname = \"job_coach\"",
+        "[[group.field]]\nname = \"work_capacity\"\ntype = \"text\"\ndescription = \"x\"\nspecial_category = true\n\
+         legal_ground = \"AVG art. 9 lid 2 sub a (explicit consent)\"\n\n[[group.field]]\nname = \"job_coach\"",
+    );
+    let files = [("catalogue.toml", catalogue.as_str()), FILES[1], FILES[2]];
+    let p = load(&files).unwrap_or_else(|e| panic!("{e}"));
+    let mut f = school_handover();
+    f.fields.push("support_needs.work_capacity".into());
+    assert_refused(
+        &decide(&f, &p, TODAY),
+        R(16),
+        "support_needs.work_capacity",
+        "no explicit consent",
+    );
+    let c = f.consent.take().unwrap();
+    let mut scope: ConsentScope = c.scope().clone();
+    scope
+        .explicit_special_fields
+        .insert("support_needs.work_capacity".parse::<FieldPath>().unwrap());
+    f.consent = Some(
+        Consent::given(
+            c.giver(),
+            scope,
+            c.method(),
+            "mentor".into(),
+            c.recorded_on(),
+            None,
+        )
+        .unwrap(),
+    );
+    assert_allowed(&decide(&f, &p, TODAY), "explicit consent names the field");
+    // Without a consent-based purpose the field can never pass.
+    let mut d = doorstroompunt_handover();
+    d.fields.push("support_needs.work_capacity".into());
+    d.justifications
+        .insert(FieldGroup::SupportNeeds, JUSTIFICATION.into());
+    assert_refused(
+        &decide(&d, &p, TODAY),
+        R(16),
+        "support_needs.work_capacity",
+        "no consent purpose",
+    );
+}
+
+#[test]
+fn r18_hbo_wo_are_not_senders() {
+    run(&[
+        Case {
+            name: "mbo school about its own student",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "hbo student",
+            base: school_handover,
+            change: |f| {
+                f.subject.school_type = Some(SchoolType::Hbo);
+                f.subject.diploma_level = None;
+                f.subject.diploma_date = None;
+            },
+            today: TODAY,
+            expect: Some((R(18), "school_career.school_type")),
+        },
+        Case {
+            name: "wo student during school",
+            base: during_school,
+            change: |f| f.subject.school_type = Some(SchoolType::Wo),
+            today: TODAY,
+            expect: Some((R(18), "school_career.school_type")),
+        },
+        Case {
+            name: "pro school about an mbo student",
+            base: school_handover,
+            change: |f| f.sender = party(SCHOOL_OIN, OrgKind::ProSchool, FunctionKind::School),
+            today: TODAY,
+            expect: Some((R(18), "school_career.school_type")),
+        },
+    ]);
+}
+
+#[test]
+fn r19_vso_exit_profiles() {
+    fn vso_arbeidsmarkt(f: &mut schakel_policy::Facts) {
+        f.subject.school_type = Some(SchoolType::Vso);
+        f.subject.vso_exit_profile = Some(VsoExitProfile::Arbeidsmarkt);
+        f.subject.diploma_level = None;
+        f.subject.diploma_date = None;
+        f.subject.leave_date = Some(date(2025, 6, 1));
+    }
+    run(&[
+        Case {
+            name: "vso school hands over its arbeidsmarkt leaver",
+            base: school_handover,
+            change: |f| {
+                vso_arbeidsmarkt(f);
+                f.sender = party(SCHOOL_OIN, OrgKind::VsoSchool, FunctionKind::School);
+                f.subject.startkwalificatie = false;
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "Doorstroompunt while the vso school is responsible",
+            base: doorstroompunt_handover,
+            change: vso_arbeidsmarkt,
+            today: TODAY,
+            expect: Some((R(19), "school_career.vso_exit_profile")),
+        },
+        Case {
+            name: "dagbesteding profile likewise",
+            base: doorstroompunt_handover,
+            change: |f| {
+                vso_arbeidsmarkt(f);
+                f.subject.vso_exit_profile = Some(VsoExitProfile::Dagbesteding);
+            },
+            today: TODAY,
+            expect: Some((R(19), "school_career.vso_exit_profile")),
+        },
+        Case {
+            name: "Doorstroompunt after the two school years",
+            base: doorstroompunt_handover,
+            change: vso_arbeidsmarkt,
+            today: date(2027, 6, 2),
+            expect: None,
+        },
+        Case {
+            name: "vervolgonderwijs leavers can be vsv'ers",
+            base: doorstroompunt_handover,
+            change: |f| {
+                vso_arbeidsmarkt(f);
+                f.subject.vso_exit_profile = Some(VsoExitProfile::Vervolgonderwijs);
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "exit profile on an mbo student",
+            base: school_handover,
+            change: |f| f.subject.vso_exit_profile = Some(VsoExitProfile::Arbeidsmarkt),
+            today: TODAY,
+            expect: Some((R(19), "school_career.vso_exit_profile")),
+        },
+    ]);
+}
+
+#[test]
+fn all_violations_are_reported_at_once() {
+    let mut f = school_handover();
+    f.consent = None;
+    f.subject.date_of_birth = date(1990, 1, 1);
+    f.fields.push("support_needs.diagnosis".into());
+    f.fields.push("school_career.uwv_benefit".into());
+    f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
+    let d = decide(&f, &policy(), TODAY);
+    let rules: BTreeSet<RuleId> = d.violations().iter().map(|v| v.rule).collect();
+    for r in [2, 4, 9, 14, 16] {
+        assert!(rules.contains(&R(r)), "missing R{r} in {:?}", violations(&d));
+    }
+}
+
+#[test]
+fn violation_messages_never_contain_values() {
+    let mut f = school_handover();
+    f.fields = fields(&[
+        "identity.999990019",
+        "identity.Jan Jansen",
+        "identity.1234 AB",
+        "x",
+    ]);
+    f.consent = None;
+    let d = decide(&f, &policy(), TODAY);
+    assert!(!d.is_allowed());
+    let text = format!("{d:?}");
+    for needle in ["999990019", "Jan", "1234", "2005-05-05"] {
+        assert!(!text.contains(needle), "{needle} leaked: {text}");
+    }
+}
