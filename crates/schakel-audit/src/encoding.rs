@@ -1,0 +1,435 @@
+//! Canonical binary encoding of an [`Entry`].
+//!
+//! Binary rather than JSON because "canonical JSON" leaves too much to agree on
+//! (number forms, escapes, Unicode normalisation); this format has exactly one
+//! byte string per entry value, and every rule that makes it so is checked when
+//! decoding, so `decode` accepts only what `encode` produces.
+//!
+//! Version 1, all integers big-endian, fields in this fixed order:
+//!
+//! ```text
+//! u8      version = 0x01
+//! u64     seq
+//! u64     time_ms
+//! opt     actor.oin            str (20 digits)
+//! opt     actor.function       str (token)
+//! opt     actor.user_id        str (text)
+//! opt     actor.user_role      str (token)
+//! str     action               (snake_case text form)
+//! u8      outcome tag          0 success | 1 refused, then list of rule ids | 2 error, then str code
+//! opt     activity             str purpose, str policy_version
+//! opt     legal_basis          str (text)
+//! opt     subject              str (token)
+//! opt     transfer_id          16 bytes
+//! opt     consent_id           16 bytes
+//! list    groups               (tokens, strictly increasing)
+//! list    parties              (OINs, strictly increasing)
+//! 16      trace_id             (not all zero)
+//! 8       span_id              (not all zero)
+//! ```
+//!
+//! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
+//! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
+//! many `str`. Nothing may follow the span id.
+
+use uuid::Uuid;
+
+use crate::entry::{
+    Action, Actor, Entry, MAX_ITEMS, Outcome, ProcessingActivity, SpanId, TraceContext, TraceId, check_oin,
+    check_sorted_unique, check_text, check_token,
+};
+use crate::error::{AuditError, Result};
+
+/// The encoding version this crate writes (and the only one it reads).
+pub const ENCODING_VERSION: u8 = 1;
+
+const OUTCOME_SUCCESS: u8 = 0;
+const OUTCOME_REFUSED: u8 = 1;
+const OUTCOME_ERROR: u8 = 2;
+
+impl Entry {
+    /// The canonical encoding: what the store persists and the Merkle tree hashes.
+    ///
+    /// Fails when a field breaks its rule (an OIN that is not 20 digits, groups
+    /// not sorted, text with a newline, …), naming the field.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut w = Vec::with_capacity(256);
+        w.push(ENCODING_VERSION);
+        w.extend_from_slice(&self.seq.to_be_bytes());
+        w.extend_from_slice(&self.time_ms.to_be_bytes());
+        put_opt_str(&mut w, "actor.oin", self.actor.oin.as_deref())?;
+        put_opt_str(&mut w, "actor.function", self.actor.function.as_deref())?;
+        put_opt_str(&mut w, "actor.user_id", self.actor.user_id.as_deref())?;
+        put_opt_str(&mut w, "actor.user_role", self.actor.user_role.as_deref())?;
+        put_str(&mut w, "action", self.action.as_str())?;
+        match &self.outcome {
+            Outcome::Success => w.push(OUTCOME_SUCCESS),
+            Outcome::Refused { rules } => {
+                w.push(OUTCOME_REFUSED);
+                put_list(&mut w, "outcome.rules", rules)?;
+            }
+            Outcome::Error { code } => {
+                w.push(OUTCOME_ERROR);
+                put_str(&mut w, "outcome.code", code)?;
+            }
+        }
+        match &self.activity {
+            None => w.push(0),
+            Some(a) => {
+                w.push(1);
+                put_str(&mut w, "activity.purpose", &a.purpose)?;
+                put_str(&mut w, "activity.policy_version", &a.policy_version)?;
+            }
+        }
+        put_opt_str(&mut w, "legal_basis", self.legal_basis.as_deref())?;
+        put_opt_str(&mut w, "subject", self.subject.as_deref())?;
+        put_opt_uuid(&mut w, self.transfer_id);
+        put_opt_uuid(&mut w, self.consent_id);
+        put_list(&mut w, "groups", &self.groups)?;
+        put_list(&mut w, "parties", &self.parties)?;
+        w.extend_from_slice(self.trace.trace_id.as_bytes());
+        w.extend_from_slice(self.trace.span_id.as_bytes());
+        // One set of rules: whatever decode refuses, encode refuses too.
+        EntryRef::parse(&w).map_err(|e| match e {
+            AuditError::Malformed { .. } => AuditError::InvalidField {
+                field: "entry",
+                reason: "too large",
+            },
+            other => other,
+        })?;
+        Ok(w)
+    }
+
+    /// Decodes a canonical encoding. Refuses unknown versions, trailing bytes,
+    /// and anything `encode` would not have produced.
+    pub fn decode(bytes: &[u8]) -> Result<Entry> {
+        EntryRef::parse(bytes).map(|r| r.into_entry())
+    }
+}
+
+fn put_str(w: &mut Vec<u8>, field: &'static str, s: &str) -> Result<()> {
+    let len = u16::try_from(s.len()).map_err(|_| AuditError::InvalidField {
+        field,
+        reason: "too long",
+    })?;
+    w.extend_from_slice(&len.to_be_bytes());
+    w.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+fn put_opt_str(w: &mut Vec<u8>, field: &'static str, s: Option<&str>) -> Result<()> {
+    match s {
+        None => w.push(0),
+        Some(s) => {
+            w.push(1);
+            put_str(w, field, s)?;
+        }
+    }
+    Ok(())
+}
+
+fn put_opt_uuid(w: &mut Vec<u8>, id: Option<Uuid>) {
+    match id {
+        None => w.push(0),
+        Some(id) => {
+            w.push(1);
+            w.extend_from_slice(id.as_bytes());
+        }
+    }
+}
+
+fn put_list(w: &mut Vec<u8>, field: &'static str, items: &[String]) -> Result<()> {
+    if items.len() > MAX_ITEMS {
+        return Err(AuditError::InvalidField {
+            field,
+            reason: "too many items",
+        });
+    }
+    // MAX_ITEMS fits in u16.
+    w.extend_from_slice(&(items.len() as u16).to_be_bytes());
+    for item in items {
+        put_str(w, field, item)?;
+    }
+    Ok(())
+}
+
+/// A validated list of strings inside an encoding, read without allocating.
+#[derive(Clone, Copy)]
+pub(crate) struct StrList<'a> {
+    raw: &'a [u8],
+    count: u16,
+}
+
+impl<'a> StrList<'a> {
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        let mut r = Reader {
+            buf: self.raw,
+            pos: 0,
+        };
+        // The list was validated when parsed, so these reads cannot fail.
+        (0..self.count).filter_map(move |_| r.str().ok())
+    }
+
+    fn to_vec(self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+/// A decoded entry borrowing from its encoding. The verifier uses this to check
+/// every field of millions of entries without allocating.
+pub(crate) struct EntryRef<'a> {
+    pub(crate) seq: u64,
+    pub(crate) time_ms: u64,
+    oin: Option<&'a str>,
+    function: Option<&'a str>,
+    user_id: Option<&'a str>,
+    user_role: Option<&'a str>,
+    action: Action,
+    outcome: OutcomeRef<'a>,
+    activity: Option<(&'a str, &'a str)>,
+    legal_basis: Option<&'a str>,
+    subject: Option<&'a str>,
+    transfer_id: Option<Uuid>,
+    consent_id: Option<Uuid>,
+    groups: StrList<'a>,
+    parties: StrList<'a>,
+    trace_id: TraceId,
+    span_id: SpanId,
+}
+
+enum OutcomeRef<'a> {
+    Success,
+    Refused(StrList<'a>),
+    Error(&'a str),
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn malformed(&self, reason: &'static str) -> AuditError {
+        AuditError::Malformed {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
+        match end {
+            Some(end) => {
+                let s = &self.buf[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => Err(self.malformed("unexpected end")),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn present(&mut self) -> Result<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(AuditError::Malformed {
+                offset: self.pos - 1,
+                reason: "option tag is not 0 or 1",
+            }),
+        }
+    }
+
+    fn str(&mut self) -> Result<&'a str> {
+        let len = self.u16()? as usize;
+        let start = self.pos;
+        let bytes = self.take(len)?;
+        std::str::from_utf8(bytes).map_err(|_| AuditError::Malformed {
+            offset: start,
+            reason: "not UTF-8",
+        })
+    }
+
+    fn opt_str(
+        &mut self,
+        field: &'static str,
+        check: fn(&'static str, &str) -> Result<()>,
+    ) -> Result<Option<&'a str>> {
+        if !self.present()? {
+            return Ok(None);
+        }
+        let s = self.str()?;
+        check(field, s)?;
+        Ok(Some(s))
+    }
+
+    fn opt_uuid(&mut self) -> Result<Option<Uuid>> {
+        if !self.present()? {
+            return Ok(None);
+        }
+        Ok(Some(Uuid::from_bytes(self.array()?)))
+    }
+
+    fn list(
+        &mut self,
+        field: &'static str,
+        check: fn(&'static str, &str) -> Result<()>,
+    ) -> Result<StrList<'a>> {
+        let count = self.u16()?;
+        if count as usize > MAX_ITEMS {
+            return Err(AuditError::InvalidField {
+                field,
+                reason: "too many items",
+            });
+        }
+        let start = self.pos;
+        let mut prev = None;
+        for _ in 0..count {
+            let s = self.str()?;
+            check(field, s)?;
+            check_sorted_unique(field, prev, s)?;
+            prev = Some(s);
+        }
+        Ok(StrList {
+            raw: &self.buf[start..self.pos],
+            count,
+        })
+    }
+}
+
+impl<'a> EntryRef<'a> {
+    /// Parses and checks every field; no allocation.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<EntryRef<'a>> {
+        let mut r = Reader { buf: bytes, pos: 0 };
+        let version = r.u8()?;
+        if version != ENCODING_VERSION {
+            return Err(AuditError::UnknownVersion(version));
+        }
+        let seq = r.u64()?;
+        let time_ms = r.u64()?;
+        let oin = r.opt_str("actor.oin", check_oin)?;
+        let function = r.opt_str("actor.function", check_token)?;
+        let user_id = r.opt_str("actor.user_id", check_text)?;
+        let user_role = r.opt_str("actor.user_role", check_token)?;
+        // A known name parses to its variant (no allocation); others must be snake_case.
+        let action = r.str()?.parse::<Action>()?;
+        let outcome = match r.u8()? {
+            OUTCOME_SUCCESS => OutcomeRef::Success,
+            OUTCOME_REFUSED => {
+                let rules = r.list("outcome.rules", check_token)?;
+                if rules.count == 0 {
+                    return Err(AuditError::InvalidField {
+                        field: "outcome.rules",
+                        reason: "a refusal names at least one rule",
+                    });
+                }
+                OutcomeRef::Refused(rules)
+            }
+            OUTCOME_ERROR => {
+                let code = r.str()?;
+                check_token("outcome.code", code)?;
+                OutcomeRef::Error(code)
+            }
+            _ => {
+                return Err(AuditError::Malformed {
+                    offset: r.pos - 1,
+                    reason: "unknown outcome tag",
+                });
+            }
+        };
+        let activity = if r.present()? {
+            let purpose = r.str()?;
+            check_token("activity.purpose", purpose)?;
+            let version = r.str()?;
+            check_token("activity.policy_version", version)?;
+            Some((purpose, version))
+        } else {
+            None
+        };
+        let legal_basis = r.opt_str("legal_basis", check_text)?;
+        let subject = r.opt_str("subject", check_token)?;
+        let transfer_id = r.opt_uuid()?;
+        let consent_id = r.opt_uuid()?;
+        let groups = r.list("groups", check_token)?;
+        let parties = r.list("parties", check_oin)?;
+        let trace_id = TraceId::from_bytes(r.array()?)?;
+        let span_id = SpanId::from_bytes(r.array()?)?;
+        if r.pos != bytes.len() {
+            return Err(r.malformed("trailing bytes"));
+        }
+        Ok(EntryRef {
+            seq,
+            time_ms,
+            oin,
+            function,
+            user_id,
+            user_role,
+            action,
+            outcome,
+            activity,
+            legal_basis,
+            subject,
+            transfer_id,
+            consent_id,
+            groups,
+            parties,
+            trace_id,
+            span_id,
+        })
+    }
+
+    fn into_entry(self) -> Entry {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        Entry {
+            seq: self.seq,
+            time_ms: self.time_ms,
+            actor: Actor {
+                oin: own(self.oin),
+                function: own(self.function),
+                user_id: own(self.user_id),
+                user_role: own(self.user_role),
+            },
+            action: self.action,
+            outcome: match self.outcome {
+                OutcomeRef::Success => Outcome::Success,
+                OutcomeRef::Refused(rules) => Outcome::Refused {
+                    rules: rules.to_vec(),
+                },
+                OutcomeRef::Error(code) => Outcome::Error {
+                    code: code.to_owned(),
+                },
+            },
+            activity: self.activity.map(|(purpose, policy_version)| ProcessingActivity {
+                purpose: purpose.to_owned(),
+                policy_version: policy_version.to_owned(),
+            }),
+            legal_basis: own(self.legal_basis),
+            subject: own(self.subject),
+            transfer_id: self.transfer_id,
+            consent_id: self.consent_id,
+            groups: self.groups.to_vec(),
+            parties: self.parties.to_vec(),
+            trace: TraceContext {
+                trace_id: self.trace_id,
+                span_id: self.span_id,
+            },
+        }
+    }
+}
