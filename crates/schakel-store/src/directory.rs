@@ -198,6 +198,7 @@ impl Store {
                 .bind(filter.arbeidsmarktregio.as_deref().unwrap_or(""))
                 .bind(filter.doorstroompunt_regio.as_deref().unwrap_or(""))
                 .bind(i64::from(limit))
+                .bind(filter.include_inactive)
                 .fetch_all(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx("organisation", e))?;

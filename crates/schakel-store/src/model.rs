@@ -73,6 +73,8 @@ pub struct OrgFilter {
     pub arbeidsmarktregio: Option<String>,
     /// Only this Doorstroompuntregio.
     pub doorstroompunt_regio: Option<String>,
+    /// Also deactivated organisations.
+    pub include_inactive: bool,
 }
 
 /// An age X25519 recipient of one function, with its validity.

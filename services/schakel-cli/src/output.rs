@@ -1,0 +1,240 @@
+//! Text and JSON output of the CLI, and readable refusals.
+
+use schakel_proto::v1 as pb;
+use serde_json::{Value, json};
+use tonic_types::StatusExt;
+
+/// Collects output; text is printed as it comes, JSON once at the end.
+pub struct Out {
+    json: bool,
+    value: Option<Value>,
+}
+
+fn kind_name(k: i32) -> &'static str {
+    match pb::OrgKind::try_from(k) {
+        Ok(pb::OrgKind::ProSchool) => "pro_school",
+        Ok(pb::OrgKind::VsoSchool) => "vso_school",
+        Ok(pb::OrgKind::MboSchool) => "mbo_school",
+        Ok(pb::OrgKind::Gemeente) => "gemeente",
+        Ok(pb::OrgKind::Admin) => "admin",
+        _ => "unspecified",
+    }
+}
+
+fn function_name(f: i32) -> &'static str {
+    match pb::FunctionKind::try_from(f) {
+        Ok(pb::FunctionKind::School) => "school",
+        Ok(pb::FunctionKind::Doorstroompunt) => "doorstroompunt",
+        Ok(pb::FunctionKind::Participatiewet) => "participatiewet",
+        Ok(pb::FunctionKind::PrivacyOfficer) => "privacy_officer",
+        Ok(pb::FunctionKind::Admin) => "admin",
+        _ => "unspecified",
+    }
+}
+
+fn ts(t: &Option<prost_types::Timestamp>) -> Value {
+    match t {
+        Some(t) => Value::String(format!("{}", t)),
+        None => Value::Null,
+    }
+}
+
+fn recipient_json(k: &pb::RecipientKey) -> Value {
+    json!({
+        "key_id": k.key_id,
+        "age_recipient": k.age_recipient,
+        "valid_from": ts(&k.valid_from),
+        "valid_until": ts(&k.valid_until),
+        "revoked": k.revoked,
+    })
+}
+
+fn organisation_json(o: &pb::Organisation) -> Value {
+    json!({
+        "oin": o.oin,
+        "kind": kind_name(o.kind),
+        "name": o.name,
+        "brin": o.brin,
+        "gemeentecode": o.gemeentecode,
+        "doorstroompunt_regio": o.doorstroompunt_regio,
+        "doorstroompunt_regio_naam": o.doorstroompunt_regio_naam,
+        "arbeidsmarktregio": o.arbeidsmarktregio,
+        "arbeidsmarktregio_naam": o.arbeidsmarktregio_naam,
+        "active": o.active,
+        "functions": o.functions.iter().map(|f| json!({
+            "function": function_name(f.kind),
+            "recipients": f.recipients.iter().map(recipient_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+impl Out {
+    /// Output in JSON or text.
+    pub fn new(json: bool) -> Self {
+        Self { json, value: None }
+    }
+
+    /// Prints collected JSON.
+    pub fn flush(&mut self) {
+        if let Some(v) = self.value.take() {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
+
+    fn org_text(o: &pb::Organisation) {
+        println!("organisation  {}", o.name);
+        println!("oin           {}", o.oin);
+        println!(
+            "kind          {}{}",
+            kind_name(o.kind),
+            if o.active { "" } else { " (deactivated)" }
+        );
+        if !o.brin.is_empty() {
+            println!("brin          {}", o.brin);
+        }
+        if !o.gemeentecode.is_empty() {
+            println!("gemeentecode  {}", o.gemeentecode);
+        }
+        if !o.doorstroompunt_regio.is_empty() {
+            println!(
+                "doorstroompuntregio  {} {}",
+                o.doorstroompunt_regio, o.doorstroompunt_regio_naam
+            );
+        }
+        if !o.arbeidsmarktregio.is_empty() {
+            println!(
+                "arbeidsmarktregio    {} {}",
+                o.arbeidsmarktregio, o.arbeidsmarktregio_naam
+            );
+        }
+        for f in &o.functions {
+            let usable = f.recipients.iter().filter(|k| !k.revoked).count();
+            let keys = match usable {
+                0 => String::new(),
+                1 => " (1 age key)".into(),
+                n => format!(" ({n} age keys)"),
+            };
+            println!("function      {}{keys}", function_name(f.kind));
+        }
+    }
+
+    /// WhoAmI.
+    pub fn whoami(&mut self, r: &pb::WhoAmIResponse) {
+        if self.json {
+            self.value = Some(json!({
+                "organisation": r.organisation.as_ref().map(organisation_json),
+                "acting_as": function_name(r.function),
+                "certificate_sha256": r.certificate_sha256,
+            }));
+            return;
+        }
+        if let Some(o) = &r.organisation {
+            Self::org_text(o);
+        }
+        println!("acting as     {}", function_name(r.function));
+        println!("certificate   sha256:{}", r.certificate_sha256);
+    }
+
+    /// One organisation.
+    pub fn organisation(&mut self, o: &pb::Organisation) {
+        if self.json {
+            self.value = Some(organisation_json(o));
+        } else {
+            Self::org_text(o);
+        }
+    }
+
+    /// A list of organisations.
+    pub fn organisations(&mut self, all: &[pb::Organisation]) {
+        if self.json {
+            self.value = Some(Value::Array(all.iter().map(organisation_json).collect()));
+            return;
+        }
+        for o in all {
+            println!(
+                "{}  {:<10}  {}{}",
+                o.oin,
+                kind_name(o.kind),
+                o.name,
+                if o.active { "" } else { "  (deactivated)" }
+            );
+        }
+    }
+
+    /// A gemeente's regions.
+    pub fn region(&mut self, r: &pb::GetRegionResponse) {
+        if self.json {
+            self.value = Some(json!({
+                "gemeentecode": r.gemeentecode,
+                "gemeentenaam": r.gemeentenaam,
+                "arbeidsmarktregio": r.arbeidsmarktregio,
+                "arbeidsmarktregio_naam": r.arbeidsmarktregio_naam,
+                "doorstroompunt_regio": r.doorstroompunt_regio,
+                "doorstroompunt_regio_naam": r.doorstroompunt_regio_naam,
+            }));
+            return;
+        }
+        println!("gemeente             {} {}", r.gemeentecode, r.gemeentenaam);
+        println!(
+            "arbeidsmarktregio    {} {}",
+            r.arbeidsmarktregio, r.arbeidsmarktregio_naam
+        );
+        println!(
+            "doorstroompuntregio  {} {}",
+            r.doorstroompunt_regio, r.doorstroompunt_regio_naam
+        );
+    }
+
+    /// A recipient key.
+    pub fn recipient(&mut self, k: Option<&pb::RecipientKey>) {
+        let Some(k) = k else { return };
+        if self.json {
+            self.value = Some(recipient_json(k));
+            return;
+        }
+        println!("key_id         {}", k.key_id);
+        println!("age_recipient  {}", k.age_recipient);
+        println!("revoked        {}", k.revoked);
+    }
+
+    /// One labelled value.
+    pub fn line(&mut self, label: &str, value: &str) {
+        if self.json {
+            self.value = Some(json!({ label: value }));
+        } else {
+            println!("{label}  {value}");
+        }
+    }
+}
+
+/// Prints an organisation answer.
+pub fn print_organisation(out: &mut Out, o: Option<&pb::Organisation>) {
+    if let Some(o) = o {
+        out.organisation(o);
+    }
+}
+
+/// A refused call as text for a person: the status, then every field
+/// violation on its own line.
+pub fn status_message(status: &tonic::Status) -> String {
+    let code = format!("{:?}", status.code());
+    let mut s = format!("refused ({}): {}\n", code_name(&code), status.message());
+    if let Some(bad) = status.get_details_bad_request() {
+        for v in bad.field_violations {
+            s.push_str(&format!("  - {}: {}\n", v.field, v.description));
+        }
+    }
+    s
+}
+
+fn code_name(debug: &str) -> String {
+    // `PermissionDenied` → `PERMISSION_DENIED`, as gRPC documents codes.
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! Which function may call which service. One table, read by the
+//! authentication layer before every RPC (DESIGN.md §1, R9).
+
+use schakel_domain::FunctionKind;
+
+/// Services every caller may use once its certificate is verified, even
+/// without a directory binding: gRPC health and reflection.
+pub fn is_open_service(service: &str) -> bool {
+    matches!(
+        service,
+        "grpc.health.v1.Health"
+            | "grpc.reflection.v1.ServerReflection"
+            | "grpc.reflection.v1alpha.ServerReflection"
+    )
+}
+
+/// Whether a caller acting as `function` may call `service` (the full gRPC
+/// service name, e.g. `schakel.v1.InboxService`). Unknown services are
+/// refused.
+pub fn may_call(service: &str, function: FunctionKind) -> bool {
+    use FunctionKind as F;
+    match service {
+        // Public directory information: every registered party.
+        "schakel.v1.DirectoryService" => true,
+        // Registering organisations, keys and certificates: the operator only.
+        "schakel.v1.AdminService" => function == F::Admin,
+        // Consent is recorded by the senders that need it (R4, R13).
+        "schakel.v1.ConsentService" => matches!(function, F::School | F::Doorstroompunt),
+        // Sending handovers: schools (R4, R10) and the Doorstroompunt (R5, R8).
+        "schakel.v1.TransferService" => matches!(function, F::School | F::Doorstroompunt),
+        // Receiving: the gemeente's functions. A school never reads an inbox.
+        "schakel.v1.InboxService" => matches!(function, F::Participatiewet | F::Doorstroompunt),
+        // Expertise requests and advice between gemeente and Doorstroompunt (R7).
+        "schakel.v1.ExpertiseService" => matches!(function, F::Participatiewet | F::Doorstroompunt),
+        // The audit trail: privacy officers of the organisation (DESIGN.md §4).
+        "schakel.v1.AuditService" => function == F::PrivacyOfficer,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVICES: [&str; 7] = [
+        "schakel.v1.DirectoryService",
+        "schakel.v1.AdminService",
+        "schakel.v1.ConsentService",
+        "schakel.v1.TransferService",
+        "schakel.v1.InboxService",
+        "schakel.v1.ExpertiseService",
+        "schakel.v1.AuditService",
+    ];
+
+    #[test]
+    fn school_cannot_read_an_inbox() {
+        assert!(!may_call("schakel.v1.InboxService", FunctionKind::School));
+        assert!(may_call("schakel.v1.TransferService", FunctionKind::School));
+    }
+
+    #[test]
+    fn only_admin_calls_admin() {
+        for f in FunctionKind::ALL {
+            assert_eq!(may_call("schakel.v1.AdminService", f), f == FunctionKind::Admin);
+        }
+    }
+
+    #[test]
+    fn admin_is_no_party_to_case_data() {
+        for s in SERVICES
+            .iter()
+            .filter(|s| !s.ends_with("AdminService") && !s.ends_with("DirectoryService"))
+        {
+            assert!(!may_call(s, FunctionKind::Admin), "{s}");
+        }
+    }
+
+    #[test]
+    fn privacy_officer_only_reads_audit_and_directory() {
+        for s in SERVICES {
+            let expected = s.ends_with("AuditService") || s.ends_with("DirectoryService");
+            assert_eq!(may_call(s, FunctionKind::PrivacyOfficer), expected, "{s}");
+        }
+    }
+
+    #[test]
+    fn unknown_service_is_refused() {
+        for f in FunctionKind::ALL {
+            assert!(!may_call("schakel.v2.Whatever", f));
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Development mode: one command gives a working demo region.
+//!
+//! On first use it creates a data directory with a development CA, the
+//! hub's certificate, and for every demo party a *profile* (certificate,
+//! key, CA, `profile.toml`, and an age identity for functions that handle
+//! case data); it then registers the demo directory in the database. Later
+//! runs reuse what is there. The demo region is Groningen (GM0014).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use jiff::Timestamp;
+use schakel_domain::{FunctionKind, Oin, OrgKind};
+use schakel_store::{CertificateBinding, NewOrganisation, RecipientKey, Store, StoreError, StoreOptions};
+use uuid::Uuid;
+
+use crate::certinfo::cert_facts;
+use crate::pki::{DevCa, IssuedCert, PkiError, Validity};
+use crate::regions::{BUILTIN_CSV, RegionTable};
+use crate::server::HubConfig;
+
+/// A demo organisation.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOrg {
+    /// Short name used in profile directory names.
+    pub key: &'static str,
+    /// Its (fictitious) OIN.
+    pub oin: &'static str,
+    /// Its kind.
+    pub kind: OrgKind,
+    /// Its name.
+    pub name: &'static str,
+    /// BRIN (schools).
+    pub brin: Option<&'static str>,
+    /// Gemeentecode (gemeenten).
+    pub gemeentecode: Option<&'static str>,
+    /// Its functions; each gets a profile `<key>-<function>`.
+    pub functions: &'static [FunctionKind],
+}
+
+/// The demo region: an mbo school, a pro school, a gemeente with its
+/// Participatiewet and Doorstroompunt functions, a privacy officer of each,
+/// and the hub operator. OINs and BRIN codes are fictitious.
+pub const DEMO_ORGS: [DemoOrg; 4] = [
+    DemoOrg {
+        key: "admin",
+        oin: "00000009999999990000",
+        kind: OrgKind::Admin,
+        name: "schakel hub operator (demo)",
+        brin: None,
+        gemeentecode: None,
+        functions: &[FunctionKind::Admin],
+    },
+    DemoOrg {
+        key: "mbo",
+        oin: "00000003999990001000",
+        kind: OrgKind::MboSchool,
+        name: "ROC Demo Groningen",
+        brin: Some("99XA"),
+        gemeentecode: None,
+        functions: &[FunctionKind::School, FunctionKind::PrivacyOfficer],
+    },
+    DemoOrg {
+        key: "pro",
+        oin: "00000003999990002000",
+        kind: OrgKind::ProSchool,
+        name: "PrO Demo Groningen",
+        brin: Some("99XB"),
+        gemeentecode: None,
+        functions: &[FunctionKind::School, FunctionKind::PrivacyOfficer],
+    },
+    DemoOrg {
+        key: "gemeente",
+        oin: "00000001999990014000",
+        kind: OrgKind::Gemeente,
+        name: "Gemeente Groningen (demo)",
+        brin: None,
+        gemeentecode: Some("GM0014"),
+        functions: &[
+            FunctionKind::Participatiewet,
+            FunctionKind::Doorstroompunt,
+            FunctionKind::PrivacyOfficer,
+        ],
+    },
+];
+
+/// The profile directory name of a demo party, e.g. `mbo-school`.
+pub fn profile_name(org: &DemoOrg, f: FunctionKind) -> String {
+    if org.kind == OrgKind::Admin {
+        "admin".into()
+    } else {
+        format!("{}-{}", org.key, f.as_str().replace('_', "-"))
+    }
+}
+
+/// Whether a function holds an age key for case data.
+fn holds_data_key(f: FunctionKind) -> bool {
+    matches!(
+        f,
+        FunctionKind::School | FunctionKind::Doorstroompunt | FunctionKind::Participatiewet
+    )
+}
+
+/// Why development set-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Making certificates failed.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// Registering the demo directory failed.
+    #[error("registering the demo directory: {0}")]
+    Store(#[from] StoreError),
+    /// A generated file is not what it should be.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DevError + '_ {
+    move |source| DevError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DevError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(if secret { 0o600 } else { 0o644 })
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(contents).map_err(io_err(path))
+}
+
+fn read_file(path: &Path) -> Result<String, DevError> {
+    std::fs::read_to_string(path).map_err(io_err(path))
+}
+
+/// The development data directory.
+#[derive(Debug, Clone)]
+pub struct DevEnvironment {
+    dir: PathBuf,
+}
+
+impl DevEnvironment {
+    /// Uses `dir`, creating the PKI, profiles and age identities on first
+    /// use (the presence of `ca/ca.pem` marks a finished set-up).
+    pub fn ensure(dir: impl Into<PathBuf>) -> Result<Self, DevError> {
+        let env = Self { dir: dir.into() };
+        if !env.dir.join("ca/ca.pem").exists() {
+            env.create()?;
+        }
+        Ok(env)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The profile directory of a demo party, e.g. `profile("mbo-school")`.
+    pub fn profile(&self, name: &str) -> PathBuf {
+        self.dir.join("parties").join(name)
+    }
+
+    /// The SQLite URL of the embedded default database.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}", self.dir.join("schakel.db").display())
+    }
+
+    /// The development CA (to make extra certificates in tests).
+    pub fn ca(&self) -> Result<DevCa, DevError> {
+        Ok(DevCa::load(
+            &read_file(&self.dir.join("ca/ca.pem"))?,
+            &read_file(&self.dir.join("ca/ca.key"))?,
+        )?)
+    }
+
+    fn create(&self) -> Result<(), DevError> {
+        let ca = DevCa::generate("schakel development CA")?;
+        let hub = ca.issue_server(&["localhost", "127.0.0.1"])?;
+        write_file(&self.dir.join("hub/cert.pem"), hub.cert_pem.as_bytes(), false)?;
+        write_file(&self.dir.join("hub/key.pem"), hub.key_pem.as_bytes(), true)?;
+        for org in &DEMO_ORGS {
+            let oin: Oin = org
+                .oin
+                .parse()
+                .map_err(|e| DevError::Invalid(format!("demo OIN: {e}")))?;
+            for &f in org.functions {
+                let name = profile_name(org, f);
+                let dir = self.profile(&name);
+                let cert: IssuedCert =
+                    ca.issue_client(&oin, org.name, &name, Validity::days_from_now(825))?;
+                write_file(&dir.join("cert.pem"), cert.cert_pem.as_bytes(), false)?;
+                write_file(&dir.join("key.pem"), cert.key_pem.as_bytes(), true)?;
+                write_file(&dir.join("ca.pem"), ca.cert_pem().as_bytes(), false)?;
+                if holds_data_key(f) {
+                    // The age identity stays with the party; the hub only
+                    // learns the public recipient.
+                    let id = age::x25519::Identity::generate();
+                    let recipient = id.to_public().to_string();
+                    let text = format!(
+                        "# created: {}\n# public key: {recipient}\n{}\n",
+                        Timestamp::now(),
+                        id.to_string().expose_secret()
+                    );
+                    write_file(&dir.join("age-identity.txt"), text.as_bytes(), true)?;
+                    write_file(
+                        &dir.join("age-recipient.txt"),
+                        format!("{recipient}\n").as_bytes(),
+                        false,
+                    )?;
+                }
+            }
+        }
+        // The CA last: its presence marks the set-up as complete.
+        write_file(&self.dir.join("ca/ca.key"), ca.key_pem().as_bytes(), true)?;
+        write_file(&self.dir.join("ca/ca.pem"), ca.cert_pem().as_bytes(), false)?;
+        Ok(())
+    }
+
+    /// Writes each party's `profile.toml` pointing at `hub_url`.
+    pub fn write_profiles(&self, hub_url: &str) -> Result<(), DevError> {
+        for org in &DEMO_ORGS {
+            for &f in org.functions {
+                let dir = self.profile(&profile_name(org, f));
+                let profile = schakel_client::ProfileFile {
+                    hub: hub_url.to_owned(),
+                    server_name: "localhost".into(),
+                    ca: "ca.pem".into(),
+                    cert: "cert.pem".into(),
+                    key: "key.pem".into(),
+                    age_identity: holds_data_key(f).then(|| "age-identity.txt".into()),
+                };
+                let text = toml::to_string(&profile).map_err(|e| DevError::Invalid(e.to_string()))?;
+                write_file(&dir.join("profile.toml"), text.as_bytes(), false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers the demo directory in the database at `url` (migrating it
+    /// first), unless the operator organisation is already there.
+    pub async fn seed(&self, url: &str) -> Result<(), DevError> {
+        let store = Store::connect(&StoreOptions::new(url)).await?;
+        let result = self.seed_store(&store).await;
+        store.close().await;
+        result
+    }
+
+    async fn seed_store(&self, store: &Store) -> Result<(), DevError> {
+        let admin: Oin = DEMO_ORGS[0]
+            .oin
+            .parse()
+            .map_err(|e| DevError::Invalid(format!("demo OIN: {e}")))?;
+        if store.get_organisation(&admin).await?.is_some() {
+            return Ok(());
+        }
+        let regions = RegionTable::parse(BUILTIN_CSV).map_err(|e| DevError::Invalid(e.to_string()))?;
+        let groningen = regions
+            .get(&"GM0014".parse().map_err(|e| DevError::Invalid(format!("{e}")))?)
+            .ok_or_else(|| DevError::Invalid("GM0014 missing from the region table".into()))?
+            .clone();
+        let now = Timestamp::now();
+        for org in &DEMO_ORGS {
+            let oin: Oin = org
+                .oin
+                .parse()
+                .map_err(|e| DevError::Invalid(format!("demo OIN: {e}")))?;
+            let in_region = org.kind != OrgKind::Admin;
+            store
+                .insert_organisation(
+                    &NewOrganisation {
+                        oin: oin.clone(),
+                        kind: org.kind,
+                        name: org.name.into(),
+                        brin: org
+                            .brin
+                            .map(|b| b.parse())
+                            .transpose()
+                            .map_err(|e| DevError::Invalid(format!("{e}")))?,
+                        gemeentecode: org
+                            .gemeentecode
+                            .map(|g| g.parse())
+                            .transpose()
+                            .map_err(|e| DevError::Invalid(format!("{e}")))?,
+                        doorstroompunt_regio: in_region.then(|| groningen.rmc_code.clone()),
+                        arbeidsmarktregio: in_region.then(|| groningen.am_code.clone()),
+                    },
+                    now,
+                )
+                .await?;
+            for &f in org.functions {
+                store.add_function(&oin, f, now).await?;
+                let dir = self.profile(&profile_name(org, f));
+                let pem = read_file(&dir.join("cert.pem"))?;
+                let der = crate::tls::certs_from_pem("demo certificate", pem.as_bytes())
+                    .map_err(|e| DevError::Invalid(e.to_string()))?;
+                let facts = cert_facts(&der[0]).map_err(|e| DevError::Invalid(e.to_string()))?;
+                let binding = CertificateBinding {
+                    sha256: facts.sha256,
+                    oin: oin.clone(),
+                    function: f,
+                    not_after: facts.not_after,
+                };
+                store.bind_certificate(&binding, now).await?;
+                if holds_data_key(f) {
+                    let recipient = read_file(&dir.join("age-recipient.txt"))?.trim().to_owned();
+                    let key = RecipientKey {
+                        key_id: Uuid::now_v7(),
+                        oin: oin.clone(),
+                        function: f,
+                        age_recipient: recipient,
+                        valid_from: now,
+                        valid_until: None,
+                        revoked_at: None,
+                    };
+                    store.insert_recipient(&key, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The hub configuration for this environment.
+    pub fn hub_config(&self, listen: SocketAddr, database_url: &str) -> Result<HubConfig, DevError> {
+        let read = |p: &str| std::fs::read(self.dir.join(p)).map_err(io_err(&self.dir));
+        Ok(HubConfig {
+            listen,
+            database: StoreOptions::new(database_url),
+            ca_bundle_pem: read("ca/ca.pem")?,
+            cert_chain_pem: read("hub/cert.pem")?,
+            key_pem: read("hub/key.pem")?,
+            regions: RegionTable::parse(BUILTIN_CSV).map_err(|e| DevError::Invalid(e.to_string()))?,
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! The hub's one error type and its single mapping to `tonic::Status`.
+//!
+//! Messages sent to clients never carry SQL, driver details, certificate
+//! contents, BSNs, names or document content; internal details are logged
+//! once, here, without personal data.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use schakel_store::StoreError;
+
+/// Why an RPC failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The request is malformed; every problem with its field path.
+    #[error("invalid request")]
+    InvalidArgument(Vec<Violation>),
+    /// The thing asked for does not exist — or exists but is not the caller's
+    /// to see (DESIGN.md §7 property 5: both answer alike).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// It exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    /// The request is well-formed but the system is not in a state to do it.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller could not be identified.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The database is unavailable; nothing was stored. Retry later.
+    #[error("storage unavailable, retry later")]
+    Unavailable,
+    /// A bug or corrupt data; details are in the hub's log.
+    #[error("internal error")]
+    Internal,
+}
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The field path, e.g. `gemeentecode` or `document.groups[2].name`.
+    pub field: String,
+    /// What is wrong, in plain words; starts with the rule id (`R4: …`) when
+    /// a rule of domain.md is the reason.
+    pub description: String,
+}
+
+impl Violation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+impl From<StoreError> for HubError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Conflict(what) => Self::AlreadyExists(what),
+            StoreError::MissingReference(what) => Self::FailedPrecondition(format!(
+                "{what} refers to an organisation or function that is not registered"
+            )),
+            StoreError::Unavailable(ref source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                Self::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, source = ?std::error::Error::source(&other).map(|s| s.to_string()), "storage failed");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<HubError> for Status {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::InvalidArgument(violations) => {
+                let summary = if violations.len() == 1 {
+                    format!(
+                        "invalid request: {}: {}",
+                        violations[0].field, violations[0].description
+                    )
+                } else {
+                    format!("invalid request: {} problems", violations.len())
+                };
+                let details = ErrorDetails::with_bad_request(
+                    violations
+                        .into_iter()
+                        .map(|v| FieldViolation::new(v.field, v.description))
+                        .collect::<Vec<_>>(),
+                );
+                Status::with_error_details(Code::InvalidArgument, summary, details)
+            }
+            HubError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            HubError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
+            HubError::FailedPrecondition(msg) => Status::failed_precondition(msg),
+            HubError::PermissionDenied(msg) => Status::permission_denied(msg),
+            HubError::Unauthenticated(msg) => Status::unauthenticated(msg),
+            HubError::Unavailable => Status::unavailable("storage unavailable, retry later"),
+            HubError::Internal => Status::internal("internal error"),
+        }
+    }
+}
+
+/// Collects violations while a request is validated, so the caller learns
+/// every problem at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// Records a problem with `field`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation::new(field, description));
+    }
+
+    /// Parses `value` into `T`, recording a violation of `field` on failure.
+    pub fn parse<T: std::str::FromStr>(&mut self, field: &str, value: &str) -> Option<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match value.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// `Ok` when nothing was recorded, else every violation.
+    pub fn finish(self) -> Result<(), HubError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(HubError::InvalidArgument(self.0))
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The schakel hub: gRPC services over mutual TLS.
+//!
+//! Request path: TLS handshake ([`tls`]) → authentication and authorisation
+//! before every RPC ([`auth`], [`authz`]) → a thin handler ([`services`]) →
+//! the pure crates and the store. See `docs/architecture.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod authz;
+pub mod certinfo;
+pub mod config;
+pub mod convert;
+pub mod dev;
+pub mod error;
+pub mod pki;
+pub mod regions;
+pub mod server;
+pub mod services;
+pub mod tls;
+
+pub use server::{HubConfig, RunningHub, StartError, start};

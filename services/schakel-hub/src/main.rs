@@ -1,0 +1,122 @@
+//! `schakel-hub`: load configuration, start, serve until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use schakel_hub::config::FileConfig;
+use schakel_hub::dev::DevEnvironment;
+
+/// The schakel hub: case data exchange for Van school naar duurzaam werk.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Development mode: create (once) a data directory with a development
+    /// PKI, a demo region and an embedded SQLite database, and serve on
+    /// 127.0.0.1.
+    #[arg(long, conflicts_with = "config")]
+    dev: bool,
+    /// Data directory for --dev.
+    #[arg(long, default_value = ".schakel-dev", requires = "dev")]
+    data_dir: PathBuf,
+    /// Listen address for --dev.
+    #[arg(long, default_value = "127.0.0.1:7443", requires = "dev")]
+    listen: SocketAddr,
+    /// Configuration file (TOML) for production.
+    #[arg(long, required_unless_present = "dev")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "SCHAKEL_LOG_JSON")]
+    log_json: bool,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCHAKEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init()
+    } else {
+        builder.init()
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = if args.dev {
+        let env =
+            DevEnvironment::ensure(&args.data_dir).context("preparing the development data directory")?;
+        let url = env.sqlite_url();
+        env.seed(&url).await.context("registering the demo region")?;
+        // Profiles dial the address; TLS checks the certificate's name `localhost`.
+        let ip = if args.listen.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            args.listen.ip().to_string()
+        };
+        let hub_url = format!("https://{ip}:{}", args.listen.port());
+        env.write_profiles(&hub_url).context("writing demo profiles")?;
+        print_next_steps(&env);
+        env.hub_config(args.listen, &url)?
+    } else {
+        let path = args.config.context("--config is required without --dev")?;
+        FileConfig::load(&path)?
+    };
+    let hub = schakel_hub::start(cfg).await?;
+    eprintln!("schakel hub listening on {}", hub.addr());
+    hub.serve_until(shutdown_signal()).await;
+    Ok(())
+}
+
+fn print_next_steps(env: &DevEnvironment) {
+    let p = |name: &str| env.profile(name).display().to_string();
+    eprintln!(
+        "\nDevelopment hub. Demo profiles are in {}/parties. Try, in another terminal:\n\n  \
+         cargo run -p schakel-cli -- --profile {} whoami\n  \
+         cargo run -p schakel-cli -- --profile {} whoami\n  \
+         cargo run -p schakel-cli -- --profile {} orgs\n  \
+         cargo run -p schakel-cli -- --profile {} admin --help\n\n\
+         Every party has its own profile; an age identity (age-identity.txt) stays with the party.\n",
+        env.dir().display(),
+        p("mbo-school"),
+        p("gemeente-participatiewet"),
+        p("admin"),
+        p("admin"),
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    eprintln!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_json);
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("schakel-hub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Starting and stopping a hub: TLS listener, authentication layer, the
+//! services, gRPC health and reflection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use schakel_proto::v1::admin_service_server::AdminServiceServer;
+use schakel_proto::v1::audit_service_server::{AuditService, AuditServiceServer};
+use schakel_proto::v1::consent_service_server::{ConsentService, ConsentServiceServer};
+use schakel_proto::v1::directory_service_server::DirectoryServiceServer;
+use schakel_proto::v1::expertise_service_server::{ExpertiseService, ExpertiseServiceServer};
+use schakel_proto::v1::inbox_service_server::{InboxService, InboxServiceServer};
+use schakel_proto::v1::transfer_service_server::{TransferService, TransferServiceServer};
+use schakel_store::{Store, StoreError, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Server;
+
+use crate::auth::AuthLayer;
+use crate::regions::RegionTable;
+use crate::services::{AdminApi, DirectoryApi, HubState};
+use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
+
+/// A TLS handshake that takes longer than this is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// At most this many handshakes run at once.
+const MAX_PENDING_HANDSHAKES: usize = 256;
+
+/// Everything a hub needs to start.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Database to use.
+    pub database: StoreOptions,
+    /// PEM CA bundle that client certificates must chain to.
+    pub ca_bundle_pem: Vec<u8>,
+    /// PEM certificate chain of the hub.
+    pub cert_chain_pem: Vec<u8>,
+    /// PEM private key of the hub.
+    pub key_pem: Vec<u8>,
+    /// The region table.
+    pub regions: RegionTable,
+}
+
+/// Why a hub did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// TLS material is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The database could not be opened or migrated.
+    #[error("opening the database: {0}")]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("listening on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    /// gRPC reflection could not be built.
+    #[error("building gRPC reflection: {0}")]
+    Reflection(String),
+}
+
+/// A running hub.
+#[derive(Debug)]
+pub struct RunningHub {
+    addr: SocketAddr,
+    store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl RunningHub {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting, lets running calls finish, closes the database.
+    pub async fn shutdown(mut self) {
+        self.acceptor.abort();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "server task failed"),
+        }
+        self.store.close().await;
+    }
+
+    /// Serves until the server stops by itself (it does not, short of a
+    /// fatal error) or `signal` completes, then shuts down.
+    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// Not implemented yet: every RPC of these services answers `UNIMPLEMENTED`
+/// through the generated default stubs, never a fake result.
+#[derive(Debug, Clone, Copy)]
+struct NotYetImplemented;
+
+#[tonic::async_trait]
+impl ConsentService for NotYetImplemented {}
+#[tonic::async_trait]
+impl TransferService for NotYetImplemented {}
+#[tonic::async_trait]
+impl InboxService for NotYetImplemented {}
+#[tonic::async_trait]
+impl ExpertiseService for NotYetImplemented {}
+#[tonic::async_trait]
+impl AuditService for NotYetImplemented {}
+
+/// Accepts TCP connections and runs TLS handshakes off the accept loop, so
+/// one slow client cannot stall others.
+fn tls_incoming(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+) -> (ReceiverStream<std::io::Result<PeerStream>>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(64);
+    let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let (tcp, _) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
+                        let _ = tx.send(Ok(PeerStream(tls))).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    (ReceiverStream::new(rx), task)
+}
+
+/// Opens the database, binds the listener and starts serving.
+pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
+    let authority = ClientAuthority::from_pem(&cfg.ca_bundle_pem)?;
+    let certs = certs_from_pem("hub certificate", &cfg.cert_chain_pem)?;
+    let key = key_from_pem("hub key", &cfg.key_pem)?;
+    let tls = Arc::new(server_config(&authority, certs, key)?);
+    let store = Store::connect(&cfg.database).await?;
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| StartError::Listen(cfg.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(cfg.listen, e))?;
+
+    let state = HubState {
+        store: store.clone(),
+        regions: Arc::new(cfg.regions),
+        authority: authority.clone(),
+    };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
+    health.set_serving::<AdminServiceServer<AdminApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(schakel_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
+
+    let router = Server::builder()
+        .timeout(Duration::from_secs(60))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(AuthLayer::new(authority, store.clone()))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
+        .add_service(AdminServiceServer::new(AdminApi(state)))
+        .add_service(ConsentServiceServer::new(NotYetImplemented))
+        .add_service(TransferServiceServer::new(NotYetImplemented))
+        .add_service(InboxServiceServer::new(NotYetImplemented))
+        .add_service(ExpertiseServiceServer::new(NotYetImplemented))
+        .add_service(AuditServiceServer::new(NotYetImplemented));
+
+    let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls));
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let _ = rx.await;
+    }));
+    tracing::info!(%addr, backend = ?store.backend(), "hub listening");
+    Ok(RunningHub {
+        addr,
+        store,
+        shutdown: Some(tx),
+        server,
+        acceptor,
+    })
+}

@@ -1,0 +1,44 @@
+//! The gRPC service handlers: thin — decode and validate, call the store or
+//! the pure crates, encode. Services not listed here answer `UNIMPLEMENTED`
+//! for every RPC (generated default stubs) until their issue lands.
+
+mod admin;
+mod directory;
+
+pub use admin::AdminApi;
+pub use directory::DirectoryApi;
+
+use std::sync::Arc;
+
+use schakel_domain::Oin;
+use schakel_proto::v1 as pb;
+use schakel_store::Store;
+
+use crate::convert::organisation_to_pb;
+use crate::error::HubError;
+use crate::regions::RegionTable;
+use crate::tls::ClientAuthority;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct HubState {
+    /// The database.
+    pub store: Store,
+    /// The region table.
+    pub regions: Arc<RegionTable>,
+    /// The CA bundle, to check certificates before they are bound.
+    pub authority: ClientAuthority,
+}
+
+impl HubState {
+    /// The organisation with this OIN as the API shows it.
+    pub(crate) async fn organisation_pb(&self, oin: &Oin) -> Result<pb::Organisation, HubError> {
+        let org = self
+            .store
+            .get_organisation(oin)
+            .await?
+            .ok_or(HubError::NotFound("organisation"))?;
+        let keys = self.store.recipients_of(oin).await?;
+        Ok(organisation_to_pb(&org, &keys, &self.regions))
+    }
+}

@@ -1,0 +1,257 @@
+//! Mutual TLS for the hub.
+//!
+//! The handshake requires nothing of the client but proof of possession of
+//! whatever certificate it presents. Whether that certificate chains to the
+//! configured CA bundle, and is valid today, is decided by [`ClientAuthority`]
+//! in the authentication layer *before any RPC runs*. Deferring the chain check
+//! out of the handshake lets a refused caller receive a gRPC `UNAUTHENTICATED`
+//! with a reason (and lets the refusal be audited) instead of an opaque
+//! transport error; no handler ever runs for an unverified certificate.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::ring as ring_provider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tonic::transport::server::Connected;
+
+/// Why TLS material could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file holds no usable certificate or key.
+    #[error("{0}: no usable {1} in PEM")]
+    Pem(String, &'static str),
+    /// rustls refused the configuration.
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The CA bundle could not be turned into a verifier.
+    #[error("CA bundle: {0}")]
+    Verifier(String),
+}
+
+/// Parses every certificate in a PEM text.
+pub fn certs_from_pem(label: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
+        .collect();
+    if certs.is_empty() {
+        return Err(TlsError::Pem(label.to_owned(), "certificate"));
+    }
+    Ok(certs)
+}
+
+/// Parses the private key in a PEM text.
+pub fn key_from_pem(label: &str, pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|_| TlsError::Pem(label.to_owned(), "private key"))
+}
+
+/// Why a client certificate is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertRejection {
+    /// No certificate was presented.
+    Missing,
+    /// Not issued (directly or through the presented chain) by a trusted CA.
+    UnknownIssuer,
+    /// Its validity period has ended.
+    Expired,
+    /// Its validity period has not started.
+    NotYetValid,
+    /// Revoked, wrong key usage, malformed, or otherwise invalid.
+    Invalid,
+}
+
+impl CertRejection {
+    /// A short reason for the caller; it never repeats certificate contents.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "a client certificate is required",
+            Self::UnknownIssuer => "client certificate is not issued by a trusted CA",
+            Self::Expired => "client certificate has expired",
+            Self::NotYetValid => "client certificate is not yet valid",
+            Self::Invalid => "client certificate is not valid for client authentication",
+        }
+    }
+}
+
+/// The configured CA bundle as a chain verifier for client certificates.
+#[derive(Debug, Clone)]
+pub struct ClientAuthority {
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientAuthority {
+    /// Builds the verifier from the PEM CA bundle (PKIoverheid roots and
+    /// intermediates in production, the development CA with `--dev`).
+    pub fn from_pem(ca_bundle: &[u8]) -> Result<Self, TlsError> {
+        let mut roots = RootCertStore::empty();
+        for c in certs_from_pem("CA bundle", ca_bundle)? {
+            roots.add(c)?;
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(ring_provider::default_provider()),
+        )
+        .build()
+        .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        Ok(Self { verifier })
+    }
+
+    /// Checks the presented chain (end entity first) at `now`.
+    pub fn verify(&self, chain: &[CertificateDer<'static>], now: UnixTime) -> Result<(), CertRejection> {
+        let Some((end_entity, intermediates)) = chain.split_first() else {
+            return Err(CertRejection::Missing);
+        };
+        match self.verifier.verify_client_cert(end_entity, intermediates, now) {
+            Ok(_) => Ok(()),
+            Err(rustls::Error::InvalidCertificate(e)) => Err(match e {
+                CertificateError::UnknownIssuer => CertRejection::UnknownIssuer,
+                CertificateError::BadSignature => CertRejection::UnknownIssuer,
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertRejection::Expired,
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    CertRejection::NotYetValid
+                }
+                _ => CertRejection::Invalid,
+            }),
+            Err(_) => Err(CertRejection::Invalid),
+        }
+    }
+}
+
+/// Handshake-time verifier: requests a client certificate and checks the
+/// handshake signature (proof of possession of its key); the chain is checked
+/// by [`ClientAuthority::verify`] before any RPC runs (see module docs).
+#[derive(Debug)]
+struct DeferredChainVerifier(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for DeferredChainVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        // A client without a certificate gets an UNAUTHENTICATED answer from
+        // the authentication layer rather than a failed handshake.
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The rustls server configuration: the hub's certificate, client
+/// certificates requested, ALPN `h2` (gRPC).
+pub fn server_config(
+    authority: &ClientAuthority,
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(Arc::new(DeferredChainVerifier(authority.verifier.clone())))
+        .with_single_cert(cert_chain, key)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(cfg)
+}
+
+/// What the connection tells each request about its peer.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// The client's address.
+    pub remote_addr: Option<SocketAddr>,
+    /// The client's certificate chain as presented, end entity first.
+    pub certs: Arc<Vec<CertificateDer<'static>>>,
+}
+
+/// A TLS connection that hands [`PeerInfo`] to tonic.
+#[derive(Debug)]
+pub struct PeerStream(pub tokio_rustls::server::TlsStream<TcpStream>);
+
+impl Connected for PeerStream {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        let (tcp, conn) = self.0.get_ref();
+        PeerInfo {
+            remote_addr: tcp.peer_addr().ok(),
+            certs: Arc::new(conn.peer_certificates().map(|c| c.to_vec()).unwrap_or_default()),
+        }
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+}

@@ -1,0 +1,139 @@
+//! Shared helpers of the end-to-end tests: start a real hub (TLS listener
+//! on 127.0.0.1, a real database) with the development PKI and demo region,
+//! and connect to it as any demo party or with any certificate.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+
+use schakel_client::{Hub, Profile};
+use schakel_domain::Oin;
+use schakel_hub::RunningHub;
+use schakel_hub::dev::DevEnvironment;
+use schakel_hub::pki::{IssuedCert, Validity};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+/// Which database a test hub uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A SQLite file in the test's directory.
+    Sqlite,
+    /// A fresh database in the shared throwaway PostgreSQL cluster.
+    Postgres,
+}
+
+/// A running hub for one test.
+pub struct TestHub {
+    /// The development environment (PKI, profiles).
+    pub env: DevEnvironment,
+    /// The hub.
+    pub hub: Option<RunningHub>,
+    /// The database URL.
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestHub {
+    /// Starts a hub on `db`; `None` only when PostgreSQL is unavailable
+    /// outside CI (see `schakel_testkit::shared_cluster`).
+    pub async fn start(db: Db) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = DevEnvironment::ensure(dir.path().join("dev")).expect("dev environment");
+        let db_url = match db {
+            Db::Sqlite => env.sqlite_url(),
+            Db::Postgres => schakel_testkit::fresh_postgres_url()?,
+        };
+        env.seed(&db_url).await.expect("seed demo directory");
+        let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let cfg = env.hub_config(listen, &db_url).expect("hub config");
+        let hub = schakel_hub::start(cfg).await.expect("hub starts");
+        env.write_profiles(&format!("https://{}", hub.addr()))
+            .expect("profiles");
+        Some(Self {
+            env,
+            hub: Some(hub),
+            db_url,
+            _dir: dir,
+        })
+    }
+
+    /// The hub's URL.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.hub.as_ref().expect("running").addr())
+    }
+
+    /// Connects as a demo party, e.g. `mbo-school`.
+    pub async fn connect(&self, party: &str) -> Hub {
+        Profile::load(self.env.profile(party))
+            .expect("profile")
+            .with_hub(self.url())
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// The development CA's certificate.
+    pub fn ca_pem(&self) -> String {
+        self.env.ca().expect("ca").cert_pem().to_owned()
+    }
+
+    /// Connects with the given client certificate (or none).
+    pub async fn connect_with(&self, client: Option<&IssuedCert>) -> Hub {
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(self.ca_pem()))
+            .domain_name("localhost");
+        if let Some(c) = client {
+            tls = tls.identity(Identity::from_pem(&c.cert_pem, &c.key_pem));
+        }
+        let channel = Endpoint::from_shared(self.url())
+            .expect("url")
+            .tls_config(tls)
+            .expect("tls")
+            .connect()
+            .await
+            .expect("connect");
+        Hub::from_channel(channel)
+    }
+
+    /// A certificate from the development CA for `oin`.
+    pub fn issue(&self, oin: &str, validity: Validity) -> IssuedCert {
+        let oin: Oin = oin.parse().expect("oin");
+        self.env
+            .ca()
+            .expect("ca")
+            .issue_client(&oin, "Test organisation", "test", validity)
+            .expect("issue")
+    }
+
+    /// Stops the hub.
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.hub.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+/// Runs each named async test function (taking a [`TestHub`]) once on
+/// SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let hub = $crate::TestHub::start($crate::Db::Sqlite).await.expect("sqlite hub");
+                    super::$name(hub).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(hub) = $crate::TestHub::start($crate::Db::Postgres).await else { return };
+                    super::$name(hub).await;
+                }
+            )*
+        }
+    };
+}
