@@ -26,6 +26,9 @@ pub struct FileConfig {
     /// Replacement region table (CSV); the built-in table when absent.
     #[serde(default)]
     pub region_table: Option<PathBuf>,
+    /// Directory of policy files (`*.toml`); the built-in policy when absent.
+    #[serde(default)]
+    pub policy_dir: Option<PathBuf>,
     /// Database pool size.
     #[serde(default = "default_pool")]
     pub max_connections: u32,
@@ -60,7 +63,7 @@ impl FileConfig {
                 .map(|s| {
                     format!(
                         "line {}: ",
-                        text[..s.start.min(text.len())].lines().count().max(1)
+                        text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
                     )
                 })
                 .unwrap_or_default();
@@ -102,8 +105,19 @@ impl FileConfig {
                 None
             }
         };
-        match (listen, regions) {
-            (Some(listen), Some(regions)) if problems.is_empty() => Ok(HubConfig {
+        let policy = match &cfg.policy_dir {
+            Some(dir) => crate::policy_files::load_dir(&base.join(dir)),
+            None => crate::policy_files::builtin(),
+        };
+        let policy = match policy {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(format!("policy_dir: {e}"));
+                None
+            }
+        };
+        match (listen, regions, policy) {
+            (Some(listen), Some(regions), Some(policy)) if problems.is_empty() => Ok(HubConfig {
                 listen,
                 database: StoreOptions {
                     max_connections: cfg.max_connections,
@@ -113,8 +127,45 @@ impl FileConfig {
                 cert_chain_pem,
                 key_pem,
                 regions,
+                policy: std::sync::Arc::new(policy),
             }),
             _ => Err(fail(problems)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deploy_example_parses() {
+        let text = include_str!("../../../deploy/schakel-hub.example.toml");
+        let cfg: FileConfig = toml::from_str(text).unwrap();
+        assert!(cfg.database_url.starts_with("postgres://"));
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "listen = \"nowhere\"\ndatabase_url = \"mysql://x\"\nca_bundle = \"ca.pem\"\n\
+             server_cert = \"c.pem\"\nserver_key = \"k.pem\"\nmax_connections = 0\n",
+        )
+        .unwrap();
+        let e = FileConfig::load(&path).unwrap_err();
+        let keys: Vec<&str> = e.problems.iter().map(|p| p.split(':').next().unwrap_or("")).collect();
+        assert_eq!(keys, ["listen", "database_url", "max_connections", "ca_bundle", "server_cert", "server_key"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlistn = 2\n").unwrap();
+        let e = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 }

@@ -347,6 +347,9 @@ impl DevEnvironment {
             cert_chain_pem: read("hub/cert.pem")?,
             key_pem: read("hub/key.pem")?,
             regions: RegionTable::parse(BUILTIN_CSV).map_err(|e| DevError::Invalid(e.to_string()))?,
+            policy: std::sync::Arc::new(
+                crate::policy_files::builtin().map_err(|e| DevError::Invalid(e.to_string()))?,
+            ),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod convert;
 pub mod dev;
 pub mod error;
 pub mod pki;
+pub mod policy_files;
 pub mod regions;
 pub mod server;
 pub mod services;

@@ -45,6 +45,8 @@ pub struct HubConfig {
     pub key_pem: Vec<u8>,
     /// The region table.
     pub regions: RegionTable,
+    /// The validated policy (purposes, field catalogue, rules).
+    pub policy: Arc<schakel_policy::Policy>,
 }
 
 /// Why a hub did not start.
@@ -176,10 +178,12 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .local_addr()
         .map_err(|e| StartError::Listen(cfg.listen, e))?;
 
+    let policy_version = cfg.policy.version().to_owned();
     let state = HubState {
         store: store.clone(),
         regions: Arc::new(cfg.regions),
         authority: authority.clone(),
+        policy: cfg.policy,
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
@@ -210,7 +214,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
     let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;
     }));
-    tracing::info!(%addr, backend = ?store.backend(), "hub listening");
+    tracing::info!(%addr, backend = ?store.backend(), policy_version, "hub listening");
     Ok(RunningHub {
         addr,
         store,

@@ -28,6 +28,8 @@ pub struct HubState {
     pub regions: Arc<RegionTable>,
     /// The CA bundle, to check certificates before they are bound.
     pub authority: ClientAuthority,
+    /// The validated policy; decisions name its version.
+    pub policy: Arc<schakel_policy::Policy>,
 }
 
 impl HubState {
