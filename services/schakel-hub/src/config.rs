@@ -63,7 +63,11 @@ impl FileConfig {
                 .map(|s| {
                     format!(
                         "line {}: ",
-                        text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+                        text.as_bytes()[..s.start.min(text.len())]
+                            .iter()
+                            .filter(|&&b| b == b'\n')
+                            .count()
+                            + 1
                     )
                 })
                 .unwrap_or_default();
@@ -156,8 +160,22 @@ mod tests {
         )
         .unwrap();
         let e = FileConfig::load(&path).unwrap_err();
-        let keys: Vec<&str> = e.problems.iter().map(|p| p.split(':').next().unwrap_or("")).collect();
-        assert_eq!(keys, ["listen", "database_url", "max_connections", "ca_bundle", "server_cert", "server_key"]);
+        let keys: Vec<&str> = e
+            .problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "listen",
+                "database_url",
+                "max_connections",
+                "ca_bundle",
+                "server_cert",
+                "server_key"
+            ]
+        );
     }
 
     #[test]

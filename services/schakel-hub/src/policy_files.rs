@@ -11,7 +11,10 @@ pub const BUILTIN: [(&str, &str); 4] = [
     ("catalogue.toml", include_str!("../../../policy/catalogue.toml")),
     ("forbidden.toml", include_str!("../../../policy/forbidden.toml")),
     ("purposes.toml", include_str!("../../../policy/purposes.toml")),
-    ("region-voorbeeld.toml", include_str!("../../../policy/region-voorbeeld.toml")),
+    (
+        "region-voorbeeld.toml",
+        include_str!("../../../policy/region-voorbeeld.toml"),
+    ),
 ];
 
 /// Why the policy could not be used; the text lists every problem.
@@ -29,16 +32,24 @@ pub fn load_dir(dir: &Path) -> Result<Policy, PolicyLoadError> {
     let entries = std::fs::read_dir(dir).map_err(|e| PolicyLoadError(format!("{}: {e}", dir.display())))?;
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| PolicyLoadError(format!("{}: {e}", dir.display())))?.path();
+        let path = entry
+            .map_err(|e| PolicyLoadError(format!("{}: {e}", dir.display())))?
+            .path();
         if path.extension().is_some_and(|x| x == "toml") {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| PolicyLoadError(format!("{}: {e}", path.display())))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| PolicyLoadError(format!("{}: {e}", path.display())))?;
             files.push((name, text));
         }
     }
     if files.is_empty() {
-        return Err(PolicyLoadError(format!("{}: no *.toml policy files", dir.display())));
+        return Err(PolicyLoadError(format!(
+            "{}: no *.toml policy files",
+            dir.display()
+        )));
     }
     let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     schakel_policy::load(&refs).map_err(|e| PolicyLoadError(e.to_string()))
@@ -66,7 +77,9 @@ mod tests {
         for (name, text) in BUILTIN {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        let broken = BUILTIN[2].1.replacen("[[purpose]]", "[[purpose]]\nsurprise = 1", 1);
+        let broken = BUILTIN[2]
+            .1
+            .replacen("[[purpose]]", "[[purpose]]\nsurprise = 1", 1);
         std::fs::write(dir.path().join("purposes.toml"), broken).unwrap();
         let e = load_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("purposes.toml:"), "{e}");
