@@ -76,6 +76,20 @@ impl TestHub {
         self.env.ca().expect("ca").cert_pem().to_owned()
     }
 
+    /// Connects with the given client certificate (or none); the connection
+    /// error, if the hub refuses the handshake.
+    pub async fn try_connect_with(&self, client: &IssuedCert) -> Result<Hub, tonic::transport::Error> {
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(self.ca_pem()))
+            .domain_name("localhost")
+            .identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
+        let channel = Endpoint::from_shared(self.url())?
+            .tls_config(tls)?
+            .connect()
+            .await?;
+        Ok(Hub::from_channel(channel))
+    }
+
     /// Connects with the given client certificate (or none).
     pub async fn connect_with(&self, client: Option<&IssuedCert>) -> Hub {
         let mut tls = ClientTlsConfig::new()

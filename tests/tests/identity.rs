@@ -435,7 +435,95 @@ async fn health_is_served_to_any_verified_certificate(t: TestHub) {
     assert_eq!(e.code(), Code::Unauthenticated);
 }
 
+async fn a_bound_certificate_without_its_private_key_is_refused(t: TestHub) {
+    // The handshake must prove possession of the certificate's key: a copy
+    // of someone's (public) certificate is worth nothing.
+    let real = t.issue(MBO_OIN, Validity::days_from_now(30));
+    let admin = t.connect("admin").await;
+    admin
+        .admin()
+        .bind_certificate(pb::BindCertificateRequest {
+            oin: MBO_OIN.into(),
+            function: pb::FunctionKind::School as i32,
+            certificate_pem: real.cert_pem.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(whoami(&t.connect_with(Some(&real)).await).await.is_ok());
+    let other_key = t.issue(MBO_OIN, Validity::days_from_now(30)).key_pem;
+    // rustls' own client refuses a key that does not match its certificate,
+    // so present the pair through a resolver that skips that check: only the
+    // hub's handshake check can refuse it now.
+    let answer = raw_h2_exchange(&t, &real.cert_pem, &other_key).await;
+    assert!(
+        answer.is_err(),
+        "the hub answered a client that cannot prove possession: {answer:?}"
+    );
+    // Control: the same exchange with the right key gets an HTTP/2 answer.
+    let control = raw_h2_exchange(&t, &real.cert_pem, &real.key_pem).await;
+    assert!(control.is_ok_and(|n| n > 0), "control exchange failed");
+}
+
+#[derive(Debug)]
+struct FixedClientCert(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for FixedClientCert {
+    fn resolve(
+        &self,
+        _: &[&[u8]],
+        _: &[rustls::SignatureScheme],
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Handshakes with the hub presenting `cert_pem` and signing with `key_pem`,
+/// sends the HTTP/2 preface and returns how many bytes the hub answered.
+async fn raw_h2_exchange(t: &TestHub, cert_pem: &str, key_pem: &str) -> std::io::Result<usize> {
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cert = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let signing = provider.key_provider.load_private_key(key).unwrap();
+    let certified = rustls::sign::CertifiedKey::new(vec![cert], signing);
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_slice(t.ca_pem().as_bytes()).unwrap())
+        .unwrap();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(std::sync::Arc::new(FixedClientCert(std::sync::Arc::new(
+            certified,
+        ))));
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let addr = t.url().trim_start_matches("https://").to_owned();
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await?;
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await?;
+    tls.flush().await?;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut buf))
+        .await
+        .map_err(|_| std::io::Error::other("no answer"))??;
+    if n == 0 {
+        Err(std::io::Error::other("closed"))
+    } else {
+        Ok(n)
+    }
+}
+
 on_both_backends!(
+    a_bound_certificate_without_its_private_key_is_refused,
     whoami_answers_with_the_schools_oin_and_functions,
     no_client_certificate_is_unauthenticated,
     certificate_from_another_ca_is_unauthenticated,

@@ -1,3 +1,11 @@
+-- One statement, so concurrent updates of different fields never undo each
+-- other (no read-then-write). NULL leaves a column as it is.
 UPDATE organisations
-SET name = $2, brin = $3, gemeentecode = $4, doorstroompunt_regio = $5, arbeidsmarktregio = $6, active = $7, updated_at = $8
+SET name = COALESCE($2, name),
+    brin = COALESCE($3, brin),
+    gemeentecode = COALESCE($4, gemeentecode),
+    doorstroompunt_regio = COALESCE($5, doorstroompunt_regio),
+    arbeidsmarktregio = COALESCE($6, arbeidsmarktregio),
+    active = COALESCE($7, active),
+    updated_at = $8
 WHERE oin = $1

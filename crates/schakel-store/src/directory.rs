@@ -120,29 +120,22 @@ impl Store {
         update: OrganisationUpdate,
         now: Timestamp,
     ) -> Result<Organisation, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(|e| StoreError::from_sqlx("organisation", e))?;
-            let row = sqlx::query(SELECT_ORGANISATION)
-                .bind(oin.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx("organisation", e))?
-                .ok_or(StoreError::NotFound("organisation"))?;
-            let current = organisation_from_row!(row);
-            sqlx::query(UPDATE_ORGANISATION)
-                .bind(oin.as_str())
-                .bind(update.name.as_ref().unwrap_or(&current.name))
-                .bind(update.brin.as_ref().or(current.brin.as_ref()).map(|b| b.as_str()))
-                .bind(update.gemeentecode.as_ref().or(current.gemeentecode.as_ref()).map(|g| g.as_str()))
-                .bind(update.doorstroompunt_regio.as_deref().or(current.doorstroompunt_regio.as_deref()))
-                .bind(update.arbeidsmarktregio.as_deref().or(current.arbeidsmarktregio.as_deref()))
-                .bind(update.active.unwrap_or(current.active))
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
-            tx.commit().await.map_err(|e| StoreError::from_sqlx("organisation", e))?;
-        });
+        let changed = on_pool!(self, p => sqlx::query(UPDATE_ORGANISATION)
+            .bind(oin.as_str())
+            .bind(update.name.as_deref())
+            .bind(update.brin.as_ref().map(|b| b.as_str()))
+            .bind(update.gemeentecode.as_ref().map(|g| g.as_str()))
+            .bind(update.doorstroompunt_regio.as_deref())
+            .bind(update.arbeidsmarktregio.as_deref())
+            .bind(update.active)
+            .bind(millis(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound("organisation"));
+        }
         self.get_organisation(oin)
             .await?
             .ok_or(StoreError::NotFound("organisation"))

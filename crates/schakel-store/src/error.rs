@@ -27,6 +27,10 @@ pub enum StoreError {
     /// Running the schema migrations failed.
     #[error("database migration failed")]
     Migration(#[source] sqlx::migrate::MigrateError),
+    /// An audit entry could not be encoded; the action it belongs to is not
+    /// carried out (fail-closed).
+    #[error("audit entry refused")]
+    AuditEntry(#[source] schakel_audit::AuditError),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -41,9 +45,9 @@ impl StoreError {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound(what),
             sqlx::Error::Database(db) => match db.kind() {
+                _ if is_unavailable_code(db.code().as_deref()) => Self::Unavailable(e),
                 ErrorKind::UniqueViolation => Self::Conflict(what),
                 ErrorKind::ForeignKeyViolation => Self::MissingReference(what),
-                _ if is_unavailable_code(db.code().as_deref()) => Self::Unavailable(e),
                 _ => Self::Database(e),
             },
             sqlx::Error::Io(_)
@@ -63,17 +67,40 @@ impl StoreError {
     }
 }
 
-/// PostgreSQL SQLSTATE classes 08 (connection exception) and 57P (operator
-/// intervention: shutdown, crash) and SQLite BUSY/LOCKED/IOERR/FULL/READONLY
-/// mean the database cannot take the work now.
+/// Whether a database error means "not now, retry later": nothing was
+/// stored. PostgreSQL reports five-character SQLSTATEs: class 08
+/// (connection), 57P (shutdown, crash), 53300 (too many connections), 40001
+/// and 40P01 (serialization failure, deadlock). SQLite reports numeric
+/// result codes of at most four digits: BUSY, LOCKED, IOERR, FULL, READONLY
+/// (extended codes keep the primary code in the low byte).
 fn is_unavailable_code(code: Option<&str>) -> bool {
     match code {
-        Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => true,
-        // SQLite primary result codes (extended codes keep the low byte).
+        Some(c) if c.len() == 5 => {
+            c.starts_with("08") || c.starts_with("57P") || matches!(c, "53300" | "40001" | "40P01")
+        }
         Some(c) => c
             .parse::<i32>()
             .map(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13))
             .unwrap_or(false),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable_code;
+
+    #[test]
+    fn unavailable_codes_per_backend() {
+        for c in [
+            "08006", "57P01", "53300", "40001", "40P01", "5", "517", "6", "10", "13", "3338",
+        ] {
+            assert!(is_unavailable_code(Some(c)), "{c}");
+        }
+        // PostgreSQL codes whose digits happen to look like SQLite's.
+        for c in ["42501", "22021", "23505", "2067", "787", "1"] {
+            assert!(!is_unavailable_code(Some(c)), "{c}");
+        }
+        assert!(!is_unavailable_code(None));
     }
 }

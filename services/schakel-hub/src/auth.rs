@@ -12,15 +12,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls_pki_types::{CertificateDer, UnixTime};
 use schakel_domain::FunctionKind;
 use schakel_store::{Organisation, Store};
 use tonic::Status;
 
 use crate::authz;
-use crate::certinfo::cert_facts;
 use crate::error::HubError;
-use crate::tls::{ClientAuthority, PeerInfo};
+use crate::tls::{CertRejection, PeerIdentity, PeerInfo};
 
 /// The authenticated caller of an RPC.
 #[derive(Debug, Clone)]
@@ -43,7 +41,6 @@ impl Caller {
 }
 
 struct AuthState {
-    authority: ClientAuthority,
     store: Store,
 }
 
@@ -52,10 +49,10 @@ struct AuthState {
 pub struct AuthLayer(Arc<AuthState>);
 
 impl AuthLayer {
-    /// A layer that checks certificates against `authority` and resolves
-    /// callers in `store`.
-    pub fn new(authority: ClientAuthority, store: Store) -> Self {
-        Self(Arc::new(AuthState { authority, store }))
+    /// A layer that takes each connection's certificate verdict (see
+    /// [`crate::tls::PeerStream`]) and resolves callers in `store`.
+    pub fn new(store: Store) -> Self {
+        Self(Arc::new(AuthState { store }))
     }
 }
 
@@ -85,13 +82,21 @@ enum Admission {
 }
 
 impl AuthState {
-    async fn admit(&self, certs: &[CertificateDer<'static>], path: &str) -> Result<Admission, HubError> {
-        self.authority
-            .verify(certs, UnixTime::now())
-            .map_err(|r| HubError::Unauthenticated(r.reason()))?;
-        let facts = cert_facts(&certs[0]).map_err(|_| {
-            HubError::Unauthenticated("client certificate subject has no serialNumber with a 20-digit OIN")
-        })?;
+    async fn admit(&self, peer: Option<&PeerInfo>, path: &str) -> Result<Admission, HubError> {
+        let facts = match peer.map(|p| &p.identity) {
+            None => return Err(HubError::Unauthenticated(CertRejection::Missing.reason())),
+            Some(PeerIdentity::Rejected(reason)) => return Err(HubError::Unauthenticated(reason)),
+            Some(PeerIdentity::Verified(facts)) => facts,
+        };
+        // The chain was verified when the connection was made; a long-lived
+        // connection must still stop working when the certificate expires.
+        let now = jiff::Timestamp::now();
+        if now < facts.not_before {
+            return Err(HubError::Unauthenticated(CertRejection::NotYetValid.reason()));
+        }
+        if now > facts.not_after {
+            return Err(HubError::Unauthenticated(CertRejection::Expired.reason()));
+        }
         let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
         if authz::is_open_service(service) {
             return Ok(Admission::Open);
@@ -128,7 +133,7 @@ impl AuthState {
         Ok(Admission::Caller(Box::new(Caller {
             organisation,
             function: binding.function,
-            certificate_sha256: facts.sha256,
+            certificate_sha256: facts.sha256.clone(),
         })))
     }
 }
@@ -155,14 +160,10 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let state = self.state.clone();
-        let certs = req
-            .extensions()
-            .get::<PeerInfo>()
-            .map(|p| p.certs.clone())
-            .unwrap_or_default();
+        let peer = req.extensions().get::<PeerInfo>().cloned();
         let path = req.uri().path().to_owned();
         Box::pin(async move {
-            match state.admit(&certs, &path).await {
+            match state.admit(peer.as_ref(), &path).await {
                 Ok(Admission::Open) => inner.call(req).await,
                 Ok(Admission::Caller(caller)) => {
                     req.extensions_mut().insert(*caller);

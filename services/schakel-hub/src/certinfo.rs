@@ -17,6 +17,8 @@ pub struct CertFacts {
     pub oin: Oin,
     /// Lower-case hex SHA-256 of the DER.
     pub sha256: String,
+    /// Start of validity.
+    pub not_before: Timestamp,
     /// End of validity.
     pub not_after: Timestamp,
 }
@@ -40,21 +42,29 @@ pub fn sha256_hex(der: &[u8]) -> String {
 /// Reads the facts of a DER certificate.
 pub fn cert_facts(der: &[u8]) -> Result<CertFacts, CertFactsError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|_| CertFactsError::Unparseable)?;
-    let mut oins = cert
+    // Exactly one serialNumber (counted before decoding, so a second one in
+    // an unusual string type cannot hide), and it must be an OIN.
+    let serials: Vec<_> = cert
         .subject()
         .iter_attributes()
         .filter(|a| a.attr_type().to_id_string() == SERIAL_NUMBER_OID)
-        .filter_map(|a| a.as_str().ok());
-    // Exactly one serialNumber, and it must be an OIN.
-    let oin = match (oins.next(), oins.next()) {
-        (Some(s), None) => s.parse::<Oin>().map_err(|_| CertFactsError::NoOin)?,
+        .collect();
+    let oin = match serials.as_slice() {
+        [one] => one
+            .as_str()
+            .map_err(|_| CertFactsError::NoOin)?
+            .parse::<Oin>()
+            .map_err(|_| CertFactsError::NoOin)?,
         _ => return Err(CertFactsError::NoOin),
     };
+    let not_before = Timestamp::from_second(cert.validity().not_before.timestamp())
+        .map_err(|_| CertFactsError::Unparseable)?;
     let not_after = Timestamp::from_second(cert.validity().not_after.timestamp())
         .map_err(|_| CertFactsError::Unparseable)?;
     Ok(CertFacts {
         oin,
         sha256: sha256_hex(der),
+        not_before,
         not_after,
     })
 }

@@ -27,6 +27,8 @@ use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from
 
 /// A TLS handshake that takes longer than this is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long running calls may take to finish when the hub stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// At most this many handshakes run at once.
 const MAX_PENDING_HANDSHAKES: usize = 256;
 
@@ -93,18 +95,32 @@ impl RunningHub {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        match (&mut self.server).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "server stopped with an error"),
-            Err(e) => tracing::warn!(error = %e, "server task failed"),
+        // Running calls get a grace period; long-lived streams (a health
+        // Watch) must not keep the hub from stopping.
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server stopped with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
+            Err(_) => {
+                tracing::warn!("connections still open after the grace period; closing them");
+                self.server.abort();
+            }
         }
         self.store.close().await;
     }
 
     /// Serves until the server stops by itself (it does not, short of a
     /// fatal error) or `signal` completes, then shuts down.
-    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) {
-        signal.await;
+    pub async fn serve_until(mut self, signal: impl std::future::Future<Output = ()>) {
+        tokio::select! {
+            () = signal => {}
+            result = &mut self.server => {
+                tracing::error!(?result, "server stopped by itself");
+                self.acceptor.abort();
+                self.store.close().await;
+                return;
+            }
+        }
         self.shutdown().await;
     }
 }
@@ -130,6 +146,7 @@ impl AuditService for NotYetImplemented {}
 fn tls_incoming(
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    authority: ClientAuthority,
 ) -> (ReceiverStream<std::io::Result<PeerStream>>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
     let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
@@ -148,12 +165,14 @@ fn tls_incoming(
             };
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
+            let authority = authority.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
                 let _permit = permit;
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
-                        let _ = tx.send(Ok(PeerStream(tls))).await;
+                        let peer = PeerStream::new(tls, &authority);
+                        let _ = tx.send(Ok(peer)).await;
                     }
                     Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -198,7 +217,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .timeout(Duration::from_secs(60))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(AuthLayer::new(authority, store.clone()))
+        .layer(AuthLayer::new(store.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
@@ -209,7 +228,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .add_service(ExpertiseServiceServer::new(NotYetImplemented))
         .add_service(AuditServiceServer::new(NotYetImplemented));
 
-    let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls));
+    let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls), authority);
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;

@@ -195,27 +195,74 @@ pub fn server_config(
     Ok(cfg)
 }
 
+/// Longest client chain (end entity plus intermediates) the hub considers;
+/// longer chains are refused without building a path.
+pub const MAX_CLIENT_CHAIN: usize = 4;
+
+/// Who the peer of a connection is, decided once right after the handshake:
+/// chain building and signature checks do not run again per request.
+#[derive(Debug, Clone)]
+pub enum PeerIdentity {
+    /// The chain verified against the CA bundle; the facts of its end entity.
+    Verified(crate::certinfo::CertFacts),
+    /// Refused, with a reason safe to send to the caller.
+    Rejected(&'static str),
+}
+
+impl ClientAuthority {
+    /// Checks a presented chain once: length, path to the CA bundle, validity
+    /// at `now`, and an OIN in the subject serialNumber.
+    pub fn identify(&self, chain: &[CertificateDer<'static>], now: UnixTime) -> PeerIdentity {
+        if chain.len() > MAX_CLIENT_CHAIN {
+            return PeerIdentity::Rejected("client certificate chain is too long");
+        }
+        if let Err(r) = self.verify(chain, now) {
+            return PeerIdentity::Rejected(r.reason());
+        }
+        match chain.first().map(|c| crate::certinfo::cert_facts(c)) {
+            Some(Ok(facts)) => PeerIdentity::Verified(facts),
+            _ => PeerIdentity::Rejected("client certificate subject has no serialNumber with a 20-digit OIN"),
+        }
+    }
+}
+
 /// What the connection tells each request about its peer.
 #[derive(Debug, Clone)]
 pub struct PeerInfo {
     /// The client's address.
     pub remote_addr: Option<SocketAddr>,
-    /// The client's certificate chain as presented, end entity first.
-    pub certs: Arc<Vec<CertificateDer<'static>>>,
+    /// The outcome of the connection's certificate check.
+    pub identity: PeerIdentity,
 }
 
 /// A TLS connection that hands [`PeerInfo`] to tonic.
 #[derive(Debug)]
-pub struct PeerStream(pub tokio_rustls::server::TlsStream<TcpStream>);
+pub struct PeerStream {
+    tls: tokio_rustls::server::TlsStream<TcpStream>,
+    identity: PeerIdentity,
+}
+
+impl PeerStream {
+    /// Wraps a finished handshake and checks the client's certificate.
+    pub fn new(tls: tokio_rustls::server::TlsStream<TcpStream>, authority: &ClientAuthority) -> Self {
+        let chain = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
+        let identity = authority.identify(&chain, UnixTime::now());
+        Self { tls, identity }
+    }
+}
 
 impl Connected for PeerStream {
     type ConnectInfo = PeerInfo;
 
     fn connect_info(&self) -> PeerInfo {
-        let (tcp, conn) = self.0.get_ref();
         PeerInfo {
-            remote_addr: tcp.peer_addr().ok(),
-            certs: Arc::new(conn.peer_certificates().map(|c| c.to_vec()).unwrap_or_default()),
+            remote_addr: self.tls.get_ref().0.peer_addr().ok(),
+            identity: self.identity.clone(),
         }
     }
 }
@@ -226,21 +273,21 @@ impl AsyncRead for PeerStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.tls).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for PeerStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.tls).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.tls).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.tls).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -248,10 +295,10 @@ impl AsyncWrite for PeerStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.tls).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.tls.is_write_vectored()
     }
 }
