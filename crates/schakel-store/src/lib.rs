@@ -10,11 +10,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod audit;
 mod directory;
 mod error;
 mod model;
 mod pool;
 
+pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use error::StoreError;
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,

@@ -57,6 +57,30 @@ pub struct Store {
     pub(crate) pool: Pool,
 }
 
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
+/// the write lock is taken at once (waiting under the busy timeout), so a
+/// transaction never reads a snapshot it cannot later write on.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Runs `$body` with `$p` bound to the concrete pool of either backend. The
 /// body is written once and type-checked for each backend.
 macro_rules! on_pool {
@@ -76,7 +100,7 @@ impl Store {
     pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
         let store = if opts.url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(&opts.url)
-                .map_err(|e| StoreError::Config(e.to_string()))?
+                .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // Nothing is acknowledged before it is durable (DESIGN.md §7 property 7).
@@ -95,8 +119,8 @@ impl Store {
                 .map_err(StoreError::Migration)?;
             Pool::Sqlite(pool)
         } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
-            let connect =
-                PgConnectOptions::from_str(&opts.url).map_err(|e| StoreError::Config(e.to_string()))?;
+            let connect = PgConnectOptions::from_str(&opts.url)
+                .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)

@@ -3,11 +3,16 @@
 //! With `CI=true` the PostgreSQL half runs or fails; it never skips.
 
 use jiff::{Timestamp, ToSpan};
+use schakel_audit::{
+    Action, Actor, Checkpoint, Entry, LogVerifier, Outcome, Signer, SpanId, TraceContext, TraceId,
+    VerifyConfig, verify_log,
+};
 use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_store::{
     CertificateBinding, NewOrganisation, OrgFilter, OrganisationUpdate, RecipientKey, Store, StoreError,
     StoreOptions,
 };
+use schakel_store::{StoredCheckpoint, recompute_leaf};
 use uuid::Uuid;
 
 fn oin(n: u64) -> Oin {
@@ -42,7 +47,7 @@ fn gemeente(n: u64, code: &str) -> NewOrganisation {
     }
 }
 
-async fn organisation_round_trip(s: Store) {
+async fn organisation_round_trip(s: Store, _url: String) {
     s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
     let got = s.get_organisation(&oin(1)).await.unwrap().unwrap();
     assert_eq!(got.kind, OrgKind::Gemeente);
@@ -52,7 +57,7 @@ async fn organisation_round_trip(s: Store) {
     assert!(s.get_organisation(&oin(2)).await.unwrap().is_none());
 }
 
-async fn duplicate_keys_conflict(s: Store) {
+async fn duplicate_keys_conflict(s: Store, _url: String) {
     s.insert_organisation(&school(1, "01AB"), t0()).await.unwrap();
     let again = s.insert_organisation(&school(1, "02AB"), t0()).await.unwrap_err();
     assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
@@ -60,7 +65,7 @@ async fn duplicate_keys_conflict(s: Store) {
     assert!(matches!(same_brin, StoreError::Conflict(_)), "{same_brin:?}");
 }
 
-async fn update_changes_only_given_fields(s: Store) {
+async fn update_changes_only_given_fields(s: Store, _url: String) {
     s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
     let upd = OrganisationUpdate {
         name: Some("Gemeente Groningen".into()),
@@ -79,7 +84,7 @@ async fn update_changes_only_given_fields(s: Store) {
     assert!(matches!(missing, StoreError::NotFound(_)));
 }
 
-async fn functions_need_their_organisation(s: Store) {
+async fn functions_need_their_organisation(s: Store, _url: String) {
     let e = s
         .add_function(&oin(1), FunctionKind::Participatiewet, t0())
         .await
@@ -104,7 +109,7 @@ async fn functions_need_their_organisation(s: Store) {
     );
 }
 
-async fn lookup_by_codes(s: Store) {
+async fn lookup_by_codes(s: Store, _url: String) {
     s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
     s.insert_organisation(&school(2, "01AB"), t0()).await.unwrap();
     assert_eq!(s.oin_by_gemeentecode("GM0014").await.unwrap(), Some(oin(1)));
@@ -112,7 +117,7 @@ async fn lookup_by_codes(s: Store) {
     assert_eq!(s.oin_by_brin("99ZZ").await.unwrap(), None);
 }
 
-async fn list_paginates_and_filters(s: Store) {
+async fn list_paginates_and_filters(s: Store, _url: String) {
     for n in 1..=5 {
         s.insert_organisation(&school(n, &format!("0{n}AB")), t0())
             .await
@@ -150,7 +155,7 @@ async fn list_paginates_and_filters(s: Store) {
     );
 }
 
-async fn recipients_register_and_revoke(s: Store) {
+async fn recipients_register_and_revoke(s: Store, _url: String) {
     s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
     let key = RecipientKey {
         key_id: Uuid::now_v7(),
@@ -194,7 +199,7 @@ async fn recipients_register_and_revoke(s: Store) {
     ));
 }
 
-async fn certificate_bindings(s: Store) {
+async fn certificate_bindings(s: Store, _url: String) {
     s.insert_organisation(&school(1, "01AB"), t0()).await.unwrap();
     let b = CertificateBinding {
         sha256: "ab".repeat(32),
@@ -218,19 +223,26 @@ async fn certificate_bindings(s: Store) {
     assert_eq!(s.certificate_binding(&b.sha256).await.unwrap(), None);
 }
 
-async fn ping_answers(s: Store) {
+async fn ping_answers(s: Store, _url: String) {
     s.ping().await.unwrap();
 }
 
-async fn sqlite_store() -> (Store, tempfile::TempDir) {
+async fn sqlite_store() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("schakel.db").display());
-    (Store::connect(&StoreOptions::new(url)).await.unwrap(), dir)
+    (
+        Store::connect(&StoreOptions::new(url.clone())).await.unwrap(),
+        url,
+        dir,
+    )
 }
 
-async fn postgres_store() -> Option<Store> {
+async fn postgres_store() -> Option<(Store, String)> {
     let url = schakel_testkit::fresh_postgres_url()?;
-    Some(Store::connect(&StoreOptions::new(url)).await.unwrap())
+    Some((
+        Store::connect(&StoreOptions::new(url.clone())).await.unwrap(),
+        url,
+    ))
 }
 
 macro_rules! conformance {
@@ -239,8 +251,8 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let (store, _dir) = super::sqlite_store().await;
-                    super::$name(store).await;
+                    let (store, url, _dir) = super::sqlite_store().await;
+                    super::$name(store, url).await;
                 }
             )*
         }
@@ -248,8 +260,8 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some(store) = super::postgres_store().await else { return };
-                    super::$name(store).await;
+                    let Some((store, url)) = super::postgres_store().await else { return };
+                    super::$name(store, url).await;
                 }
             )*
         }
@@ -266,10 +278,223 @@ conformance!(
     recipients_register_and_revoke,
     certificate_bindings,
     ping_answers,
+    audit_appends_are_gapless_and_checkpointed,
+    concurrent_appends_stay_gapless_and_ordered,
+    audit_tables_refuse_update_and_delete,
+    tampering_with_a_stored_entry_is_detected,
 );
 
 #[tokio::test]
 async fn unknown_url_scheme_is_a_config_error() {
     let e = Store::connect(&StoreOptions::new("mysql://x")).await.unwrap_err();
     assert!(matches!(e, StoreError::Config(_)));
+}
+
+// ---- audit log -------------------------------------------------------------
+
+fn audit_entry(actor: u64, party: u64) -> Entry {
+    Entry {
+        seq: 0,
+        time_ms: 0,
+        actor: Actor {
+            oin: Some(oin(actor).to_string()),
+            function: Some("admin".into()),
+            user_id: Some("beheerder-1".into()),
+            user_role: Some("functioneel_beheerder".into()),
+        },
+        action: Action::AdminChange,
+        outcome: Outcome::Success,
+        activity: None,
+        legal_basis: None,
+        subject: None,
+        transfer_id: None,
+        consent_id: None,
+        groups: vec![],
+        parties: vec![oin(party).to_string()],
+        trace: TraceContext {
+            trace_id: TraceId::from_bytes([7; 16]).unwrap(),
+            span_id: SpanId::from_bytes([9; 8]).unwrap(),
+        },
+    }
+}
+
+async fn checkpoint(s: &Store, signer: &Signer) -> Checkpoint {
+    let size = s.audit_size().await.unwrap();
+    let leaves: Vec<_> = s
+        .audit_range(0, size)
+        .await
+        .unwrap()
+        .iter()
+        .map(recompute_leaf)
+        .collect();
+    let cp = Checkpoint::new("schakel.test/log", size, schakel_audit::root(&leaves));
+    let note = signer.sign(&cp).unwrap();
+    let stored = StoredCheckpoint {
+        size,
+        root: cp.root,
+        frontier: vec![],
+        note,
+    };
+    s.insert_checkpoint(&stored, t0()).await.unwrap();
+    cp
+}
+
+fn signer() -> Signer {
+    Signer::from_seed("schakel.test/log", &[5; 32]).unwrap()
+}
+
+async fn audit_appends_are_gapless_and_checkpointed(s: Store, _url: String) {
+    assert_eq!(s.audit_size().await.unwrap(), 0);
+    for i in 0..3 {
+        assert_eq!(
+            s.append_audit(audit_entry(1, 2), t0() + (i as i64).seconds())
+                .await
+                .unwrap(),
+            i
+        );
+    }
+    assert_eq!(s.audit_size().await.unwrap(), 3);
+    let stored = s.audit_range(0, 10).await.unwrap();
+    assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![0, 1, 2]);
+    for e in &stored {
+        let decoded = Entry::decode(&e.bytes).unwrap();
+        assert_eq!(decoded.seq, e.seq);
+        assert_eq!(recompute_leaf(e), e.leaf_hash);
+    }
+    assert_eq!(s.audit_entry(1).await.unwrap(), Some(stored[1].clone()));
+    assert_eq!(s.audit_entry(3).await.unwrap(), None);
+
+    let signer = signer();
+    let cp = checkpoint(&s, &signer).await;
+    let latest = s.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!((latest.size, latest.root), (3, cp.root));
+    assert_eq!(Checkpoint::open(&latest.note, &signer.verifier()).unwrap(), cp);
+    assert_eq!(s.checkpoint_covering(2).await.unwrap().map(|c| c.size), Some(3));
+    assert_eq!(s.checkpoint_covering(4).await.unwrap(), None);
+    // Another hub making the same checkpoint is not an error.
+    assert!(!s.insert_checkpoint(&latest, t0()).await.unwrap());
+    let report = verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default()).unwrap();
+    assert_eq!(report.proven_size, 3);
+
+    // An entry the audit crate refuses (an OIN that is not 20 digits) is not
+    // written, and takes no sequence number (fail-closed, gapless).
+    let mut bad = audit_entry(1, 2);
+    bad.actor.oin = Some("999990019".into());
+    assert!(matches!(
+        s.append_audit(bad, t0()).await.unwrap_err(),
+        StoreError::AuditEntry(_)
+    ));
+    assert_eq!(s.append_audit(audit_entry(1, 2), t0()).await.unwrap(), 3);
+}
+
+async fn concurrent_appends_stay_gapless_and_ordered(s: Store, _url: String) {
+    let mut tasks = Vec::new();
+    for w in 0..8u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                s.append_audit(audit_entry(w + 1, 99), Timestamp::now())
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.audit_size().await.unwrap(), 80);
+    let stored = s.audit_range(0, 80).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (0..80).collect::<Vec<_>>()
+    );
+    let cp = checkpoint(&s, &signer()).await;
+    verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default()).unwrap();
+}
+
+async fn raw_execute(url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .map(|_| ())
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .map(|_| ())
+    }
+}
+
+async fn audit_tables_refuse_update_and_delete(s: Store, url: String) {
+    s.append_audit(audit_entry(1, 2), t0()).await.unwrap();
+    checkpoint(&s, &signer()).await;
+    for sql in [
+        "UPDATE audit_log SET action = 'x'",
+        "DELETE FROM audit_log",
+        "UPDATE audit_parties SET oin = 'x'",
+        "DELETE FROM audit_parties",
+        "UPDATE audit_checkpoints SET note = 'x'",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        let e = raw_execute(&url, sql).await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    if url.starts_with("postgres") {
+        let e = raw_execute(&url, "TRUNCATE audit_log CASCADE").await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    assert_eq!(s.audit_size().await.unwrap(), 1);
+}
+
+async fn tampering_with_a_stored_entry_is_detected(s: Store, url: String) {
+    for _ in 0..5 {
+        s.append_audit(audit_entry(1, 2), t0()).await.unwrap();
+    }
+    let cp = checkpoint(&s, &signer()).await;
+    // Someone with direct database access switches the triggers off and
+    // rewrites entry 2 (another valid encoding: a different action).
+    let mut forged = Entry::decode(&s.audit_entry(2).await.unwrap().unwrap().bytes).unwrap();
+    forged.action = Action::AuditQuery;
+    let hex: String = forged
+        .encode()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (off, lit, on) = if url.starts_with("sqlite:") {
+        ("DROP TRIGGER audit_log_no_update", format!("X'{hex}'"), "")
+    } else {
+        (
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+            format!("'\\x{hex}'::bytea"),
+            "ALTER TABLE audit_log ENABLE TRIGGER USER",
+        )
+    };
+    raw_execute(
+        &url,
+        &format!("{off}; UPDATE audit_log SET entry = {lit} WHERE seq = 2; {on}"),
+    )
+    .await
+    .unwrap();
+    let stored = s.audit_range(0, 5).await.unwrap();
+    // The stored leaf hash was left alone: the verifier names the entry.
+    let e = first_verify_error(&stored, &cp);
+    assert!(e.contains("position: 2"), "{e}");
+}
+
+/// Runs the verifier over stored entries and their stored leaf hashes and
+/// returns the first error it reports.
+fn first_verify_error(stored: &[schakel_store::StoredEntry], cp: &Checkpoint) -> String {
+    let mut v = LogVerifier::new(VerifyConfig::default());
+    v.add_checkpoint(cp).unwrap();
+    for e in stored {
+        if let Err(err) = v.push(&e.bytes, Some(&e.leaf_hash)) {
+            return format!("{err:?}");
+        }
+    }
+    format!("{:?}", v.finish().expect_err("tampering must be detected"))
 }

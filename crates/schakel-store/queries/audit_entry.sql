@@ -1,0 +1,1 @@
+SELECT seq, entry, leaf_hash FROM audit_log WHERE seq = $1

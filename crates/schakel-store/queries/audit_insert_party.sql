@@ -1,0 +1,1 @@
+INSERT INTO audit_parties (seq, oin) VALUES ($1, $2)

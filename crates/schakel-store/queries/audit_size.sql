@@ -1,0 +1,1 @@
+SELECT next_seq FROM audit_head WHERE id = 1

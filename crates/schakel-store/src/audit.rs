@@ -1,0 +1,254 @@
+//! The audit log at rest: append in the same transaction as the action,
+//! read entries and leaf hashes, keep signed checkpoints.
+//!
+//! Appending takes the row lock on `audit_head` (SQLite: the write lock of
+//! `BEGIN IMMEDIATE`), so sequence numbers are gapless and in commit order
+//! even with several hubs on one PostgreSQL. UPDATE and DELETE on the log
+//! tables are refused by triggers (migration 0002).
+
+use jiff::Timestamp;
+use schakel_audit::{Entry, Hash, leaf_hash};
+use sqlx::Row;
+
+use crate::pool::on_pool;
+use crate::{Store, StoreError};
+
+pub(crate) const AUDIT_NEXT_SEQ: &str = include_str!("../queries/audit_next_seq.sql");
+pub(crate) const AUDIT_INSERT: &str = include_str!("../queries/audit_insert.sql");
+pub(crate) const AUDIT_INSERT_PARTY: &str = include_str!("../queries/audit_insert_party.sql");
+const AUDIT_SIZE: &str = include_str!("../queries/audit_size.sql");
+const AUDIT_RANGE: &str = include_str!("../queries/audit_range.sql");
+const AUDIT_ENTRY: &str = include_str!("../queries/audit_entry.sql");
+const AUDIT_LATEST_CHECKPOINT: &str = include_str!("../queries/audit_latest_checkpoint.sql");
+const AUDIT_CHECKPOINT_AT_LEAST: &str = include_str!("../queries/audit_checkpoint_at_least.sql");
+const AUDIT_INSERT_CHECKPOINT: &str = include_str!("../queries/audit_insert_checkpoint.sql");
+
+/// One stored entry: its canonical bytes and the leaf hash stored beside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Sequence number (leaf index).
+    pub seq: u64,
+    /// Canonical encoding (schakel-audit).
+    pub bytes: Vec<u8>,
+    /// The leaf hash written when the entry was appended.
+    pub leaf_hash: Hash,
+}
+
+/// A signed checkpoint with the compact range at its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The compact range (frontier) nodes at `size`, left to right.
+    pub frontier: Vec<Hash>,
+    /// The signed note text.
+    pub note: String,
+}
+
+fn hash_from(what: &'static str, bytes: &[u8]) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt(what))
+}
+
+fn seq_from(what: &'static str, v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(what))
+}
+
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt("audit sequence number"))
+}
+
+/// Appends `$entry` (its `seq` and `time_ms` are assigned here) inside the
+/// open write transaction `$tx`; evaluates to the sequence number.
+macro_rules! append_audit_in_tx {
+    ($tx:expr, $entry:expr, $now:expr) => {{
+        let next: i64 = sqlx::query_scalar($crate::audit::AUDIT_NEXT_SEQ)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        let mut entry: schakel_audit::Entry = $entry;
+        entry.seq = u64::try_from(next).map_err(|_| StoreError::Corrupt("audit head"))?;
+        entry.time_ms = u64::try_from($now.as_millisecond()).unwrap_or(0);
+        let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
+        let leaf = schakel_audit::leaf_hash(&bytes);
+        sqlx::query($crate::audit::AUDIT_INSERT)
+            .bind(next)
+            .bind($now.as_millisecond())
+            .bind(&bytes[..])
+            .bind(&leaf[..])
+            .bind(entry.actor.oin.as_deref())
+            .bind(entry.action.as_str())
+            .bind(entry.subject.as_deref())
+            .bind(entry.transfer_id.map(|u| u.to_string()))
+            .bind(entry.consent_id.map(|u| u.to_string()))
+            .bind(entry.actor.user_id.as_deref())
+            .bind(entry.activity.as_ref().map(|a| a.purpose.as_str()))
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        for party in &entry.parties {
+            sqlx::query($crate::audit::AUDIT_INSERT_PARTY)
+                .bind(next)
+                .bind(party.as_str())
+                .execute(&mut *$tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        }
+        entry.seq
+    }};
+}
+
+macro_rules! stored_entry_from_row {
+    ($r:expr) => {{
+        let seq: i64 = $r.try_get("seq").map_err(|_| StoreError::Corrupt("audit seq"))?;
+        let bytes: Vec<u8> = $r
+            .try_get("entry")
+            .map_err(|_| StoreError::Corrupt("audit entry"))?;
+        let leaf: Vec<u8> = $r
+            .try_get("leaf_hash")
+            .map_err(|_| StoreError::Corrupt("audit leaf hash"))?;
+        StoredEntry {
+            seq: seq_from("audit seq", seq)?,
+            bytes,
+            leaf_hash: hash_from("audit leaf hash", &leaf)?,
+        }
+    }};
+}
+
+macro_rules! checkpoint_from_row {
+    ($r:expr) => {{
+        let size: i64 = $r
+            .try_get("size")
+            .map_err(|_| StoreError::Corrupt("checkpoint size"))?;
+        let root: Vec<u8> = $r
+            .try_get("root")
+            .map_err(|_| StoreError::Corrupt("checkpoint root"))?;
+        let frontier: Vec<u8> = $r
+            .try_get("frontier")
+            .map_err(|_| StoreError::Corrupt("checkpoint frontier"))?;
+        if frontier.len() % 32 != 0 {
+            return Err(StoreError::Corrupt("checkpoint frontier"));
+        }
+        StoredCheckpoint {
+            size: seq_from("checkpoint size", size)?,
+            root: hash_from("checkpoint root", &root)?,
+            frontier: frontier
+                .chunks_exact(32)
+                .map(|c| hash_from("checkpoint frontier", c))
+                .collect::<Result<_, _>>()?,
+            note: $r
+                .try_get("note")
+                .map_err(|_| StoreError::Corrupt("checkpoint note"))?,
+        }
+    }};
+}
+
+impl Store {
+    /// Appends one entry in a transaction of its own (for events that are
+    /// not part of another action: refused calls, privacy-officer queries).
+    /// Returns its sequence number.
+    pub async fn append_audit(&self, entry: Entry, now: Timestamp) -> Result<u64, StoreError> {
+        on_pool!(self, p => {
+            let mut tx = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            let seq = append_audit_in_tx!(tx, entry, now);
+            tx.commit().await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            Ok(seq)
+        })
+    }
+
+    /// Number of committed entries.
+    pub async fn audit_size(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(AUDIT_SIZE).fetch_one(p).await)
+            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        seq_from("audit head", n)
+    }
+
+    /// Entries with `from <= seq < to`, in order.
+    pub async fn audit_range(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let (from, to) = (to_i64(from)?, to_i64(to)?);
+        on_pool!(self, p => {
+            let rows = sqlx::query(AUDIT_RANGE)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(stored_entry_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The entry with this sequence number.
+    pub async fn audit_entry(&self, seq: u64) -> Result<Option<StoredEntry>, StoreError> {
+        let seq = to_i64(seq)?;
+        on_pool!(self, p => {
+            let row = sqlx::query(AUDIT_ENTRY)
+                .bind(seq)
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some(stored_entry_from_row!(r))),
+            }
+        })
+    }
+
+    /// The largest checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        on_pool!(self, p => {
+            let row = sqlx::query(AUDIT_LATEST_CHECKPOINT)
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some(checkpoint_from_row!(r))),
+            }
+        })
+    }
+
+    /// The smallest checkpoint whose size is at least `size`.
+    pub async fn checkpoint_covering(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let size = to_i64(size)?;
+        on_pool!(self, p => {
+            let row = sqlx::query(AUDIT_CHECKPOINT_AT_LEAST)
+                .bind(size)
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some(checkpoint_from_row!(r))),
+            }
+        })
+    }
+
+    /// Stores a checkpoint; `false` when one of that size exists already
+    /// (another hub made it first).
+    pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint, now: Timestamp) -> Result<bool, StoreError> {
+        let frontier: Vec<u8> = cp.frontier.concat();
+        let size = to_i64(cp.size)?;
+        let n = on_pool!(self, p => sqlx::query(AUDIT_INSERT_CHECKPOINT)
+            .bind(size)
+            .bind(&cp.root[..])
+            .bind(frontier)
+            .bind(&cp.note)
+            .bind(now.as_millisecond())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+        Ok(n > 0)
+    }
+}
+
+/// Recomputes the leaf hash of stored bytes (what a checkpointer or verifier
+/// trusts, rather than the stored copy).
+pub fn recompute_leaf(entry: &StoredEntry) -> Hash {
+    leaf_hash(&entry.bytes)
+}
