@@ -522,7 +522,102 @@ async fn raw_h2_exchange(t: &TestHub, cert_pem: &str, key_pem: &str) -> std::io:
     }
 }
 
+async fn admin_changes_and_refusals_are_audited(t: TestHub) {
+    use schakel_audit::{Action, Checkpoint, Entry, Outcome, Signer, VerifyConfig, verify_log};
+    let store = t.hub.as_ref().unwrap().store().clone();
+    let before = store.audit_size().await.unwrap();
+    assert!(before > 0, "the development set-up is audited too");
+
+    let admin = t.connect("admin").await;
+    let mut req = tonic::Request::new(pb::RegisterOrganisationRequest {
+        oin: "00000003777770001000".into(),
+        kind: pb::OrgKind::VsoSchool as i32,
+        name: "VSO De Brug".into(),
+        brin: "77AB".into(),
+        ..Default::default()
+    });
+    req.metadata_mut()
+        .insert("x-schakel-user-id", "beheerder-7".parse().unwrap());
+    req.metadata_mut()
+        .insert("x-schakel-user-role", "functioneel_beheerder".parse().unwrap());
+    req.metadata_mut().insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap(),
+    );
+    admin.admin().register_organisation(req).await.unwrap();
+    // A refused registration (validation) changes nothing and writes nothing.
+    let e = admin
+        .admin()
+        .register_organisation(pb::RegisterOrganisationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // Metadata that cannot go into the log is refused before anything happens.
+    let mut bad = tonic::Request::new(pb::WhoAmIRequest {});
+    bad.metadata_mut()
+        .insert("x-schakel-user-role", "two words".parse().unwrap());
+    assert_eq!(
+        admin.directory().who_am_i(bad).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    // An identified organisation calling what it may not: audited each time.
+    let school = t.connect("mbo-school").await;
+    let e = school
+        .admin()
+        .register_organisation(pb::RegisterOrganisationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    // An unidentified peer: audited once per connection, however often it calls.
+    let anonymous = t.connect_with(None).await;
+    for _ in 0..3 {
+        assert_eq!(
+            whoami(&anonymous).await.unwrap_err().code(),
+            Code::Unauthenticated
+        );
+    }
+
+    let size = store.audit_size().await.unwrap();
+    assert_eq!(size, before + 3);
+    let stored = store.audit_range(0, size).await.unwrap();
+    let new: Vec<Entry> = stored[before as usize..]
+        .iter()
+        .map(|e| Entry::decode(&e.bytes).unwrap())
+        .collect();
+    assert_eq!(new[0].action, Action::AdminChange);
+    assert_eq!(new[0].actor.oin.as_deref(), Some(DEMO_ORGS[0].oin));
+    assert_eq!(new[0].actor.function.as_deref(), Some("admin"));
+    assert_eq!(new[0].actor.user_id.as_deref(), Some("beheerder-7"));
+    assert_eq!(new[0].actor.user_role.as_deref(), Some("functioneel_beheerder"));
+    assert_eq!(new[0].parties, vec!["00000003777770001000".to_owned()]);
+    assert_eq!(
+        new[0].trace.trace_id.to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(new[1].action, Action::AuthorisationFailed);
+    assert_eq!(new[1].actor.oin.as_deref(), Some(MBO_OIN));
+    assert_eq!(
+        new[1].outcome,
+        Outcome::Error {
+            code: "permission_denied".into()
+        }
+    );
+    assert_eq!(new[2].action, Action::AuthenticationFailed);
+    assert_eq!(new[2].actor.oin, None);
+
+    // The whole log verifies against a checkpoint over it.
+    let leaves: Vec<_> = stored.iter().map(schakel_store::recompute_leaf).collect();
+    let cp = Checkpoint::new("schakel.test/log", size, schakel_audit::root(&leaves));
+    let signer = Signer::from_seed("schakel.test/log", &[3; 32]).unwrap();
+    let cp = Checkpoint::open(&signer.sign(&cp).unwrap(), &signer.verifier()).unwrap();
+    let report = verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default()).unwrap();
+    assert_eq!(report.proven_size, size);
+}
+
 on_both_backends!(
+    admin_changes_and_refusals_are_audited,
     a_bound_certificate_without_its_private_key_is_refused,
     whoami_answers_with_the_schools_oin_and_functions,
     no_client_certificate_is_unauthenticated,

@@ -99,6 +99,26 @@ macro_rules! append_audit_in_tx {
     }};
 }
 
+/// Runs `$body` (which uses `&mut *$tx`, and evaluates to a
+/// `Result<T, StoreError>`) in a write transaction, appends `$audit` in the
+/// same transaction, and commits: the action and its audit entry are
+/// stored together or not at all (DESIGN.md §7 property 3). An error before
+/// the commit rolls both back.
+macro_rules! audited_write {
+    ($store:expr, $what:literal, $audit:expr, $now:expr, $tx:ident => $body:expr) => {
+        $crate::pool::on_pool!($store, p => {
+            let mut $tx = $crate::pool::BeginWrite::begin_write(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx($what, e))?;
+            let out = $body?;
+            $crate::audit::append_audit_in_tx!($tx, $audit, $now);
+            $tx.commit().await.map_err(|e| StoreError::from_sqlx($what, e))?;
+            out
+        })
+    };
+}
+pub(crate) use {append_audit_in_tx, audited_write};
+
 macro_rules! stored_entry_from_row {
     ($r:expr) => {{
         let seq: i64 = $r.try_get("seq").map_err(|_| StoreError::Corrupt("audit seq"))?;

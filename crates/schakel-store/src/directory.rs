@@ -5,11 +5,13 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::audit::audited_write;
 use crate::pool::on_pool;
 use crate::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey, Store,
     StoreError,
 };
+use schakel_audit::Entry;
 
 const INSERT_ORGANISATION: &str = include_str!("../queries/insert_organisation.sql");
 const UPDATE_ORGANISATION: &str = include_str!("../queries/update_organisation.sql");
@@ -95,8 +97,13 @@ macro_rules! recipient_from_row {
 
 impl Store {
     /// Registers a new organisation (with no functions yet).
-    pub async fn insert_organisation(&self, org: &NewOrganisation, now: Timestamp) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_ORGANISATION)
+    pub async fn insert_organisation(
+        &self,
+        org: &NewOrganisation,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        audited_write!(self, "organisation", audit, now, tx => sqlx::query(INSERT_ORGANISATION)
             .bind(org.oin.as_str())
             .bind(org.kind.as_str())
             .bind(&org.name)
@@ -106,10 +113,10 @@ impl Store {
             .bind(org.arbeidsmarktregio.as_deref())
             .bind(true)
             .bind(millis(now))
-            .execute(p)
+            .execute(&mut *tx)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("organisation", e))?;
+            .map(|r| r.rows_affected())
+        .map_err(|e| StoreError::from_sqlx("organisation", e)));
         Ok(())
     }
 
@@ -119,23 +126,25 @@ impl Store {
         oin: &Oin,
         update: OrganisationUpdate,
         now: Timestamp,
+        audit: Entry,
     ) -> Result<Organisation, StoreError> {
-        let changed = on_pool!(self, p => sqlx::query(UPDATE_ORGANISATION)
-            .bind(oin.as_str())
-            .bind(update.name.as_deref())
-            .bind(update.brin.as_ref().map(|b| b.as_str()))
-            .bind(update.gemeentecode.as_ref().map(|g| g.as_str()))
-            .bind(update.doorstroompunt_regio.as_deref())
-            .bind(update.arbeidsmarktregio.as_deref())
-            .bind(update.active)
-            .bind(millis(now))
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("organisation", e))?;
-        if changed == 0 {
-            return Err(StoreError::NotFound("organisation"));
-        }
+        audited_write!(self, "organisation", audit, now, tx => sqlx::query(UPDATE_ORGANISATION)
+        .bind(oin.as_str())
+        .bind(update.name.as_deref())
+        .bind(update.brin.as_ref().map(|b| b.as_str()))
+        .bind(update.gemeentecode.as_ref().map(|g| g.as_str()))
+        .bind(update.doorstroompunt_regio.as_deref())
+        .bind(update.arbeidsmarktregio.as_deref())
+        .bind(update.active)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx("organisation", e))
+        .and_then(|r| match r.rows_affected() {
+            // Nothing changed, nothing audited: the transaction rolls back.
+            0 => Err(StoreError::NotFound("organisation")),
+            n => Ok(n),
+        }));
         self.get_organisation(oin)
             .await?
             .ok_or(StoreError::NotFound("organisation"))
@@ -214,15 +223,16 @@ impl Store {
         oin: &Oin,
         function: FunctionKind,
         now: Timestamp,
+        audit: Entry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_FUNCTION)
+        audited_write!(self, "function", audit, now, tx => sqlx::query(INSERT_FUNCTION)
             .bind(oin.as_str())
             .bind(function.as_str())
             .bind(millis(now))
-            .execute(p)
+            .execute(&mut *tx)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("function", e))?;
+            .map(|r| r.rows_affected())
+        .map_err(|e| StoreError::from_sqlx("function", e)));
         Ok(())
     }
 
@@ -234,8 +244,13 @@ impl Store {
     }
 
     /// Registers an age recipient for a function.
-    pub async fn insert_recipient(&self, key: &RecipientKey, now: Timestamp) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_RECIPIENT)
+    pub async fn insert_recipient(
+        &self,
+        key: &RecipientKey,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        audited_write!(self, "recipient key", audit, now, tx => sqlx::query(INSERT_RECIPIENT)
             .bind(key.key_id.to_string())
             .bind(key.oin.as_str())
             .bind(key.function.as_str())
@@ -243,10 +258,10 @@ impl Store {
             .bind(millis(key.valid_from))
             .bind(key.valid_until.map(millis))
             .bind(millis(now))
-            .execute(p)
+            .execute(&mut *tx)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+            .map(|r| r.rows_affected())
+        .map_err(|e| StoreError::from_sqlx("recipient key", e)));
         Ok(())
     }
 
@@ -267,12 +282,17 @@ impl Store {
     }
 
     /// Revokes a recipient key; revoking twice keeps the first time.
-    pub async fn revoke_recipient(&self, key_id: Uuid, now: Timestamp) -> Result<RecipientKey, StoreError> {
-        on_pool!(self, p => {
+    pub async fn revoke_recipient(
+        &self,
+        key_id: Uuid,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<RecipientKey, StoreError> {
+        let key = audited_write!(self, "recipient key", audit, now, tx => async {
             let done = sqlx::query(REVOKE_RECIPIENT)
                 .bind(key_id.to_string())
                 .bind(millis(now))
-                .execute(p)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
             if done.rows_affected() == 0 {
@@ -280,11 +300,12 @@ impl Store {
             }
             let r = sqlx::query(SELECT_RECIPIENT)
                 .bind(key_id.to_string())
-                .fetch_one(p)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
             Ok(recipient_from_row!(r))
-        })
+        }.await);
+        Ok(key)
     }
 
     /// Binds a client certificate to an organisation × function.
@@ -292,17 +313,18 @@ impl Store {
         &self,
         binding: &CertificateBinding,
         now: Timestamp,
+        audit: Entry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_CERTIFICATE_BINDING)
+        audited_write!(self, "certificate binding", audit, now, tx => sqlx::query(INSERT_CERTIFICATE_BINDING)
             .bind(&binding.sha256)
             .bind(binding.oin.as_str())
             .bind(binding.function.as_str())
             .bind(millis(binding.not_after))
             .bind(millis(now))
-            .execute(p)
+            .execute(&mut *tx)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
+            .map(|r| r.rows_affected())
+        .map_err(|e| StoreError::from_sqlx("certificate binding", e)));
         Ok(())
     }
 
@@ -326,10 +348,23 @@ impl Store {
         })
     }
 
-    /// Removes a certificate binding; returns whether one existed.
-    pub async fn unbind_certificate(&self, sha256: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, p => sqlx::query(DELETE_CERTIFICATE_BINDING).bind(sha256).execute(p).await.map(|r| r.rows_affected()))
-            .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
-        Ok(done > 0)
+    /// Removes a certificate binding ([`StoreError::NotFound`] if there is none).
+    pub async fn unbind_certificate(
+        &self,
+        sha256: &str,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        audited_write!(self, "certificate binding", audit, now, tx => async {
+            let n = sqlx::query(DELETE_CERTIFICATE_BINDING)
+                .bind(sha256)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("certificate binding", e))?
+                .rows_affected();
+            // Nothing removed, nothing to audit: the transaction rolls back.
+            if n == 0 { Err(StoreError::NotFound("certificate binding")) } else { Ok(()) }
+        }.await);
+        Ok(())
     }
 }

@@ -48,7 +48,9 @@ fn gemeente(n: u64, code: &str) -> NewOrganisation {
 }
 
 async fn organisation_round_trip(s: Store, _url: String) {
-    s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
+    s.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     let got = s.get_organisation(&oin(1)).await.unwrap().unwrap();
     assert_eq!(got.kind, OrgKind::Gemeente);
     assert_eq!(got.gemeentecode.unwrap().as_str(), "GM0014");
@@ -58,27 +60,40 @@ async fn organisation_round_trip(s: Store, _url: String) {
 }
 
 async fn duplicate_keys_conflict(s: Store, _url: String) {
-    s.insert_organisation(&school(1, "01AB"), t0()).await.unwrap();
-    let again = s.insert_organisation(&school(1, "02AB"), t0()).await.unwrap_err();
+    s.insert_organisation(&school(1, "01AB"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    let again = s
+        .insert_organisation(&school(1, "02AB"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap_err();
     assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
-    let same_brin = s.insert_organisation(&school(2, "01AB"), t0()).await.unwrap_err();
+    let same_brin = s
+        .insert_organisation(&school(2, "01AB"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap_err();
     assert!(matches!(same_brin, StoreError::Conflict(_)), "{same_brin:?}");
 }
 
 async fn update_changes_only_given_fields(s: Store, _url: String) {
-    s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
+    s.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     let upd = OrganisationUpdate {
         name: Some("Gemeente Groningen".into()),
         active: Some(false),
         ..Default::default()
     };
-    let got = s.update_organisation(&oin(1), upd, t0()).await.unwrap();
+    let got = s
+        .update_organisation(&oin(1), upd, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     assert_eq!(got.name, "Gemeente Groningen");
     assert!(!got.active);
     assert_eq!(got.gemeentecode.unwrap().as_str(), "GM0014");
     assert_eq!(got.arbeidsmarktregio.as_deref(), Some("AM01"));
     let missing = s
-        .update_organisation(&oin(9), OrganisationUpdate::default(), t0())
+        .update_organisation(&oin(9), OrganisationUpdate::default(), t0(), audit_entry(1, 2))
         .await
         .unwrap_err();
     assert!(matches!(missing, StoreError::NotFound(_)));
@@ -86,19 +101,21 @@ async fn update_changes_only_given_fields(s: Store, _url: String) {
 
 async fn functions_need_their_organisation(s: Store, _url: String) {
     let e = s
-        .add_function(&oin(1), FunctionKind::Participatiewet, t0())
+        .add_function(&oin(1), FunctionKind::Participatiewet, t0(), audit_entry(1, 2))
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::MissingReference(_)), "{e:?}");
-    s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
-    s.add_function(&oin(1), FunctionKind::Participatiewet, t0())
+    s.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
         .await
         .unwrap();
-    s.add_function(&oin(1), FunctionKind::Doorstroompunt, t0())
+    s.add_function(&oin(1), FunctionKind::Participatiewet, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    s.add_function(&oin(1), FunctionKind::Doorstroompunt, t0(), audit_entry(1, 2))
         .await
         .unwrap();
     let e = s
-        .add_function(&oin(1), FunctionKind::Doorstroompunt, t0())
+        .add_function(&oin(1), FunctionKind::Doorstroompunt, t0(), audit_entry(1, 2))
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)));
@@ -110,8 +127,12 @@ async fn functions_need_their_organisation(s: Store, _url: String) {
 }
 
 async fn lookup_by_codes(s: Store, _url: String) {
-    s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
-    s.insert_organisation(&school(2, "01AB"), t0()).await.unwrap();
+    s.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    s.insert_organisation(&school(2, "01AB"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     assert_eq!(s.oin_by_gemeentecode("GM0014").await.unwrap(), Some(oin(1)));
     assert_eq!(s.oin_by_brin("01AB").await.unwrap(), Some(oin(2)));
     assert_eq!(s.oin_by_brin("99ZZ").await.unwrap(), None);
@@ -119,11 +140,13 @@ async fn lookup_by_codes(s: Store, _url: String) {
 
 async fn list_paginates_and_filters(s: Store, _url: String) {
     for n in 1..=5 {
-        s.insert_organisation(&school(n, &format!("0{n}AB")), t0())
+        s.insert_organisation(&school(n, &format!("0{n}AB")), t0(), audit_entry(1, 2))
             .await
             .unwrap();
     }
-    s.insert_organisation(&gemeente(6, "GM0014"), t0()).await.unwrap();
+    s.insert_organisation(&gemeente(6, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     let page1 = s
         .list_organisations(&OrgFilter::default(), None, 4)
         .await
@@ -156,7 +179,9 @@ async fn list_paginates_and_filters(s: Store, _url: String) {
 }
 
 async fn recipients_register_and_revoke(s: Store, _url: String) {
-    s.insert_organisation(&gemeente(1, "GM0014"), t0()).await.unwrap();
+    s.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     let key = RecipientKey {
         key_id: Uuid::now_v7(),
         oin: oin(1),
@@ -167,18 +192,23 @@ async fn recipients_register_and_revoke(s: Store, _url: String) {
         revoked_at: None,
     };
     // A key needs its function registered first.
-    let e = s.insert_recipient(&key, t0()).await.unwrap_err();
+    let e = s
+        .insert_recipient(&key, t0(), audit_entry(1, 2))
+        .await
+        .unwrap_err();
     assert!(matches!(e, StoreError::MissingReference(_)), "{e:?}");
-    s.add_function(&oin(1), FunctionKind::Participatiewet, t0())
+    s.add_function(&oin(1), FunctionKind::Participatiewet, t0(), audit_entry(1, 2))
         .await
         .unwrap();
-    s.insert_recipient(&key, t0()).await.unwrap();
+    s.insert_recipient(&key, t0(), audit_entry(1, 2)).await.unwrap();
     let dup = RecipientKey {
         key_id: Uuid::now_v7(),
         ..key.clone()
     };
     assert!(matches!(
-        s.insert_recipient(&dup, t0()).await.unwrap_err(),
+        s.insert_recipient(&dup, t0(), audit_entry(1, 2))
+            .await
+            .unwrap_err(),
         StoreError::Conflict(_)
     ));
 
@@ -187,20 +217,30 @@ async fn recipients_register_and_revoke(s: Store, _url: String) {
     assert!(keys[0].usable_at(t0() + 1.hour()));
     assert!(!keys[0].usable_at(t0() + 25.hours()));
 
-    let revoked = s.revoke_recipient(key.key_id, t0() + 2.hours()).await.unwrap();
+    let revoked = s
+        .revoke_recipient(key.key_id, t0() + 2.hours(), audit_entry(1, 2))
+        .await
+        .unwrap();
     assert_eq!(revoked.revoked_at, Some(t0() + 2.hours()));
     assert!(!revoked.usable_at(t0() + 3.hours()));
     // Revoking again keeps the first revocation time.
-    let again = s.revoke_recipient(key.key_id, t0() + 5.hours()).await.unwrap();
+    let again = s
+        .revoke_recipient(key.key_id, t0() + 5.hours(), audit_entry(1, 2))
+        .await
+        .unwrap();
     assert_eq!(again.revoked_at, Some(t0() + 2.hours()));
     assert!(matches!(
-        s.revoke_recipient(Uuid::now_v7(), t0()).await.unwrap_err(),
+        s.revoke_recipient(Uuid::now_v7(), t0(), audit_entry(1, 2))
+            .await
+            .unwrap_err(),
         StoreError::NotFound(_)
     ));
 }
 
 async fn certificate_bindings(s: Store, _url: String) {
-    s.insert_organisation(&school(1, "01AB"), t0()).await.unwrap();
+    s.insert_organisation(&school(1, "01AB"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
     let b = CertificateBinding {
         sha256: "ab".repeat(32),
         oin: oin(1),
@@ -208,19 +248,30 @@ async fn certificate_bindings(s: Store, _url: String) {
         not_after: t0() + 24.hours(),
     };
     assert!(matches!(
-        s.bind_certificate(&b, t0()).await.unwrap_err(),
+        s.bind_certificate(&b, t0(), audit_entry(1, 2)).await.unwrap_err(),
         StoreError::MissingReference(_)
     ));
-    s.add_function(&oin(1), FunctionKind::School, t0()).await.unwrap();
-    s.bind_certificate(&b, t0()).await.unwrap();
+    s.add_function(&oin(1), FunctionKind::School, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    s.bind_certificate(&b, t0(), audit_entry(1, 2)).await.unwrap();
     assert!(matches!(
-        s.bind_certificate(&b, t0()).await.unwrap_err(),
+        s.bind_certificate(&b, t0(), audit_entry(1, 2)).await.unwrap_err(),
         StoreError::Conflict(_)
     ));
     assert_eq!(s.certificate_binding(&b.sha256).await.unwrap(), Some(b.clone()));
-    assert!(s.unbind_certificate(&b.sha256).await.unwrap());
-    assert!(!s.unbind_certificate(&b.sha256).await.unwrap());
+    s.unbind_certificate(&b.sha256, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    let again = s
+        .unbind_certificate(&b.sha256, t0(), audit_entry(1, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::NotFound(_)));
     assert_eq!(s.certificate_binding(&b.sha256).await.unwrap(), None);
+    // One entry per successful write (organisation, function, bind, unbind);
+    // the refused bind, the duplicate and the empty unbind wrote none.
+    assert_eq!(s.audit_size().await.unwrap(), 4);
 }
 
 async fn ping_answers(s: Store, _url: String) {

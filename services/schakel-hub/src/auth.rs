@@ -16,9 +16,11 @@ use schakel_domain::FunctionKind;
 use schakel_store::{Organisation, Store};
 use tonic::Status;
 
+use crate::audit::{BadMetadata, RequestContext};
 use crate::authz;
-use crate::error::HubError;
+use crate::error::{HubError, Violation};
 use crate::tls::{CertRejection, PeerIdentity, PeerInfo};
+use schakel_audit::{Action, Outcome};
 
 /// The authenticated caller of an RPC.
 #[derive(Debug, Clone)]
@@ -32,6 +34,18 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller of `req` and the request's audit context, put there by the
+    /// authentication layer.
+    pub fn with_context<T>(req: &tonic::Request<T>) -> Result<(Caller, RequestContext), Status> {
+        let caller = Self::of(req)?.clone();
+        let ctx = req
+            .extensions()
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| Status::from(HubError::Unauthenticated("caller is not authenticated")))?;
+        Ok((caller, ctx))
+    }
+
     /// The caller of `req`, put there by the authentication layer.
     pub fn of<T>(req: &tonic::Request<T>) -> Result<&Caller, Status> {
         req.extensions()
@@ -82,6 +96,36 @@ enum Admission {
 }
 
 impl AuthState {
+    /// Records a refused call. An unidentified peer is recorded once per
+    /// connection; an identified organisation's refused calls each time.
+    /// If the entry cannot be written the call is refused all the same.
+    async fn audit_refusal(&self, peer: Option<&PeerInfo>, ctx: &RequestContext, e: &HubError) {
+        let (action, code) = match e {
+            HubError::Unauthenticated(_) => (Action::AuthenticationFailed, "unauthenticated"),
+            HubError::PermissionDenied(_) => (Action::AuthorisationFailed, "permission_denied"),
+            _ => return,
+        };
+        if action == Action::AuthenticationFailed
+            && peer.is_some_and(|p| p.refusal_audited.swap(true, std::sync::atomic::Ordering::Relaxed))
+        {
+            return;
+        }
+        let claimed = match peer.map(|p| &p.identity) {
+            Some(PeerIdentity::Verified(facts)) => Some(facts.oin.to_string()),
+            _ => None,
+        };
+        let entry = ctx.entry(
+            None,
+            claimed.as_deref(),
+            action,
+            Outcome::Error { code: code.into() },
+            &[],
+        );
+        if let Err(err) = self.store.append_audit(entry, jiff::Timestamp::now()).await {
+            tracing::warn!(error = %err, "could not audit a refused call");
+        }
+    }
+
     async fn admit(&self, peer: Option<&PeerInfo>, path: &str) -> Result<Admission, HubError> {
         let facts = match peer.map(|p| &p.identity) {
             None => return Err(HubError::Unauthenticated(CertRejection::Missing.reason())),
@@ -162,15 +206,29 @@ where
         let state = self.state.clone();
         let peer = req.extensions().get::<PeerInfo>().cloned();
         let path = req.uri().path().to_owned();
+        let ctx = RequestContext::from_headers(req.headers());
         Box::pin(async move {
+            let ctx = match ctx {
+                Ok(ctx) => ctx,
+                Err(BadMetadata(header)) => {
+                    let v = Violation::new(
+                        header,
+                        "must be 1 to 128 printable ASCII characters without spaces",
+                    );
+                    return Ok(Status::from(HubError::InvalidArgument(vec![v])).into_http());
+                }
+            };
             match state.admit(peer.as_ref(), &path).await {
                 Ok(Admission::Open) => inner.call(req).await,
                 Ok(Admission::Caller(caller)) => {
                     req.extensions_mut().insert(*caller);
+                    req.extensions_mut().insert(ctx);
                     inner.call(req).await
                 }
                 Err(e) => {
-                    tracing::info!(path, reason = %e, "call refused");
+                    let remote = peer.as_ref().and_then(|p| p.remote_addr).map(|a| a.to_string());
+                    tracing::info!(path, remote, reason = %e, "call refused");
+                    state.audit_refusal(peer.as_ref(), &ctx, &e).await;
                     Ok(Status::from(e).into_http())
                 }
             }

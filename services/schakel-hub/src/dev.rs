@@ -16,10 +16,12 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_store::{CertificateBinding, NewOrganisation, RecipientKey, Store, StoreError, StoreOptions};
 use uuid::Uuid;
 
+use crate::audit::RequestContext;
 use crate::certinfo::cert_facts;
 use crate::pki::{DevCa, IssuedCert, PkiError, Validity};
 use crate::regions::{BUILTIN_CSV, RegionTable};
 use crate::server::HubConfig;
+use schakel_audit::{Action, Outcome};
 
 /// A demo organisation.
 #[derive(Debug, Clone, Copy)]
@@ -277,6 +279,19 @@ impl DevEnvironment {
             .ok_or_else(|| DevError::Invalid("GM0014 missing from the region table".into()))?
             .clone();
         let now = Timestamp::now();
+        // The set-up is recorded like any admin change, by the operator
+        // organisation, so the audit log is complete from its first entry.
+        let ctx =
+            RequestContext::internal("schakel-hub-dev-setup").map_err(|e| DevError::Invalid(e.0.into()))?;
+        let audit = |party: &str| {
+            ctx.entry(
+                None,
+                Some(DEMO_ORGS[0].oin),
+                Action::AdminChange,
+                Outcome::Success,
+                &[party],
+            )
+        };
         for org in &DEMO_ORGS {
             let oin: Oin = org
                 .oin
@@ -303,10 +318,11 @@ impl DevEnvironment {
                         arbeidsmarktregio: in_region.then(|| groningen.am_code.clone()),
                     },
                     now,
+                    audit(org.oin),
                 )
                 .await?;
             for &f in org.functions {
-                store.add_function(&oin, f, now).await?;
+                store.add_function(&oin, f, now, audit(org.oin)).await?;
                 let dir = self.profile(&profile_name(org, f));
                 let pem = read_file(&dir.join("cert.pem"))?;
                 let der = crate::tls::certs_from_pem("demo certificate", pem.as_bytes())
@@ -318,7 +334,7 @@ impl DevEnvironment {
                     function: f,
                     not_after: facts.not_after,
                 };
-                store.bind_certificate(&binding, now).await?;
+                store.bind_certificate(&binding, now, audit(org.oin)).await?;
                 if holds_data_key(f) {
                     let recipient = read_file(&dir.join("age-recipient.txt"))?.trim().to_owned();
                     let key = RecipientKey {
@@ -330,7 +346,7 @@ impl DevEnvironment {
                         valid_until: None,
                         revoked_at: None,
                     };
-                    store.insert_recipient(&key, now).await?;
+                    store.insert_recipient(&key, now, audit(org.oin)).await?;
                 }
             }
         }

@@ -14,7 +14,10 @@ use schakel_store::{CertificateBinding, NewOrganisation, OrganisationUpdate, Rec
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use schakel_audit::{Action, Outcome};
+
 use super::HubState;
+use crate::auth::Caller;
 use crate::certinfo::cert_facts;
 use crate::convert::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
 use crate::error::{HubError, Violations};
@@ -105,6 +108,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::RegisterOrganisationRequest>,
     ) -> Result<Response<pb::RegisterOrganisationResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
         let mut v = Violations::default();
         let oin = v.parse::<Oin>("oin", &r.oin);
@@ -167,7 +171,17 @@ impl AdminService for AdminApi {
         };
         self.0
             .store
-            .insert_organisation(&new, Timestamp::now())
+            .insert_organisation(
+                &new,
+                Timestamp::now(),
+                ctx.entry(
+                    Some(&caller),
+                    None,
+                    Action::AdminChange,
+                    Outcome::Success,
+                    &[oin.as_str()],
+                ),
+            )
             .await
             .map_err(HubError::from)?;
         let organisation = self.0.organisation_pb(&oin).await?;
@@ -180,6 +194,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::UpdateOrganisationRequest>,
     ) -> Result<Response<pb::UpdateOrganisationResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
         let mut v = Violations::default();
         let oin = v.parse::<Oin>("oin", &r.oin);
@@ -232,7 +247,18 @@ impl AdminService for AdminApi {
         };
         self.0
             .store
-            .update_organisation(&oin, update, Timestamp::now())
+            .update_organisation(
+                &oin,
+                update,
+                Timestamp::now(),
+                ctx.entry(
+                    Some(&caller),
+                    None,
+                    Action::AdminChange,
+                    Outcome::Success,
+                    &[oin.as_str()],
+                ),
+            )
             .await
             .map_err(HubError::from)?;
         let organisation = self.0.organisation_pb(&oin).await?;
@@ -245,6 +271,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::AddFunctionRequest>,
     ) -> Result<Response<pb::AddFunctionResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
         let mut v = Violations::default();
         let oin = v.parse::<Oin>("oin", &r.oin);
@@ -280,7 +307,18 @@ impl AdminService for AdminApi {
         }
         self.0
             .store
-            .add_function(&oin, function, Timestamp::now())
+            .add_function(
+                &oin,
+                function,
+                Timestamp::now(),
+                ctx.entry(
+                    Some(&caller),
+                    None,
+                    Action::AdminChange,
+                    Outcome::Success,
+                    &[oin.as_str()],
+                ),
+            )
             .await
             .map_err(HubError::from)?;
         let organisation = self.0.organisation_pb(&oin).await?;
@@ -293,6 +331,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::RegisterRecipientRequest>,
     ) -> Result<Response<pb::RegisterRecipientResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
         let now = Timestamp::now();
         let mut v = Violations::default();
@@ -348,7 +387,17 @@ impl AdminService for AdminApi {
         };
         self.0
             .store
-            .insert_recipient(&key, now)
+            .insert_recipient(
+                &key,
+                now,
+                ctx.entry(
+                    Some(&caller),
+                    None,
+                    Action::AdminChange,
+                    Outcome::Success,
+                    &[key.oin.as_str()],
+                ),
+            )
             .await
             .map_err(HubError::from)?;
         Ok(Response::new(pb::RegisterRecipientResponse {
@@ -361,13 +410,18 @@ impl AdminService for AdminApi {
         req: Request<pb::RevokeRecipientRequest>,
     ) -> Result<Response<pb::RevokeRecipientResponse>, Status> {
         let mut v = Violations::default();
+        let (caller, ctx) = Caller::with_context(&req)?;
         let key_id = v.parse::<Uuid>("key_id", &req.into_inner().key_id);
         v.finish()?;
         let key_id = key_id.ok_or(HubError::Internal)?;
         let key = self
             .0
             .store
-            .revoke_recipient(key_id, Timestamp::now())
+            .revoke_recipient(
+                key_id,
+                Timestamp::now(),
+                ctx.entry(Some(&caller), None, Action::AdminChange, Outcome::Success, &[]),
+            )
             .await
             .map_err(HubError::from)?;
         Ok(Response::new(pb::RevokeRecipientResponse {
@@ -379,6 +433,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::BindCertificateRequest>,
     ) -> Result<Response<pb::BindCertificateResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
         let mut v = Violations::default();
         let oin = v.parse::<Oin>("oin", &r.oin);
@@ -432,7 +487,17 @@ impl AdminService for AdminApi {
         };
         self.0
             .store
-            .bind_certificate(&binding, Timestamp::now())
+            .bind_certificate(
+                &binding,
+                Timestamp::now(),
+                ctx.entry(
+                    Some(&caller),
+                    None,
+                    Action::AdminChange,
+                    Outcome::Success,
+                    &[binding.oin.as_str()],
+                ),
+            )
             .await
             .map_err(HubError::from)?;
         Ok(Response::new(pb::BindCertificateResponse {
@@ -444,6 +509,7 @@ impl AdminService for AdminApi {
         &self,
         req: Request<pb::UnbindCertificateRequest>,
     ) -> Result<Response<pb::UnbindCertificateResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
         let sha = req.into_inner().certificate_sha256.to_ascii_lowercase();
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             let v = vec![crate::error::Violation::new(
@@ -452,15 +518,26 @@ impl AdminService for AdminApi {
             )];
             return Err(HubError::InvalidArgument(v).into());
         }
-        if !self
+        // The binding's organisation is a party to the entry.
+        let binding = self
             .0
             .store
-            .unbind_certificate(&sha)
+            .certificate_binding(&sha)
             .await
-            .map_err(HubError::from)?
-        {
-            return Err(HubError::NotFound("certificate binding").into());
-        }
+            .map_err(HubError::from)?;
+        let binding = binding.ok_or(HubError::NotFound("certificate binding"))?;
+        let audit = ctx.entry(
+            Some(&caller),
+            None,
+            Action::AdminChange,
+            Outcome::Success,
+            &[binding.oin.as_str()],
+        );
+        self.0
+            .store
+            .unbind_certificate(&sha, Timestamp::now(), audit)
+            .await
+            .map_err(HubError::from)?;
         Ok(Response::new(pb::UnbindCertificateResponse {}))
     }
 }
