@@ -1,0 +1,174 @@
+//! The `schakel` binary, end to end: each test starts a real hub (SQLite,
+//! mutual TLS, development PKI and demo region) in-process and runs the
+//! built command against it, checking output and exit codes
+//! (0 success, 1 refused call, 2 usage or local problem).
+
+use std::ffi::OsString;
+use std::process::Output;
+use std::time::Duration;
+
+use schakel_e2e::{Db, TestHub};
+use tokio::process::Command;
+
+const MBO_OIN: &str = "00000003999990001000";
+
+/// Starts a hub on SQLite.
+async fn hub() -> TestHub {
+    TestHub::start(Db::Sqlite).await.expect("sqlite hub")
+}
+
+/// `--profile <party's profile> --hub <the hub>` for a demo party.
+fn as_party(t: &TestHub, party: &str) -> Vec<OsString> {
+    vec![
+        "--profile".into(),
+        t.env.profile(party).into_os_string(),
+        "--hub".into(),
+        t.url().into(),
+    ]
+}
+
+/// Runs `schakel` with `args`, without blocking the runtime the hub runs on.
+async fn schakel<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let run = Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .args(&args)
+        .env_remove("SCHAKEL_PROFILE")
+        .env_remove("SCHAKEL_HUB")
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .unwrap_or_else(|_| panic!("schakel {args:?} did not finish within 60 s"))
+        .expect("run schakel")
+}
+
+/// `t`'s party arguments followed by `rest`.
+fn with(t: &TestHub, party: &str, rest: &[&str]) -> Vec<OsString> {
+    let mut args = as_party(t, party);
+    args.extend(rest.iter().map(OsString::from));
+    args
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing both streams when it differs.
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status {:?}\n--- stdout\n{}--- stderr\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_prints_the_schools_organisation_and_function() {
+    let t = hub().await;
+    let o = schakel(with(&t, "mbo-school", &["whoami"])).await;
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains(MBO_OIN), "{out}");
+    assert!(out.contains("mbo_school"), "{out}");
+    assert!(out.contains("acting as     school"), "{out}");
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_as_json_names_the_oin_and_function() {
+    let t = hub().await;
+    let o = schakel(with(&t, "mbo-school", &["--json", "whoami"])).await;
+    assert_exit(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(&o)));
+    assert_eq!(v["organisation"]["oin"], MBO_OIN, "{v}");
+    assert_eq!(v["acting_as"], "school", "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_command_as_a_school_is_refused_with_exit_1() {
+    let t = hub().await;
+    let args = [
+        "admin",
+        "register-org",
+        "--oin",
+        "00000003999990009000",
+        "--kind",
+        "mbo-school",
+        "--name",
+        "ROC Elders",
+        "--brin",
+        "99XC",
+    ];
+    let o = schakel(with(&t, "mbo-school", &args)).await;
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_registration_lists_every_field_violation() {
+    let t = hub().await;
+    let args = [
+        "admin",
+        "register-org",
+        "--oin",
+        "123",
+        "--kind",
+        "gemeente",
+        "--name",
+        " ",
+        "--brin",
+        "01AB",
+    ];
+    let o = schakel(with(&t, "admin", &args)).await;
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("INVALID_ARGUMENT"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    for field in ["oin", "name", "gemeentecode", "brin"] {
+        let prefix = format!("  - {field}: ");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&prefix)),
+            "no violation line for {field}:\n{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_prints_the_arbeidsmarktregio() {
+    let t = hub().await;
+    let o = schakel(with(&t, "mbo-school", &["region", "GM0014"])).await;
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("AM01"), "{out}");
+    assert!(out.contains("Groningen"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_profile_directory_exits_2_naming_the_path() {
+    let dir = std::env::temp_dir().join(format!("schakel-cli-test-no-profile-{}", std::process::id()));
+    assert!(!dir.exists(), "{} exists", dir.display());
+    let o = schakel([
+        OsString::from("--profile"),
+        dir.clone().into_os_string(),
+        "whoami".into(),
+    ])
+    .await;
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains(&*dir.to_string_lossy()), "{err}");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+}
