@@ -14,9 +14,10 @@ use schakel_store::{CertificateBinding, NewOrganisation, OrganisationUpdate, Rec
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use schakel_audit::{Action, Outcome};
+use schakel_audit::{Action, Entry, Outcome};
 
 use super::HubState;
+use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::certinfo::cert_facts;
 use crate::convert::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
@@ -89,6 +90,12 @@ impl AdminApi {
             arbeidsmarktregio: am.map(str::to_owned),
         }
     }
+}
+
+/// The audit entry of a successful admin change with `parties` the
+/// organisations it concerns.
+fn admin_change(caller: &Caller, ctx: &RequestContext, parties: &[&str]) -> Entry {
+    ctx.entry(Some(caller), None, Action::AdminChange, Outcome::Success, parties)
 }
 
 fn parse_optional<T: FromStr>(v: &mut Violations, field: &str, value: &str) -> Option<T>
@@ -174,13 +181,7 @@ impl AdminService for AdminApi {
             .insert_organisation(
                 &new,
                 Timestamp::now(),
-                ctx.entry(
-                    Some(&caller),
-                    None,
-                    Action::AdminChange,
-                    Outcome::Success,
-                    &[oin.as_str()],
-                ),
+                admin_change(&caller, &ctx, &[oin.as_str()]),
             )
             .await
             .map_err(HubError::from)?;
@@ -251,13 +252,7 @@ impl AdminService for AdminApi {
                 &oin,
                 update,
                 Timestamp::now(),
-                ctx.entry(
-                    Some(&caller),
-                    None,
-                    Action::AdminChange,
-                    Outcome::Success,
-                    &[oin.as_str()],
-                ),
+                admin_change(&caller, &ctx, &[oin.as_str()]),
             )
             .await
             .map_err(HubError::from)?;
@@ -311,13 +306,7 @@ impl AdminService for AdminApi {
                 &oin,
                 function,
                 Timestamp::now(),
-                ctx.entry(
-                    Some(&caller),
-                    None,
-                    Action::AdminChange,
-                    Outcome::Success,
-                    &[oin.as_str()],
-                ),
+                admin_change(&caller, &ctx, &[oin.as_str()]),
             )
             .await
             .map_err(HubError::from)?;
@@ -387,17 +376,7 @@ impl AdminService for AdminApi {
         };
         self.0
             .store
-            .insert_recipient(
-                &key,
-                now,
-                ctx.entry(
-                    Some(&caller),
-                    None,
-                    Action::AdminChange,
-                    Outcome::Success,
-                    &[key.oin.as_str()],
-                ),
-            )
+            .insert_recipient(&key, now, admin_change(&caller, &ctx, &[key.oin.as_str()]))
             .await
             .map_err(HubError::from)?;
         Ok(Response::new(pb::RegisterRecipientResponse {
@@ -417,11 +396,7 @@ impl AdminService for AdminApi {
         let key = self
             .0
             .store
-            .revoke_recipient(
-                key_id,
-                Timestamp::now(),
-                ctx.entry(Some(&caller), None, Action::AdminChange, Outcome::Success, &[]),
-            )
+            .revoke_recipient(key_id, Timestamp::now(), admin_change(&caller, &ctx, &[]))
             .await
             .map_err(HubError::from)?;
         Ok(Response::new(pb::RevokeRecipientResponse {
@@ -490,13 +465,7 @@ impl AdminService for AdminApi {
             .bind_certificate(
                 &binding,
                 Timestamp::now(),
-                ctx.entry(
-                    Some(&caller),
-                    None,
-                    Action::AdminChange,
-                    Outcome::Success,
-                    &[binding.oin.as_str()],
-                ),
+                admin_change(&caller, &ctx, &[binding.oin.as_str()]),
             )
             .await
             .map_err(HubError::from)?;
@@ -526,13 +495,7 @@ impl AdminService for AdminApi {
             .await
             .map_err(HubError::from)?;
         let binding = binding.ok_or(HubError::NotFound("certificate binding"))?;
-        let audit = ctx.entry(
-            Some(&caller),
-            None,
-            Action::AdminChange,
-            Outcome::Success,
-            &[binding.oin.as_str()],
-        );
+        let audit = admin_change(&caller, &ctx, &[binding.oin.as_str()]);
         self.0
             .store
             .unbind_certificate(&sha, Timestamp::now(), audit)
