@@ -118,6 +118,17 @@ impl TestHub {
             .expect("issue")
     }
 
+    /// Number of audit entries so far.
+    pub async fn audit_size(&self) -> u64 {
+        self.hub
+            .as_ref()
+            .expect("running")
+            .store()
+            .audit_size()
+            .await
+            .expect("audit size")
+    }
+
     /// Stops the hub.
     pub async fn stop(&mut self) {
         if let Some(h) = self.hub.take() {
@@ -150,4 +161,26 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Verifies the whole audit log of `t`'s database against a checkpoint
+/// signed over it (the shared end-of-test check, issue 5) and returns every
+/// entry, decoded, so a test can assert the number and content it expects.
+pub async fn verify_audit_log(t: &TestHub) -> Vec<schakel_audit::Entry> {
+    use schakel_audit::{Checkpoint, Entry, Signer, VerifyConfig, verify_log};
+    let store = t.hub.as_ref().expect("running").store();
+    let size = store.audit_size().await.expect("audit size");
+    let stored = store.audit_range(0, size).await.expect("audit range");
+    assert_eq!(stored.len() as u64, size, "the log has no gap");
+    let leaves: Vec<_> = stored.iter().map(schakel_store::recompute_leaf).collect();
+    let signer = Signer::from_seed("schakel.test/log", &[7; 32]).expect("signer");
+    let cp = Checkpoint::new("schakel.test/log", size, schakel_audit::root(&leaves));
+    let cp = Checkpoint::open(&signer.sign(&cp).expect("sign"), &signer.verifier()).expect("checkpoint");
+    let report = verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default())
+        .unwrap_or_else(|e| panic!("the audit log does not verify: {e}"));
+    assert_eq!(report.proven_size, size);
+    stored
+        .iter()
+        .map(|e| Entry::decode(&e.bytes).expect("entry decodes"))
+        .collect()
 }

@@ -136,12 +136,12 @@ async fn school_calling_the_inbox_is_permission_denied(t: TestHub) {
 }
 
 async fn unimplemented_rpcs_answer_unimplemented(t: TestHub) {
-    // The gemeente may call its inbox; the handler is a later issue's, and
-    // answers UNIMPLEMENTED rather than a fake result.
-    let hub = t.connect("gemeente-participatiewet").await;
-    let mut inbox = schakel_proto::v1::inbox_service_client::InboxServiceClient::new(hub.channel());
-    let e = inbox
-        .list_inbox(pb::ListInboxRequest::default())
+    // The privacy officer may call the audit service; its handlers are a
+    // later issue's, and answer UNIMPLEMENTED rather than a fake result.
+    let hub = t.connect("gemeente-privacy-officer").await;
+    let mut audit = schakel_proto::v1::audit_service_client::AuditServiceClient::new(hub.channel());
+    let e = audit
+        .get_checkpoint(pb::GetCheckpointRequest::default())
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented, "{e:?}");

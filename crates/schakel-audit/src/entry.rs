@@ -244,6 +244,10 @@ actions! {
     TransferRefused = "transfer_refused",
     /// A receiver fetched a transfer.
     TransferFetched = "transfer_fetched",
+    /// A sender fetched its own sealed copy of a transfer (R12).
+    SentCopyFetched = "sent_copy_fetched",
+    /// A sender looked up a consent record.
+    ConsentViewed = "consent_viewed",
     /// A receiver acknowledged receipt.
     TransferAcknowledged = "transfer_acknowledged",
     /// A receiver decided on a transfer (accepted or declined).
@@ -252,6 +256,10 @@ actions! {
     WithdrawalNoticeAcknowledged = "withdrawal_notice_acknowledged",
     /// A gemeente asked the Doorstroompunt for expertise (R7).
     ExpertiseRequested = "expertise_requested",
+    /// The Doorstroompunt fetched an expertise request's sealed content (R7).
+    ExpertiseFetched = "expertise_fetched",
+    /// The requester fetched the Doorstroompunt's advice (R7).
+    AdviceFetched = "advice_fetched",
     /// The Doorstroompunt gave its advice (R7).
     ExpertiseAdvised = "expertise_advised",
     /// Content was removed at the end of its retention period (R15).

@@ -13,11 +13,16 @@
 mod audit;
 mod directory;
 mod error;
+mod exchange;
 mod model;
 mod pool;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use error::StoreError;
+pub use exchange::{
+    ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice, NewTransfer, PartyKey,
+    SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition,
+};
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };

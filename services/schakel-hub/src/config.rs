@@ -29,6 +29,10 @@ pub struct FileConfig {
     /// Directory of policy files (`*.toml`); the built-in policy when absent.
     #[serde(default)]
     pub policy_dir: Option<PathBuf>,
+    /// File holding the hub's pseudonym secret: 64 hex digits (32 random
+    /// bytes; `openssl rand -hex 32`). Every hub on one database needs the
+    /// same file; losing it changes every youth's pseudonym.
+    pub pseudonym_key_file: PathBuf,
     /// Database pool size.
     #[serde(default = "default_pool")]
     pub max_connections: u32,
@@ -98,6 +102,8 @@ impl FileConfig {
         let ca_bundle_pem = read("ca_bundle", &cfg.ca_bundle);
         let cert_chain_pem = read("server_cert", &cfg.server_cert);
         let key_pem = read("server_key", &cfg.server_key);
+        let pseudonym_text =
+            String::from_utf8(read("pseudonym_key_file", &cfg.pseudonym_key_file)).unwrap_or_default();
         let region_csv = match &cfg.region_table {
             Some(p) => String::from_utf8(read("region_table", p)).unwrap_or_default(),
             None => BUILTIN_CSV.to_owned(),
@@ -120,19 +126,26 @@ impl FileConfig {
                 None
             }
         };
-        match (listen, regions, policy) {
-            (Some(listen), Some(regions), Some(policy)) if problems.is_empty() => Ok(HubConfig {
-                listen,
-                database: StoreOptions {
-                    max_connections: cfg.max_connections,
-                    ..StoreOptions::new(cfg.database_url)
-                },
-                ca_bundle_pem,
-                cert_chain_pem,
-                key_pem,
-                regions,
-                policy: std::sync::Arc::new(policy),
-            }),
+        let pseudonymiser = schakel_crypto::Pseudonymiser::from_hex(&pseudonym_text);
+        if pseudonymiser.is_none() && !pseudonym_text.is_empty() {
+            problems.push("pseudonym_key_file: must hold 64 hex digits (32 random bytes)".into());
+        }
+        match (listen, regions, policy, pseudonymiser) {
+            (Some(listen), Some(regions), Some(policy), Some(pseudonymiser)) if problems.is_empty() => {
+                Ok(HubConfig {
+                    listen,
+                    database: StoreOptions {
+                        max_connections: cfg.max_connections,
+                        ..StoreOptions::new(cfg.database_url)
+                    },
+                    ca_bundle_pem,
+                    cert_chain_pem,
+                    key_pem,
+                    regions,
+                    policy: std::sync::Arc::new(policy),
+                    pseudonymiser,
+                })
+            }
             _ => Err(fail(problems)),
         }
     }
@@ -156,7 +169,7 @@ mod tests {
         std::fs::write(
             &path,
             "listen = \"nowhere\"\ndatabase_url = \"mysql://x\"\nca_bundle = \"ca.pem\"\n\
-             server_cert = \"c.pem\"\nserver_key = \"k.pem\"\nmax_connections = 0\n",
+             server_cert = \"c.pem\"\nserver_key = \"k.pem\"\npseudonym_key_file = \"p.key\"\nmax_connections = 0\n",
         )
         .unwrap();
         let e = FileConfig::load(&path).unwrap_err();
@@ -173,7 +186,8 @@ mod tests {
                 "max_connections",
                 "ca_bundle",
                 "server_cert",
-                "server_key"
+                "server_key",
+                "pseudonym_key_file"
             ]
         );
     }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use jiff::Timestamp;
+use schakel_crypto::Pseudonymiser;
 use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_store::{CertificateBinding, NewOrganisation, RecipientKey, Store, StoreError, StoreOptions};
 use uuid::Uuid;
@@ -153,6 +154,9 @@ fn read_file(path: &Path) -> Result<String, DevError> {
     std::fs::read_to_string(path).map_err(io_err(path))
 }
 
+/// The hub's pseudonym secret inside the data directory.
+const PSEUDONYM_KEY_FILE: &str = "hub/pseudonym.key";
+
 /// The development data directory.
 #[derive(Debug, Clone)]
 pub struct DevEnvironment {
@@ -166,6 +170,12 @@ impl DevEnvironment {
         let env = Self { dir: dir.into() };
         if !env.dir.join("ca/ca.pem").exists() {
             env.create()?;
+        }
+        // The hub's pseudonym secret (also for data directories made before
+        // it existed). Losing it changes every youth's pseudonym.
+        let key = env.dir.join(PSEUDONYM_KEY_FILE);
+        if !key.exists() {
+            write_file(&key, Pseudonymiser::generate_key_hex().as_bytes(), true)?;
         }
         Ok(env)
     }
@@ -366,6 +376,8 @@ impl DevEnvironment {
             policy: std::sync::Arc::new(
                 crate::policy_files::builtin().map_err(|e| DevError::Invalid(e.to_string()))?,
             ),
+            pseudonymiser: Pseudonymiser::from_hex(&read_file(&self.dir.join(PSEUDONYM_KEY_FILE))?)
+                .ok_or_else(|| DevError::Invalid(format!("{PSEUDONYM_KEY_FILE}: must hold 64 hex digits")))?,
         })
     }
 }

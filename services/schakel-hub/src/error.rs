@@ -15,6 +15,10 @@ pub enum HubError {
     /// The request is malformed; every problem with its field path.
     #[error("invalid request")]
     InvalidArgument(Vec<Violation>),
+    /// The request is well-formed but the state of the world refuses it
+    /// (a rule about the youth, the consent, the date); every violation.
+    #[error("refused")]
+    Precondition(Vec<Violation>),
     /// The thing asked for does not exist — or exists but is not the caller's
     /// to see (DESIGN.md §7 property 5: both answer alike).
     #[error("{0} not found")]
@@ -83,21 +87,10 @@ impl From<HubError> for Status {
     fn from(e: HubError) -> Self {
         match e {
             HubError::InvalidArgument(violations) => {
-                let summary = if violations.len() == 1 {
-                    format!(
-                        "invalid request: {}: {}",
-                        violations[0].field, violations[0].description
-                    )
-                } else {
-                    format!("invalid request: {} problems", violations.len())
-                };
-                let details = ErrorDetails::with_bad_request(
-                    violations
-                        .into_iter()
-                        .map(|v| FieldViolation::new(v.field, v.description))
-                        .collect::<Vec<_>>(),
-                );
-                Status::with_error_details(Code::InvalidArgument, summary, details)
+                with_violations(Code::InvalidArgument, "invalid request", violations)
+            }
+            HubError::Precondition(violations) => {
+                with_violations(Code::FailedPrecondition, "refused", violations)
             }
             HubError::NotFound(what) => Status::not_found(format!("{what} not found")),
             HubError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
@@ -108,6 +101,22 @@ impl From<HubError> for Status {
             HubError::Internal => Status::internal("internal error"),
         }
     }
+}
+
+/// A status with every violation as a `google.rpc.BadRequest` field violation.
+fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status {
+    let summary = if violations.len() == 1 {
+        format!("{what}: {}: {}", violations[0].field, violations[0].description)
+    } else {
+        format!("{what}: {} problems", violations.len())
+    };
+    let details = ErrorDetails::with_bad_request(
+        violations
+            .into_iter()
+            .map(|v| FieldViolation::new(v.field, v.description))
+            .collect::<Vec<_>>(),
+    );
+    Status::with_error_details(code, summary, details)
 }
 
 /// Collects violations while a request is validated, so the caller learns
@@ -133,6 +142,16 @@ impl Violations {
                 None
             }
         }
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every violation recorded so far.
+    pub fn into_vec(self) -> Vec<Violation> {
+        self.0
     }
 
     /// `Ok` when nothing was recorded, else every violation.

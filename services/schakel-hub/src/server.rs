@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use schakel_proto::v1::admin_service_server::AdminServiceServer;
 use schakel_proto::v1::audit_service_server::{AuditService, AuditServiceServer};
-use schakel_proto::v1::consent_service_server::{ConsentService, ConsentServiceServer};
+use schakel_proto::v1::consent_service_server::ConsentServiceServer;
 use schakel_proto::v1::directory_service_server::DirectoryServiceServer;
-use schakel_proto::v1::expertise_service_server::{ExpertiseService, ExpertiseServiceServer};
-use schakel_proto::v1::inbox_service_server::{InboxService, InboxServiceServer};
-use schakel_proto::v1::transfer_service_server::{TransferService, TransferServiceServer};
+use schakel_proto::v1::expertise_service_server::ExpertiseServiceServer;
+use schakel_proto::v1::inbox_service_server::InboxServiceServer;
+use schakel_proto::v1::transfer_service_server::TransferServiceServer;
 use schakel_store::{Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -22,7 +22,7 @@ use tonic::transport::Server;
 
 use crate::auth::AuthLayer;
 use crate::regions::RegionTable;
-use crate::services::{AdminApi, DirectoryApi, HubState};
+use crate::services::{AdminApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi};
 use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
 
 /// A TLS handshake that takes longer than this is dropped.
@@ -49,6 +49,9 @@ pub struct HubConfig {
     pub regions: RegionTable,
     /// The validated policy (purposes, field catalogue, rules).
     pub policy: Arc<schakel_policy::Policy>,
+    /// The secret that turns BSNs into subject pseudonyms; the same for
+    /// every hub on one database.
+    pub pseudonymiser: schakel_crypto::Pseudonymiser,
 }
 
 /// Why a hub did not start.
@@ -125,19 +128,11 @@ impl RunningHub {
     }
 }
 
-/// Not implemented yet: every RPC of these services answers `UNIMPLEMENTED`
+/// Not implemented yet: every RPC of this service answers `UNIMPLEMENTED`
 /// through the generated default stubs, never a fake result.
 #[derive(Debug, Clone, Copy)]
 struct NotYetImplemented;
 
-#[tonic::async_trait]
-impl ConsentService for NotYetImplemented {}
-#[tonic::async_trait]
-impl TransferService for NotYetImplemented {}
-#[tonic::async_trait]
-impl InboxService for NotYetImplemented {}
-#[tonic::async_trait]
-impl ExpertiseService for NotYetImplemented {}
 #[tonic::async_trait]
 impl AuditService for NotYetImplemented {}
 
@@ -203,6 +198,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         regions: Arc::new(cfg.regions),
         authority: authority.clone(),
         policy: cfg.policy,
+        pseudonymiser: Arc::new(cfg.pseudonymiser),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
@@ -221,11 +217,11 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .add_service(health_service)
         .add_service(reflection)
         .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
-        .add_service(AdminServiceServer::new(AdminApi(state)))
-        .add_service(ConsentServiceServer::new(NotYetImplemented))
-        .add_service(TransferServiceServer::new(NotYetImplemented))
-        .add_service(InboxServiceServer::new(NotYetImplemented))
-        .add_service(ExpertiseServiceServer::new(NotYetImplemented))
+        .add_service(AdminServiceServer::new(AdminApi(state.clone())))
+        .add_service(ConsentServiceServer::new(ConsentApi(state.clone())))
+        .add_service(TransferServiceServer::new(TransferApi(state.clone())))
+        .add_service(InboxServiceServer::new(InboxApi(state.clone())))
+        .add_service(ExpertiseServiceServer::new(ExpertiseApi(state)))
         .add_service(AuditServiceServer::new(NotYetImplemented));
 
     let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls), authority);

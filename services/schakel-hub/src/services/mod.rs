@@ -3,10 +3,20 @@
 //! for every RPC (generated default stubs) until their issue lands.
 
 mod admin;
+mod consent;
 mod directory;
+mod document;
+mod exchange;
+mod expertise;
+mod inbox;
+mod transfer;
 
 pub use admin::AdminApi;
+pub use consent::ConsentApi;
 pub use directory::DirectoryApi;
+pub use expertise::ExpertiseApi;
+pub use inbox::InboxApi;
+pub use transfer::TransferApi;
 
 use std::sync::Arc;
 
@@ -30,6 +40,8 @@ pub struct HubState {
     pub authority: ClientAuthority,
     /// The validated policy; decisions name its version.
     pub policy: Arc<schakel_policy::Policy>,
+    /// Subject pseudonyms and request fingerprints under the hub secret.
+    pub pseudonymiser: Arc<schakel_crypto::Pseudonymiser>,
 }
 
 impl HubState {

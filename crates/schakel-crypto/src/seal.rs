@@ -1,0 +1,135 @@
+//! Sealing and opening one field group with age.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::CryptoError;
+
+/// An age X25519 recipient (public key) to seal to.
+pub type Recipient = age::x25519::Recipient;
+
+/// Largest plaintext of one group, in bytes (1 MiB). The hub's request
+/// limits are far below this; it bounds what `open` will accept too.
+pub const MAX_PLAINTEXT: usize = 1 << 20;
+
+/// One field of a group, in plaintext.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct PlainField {
+    /// Field key from the catalogue, e.g. `postcode`.
+    pub key: String,
+    /// Field value as text.
+    pub value: String,
+}
+
+/// One group in plaintext: what is sealed, and what [`open`] returns. The
+/// JSON form is `{"group":…,"fields":[{"key":…,"value":…},…]}` (the API's
+/// `SealedGroup` contract). Zeroized on drop; `Debug` shows no values.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPlaintext {
+    /// Group name, e.g. `contact.youth` or `meta.justifications`.
+    pub group: String,
+    /// The fields, in the order they were submitted.
+    pub fields: Vec<PlainField>,
+}
+
+impl std::fmt::Debug for GroupPlaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupPlaintext")
+            .field("group", &self.group)
+            .field(
+                "keys",
+                &self.fields.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PlainField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainField")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupPlaintext {
+    /// The JSON bytes, in a buffer sized up front (so no reallocation leaves
+    /// a copy behind) and zeroized on drop.
+    fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        // Upper bound: JSON escaping at most sextuples a byte (\u00XX).
+        let raw: usize = self.group.len()
+            + self
+                .fields
+                .iter()
+                .map(|f| f.key.len() + f.value.len() + 24)
+                .sum::<usize>();
+        if raw > MAX_PLAINTEXT {
+            return Err(CryptoError::TooLarge);
+        }
+        let mut buf = Zeroizing::new(Vec::with_capacity(raw * 6 + 32));
+        serde_json::to_writer(&mut *buf, self).map_err(|_| CryptoError::Seal)?;
+        Ok(buf)
+    }
+}
+
+/// Parses an age X25519 recipient (`age1…`).
+pub fn parse_recipient(s: &str) -> Result<Recipient, CryptoError> {
+    s.trim().parse().map_err(|_| CryptoError::InvalidRecipient)
+}
+
+/// Parses the content of an age identity file: every `AGE-SECRET-KEY-1…`
+/// line; blank lines and `#` comments are skipped. Fails when a line is
+/// neither, or when there is no identity at all.
+pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, CryptoError> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(line.parse().map_err(|_| CryptoError::InvalidIdentity)?);
+    }
+    if out.is_empty() {
+        return Err(CryptoError::InvalidIdentity);
+    }
+    Ok(out)
+}
+
+/// Seals `plain` to every key in `recipients` in one age file (binary, not
+/// armored). Anyone holding one of the matching identities can open it;
+/// nobody else, the hub included.
+pub fn seal(plain: &GroupPlaintext, recipients: &[&Recipient]) -> Result<Vec<u8>, CryptoError> {
+    if recipients.is_empty() {
+        return Err(CryptoError::NoRecipients);
+    }
+    let json = plain.to_json()?;
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| *r as &dyn age::Recipient))
+        .map_err(|_| CryptoError::Seal)?;
+    // Header (~ 100 bytes per recipient) + payload (16-byte tag per 64 KiB chunk).
+    let mut out =
+        Vec::with_capacity(json.len() + 64 + 128 * recipients.len() + 16 * (json.len() / 65536 + 1));
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|_| CryptoError::Seal)?;
+    writer.write_all(&json).map_err(|_| CryptoError::Seal)?;
+    writer.finish().map_err(|_| CryptoError::Seal)?;
+    Ok(out)
+}
+
+/// Opens a group sealed by [`seal`] with any of `identities`.
+pub fn open(ciphertext: &[u8], identities: &[age::x25519::Identity]) -> Result<GroupPlaintext, CryptoError> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| CryptoError::Corrupt)?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => CryptoError::NoMatchingIdentity,
+            _ => CryptoError::Corrupt,
+        })?;
+    let mut json = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+    (&mut reader)
+        .take(MAX_PLAINTEXT as u64 * 6 + 33)
+        .read_to_end(&mut json)
+        .map_err(|_| CryptoError::Corrupt)?;
+    serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)
+}

@@ -1,0 +1,1 @@
+SELECT * FROM consents WHERE consent_id = $1

@@ -1,0 +1,1 @@
+SELECT * FROM expertise_requests WHERE request_id = $1

@@ -1,0 +1,1 @@
+SELECT * FROM transfers WHERE notice_id = $1

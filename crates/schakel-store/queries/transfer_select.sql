@@ -1,0 +1,1 @@
+SELECT * FROM transfers WHERE transfer_id = $1

@@ -1,0 +1,1172 @@
+//! The exchange at rest: consents, transfers and their sealed groups,
+//! expertise requests and advice (issue 4).
+//!
+//! Nothing here holds a BSN, a name or document content in clear: subjects
+//! are pseudonyms, content is age ciphertext, idempotency fingerprints are
+//! keyed MACs (all computed by the hub). Every write appends its audit entry
+//! in the same transaction (`audited_write!`). State transitions are
+//! conditional on the state the caller read, so two hubs (or two requests)
+//! racing on one transfer cannot both win: the loser gets
+//! [`StoreError::Conflict`] and re-reads.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use schakel_audit::Entry;
+use schakel_domain::{
+    ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, PurposeId, TransferState,
+};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::audit::audited_write;
+use crate::pool::on_pool;
+use crate::{Store, StoreError};
+
+const CONSENT_INSERT: &str = include_str!("../queries/consent_insert.sql");
+const CONSENT_SELECT: &str = include_str!("../queries/consent_select.sql");
+const CONSENT_BY_KEY: &str = include_str!("../queries/consent_by_key.sql");
+const CONSENT_LIST: &str = include_str!("../queries/consent_list.sql");
+const CONSENT_WITHDRAW: &str = include_str!("../queries/consent_withdraw.sql");
+const TRANSFER_INSERT: &str = include_str!("../queries/transfer_insert.sql");
+const TRANSFER_GROUP_INSERT: &str = include_str!("../queries/transfer_group_insert.sql");
+const TRANSFER_GROUPS_SELECT: &str = include_str!("../queries/transfer_groups_select.sql");
+const TRANSFER_GROUP_NEXT_ORDINAL: &str = include_str!("../queries/transfer_group_next_ordinal.sql");
+const TRANSFER_SELECT: &str = include_str!("../queries/transfer_select.sql");
+const TRANSFER_BY_KEY: &str = include_str!("../queries/transfer_by_key.sql");
+const TRANSFER_BY_NOTICE: &str = include_str!("../queries/transfer_by_notice.sql");
+const TRANSFERS_OF_CONSENT: &str = include_str!("../queries/transfers_of_consent.sql");
+const TRANSFER_LIST: &str = include_str!("../queries/transfer_list.sql");
+const NOTICE_LIST: &str = include_str!("../queries/notice_list.sql");
+const TRANSFER_UPDATE: &str = include_str!("../queries/transfer_update.sql");
+const EXPERTISE_INSERT: &str = include_str!("../queries/expertise_insert.sql");
+const EXPERTISE_GROUP_INSERT: &str = include_str!("../queries/expertise_group_insert.sql");
+const EXPERTISE_GROUPS_SELECT: &str = include_str!("../queries/expertise_groups_select.sql");
+const EXPERTISE_SELECT: &str = include_str!("../queries/expertise_select.sql");
+const EXPERTISE_BY_KEY: &str = include_str!("../queries/expertise_by_key.sql");
+const EXPERTISE_BY_ADVICE_KEY: &str = include_str!("../queries/expertise_by_advice_key.sql");
+const EXPERTISE_ANSWER: &str = include_str!("../queries/expertise_answer.sql");
+const EXPERTISE_LIST: &str = include_str!("../queries/expertise_list.sql");
+
+/// A party: organisation × function (R9).
+pub type PartyKey = (Oin, FunctionKind);
+
+/// One sealed group as stored: age ciphertext to the keys named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRow {
+    /// Group name, e.g. `contact.youth` or `meta.justifications`.
+    pub group: String,
+    /// The purpose it is bound to.
+    pub purpose: PurposeId,
+    /// The recipient keys it is sealed to.
+    pub key_ids: Vec<Uuid>,
+    /// The age ciphertext.
+    pub ciphertext: Vec<u8>,
+}
+
+/// An idempotency key with the keyed fingerprint of the request it was
+/// first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The caller's key (1–128 characters).
+    pub key: String,
+    /// Keyed MAC of the request (see `schakel_crypto::Pseudonymiser::fingerprint`).
+    pub fingerprint: [u8; 32],
+}
+
+/// A consent record as stored. The subject is a pseudonym (absent for an
+/// anonymous refusal, R13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    /// UUID v7.
+    pub consent_id: Uuid,
+    /// The party that recorded it.
+    pub recorder: PartyKey,
+    /// Subject pseudonym.
+    pub subject: Option<String>,
+    /// Given, refused or withdrawn (expiry is derived from `valid_until`).
+    pub status: ConsentStatus,
+    /// Who gave or refused it.
+    pub giver: ConsentGiver,
+    /// How it was obtained.
+    pub method: ConsentMethod,
+    /// The purpose it is for.
+    pub purpose: PurposeId,
+    /// The receiving party.
+    pub recipient: PartyKey,
+    /// Groups consented to.
+    pub groups: BTreeSet<FieldGroup>,
+    /// First valid day.
+    pub valid_from: Date,
+    /// Last valid day, inclusive.
+    pub valid_until: Option<Date>,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// The end user who recorded it.
+    pub recorded_by_user: String,
+    /// When it was withdrawn.
+    pub withdrawn_at: Option<Timestamp>,
+    /// Who withdrew it.
+    pub withdrawn_by: Option<ConsentGiver>,
+    /// The caller's own reference.
+    pub client_reference: String,
+    /// Policy version in force when recorded.
+    pub policy_version: String,
+}
+
+/// A transfer as stored: clear metadata only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRow {
+    /// UUID v7.
+    pub transfer_id: Uuid,
+    /// The sending party.
+    pub sender: PartyKey,
+    /// The receiving party.
+    pub recipient: PartyKey,
+    /// The purpose.
+    pub purpose: PurposeId,
+    /// Subject pseudonym.
+    pub subject: String,
+    /// The consent it rests on.
+    pub consent_id: Option<Uuid>,
+    /// The policy version that decided.
+    pub policy_version: String,
+    /// Whether the hardheidsclausule was applied (R2).
+    pub hardheidsclausule: bool,
+    /// The sender's judgement on return to education (R6), as a code.
+    pub return_to_education: Option<String>,
+    /// The sender's own reference.
+    pub client_reference: String,
+    /// Names of the groups sealed with the submission (including `meta.*`).
+    pub groups: Vec<String>,
+    /// Life-cycle state.
+    pub state: TransferState,
+    /// When it was accepted by the hub.
+    pub submitted_at: Timestamp,
+    /// When the content is to be purged (R15).
+    pub retention_until: Timestamp,
+    /// First fetch by the recipient.
+    pub first_fetched_at: Option<Timestamp>,
+    /// Receipt acknowledged.
+    pub acknowledged_at: Option<Timestamp>,
+    /// The recipient's own case reference.
+    pub case_reference: Option<String>,
+    /// `accept` or `decline`.
+    pub decision: Option<String>,
+    /// Decline reason code.
+    pub decline_reason: Option<String>,
+    /// When decided.
+    pub decided_at: Option<Timestamp>,
+    /// The end-user role that decided.
+    pub decided_by_role: Option<String>,
+    /// When the consent was withdrawn.
+    pub withdrawn_at: Option<Timestamp>,
+    /// The withdrawal notice, when the recipient had fetched before.
+    pub notice_id: Option<Uuid>,
+    /// When the recipient acknowledged the notice.
+    pub notice_acknowledged_at: Option<Timestamp>,
+    /// Whether the recipient confirmed deletion of local copies.
+    pub notice_confirmed_deletion: bool,
+    /// When the content was purged.
+    pub purged_at: Option<Timestamp>,
+}
+
+/// A new transfer with its sealed groups.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    /// The metadata (state `submitted`).
+    pub row: TransferRow,
+    /// Its idempotency key and fingerprint.
+    pub idempotency: Idempotency,
+    /// The sealed groups, in order.
+    pub sealed: Vec<SealedRow>,
+}
+
+/// What a state transition sets besides the state. `None` keeps the stored
+/// value; the "first time" columns (`first_fetched_at`, `acknowledged_at`,
+/// `withdrawn_at`, `notice_id`, `notice_acknowledged_at`) are only set once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferChange {
+    /// First fetch.
+    pub fetched_at: Option<Timestamp>,
+    /// Receipt acknowledged.
+    pub acknowledged_at: Option<Timestamp>,
+    /// The recipient's case reference.
+    pub case_reference: Option<String>,
+    /// `accept` or `decline`.
+    pub decision: Option<String>,
+    /// Decline reason code.
+    pub decline_reason: Option<String>,
+    /// When decided.
+    pub decided_at: Option<Timestamp>,
+    /// Role that decided.
+    pub decided_by_role: Option<String>,
+    /// Consent withdrawn at.
+    pub withdrawn_at: Option<Timestamp>,
+    /// A new withdrawal notice.
+    pub notice_id: Option<Uuid>,
+    /// Notice acknowledged at.
+    pub notice_acknowledged_at: Option<Timestamp>,
+    /// Deletion confirmed.
+    pub notice_confirmed_deletion: Option<bool>,
+}
+
+/// One transfer's transition: from the state read to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The transfer.
+    pub transfer_id: Uuid,
+    /// The state the caller read.
+    pub from: TransferState,
+    /// The state after.
+    pub to: TransferState,
+    /// What else changes.
+    pub change: TransferChange,
+}
+
+/// Whose transfers to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Transfers this party sent (newest first).
+    Sender,
+    /// Transfers addressed to this party (oldest first).
+    Recipient,
+}
+
+/// Filters of a transfer listing; `None` or empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferFilter {
+    /// Only these states.
+    pub states: Vec<TransferState>,
+    /// Only this purpose.
+    pub purpose: Option<PurposeId>,
+    /// Only this counterpart organisation.
+    pub counterpart_oin: Option<Oin>,
+    /// Only this counterpart function.
+    pub counterpart_function: Option<FunctionKind>,
+    /// Submitted at or after.
+    pub submitted_after: Option<Timestamp>,
+    /// Submitted before.
+    pub submitted_before: Option<Timestamp>,
+    /// Resting on this consent.
+    pub consent_id: Option<Uuid>,
+    /// Only with an open withdrawal notice.
+    pub open_notices_only: bool,
+}
+
+/// Filters of a consent listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentFilter {
+    /// Only this subject pseudonym.
+    pub subject: Option<String>,
+    /// Only this purpose.
+    pub purpose: Option<PurposeId>,
+    /// Only this stored status.
+    pub status: Option<ConsentStatus>,
+    /// Only this recipient organisation.
+    pub recipient_oin: Option<Oin>,
+    /// Only this recipient function.
+    pub recipient_function: Option<FunctionKind>,
+    /// Recorded at or after.
+    pub recorded_after: Option<Timestamp>,
+    /// Recorded before.
+    pub recorded_before: Option<Timestamp>,
+}
+
+/// An expertise request (R7) and, once answered, its advice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpertiseRow {
+    /// UUID v7.
+    pub request_id: Uuid,
+    /// The asking Participatiewet function.
+    pub requester: PartyKey,
+    /// The asked Doorstroompunt function.
+    pub doorstroompunt: PartyKey,
+    /// Subject pseudonym.
+    pub subject: String,
+    /// `open`, `answered` or `purged`.
+    pub state: String,
+    /// Groups sealed with the request.
+    pub groups: Vec<String>,
+    /// When asked.
+    pub requested_at: Timestamp,
+    /// Policy version that decided the request.
+    pub policy_version: String,
+    /// When the content is to be purged (R15).
+    pub retention_until: Timestamp,
+    /// The requester's own reference.
+    pub client_reference: String,
+    /// When answered.
+    pub answered_at: Option<Timestamp>,
+    /// Advice outcome code.
+    pub outcome: Option<String>,
+    /// Groups sealed with the advice.
+    pub advice_groups: Vec<String>,
+    /// Policy version that decided the advice.
+    pub advice_policy_version: Option<String>,
+    /// The advice's idempotency key and fingerprint.
+    pub advice_idempotency: Option<Idempotency>,
+}
+
+/// The advice that answers a request.
+#[derive(Debug, Clone)]
+pub struct NewAdvice {
+    /// When given.
+    pub answered_at: Timestamp,
+    /// Outcome code.
+    pub outcome: String,
+    /// Policy version that decided.
+    pub policy_version: String,
+    /// Its idempotency key.
+    pub idempotency: Idempotency,
+    /// Sealed groups (advice text, attachments, justifications).
+    pub sealed: Vec<SealedRow>,
+}
+
+/// Which part of an expertise exchange sealed groups belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpertisePart {
+    /// Sealed to the Doorstroompunt with the request.
+    Request,
+    /// Sealed to the requester with the advice.
+    Advice,
+}
+
+impl ExpertisePart {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Advice => "advice",
+        }
+    }
+}
+
+// ---- encoding helpers ----
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(ms)
+}
+
+fn ts(what: &'static str, v: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(v).map_err(|_| StoreError::Corrupt(what))
+}
+
+fn opt_ts(what: &'static str, v: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
+    v.map(|v| ts(what, v)).transpose()
+}
+
+fn parse<T: FromStr>(what: &'static str, s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt(what))
+}
+
+fn opt_parse<T: FromStr>(what: &'static str, s: Option<String>) -> Result<Option<T>, StoreError> {
+    s.map(|s| parse(what, &s)).transpose()
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|s| s.as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn key_ids(s: &str) -> Result<Vec<Uuid>, StoreError> {
+    s.split_whitespace().map(|k| parse("sealed key id", k)).collect()
+}
+
+fn fingerprint(what: &'static str, v: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    v.try_into().map_err(|_| StoreError::Corrupt(what))
+}
+
+fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
+
+/// Reads a text column.
+macro_rules! text {
+    ($row:expr, $name:literal) => {{
+        let s: String = col!($row, $name);
+        s
+    }};
+}
+
+/// Reads a column, mapping decode errors to [`StoreError::Corrupt`].
+macro_rules! col {
+    ($row:expr, $name:literal) => {
+        $row.try_get($name)
+            .map_err(|_| StoreError::Corrupt(concat!("column ", $name)))?
+    };
+}
+
+macro_rules! consent_from_row {
+    ($r:expr) => {{
+        let r = &$r;
+        let fp: Vec<u8> = col!(r, "fingerprint");
+        let key: String = col!(r, "idempotency_key");
+        let row = ConsentRow {
+            consent_id: parse("consent id", &text!(r, "consent_id"))?,
+            recorder: (
+                parse("consent recorder", &text!(r, "recorder_oin"))?,
+                parse("consent recorder", &text!(r, "recorder_function"))?,
+            ),
+            subject: col!(r, "subject"),
+            status: parse("consent status", &text!(r, "status"))?,
+            giver: parse("consent giver", &text!(r, "giver"))?,
+            method: parse("consent method", &text!(r, "method"))?,
+            purpose: parse("consent purpose", &text!(r, "purpose"))?,
+            recipient: (
+                parse("consent recipient", &text!(r, "recipient_oin"))?,
+                parse("consent recipient", &text!(r, "recipient_function"))?,
+            ),
+            groups: words(&text!(r, "groups"))
+                .iter()
+                .map(|g| parse("consent groups", g))
+                .collect::<Result<_, _>>()?,
+            valid_from: parse("consent valid_from", &text!(r, "valid_from"))?,
+            valid_until: opt_parse("consent valid_until", col!(r, "valid_until"))?,
+            recorded_at: ts("consent recorded_at", col!(r, "recorded_at"))?,
+            recorded_by_user: col!(r, "recorded_by_user"),
+            withdrawn_at: opt_ts("consent withdrawn_at", col!(r, "withdrawn_at"))?,
+            withdrawn_by: opt_parse("consent withdrawn_by", col!(r, "withdrawn_by"))?,
+            client_reference: col!(r, "client_reference"),
+            policy_version: col!(r, "policy_version"),
+        };
+        (
+            row,
+            Idempotency {
+                key,
+                fingerprint: fingerprint("consent fingerprint", fp)?,
+            },
+        )
+    }};
+}
+
+macro_rules! transfer_from_row {
+    ($r:expr) => {{
+        let r = &$r;
+        let fp: Vec<u8> = col!(r, "fingerprint");
+        let key: String = col!(r, "idempotency_key");
+        let confirmed: Option<bool> = col!(r, "notice_confirmed_deletion");
+        let row = TransferRow {
+            transfer_id: parse("transfer id", &text!(r, "transfer_id"))?,
+            sender: (
+                parse("transfer sender", &text!(r, "sender_oin"))?,
+                parse("transfer sender", &text!(r, "sender_function"))?,
+            ),
+            recipient: (
+                parse("transfer recipient", &text!(r, "recipient_oin"))?,
+                parse("transfer recipient", &text!(r, "recipient_function"))?,
+            ),
+            purpose: parse("transfer purpose", &text!(r, "purpose"))?,
+            subject: col!(r, "subject"),
+            consent_id: opt_parse("transfer consent", col!(r, "consent_id"))?,
+            policy_version: col!(r, "policy_version"),
+            hardheidsclausule: col!(r, "hardheidsclausule"),
+            return_to_education: col!(r, "return_to_education"),
+            client_reference: col!(r, "client_reference"),
+            groups: words(&text!(r, "groups")),
+            state: parse("transfer state", &text!(r, "state"))?,
+            submitted_at: ts("transfer submitted_at", col!(r, "submitted_at"))?,
+            retention_until: ts("transfer retention_until", col!(r, "retention_until"))?,
+            first_fetched_at: opt_ts("transfer first_fetched_at", col!(r, "first_fetched_at"))?,
+            acknowledged_at: opt_ts("transfer acknowledged_at", col!(r, "acknowledged_at"))?,
+            case_reference: col!(r, "case_reference"),
+            decision: col!(r, "decision"),
+            decline_reason: col!(r, "decline_reason"),
+            decided_at: opt_ts("transfer decided_at", col!(r, "decided_at"))?,
+            decided_by_role: col!(r, "decided_by_role"),
+            withdrawn_at: opt_ts("transfer withdrawn_at", col!(r, "withdrawn_at"))?,
+            notice_id: opt_parse("transfer notice", col!(r, "notice_id"))?,
+            notice_acknowledged_at: opt_ts(
+                "transfer notice_acknowledged_at",
+                col!(r, "notice_acknowledged_at"),
+            )?,
+            notice_confirmed_deletion: confirmed.unwrap_or(false),
+            purged_at: opt_ts("transfer purged_at", col!(r, "purged_at"))?,
+        };
+        (
+            row,
+            Idempotency {
+                key,
+                fingerprint: fingerprint("transfer fingerprint", fp)?,
+            },
+        )
+    }};
+}
+
+macro_rules! expertise_from_row {
+    ($r:expr) => {{
+        let r = &$r;
+        let fp: Vec<u8> = col!(r, "fingerprint");
+        let key: String = col!(r, "idempotency_key");
+        let advice_key: Option<String> = col!(r, "advice_key");
+        let advice_fp: Option<Vec<u8>> = col!(r, "advice_fingerprint");
+        let advice_groups: Option<String> = col!(r, "advice_groups");
+        let row = ExpertiseRow {
+            request_id: parse("expertise id", &text!(r, "request_id"))?,
+            requester: (
+                parse("expertise requester", &text!(r, "requester_oin"))?,
+                parse("expertise requester", &text!(r, "requester_function"))?,
+            ),
+            doorstroompunt: (
+                parse("expertise doorstroompunt", &text!(r, "dp_oin"))?,
+                parse("expertise doorstroompunt", &text!(r, "dp_function"))?,
+            ),
+            subject: col!(r, "subject"),
+            state: col!(r, "state"),
+            groups: words(&text!(r, "groups")),
+            requested_at: ts("expertise requested_at", col!(r, "requested_at"))?,
+            policy_version: col!(r, "policy_version"),
+            retention_until: ts("expertise retention_until", col!(r, "retention_until"))?,
+            client_reference: col!(r, "client_reference"),
+            answered_at: opt_ts("expertise answered_at", col!(r, "answered_at"))?,
+            outcome: col!(r, "outcome"),
+            advice_groups: advice_groups.as_deref().map(words).unwrap_or_default(),
+            advice_policy_version: col!(r, "advice_policy_version"),
+            advice_idempotency: match (advice_key, advice_fp) {
+                (Some(key), Some(fp)) => Some(Idempotency {
+                    key,
+                    fingerprint: fingerprint("advice fingerprint", fp)?,
+                }),
+                _ => None,
+            },
+        };
+        (
+            row,
+            Idempotency {
+                key,
+                fingerprint: fingerprint("expertise fingerprint", fp)?,
+            },
+        )
+    }};
+}
+
+macro_rules! sealed_from_row {
+    ($r:expr) => {{
+        let r = &$r;
+        SealedRow {
+            group: col!(r, "group_name"),
+            purpose: parse("sealed purpose", &text!(r, "purpose"))?,
+            key_ids: key_ids(&text!(r, "key_ids"))?,
+            ciphertext: col!(r, "ciphertext"),
+        }
+    }};
+}
+
+/// Runs a query returning at most one row of `$kind` (`consent`, `transfer`, `expertise`).
+macro_rules! fetch_one_of {
+    ($store:expr, $sql:expr, $what:literal, $from_row:ident, [$($bind:expr),*]) => {
+        on_pool!($store, p => {
+            let row = sqlx::query($sql)
+                $(.bind($bind))*
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx($what, e))?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some($from_row!(r))),
+            }
+        })
+    };
+}
+
+/// Runs a query returning rows of `$kind`.
+macro_rules! fetch_all_of {
+    ($store:expr, $sql:expr, $what:literal, $from_row:ident, [$($bind:expr),*]) => {
+        on_pool!($store, p => {
+            let rows = sqlx::query($sql)
+                $(.bind($bind))*
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx($what, e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push($from_row!(r));
+            }
+            Ok(out)
+        })
+    };
+}
+
+/// Inserts sealed groups of one part of an expertise exchange in `$tx`.
+macro_rules! insert_expertise_groups {
+    ($tx:ident, $id:expr, $part:expr, $sealed:expr) => {
+        for (i, g) in $sealed.iter().enumerate() {
+            sqlx::query(EXPERTISE_GROUP_INSERT)
+                .bind($id)
+                .bind($part.as_str())
+                .bind(i as i64)
+                .bind(&g.group)
+                .bind(g.purpose.as_str())
+                .bind(join(g.key_ids.iter().map(|k| k.to_string())))
+                .bind(&g.ciphertext[..])
+                .execute(&mut *$tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("expertise request", e))?;
+        }
+    };
+}
+
+/// Binds a [`Transition`] to `transfer_update.sql`.
+macro_rules! bind_transition {
+    ($q:expr, $t:expr) => {{
+        let t: &Transition = $t;
+        let c = &t.change;
+        $q.bind(t.transfer_id.to_string())
+            .bind(t.from.as_str())
+            .bind(t.to.as_str())
+            .bind(opt_ms(c.fetched_at))
+            .bind(opt_ms(c.acknowledged_at))
+            .bind(c.case_reference.as_deref())
+            .bind(c.decision.as_deref())
+            .bind(c.decline_reason.as_deref())
+            .bind(opt_ms(c.decided_at))
+            .bind(c.decided_by_role.as_deref())
+            .bind(opt_ms(c.withdrawn_at))
+            .bind(c.notice_id.map(|n| n.to_string()))
+            .bind(opt_ms(c.notice_acknowledged_at))
+            .bind(c.notice_confirmed_deletion)
+    }};
+}
+
+fn states_filter(states: &[TransferState]) -> Option<String> {
+    if states.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "|{}|",
+            states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|")
+        ))
+    }
+}
+
+impl Store {
+    // ---- consents ----
+
+    /// Stores a new consent record (given or refused) with its audit entry.
+    /// A reused idempotency key answers [`StoreError::Conflict`]; the caller
+    /// then looks the first record up with [`Store::consent_by_key`].
+    pub async fn insert_consent(
+        &self,
+        c: &ConsentRow,
+        idem: &Idempotency,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        audited_write!(self, "consent", audit, now, tx => sqlx::query(CONSENT_INSERT)
+            .bind(c.consent_id.to_string())
+            .bind(c.recorder.0.as_str())
+            .bind(c.recorder.1.as_str())
+            .bind(&idem.key)
+            .bind(&idem.fingerprint[..])
+            .bind(c.subject.as_deref())
+            .bind(c.status.as_str())
+            .bind(c.giver.as_str())
+            .bind(c.method.as_str())
+            .bind(c.purpose.as_str())
+            .bind(c.recipient.0.as_str())
+            .bind(c.recipient.1.as_str())
+            .bind(join(c.groups.iter().map(|g| g.as_str())))
+            .bind(c.valid_from.to_string())
+            .bind(c.valid_until.map(|d| d.to_string()))
+            .bind(ms(c.recorded_at))
+            .bind(&c.recorded_by_user)
+            .bind(opt_ms(c.withdrawn_at))
+            .bind(c.withdrawn_by.map(|g| g.as_str()))
+            .bind(&c.client_reference)
+            .bind(&c.policy_version)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::from_sqlx("consent", e)));
+        Ok(())
+    }
+
+    /// One consent by id.
+    pub async fn consent(&self, id: Uuid) -> Result<Option<ConsentRow>, StoreError> {
+        let found: Option<(ConsentRow, Idempotency)> = fetch_one_of!(
+            self,
+            CONSENT_SELECT,
+            "consent",
+            consent_from_row,
+            [id.to_string()]
+        )?;
+        Ok(found.map(|(c, _)| c))
+    }
+
+    /// The consent a party recorded under an idempotency key.
+    pub async fn consent_by_key(
+        &self,
+        recorder: &PartyKey,
+        key: &str,
+    ) -> Result<Option<(ConsentRow, Idempotency)>, StoreError> {
+        fetch_one_of!(
+            self,
+            CONSENT_BY_KEY,
+            "consent",
+            consent_from_row,
+            [recorder.0.as_str(), recorder.1.as_str(), key]
+        )
+    }
+
+    /// Consents a party recorded, newest first, after the cursor `before` (exclusive).
+    pub async fn list_consents(
+        &self,
+        recorder: &PartyKey,
+        f: &ConsentFilter,
+        before: Option<Uuid>,
+        max: u32,
+    ) -> Result<Vec<ConsentRow>, StoreError> {
+        let rows: Vec<(ConsentRow, Idempotency)> = fetch_all_of!(
+            self,
+            CONSENT_LIST,
+            "consent",
+            consent_from_row,
+            [
+                recorder.0.as_str(),
+                recorder.1.as_str(),
+                before.map(|u| u.to_string()),
+                f.subject.as_deref(),
+                f.purpose.as_ref().map(|p| p.as_str().to_owned()),
+                f.status.map(|s| s.as_str()),
+                f.recipient_oin.as_ref().map(|o| o.as_str().to_owned()),
+                f.recipient_function.map(|x| x.as_str()),
+                opt_ms(f.recorded_after),
+                opt_ms(f.recorded_before),
+                limit(max)
+            ]
+        )?;
+        Ok(rows.into_iter().map(|(c, _)| c).collect())
+    }
+
+    /// Withdraws a given consent and applies the transitions of the
+    /// transfers resting on it (delivery stopped, or a withdrawal notice), all
+    /// with one audit entry in one transaction. [`StoreError::Conflict`] when
+    /// the consent or a transfer changed since it was read.
+    pub async fn withdraw_consent(
+        &self,
+        consent_id: Uuid,
+        withdrawn_at: Timestamp,
+        by: ConsentGiver,
+        transitions: &[Transition],
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        audited_write!(self, "consent", audit, withdrawn_at, tx => async {
+            let n = sqlx::query(CONSENT_WITHDRAW)
+                .bind(consent_id.to_string())
+                .bind(ms(withdrawn_at))
+                .bind(by.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("consent", e))?
+                .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict("consent state"));
+            }
+            for t in transitions {
+                let n = bind_transition!(sqlx::query(TRANSFER_UPDATE), t)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("transfer", e))?
+                    .rows_affected();
+                if n != 1 {
+                    return Err(StoreError::Conflict("transfer state"));
+                }
+            }
+            Ok::<(), StoreError>(())
+        }.await);
+        Ok(())
+    }
+
+    // ---- transfers ----
+
+    /// Stores a new transfer, its sealed groups and its audit entry in one
+    /// transaction. A reused idempotency key answers [`StoreError::Conflict`].
+    pub async fn insert_transfer(
+        &self,
+        t: &NewTransfer,
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        let r = &t.row;
+        let id = r.transfer_id.to_string();
+        audited_write!(self, "transfer", audit, now, tx => async {
+            sqlx::query(TRANSFER_INSERT)
+                .bind(&id)
+                .bind(r.sender.0.as_str())
+                .bind(r.sender.1.as_str())
+                .bind(&t.idempotency.key)
+                .bind(&t.idempotency.fingerprint[..])
+                .bind(r.recipient.0.as_str())
+                .bind(r.recipient.1.as_str())
+                .bind(r.purpose.as_str())
+                .bind(&r.subject)
+                .bind(r.consent_id.map(|c| c.to_string()))
+                .bind(&r.policy_version)
+                .bind(r.hardheidsclausule)
+                .bind(r.return_to_education.as_deref())
+                .bind(&r.client_reference)
+                .bind(join(&r.groups))
+                .bind(r.state.as_str())
+                .bind(ms(r.submitted_at))
+                .bind(ms(r.retention_until))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+            for (i, g) in t.sealed.iter().enumerate() {
+                sqlx::query(TRANSFER_GROUP_INSERT)
+                    .bind(&id)
+                    .bind(i as i64)
+                    .bind(&g.group)
+                    .bind(g.purpose.as_str())
+                    .bind(join(g.key_ids.iter().map(|k| k.to_string())))
+                    .bind(&g.ciphertext[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+            }
+            Ok::<(), StoreError>(())
+        }.await);
+        Ok(())
+    }
+
+    /// One transfer by id.
+    pub async fn transfer(&self, id: Uuid) -> Result<Option<TransferRow>, StoreError> {
+        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
+            self,
+            TRANSFER_SELECT,
+            "transfer",
+            transfer_from_row,
+            [id.to_string()]
+        )?;
+        Ok(found.map(|(t, _)| t))
+    }
+
+    /// The transfer a sender submitted under an idempotency key.
+    pub async fn transfer_by_key(
+        &self,
+        sender: &PartyKey,
+        key: &str,
+    ) -> Result<Option<(TransferRow, Idempotency)>, StoreError> {
+        fetch_one_of!(
+            self,
+            TRANSFER_BY_KEY,
+            "transfer",
+            transfer_from_row,
+            [sender.0.as_str(), sender.1.as_str(), key]
+        )
+    }
+
+    /// The transfer a withdrawal notice belongs to.
+    pub async fn transfer_by_notice(&self, notice_id: Uuid) -> Result<Option<TransferRow>, StoreError> {
+        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
+            self,
+            TRANSFER_BY_NOTICE,
+            "transfer",
+            transfer_from_row,
+            [notice_id.to_string()]
+        )?;
+        Ok(found.map(|(t, _)| t))
+    }
+
+    /// Every transfer resting on a consent.
+    pub async fn transfers_of_consent(&self, consent_id: Uuid) -> Result<Vec<TransferRow>, StoreError> {
+        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+            self,
+            TRANSFERS_OF_CONSENT,
+            "transfer",
+            transfer_from_row,
+            [consent_id.to_string()]
+        )?;
+        Ok(rows.into_iter().map(|(t, _)| t).collect())
+    }
+
+    /// The sealed groups of a transfer, in order.
+    pub async fn transfer_groups(&self, id: Uuid) -> Result<Vec<SealedRow>, StoreError> {
+        fetch_all_of!(
+            self,
+            TRANSFER_GROUPS_SELECT,
+            "transfer",
+            sealed_from_row,
+            [id.to_string()]
+        )
+    }
+
+    /// One party's transfers: sent ones newest first, received ones oldest
+    /// first, after the cursor `after` (exclusive, in listing order).
+    pub async fn list_transfers(
+        &self,
+        party: &PartyKey,
+        side: Side,
+        f: &TransferFilter,
+        after: Option<Uuid>,
+        max: u32,
+    ) -> Result<Vec<TransferRow>, StoreError> {
+        let (side, order) = match side {
+            Side::Sender => ("sender", "desc"),
+            Side::Recipient => ("recipient", "asc"),
+        };
+        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+            self,
+            TRANSFER_LIST,
+            "transfer",
+            transfer_from_row,
+            [
+                party.0.as_str(),
+                party.1.as_str(),
+                after.map(|u| u.to_string()),
+                order,
+                states_filter(&f.states),
+                f.purpose.as_ref().map(|p| p.as_str().to_owned()),
+                f.counterpart_oin.as_ref().map(|o| o.as_str().to_owned()),
+                f.counterpart_function.map(|x| x.as_str()),
+                opt_ms(f.submitted_after),
+                opt_ms(f.submitted_before),
+                f.consent_id.map(|c| c.to_string()),
+                side,
+                i64::from(f.open_notices_only),
+                limit(max)
+            ]
+        )?;
+        Ok(rows.into_iter().map(|(t, _)| t).collect())
+    }
+
+    /// Transfers with a withdrawal notice addressed to a recipient, by
+    /// notice id (oldest first), after the cursor `after`.
+    pub async fn list_notices(
+        &self,
+        recipient: &PartyKey,
+        open_only: bool,
+        after: Option<Uuid>,
+        max: u32,
+    ) -> Result<Vec<TransferRow>, StoreError> {
+        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+            self,
+            NOTICE_LIST,
+            "transfer",
+            transfer_from_row,
+            [
+                recipient.0.as_str(),
+                recipient.1.as_str(),
+                after.map(|u| u.to_string()),
+                i64::from(open_only),
+                limit(max)
+            ]
+        )?;
+        Ok(rows.into_iter().map(|(t, _)| t).collect())
+    }
+
+    /// Applies one transition (possibly to the same state: a repeated fetch)
+    /// with extra sealed groups (e.g. `meta.decision`) and its audit entry, in
+    /// one transaction. [`StoreError::Conflict`] when the state changed since
+    /// it was read.
+    pub async fn transition_transfer(
+        &self,
+        t: &Transition,
+        extra: &[SealedRow],
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        let id = t.transfer_id.to_string();
+        audited_write!(self, "transfer", audit, now, tx => async {
+            let n = bind_transition!(sqlx::query(TRANSFER_UPDATE), t)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("transfer", e))?
+                .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict("transfer state"));
+            }
+            if !extra.is_empty() {
+                let next: i64 = sqlx::query_scalar(TRANSFER_GROUP_NEXT_ORDINAL)
+                    .bind(&id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+                for (i, g) in extra.iter().enumerate() {
+                    sqlx::query(TRANSFER_GROUP_INSERT)
+                        .bind(&id)
+                        .bind(next + i as i64)
+                        .bind(&g.group)
+                        .bind(g.purpose.as_str())
+                        .bind(join(g.key_ids.iter().map(|k| k.to_string())))
+                        .bind(&g.ciphertext[..])
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+                }
+            }
+            Ok::<(), StoreError>(())
+        }.await);
+        Ok(())
+    }
+
+    // ---- expertise ----
+
+    /// Stores a new expertise request with its sealed groups and audit entry.
+    /// A reused idempotency key answers [`StoreError::Conflict`].
+    pub async fn insert_expertise(
+        &self,
+        r: &ExpertiseRow,
+        idem: &Idempotency,
+        sealed: &[SealedRow],
+        now: Timestamp,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        let id = r.request_id.to_string();
+        audited_write!(self, "expertise request", audit, now, tx => async {
+            sqlx::query(EXPERTISE_INSERT)
+                .bind(&id)
+                .bind(r.requester.0.as_str())
+                .bind(r.requester.1.as_str())
+                .bind(&idem.key)
+                .bind(&idem.fingerprint[..])
+                .bind(r.doorstroompunt.0.as_str())
+                .bind(r.doorstroompunt.1.as_str())
+                .bind(&r.subject)
+                .bind(join(&r.groups))
+                .bind(ms(r.requested_at))
+                .bind(&r.policy_version)
+                .bind(ms(r.retention_until))
+                .bind(&r.client_reference)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("expertise request", e))?;
+            insert_expertise_groups!(tx, &id, ExpertisePart::Request, sealed);
+            Ok::<(), StoreError>(())
+        }.await);
+        Ok(())
+    }
+
+    /// One expertise request by id.
+    pub async fn expertise(&self, id: Uuid) -> Result<Option<ExpertiseRow>, StoreError> {
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
+            self,
+            EXPERTISE_SELECT,
+            "expertise request",
+            expertise_from_row,
+            [id.to_string()]
+        )?;
+        Ok(found.map(|(e, _)| e))
+    }
+
+    /// The request a party asked under an idempotency key.
+    pub async fn expertise_by_key(
+        &self,
+        requester: &PartyKey,
+        key: &str,
+    ) -> Result<Option<(ExpertiseRow, Idempotency)>, StoreError> {
+        fetch_one_of!(
+            self,
+            EXPERTISE_BY_KEY,
+            "expertise request",
+            expertise_from_row,
+            [requester.0.as_str(), requester.1.as_str(), key]
+        )
+    }
+
+    /// The request a Doorstroompunt answered under an advice idempotency key.
+    pub async fn expertise_by_advice_key(
+        &self,
+        doorstroompunt: &PartyKey,
+        key: &str,
+    ) -> Result<Option<ExpertiseRow>, StoreError> {
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
+            self,
+            EXPERTISE_BY_ADVICE_KEY,
+            "expertise request",
+            expertise_from_row,
+            [doorstroompunt.0.as_str(), doorstroompunt.1.as_str(), key]
+        )?;
+        Ok(found.map(|(e, _)| e))
+    }
+
+    /// Sealed groups of one part of an expertise exchange.
+    pub async fn expertise_groups(
+        &self,
+        id: Uuid,
+        part: ExpertisePart,
+    ) -> Result<Vec<SealedRow>, StoreError> {
+        fetch_all_of!(
+            self,
+            EXPERTISE_GROUPS_SELECT,
+            "expertise request",
+            sealed_from_row,
+            [id.to_string(), part.as_str()]
+        )
+    }
+
+    /// A party's expertise requests, newest first: those it asked
+    /// (`asked = true`) or received.
+    pub async fn list_expertise(
+        &self,
+        party: &PartyKey,
+        asked: bool,
+        state: Option<&str>,
+        requested_after: Option<Timestamp>,
+        requested_before: Option<Timestamp>,
+        before: Option<Uuid>,
+        max: u32,
+    ) -> Result<Vec<ExpertiseRow>, StoreError> {
+        let rows: Vec<(ExpertiseRow, Idempotency)> = fetch_all_of!(
+            self,
+            EXPERTISE_LIST,
+            "expertise request",
+            expertise_from_row,
+            [
+                party.0.as_str(),
+                party.1.as_str(),
+                if asked { "asked" } else { "received" },
+                before.map(|u| u.to_string()),
+                state,
+                opt_ms(requested_after),
+                opt_ms(requested_before),
+                limit(max)
+            ]
+        )?;
+        Ok(rows.into_iter().map(|(e, _)| e).collect())
+    }
+
+    /// Answers an open request (R7) with its advice, sealed groups and audit
+    /// entry. [`StoreError::Conflict`] when it is no longer open, or the
+    /// advice idempotency key was used before.
+    pub async fn answer_expertise(
+        &self,
+        request_id: Uuid,
+        advice: &NewAdvice,
+        audit: Entry,
+    ) -> Result<(), StoreError> {
+        let id = request_id.to_string();
+        audited_write!(self, "expertise request", audit, advice.answered_at, tx => async {
+            let n = sqlx::query(EXPERTISE_ANSWER)
+                .bind(&id)
+                .bind(ms(advice.answered_at))
+                .bind(&advice.outcome)
+                .bind(join(advice.sealed.iter().map(|g| g.group.as_str())))
+                .bind(&advice.policy_version)
+                .bind(&advice.idempotency.key)
+                .bind(&advice.idempotency.fingerprint[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("expertise request", e))?
+                .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict("expertise request state"));
+            }
+            insert_expertise_groups!(tx, &id, ExpertisePart::Advice, &advice.sealed);
+            Ok::<(), StoreError>(())
+        }.await);
+        Ok(())
+    }
+}

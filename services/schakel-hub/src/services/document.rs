@@ -1,0 +1,332 @@
+//! A submitted document (field groups, justifications, subject facts):
+//! checked for shape and limits, taken out of the request into zeroizing
+//! plaintext, and turned into policy facts. Messages name fields, never
+//! values.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use schakel_crypto::{GroupPlaintext, PlainField};
+use schakel_domain::{Bsn, DiplomaLevel, FieldGroup};
+use schakel_policy::{Purpose, StartkwalificatieCondition, Subject};
+use schakel_proto::v1 as pb;
+
+use super::exchange::{
+    FieldIndex, MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_TEXT, date_from_pb,
+    school_type_from_pb, vso_exit_from_pb,
+};
+use crate::error::Violations;
+
+/// The groups of a request, in plaintext, with what the policy needs.
+pub struct Document {
+    /// Where each group and field sits in the request.
+    pub index: FieldIndex,
+    /// Policy field paths (`group.field`), in request order.
+    pub fields: Vec<String>,
+    /// The groups, taken out of the request (zeroized on drop).
+    pub groups: Vec<GroupPlaintext>,
+    /// Necessity justifications per group (R8).
+    pub justifications: BTreeMap<FieldGroup, String>,
+}
+
+impl Document {
+    /// The value of `group.key`, if present once or more (the first).
+    fn value(&self, group: &str, key: &str) -> Option<(&str, String)> {
+        self.groups.iter().enumerate().find_map(|(i, g)| {
+            (g.group == group)
+                .then(|| {
+                    g.fields.iter().position(|f| f.key == key).map(|j| {
+                        (
+                            g.fields[j].value.as_str(),
+                            format!("groups[{i}].fields[{j}].value"),
+                        )
+                    })
+                })
+                .flatten()
+        })
+    }
+
+    /// Justification texts as a sealed `meta.justifications` group's fields.
+    pub fn justification_fields(&self) -> Vec<(String, String)> {
+        self.justifications
+            .iter()
+            .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
+            .collect()
+    }
+}
+
+/// Checks the shape and limits of `groups` and `justifications` and takes
+/// them out of the request. `required` groups must be present.
+pub fn take_document(
+    v: &mut Violations,
+    groups: &mut Vec<pb::FieldGroup>,
+    justifications: &mut Vec<pb::GroupJustification>,
+    required: &[&str],
+) -> Document {
+    let (index, fields) = FieldIndex::new(groups);
+    if groups.len() > MAX_GROUPS {
+        v.add("groups", format!("format: at most {MAX_GROUPS} groups"));
+    }
+    let mut seen = BTreeMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        if g.name.is_empty() || g.name.len() > 64 || !g.name.bytes().all(|b| b.is_ascii_graphic()) {
+            v.add(
+                format!("groups[{i}].name"),
+                "format: a group needs a name from the field catalogue",
+            );
+        } else if g.name.starts_with("meta.") {
+            v.add(
+                format!("groups[{i}].name"),
+                "format: group names starting with 'meta.' are reserved for the hub",
+            );
+        } else if seen.insert(g.name.as_str(), i).is_some() {
+            v.add(
+                format!("groups[{i}].name"),
+                "format: the group appears twice; merge its fields",
+            );
+        }
+        if g.fields.len() > MAX_FIELDS {
+            v.add(
+                format!("groups[{i}].fields"),
+                format!("format: at most {MAX_FIELDS} fields in a group"),
+            );
+        }
+        for (j, f) in g.fields.iter().enumerate() {
+            if f.key.is_empty() || f.key.len() > MAX_FIELD_KEY {
+                v.add(
+                    format!("groups[{i}].fields[{j}].key"),
+                    format!("format: a field key has 1 to {MAX_FIELD_KEY} characters"),
+                );
+            }
+            if f.value.chars().count() > MAX_FIELD_VALUE {
+                v.add(
+                    format!("groups[{i}].fields[{j}].value"),
+                    format!("format: at most {MAX_FIELD_VALUE} characters"),
+                );
+            }
+        }
+    }
+    for name in required {
+        if !seen.contains_key(name) {
+            v.add("groups", format!("format: the '{name}' group is required"));
+        }
+    }
+    let mut just = BTreeMap::new();
+    for (k, j) in justifications.iter_mut().enumerate() {
+        let field = format!("justifications[{k}]");
+        let group = match j.group.parse::<FieldGroup>() {
+            Ok(g) if seen.contains_key(g.as_str()) => Some(g),
+            _ => {
+                v.add(
+                    format!("{field}.group"),
+                    "format: must name one of the submitted groups",
+                );
+                None
+            }
+        };
+        if j.justification.chars().count() > MAX_TEXT {
+            v.add(
+                format!("{field}.justification"),
+                format!("format: at most {MAX_TEXT} characters"),
+            );
+        }
+        if let Some(g) = group
+            && just.insert(g, std::mem::take(&mut j.justification)).is_some()
+        {
+            v.add(format!("{field}.group"), "format: one justification per group");
+        }
+    }
+    let groups = groups
+        .iter_mut()
+        .map(|g| GroupPlaintext {
+            group: std::mem::take(&mut g.name),
+            fields: g
+                .fields
+                .iter_mut()
+                .map(|f| PlainField {
+                    key: std::mem::take(&mut f.key),
+                    value: std::mem::take(&mut f.value),
+                })
+                .collect(),
+        })
+        .collect();
+    Document {
+        index,
+        fields,
+        groups,
+        justifications: just,
+    }
+}
+
+/// The youth's facts from a request, checked against the document: a fact
+/// the policy decides on must say the same as the document's field (so a
+/// request cannot state one date to pass the policy and send another).
+pub struct SubjectIn {
+    /// The BSN (for the pseudonym only).
+    pub bsn: Option<Bsn>,
+    /// The facts, when complete enough to decide.
+    pub subject: Option<Subject>,
+}
+
+fn same(v: &mut Violations, doc: &Document, group: &str, key: &str, stated: Option<&str>, fact: &str) {
+    if let Some((value, path)) = doc.value(group, key) {
+        let matches = match stated {
+            Some(s) => value.trim().eq_ignore_ascii_case(s),
+            None => value.trim().is_empty(),
+        };
+        if !matches {
+            v.add(
+                path,
+                format!("format: differs from {fact}; the facts and the document must agree"),
+            );
+        }
+    }
+}
+
+/// Reads `s` (at `prefix`, e.g. `subject`) into policy facts.
+pub fn subject_facts(
+    v: &mut Violations,
+    prefix: &str,
+    s: Option<&mut pb::SubjectFacts>,
+    doc: &Document,
+    purpose: Option<&Purpose>,
+) -> SubjectIn {
+    let Some(s) = s else {
+        v.add(prefix, "format: the facts about the youth are required");
+        return SubjectIn {
+            bsn: None,
+            subject: None,
+        };
+    };
+    let f = |name: &str| format!("{prefix}.{name}");
+    let bsn_text = std::mem::take(&mut s.bsn);
+    let bsn = if bsn_text.is_empty() {
+        v.add(f("bsn"), "format: the BSN of the youth is required");
+        None
+    } else {
+        v.parse::<Bsn>(&f("bsn"), &bsn_text)
+    };
+    if let Some((value, path)) = doc.value("identity", "bsn")
+        && value.trim() != bsn_text
+    {
+        v.add(
+            path,
+            format!("format: differs from {prefix}.bsn; the facts and the document must agree"),
+        );
+    }
+    drop(zeroize::Zeroizing::new(bsn_text));
+    let birth = date_from_pb(v, &f("date_of_birth"), s.date_of_birth.as_ref());
+    if s.date_of_birth.is_none() {
+        v.add(f("date_of_birth"), "format: the date of birth is required (R2)");
+    }
+    let leave = date_from_pb(v, &f("leaving_date"), s.leaving_date.as_ref());
+    let diploma = date_from_pb(v, &f("diploma_date"), s.diploma_date.as_ref());
+    let school_type = match school_type_from_pb(s.school_type) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(())) => {
+            v.add(
+                f("school_type"),
+                "R4: regular secondary education (vmbo, havo, vwo) does not hand youths over under this law",
+            );
+            None
+        }
+        None => None,
+    };
+    let vso = vso_exit_from_pb(s.vso_exit_profile);
+    let sk = match pb::Startkwalificatie::try_from(s.startkwalificatie) {
+        Ok(pb::Startkwalificatie::Achieved) => Some(true),
+        Ok(pb::Startkwalificatie::NotAchieved) => Some(false),
+        _ => None,
+    };
+    if sk.is_none() && purpose.is_some_and(|p| p.startkwalificatie == StartkwalificatieCondition::Without) {
+        v.add(
+            f("startkwalificatie"),
+            format!(
+                "{}: say whether the youth has a startkwalificatie; this purpose is only for youths without one",
+                purpose.map(|p| p.startkwalificatie_rule.to_string()).unwrap_or_default()
+            ),
+        );
+    }
+    let diploma_level = match doc.value("school_career", "diploma_level") {
+        Some((value, path)) => match value.trim().parse::<DiplomaLevel>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                v.add(
+                    path,
+                    "format: not a diploma level of the catalogue (e.g. mbo_2, havo)",
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let iso = |d: Option<Date>| d.map(|d| d.to_string());
+    same(
+        v,
+        doc,
+        "identity",
+        "date_of_birth",
+        iso(birth).as_deref(),
+        &f("date_of_birth"),
+    );
+    same(
+        v,
+        doc,
+        "school_career",
+        "leave_date",
+        iso(leave).as_deref(),
+        &f("leaving_date"),
+    );
+    same(
+        v,
+        doc,
+        "school_career",
+        "diploma_date",
+        iso(diploma).as_deref(),
+        &f("diploma_date"),
+    );
+    same(
+        v,
+        doc,
+        "school_career",
+        "school_type",
+        school_type.map(|t| t.as_str()),
+        &f("school_type"),
+    );
+    same(
+        v,
+        doc,
+        "school_career",
+        "vso_exit_profile",
+        vso.map(|t| t.as_str()),
+        &f("vso_exit_profile"),
+    );
+    if let Some((value, path)) = doc.value("school_career", "startkwalificatie") {
+        let doc_sk = match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "ja" | "yes" => Some(true),
+            "false" | "nee" | "no" => Some(false),
+            _ => None,
+        };
+        if doc_sk.is_none() || doc_sk != sk {
+            v.add(
+                path,
+                format!(
+                    "format: must be true or false and agree with {}",
+                    f("startkwalificatie")
+                ),
+            );
+        }
+    }
+    SubjectIn {
+        bsn,
+        subject: birth.map(|date_of_birth| Subject {
+            date_of_birth,
+            school_type,
+            vso_exit_profile: vso,
+            leave_date: leave,
+            diploma_level,
+            diploma_date: diploma,
+            startkwalificatie: sk.unwrap_or(false),
+        }),
+    }
+}

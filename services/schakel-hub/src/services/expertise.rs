@@ -1,0 +1,725 @@
+//! ExpertiseService (R7): the gemeente's Participatiewet function asks the
+//! Doorstroompunt whether a youth without startkwalificatie can return to
+//! full-time education; the Doorstroompunt answers with advice and may attach
+//! groups it holds, each with a necessity justification (R8).
+//!
+//! The request's content is sealed to the Doorstroompunt's keys only: it is
+//! Doorstroompunt-bound (R9), and the asking werkcoach keeps its own case
+//! file. The advice is sealed to the requester's keys and the
+//! Doorstroompunt's own (its copy of what it sent, as R12 asks of transfers).
+
+use jiff::Timestamp;
+use prost::Message;
+use schakel_audit::{Action, Outcome};
+use schakel_domain::{FunctionKind, PurposeId};
+use schakel_policy::{Decision, Facts, Subject};
+use schakel_proto::v1 as pb;
+use schakel_proto::v1::expertise_service_server::ExpertiseService;
+use schakel_store::{ExpertisePart, ExpertiseRow, Idempotency, NewAdvice};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::HubState;
+use super::document::{subject_facts, take_document};
+use super::exchange::{
+    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
+    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, paginate,
+    party_of, party_to_pb, read_page_token, refusal_error, require_user, resolve_party, rule_ids, seal_all,
+    sealed_to_pb, today,
+};
+use crate::audit::RequestContext;
+use crate::auth::Caller;
+use crate::convert::{ts_from_pb, ts_to_pb};
+use crate::error::{HubError, Violation, Violations};
+
+/// The ExpertiseService handlers.
+#[derive(Debug, Clone)]
+pub struct ExpertiseApi(pub HubState);
+
+fn outcome_code(v: i32) -> Option<&'static str> {
+    match pb::AdviceOutcome::try_from(v).ok()? {
+        pb::AdviceOutcome::Unspecified => None,
+        pb::AdviceOutcome::ReturnPossible => Some("return_possible"),
+        pb::AdviceOutcome::ReturnNotPossible => Some("return_not_possible"),
+        pb::AdviceOutcome::DoorstroompuntTakesOver => Some("doorstroompunt_takes_over"),
+    }
+}
+
+fn outcome_pb(code: Option<&str>) -> pb::AdviceOutcome {
+    match code {
+        Some("return_possible") => pb::AdviceOutcome::ReturnPossible,
+        Some("return_not_possible") => pb::AdviceOutcome::ReturnNotPossible,
+        Some("doorstroompunt_takes_over") => pb::AdviceOutcome::DoorstroompuntTakesOver,
+        _ => pb::AdviceOutcome::Unspecified,
+    }
+}
+
+fn state_pb(s: &str) -> pb::ExpertiseState {
+    match s {
+        "open" => pb::ExpertiseState::Open,
+        "answered" => pb::ExpertiseState::Answered,
+        "purged" => pb::ExpertiseState::Purged,
+        _ => pb::ExpertiseState::Unspecified,
+    }
+}
+
+fn advice_pb(e: &ExpertiseRow) -> pb::Advice {
+    pb::Advice {
+        request_id: e.request_id.to_string(),
+        outcome: outcome_pb(e.outcome.as_deref()) as i32,
+        given_at: e.answered_at.map(ts_to_pb),
+        groups: e.advice_groups.clone(),
+        policy_version: e.advice_policy_version.clone().unwrap_or_default(),
+    }
+}
+
+fn precondition(field: &str, msg: &str) -> HubError {
+    HubError::Precondition(vec![Violation::new(field, msg)])
+}
+
+impl ExpertiseApi {
+    async fn request_pb(
+        &self,
+        names: &mut Names,
+        e: &ExpertiseRow,
+    ) -> Result<pb::ExpertiseRequest, HubError> {
+        Ok(pb::ExpertiseRequest {
+            request_id: e.request_id.to_string(),
+            requester: Some(party_to_pb(&e.requester)),
+            doorstroompunt: Some(party_to_pb(&e.doorstroompunt)),
+            state: state_pb(&e.state) as i32,
+            groups: e.groups.clone(),
+            requested_at: Some(ts_to_pb(e.requested_at)),
+            answered_at: e.answered_at.map(ts_to_pb),
+            outcome: outcome_pb(e.outcome.as_deref()) as i32,
+            policy_version: e.policy_version.clone(),
+            retention_until: Some(ts_to_pb(e.retention_until)),
+            requester_name: names.of(&self.0, &e.requester.0).await?,
+            doorstroompunt_name: names.of(&self.0, &e.doorstroompunt.0).await?,
+        })
+    }
+
+    /// The request `id` if the caller is its requester (`asked`) or its
+    /// Doorstroompunt; otherwise NOT_FOUND.
+    async fn own_request(&self, caller: &Caller, id: &str, asked: bool) -> Result<ExpertiseRow, HubError> {
+        let id = id_or_not_found(id, "expertise request")?;
+        match self.0.store.expertise(id).await? {
+            Some(e) if (if asked { &e.requester } else { &e.doorstroompunt }) == &party_of(caller) => Ok(e),
+            _ => Err(HubError::NotFound("expertise request")),
+        }
+    }
+
+    fn entry(
+        &self,
+        ctx: &RequestContext,
+        caller: &Caller,
+        action: Action,
+        outcome: Outcome,
+        purpose: &PurposeId,
+        e: &ExpertiseRow,
+        groups: Vec<String>,
+    ) -> schakel_audit::Entry {
+        let other = if e.requester.0 == caller.organisation.oin {
+            &e.doorstroompunt.0
+        } else {
+            &e.requester.0
+        };
+        case_entry(
+            ctx,
+            caller,
+            &self.0.policy,
+            action,
+            outcome,
+            CaseFacts {
+                purpose: Some(purpose),
+                subject: Some(&e.subject),
+                transfer_id: Some(e.request_id),
+                groups,
+                parties: vec![other],
+                ..CaseFacts::default()
+            },
+        )
+    }
+
+    async fn replay_request(
+        &self,
+        caller: &Caller,
+        key: &str,
+        fp: &[u8; 32],
+    ) -> Result<Option<pb::RequestExpertiseResponse>, HubError> {
+        match self.0.store.expertise_by_key(&party_of(caller), key).await? {
+            Some((e, idem)) if idem.fingerprint == *fp => Ok(Some(pb::RequestExpertiseResponse {
+                request: Some(self.request_pb(&mut Names::default(), &e).await?),
+                replayed: true,
+            })),
+            Some(_) => Err(HubError::AlreadyExists(
+                "idempotency key (used for a different request)",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    async fn request(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        mut r: pb::RequestExpertiseRequest,
+    ) -> Result<pb::RequestExpertiseResponse, HubError> {
+        let state = &self.0;
+        if caller.function != FunctionKind::Participatiewet {
+            return Err(HubError::PermissionDenied(
+                "R7: only a gemeente's Participatiewet function asks for expertise".into(),
+            ));
+        }
+        let now = Timestamp::now();
+        let on = today(now)?;
+        let mut v = Violations::default();
+        check_key(&mut v, "idempotency_key", &r.idempotency_key);
+        let fp = state
+            .pseudonymiser
+            .fingerprint("expertise.request", &r.encode_to_vec());
+        if v.is_empty()
+            && let Some(answer) = self.replay_request(caller, &r.idempotency_key, &fp).await?
+        {
+            return Ok(answer);
+        }
+        let purpose_id: PurposeId = PurposeId::EXPERTISE_REQUEST
+            .parse()
+            .map_err(|_| HubError::Internal)?;
+        let purpose = state.policy.purpose_on(&purpose_id, on);
+        let dp = resolve_party(state, &mut v, "doorstroompunt", r.doorstroompunt.as_ref()).await?;
+        if dp
+            .as_ref()
+            .is_some_and(|p| p.party.function() != FunctionKind::Doorstroompunt)
+        {
+            v.add(
+                "doorstroompunt",
+                "R9: expertise is asked of a Doorstroompunt function",
+            );
+        }
+        let mut justifications = Vec::new();
+        let doc = take_document(&mut v, &mut r.groups, &mut justifications, &["identity"]);
+        let subject = subject_facts(&mut v, "subject", r.subject.as_mut(), &doc, purpose);
+        let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
+        if r.question.trim().is_empty() {
+            v.add("question", "format: ask a question");
+        }
+        check_text(&mut v, "question", &r.question, MAX_TEXT);
+        check_reference(&mut v, "client_reference", &r.client_reference);
+        let mut violations = Vec::new();
+        let mut rules = Vec::new();
+        let mut decision = None;
+        if let (Some(dp), Some(s)) = (&dp, &subject.subject) {
+            let facts = Facts {
+                purpose: purpose_id.clone(),
+                sender: caller_party(caller)?,
+                recipient: dp.party.clone(),
+                region: None,
+                subject: s.clone(),
+                consent: None,
+                fields: doc.fields.clone(),
+                justifications: doc.justifications.clone(),
+                hardheidsclausule: None,
+                open_expertise_request: false,
+            };
+            let d = schakel_policy::decide(&facts, &state.policy, on);
+            if let Decision::Refused { violations: pv, .. } = &d {
+                rules = rule_ids(pv);
+                violations = map_violations(&doc.index, pv, "subject");
+            }
+            decision = Some(d);
+        }
+        let format_problems = !v.is_empty();
+        let mut all = v.into_vec();
+        all.extend(violations);
+        if !all.is_empty() {
+            if format_problems {
+                rules.push("format".into());
+            }
+            let entry = case_entry(
+                ctx,
+                caller,
+                &state.policy,
+                Action::ExpertiseRequested,
+                Outcome::Refused {
+                    rules: {
+                        rules.sort();
+                        rules.dedup();
+                        rules
+                    },
+                },
+                CaseFacts {
+                    purpose: Some(&purpose_id),
+                    subject: pseudonym.as_deref(),
+                    parties: dp.as_ref().map(|p| p.party.oin()).into_iter().collect(),
+                    ..CaseFacts::default()
+                },
+            );
+            state.store.append_audit(entry, now).await?;
+            return Err(refusal_error(all, format_problems, "subject"));
+        }
+        let (Some(Decision::Allowed { retention, .. }), Some(dp), Some(pseudonym)) =
+            (decision, dp, pseudonym)
+        else {
+            return Err(HubError::Internal);
+        };
+        let dp_key = (dp.party.oin().clone(), dp.party.function());
+        let keys = current_keys(state, &dp_key, now).await?;
+        if keys.is_empty() {
+            return Err(precondition(
+                "doorstroompunt",
+                "R9: the Doorstroompunt has no valid age key registered; it cannot receive until it registers one",
+            ));
+        }
+        let mut to_seal: Vec<ToSeal> = doc
+            .groups
+            .into_iter()
+            .map(|plain| ToSeal {
+                plain,
+                purpose: purpose_id.clone(),
+            })
+            .collect();
+        to_seal.push(ToSeal {
+            plain: meta_group(
+                "meta.question",
+                [("question".to_owned(), std::mem::take(&mut r.question))],
+            ),
+            purpose: purpose_id.clone(),
+        });
+        let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
+        let sealed = seal_all(to_seal, keys).await?;
+        let row = ExpertiseRow {
+            request_id: Uuid::now_v7(),
+            requester: party_of(caller),
+            doorstroompunt: dp_key,
+            subject: pseudonym,
+            state: "open".into(),
+            groups: names.clone(),
+            requested_at: now,
+            policy_version: state.policy.version().to_owned(),
+            retention_until: end_of_day(retention.until),
+            client_reference: std::mem::take(&mut r.client_reference),
+            answered_at: None,
+            outcome: None,
+            advice_groups: Vec::new(),
+            advice_policy_version: None,
+            advice_idempotency: None,
+        };
+        let entry = self.entry(
+            ctx,
+            caller,
+            Action::ExpertiseRequested,
+            Outcome::Success,
+            &purpose_id,
+            &row,
+            names,
+        );
+        let idem = Idempotency {
+            key: std::mem::take(&mut r.idempotency_key),
+            fingerprint: fp,
+        };
+        match state
+            .store
+            .insert_expertise(&row, &idem, &sealed, now, entry)
+            .await
+        {
+            Ok(()) => Ok(pb::RequestExpertiseResponse {
+                request: Some(self.request_pb(&mut Names::default(), &row).await?),
+                replayed: false,
+            }),
+            Err(e) if is_race(&e) => self
+                .replay_request(caller, &idem.key, &fp)
+                .await?
+                .ok_or(HubError::AlreadyExists("idempotency key")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn advise(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        mut r: pb::GiveAdviceRequest,
+    ) -> Result<pb::GiveAdviceResponse, HubError> {
+        let state = &self.0;
+        if caller.function != FunctionKind::Doorstroompunt {
+            return Err(HubError::PermissionDenied(
+                "R7: only the Doorstroompunt gives advice".into(),
+            ));
+        }
+        let now = Timestamp::now();
+        let on = today(now)?;
+        let mut v = Violations::default();
+        check_key(&mut v, "idempotency_key", &r.idempotency_key);
+        let fp = state
+            .pseudonymiser
+            .fingerprint("expertise.advice", &r.encode_to_vec());
+        if v.is_empty()
+            && let Some(e) = state
+                .store
+                .expertise_by_advice_key(&party_of(caller), &r.idempotency_key)
+                .await?
+        {
+            return match &e.advice_idempotency {
+                Some(i) if i.fingerprint == fp => Ok(pb::GiveAdviceResponse {
+                    advice: Some(advice_pb(&e)),
+                    request: Some(self.request_pb(&mut Names::default(), &e).await?),
+                    replayed: true,
+                }),
+                _ => Err(HubError::AlreadyExists(
+                    "idempotency key (used for a different request)",
+                )),
+            };
+        }
+        let request = self.own_request(caller, &r.request_id, false).await?;
+        let outcome = outcome_code(r.outcome);
+        if outcome.is_none() {
+            v.add(
+                "outcome",
+                "format: say whether return to education is possible (R7)",
+            );
+        }
+        check_text(&mut v, "advice_text", &r.advice_text, MAX_TEXT);
+        let doc = take_document(&mut v, &mut r.groups, &mut r.justifications, &[]);
+        let purpose_id: PurposeId = PurposeId::EXPERTISE_ADVICE
+            .parse()
+            .map_err(|_| HubError::Internal)?;
+        // The youth's conditions (R2, R3) were decided on the request; the
+        // advice is checked for parties, groups, fields, justifications (R8)
+        // and the open request (R7). The subject facts are not kept by the
+        // hub, so the decision runs on neutral facts that fire none of the
+        // subject rules.
+        let neutral = Subject {
+            date_of_birth: schakel_domain::dates::add_years(on, -18).map_err(|_| HubError::Internal)?,
+            school_type: None,
+            vso_exit_profile: None,
+            leave_date: None,
+            diploma_level: None,
+            diploma_date: None,
+            startkwalificatie: false,
+        };
+        let requester = schakel_domain::Party::new(
+            request.requester.0.clone(),
+            schakel_domain::OrgKind::Gemeente,
+            request.requester.1,
+        )
+        .map_err(|_| HubError::Internal)?;
+        let mut violations = Vec::new();
+        let mut rules = Vec::new();
+        if doc.fields.is_empty() {
+            // Nothing attached: the parties and the youth were decided on the
+            // request; what remains is R7.
+            if request.state != "open" {
+                rules.push("R7".to_owned());
+                violations.push(Violation::new(
+                    "request_id",
+                    "R7: Advice can only be sent in answer to an open expertise request from the gemeente.",
+                ));
+            }
+        } else {
+            let facts = Facts {
+                purpose: purpose_id.clone(),
+                sender: caller_party(caller)?,
+                recipient: requester,
+                region: None,
+                subject: neutral,
+                consent: None,
+                fields: doc.fields.clone(),
+                justifications: doc.justifications.clone(),
+                hardheidsclausule: None,
+                open_expertise_request: request.state == "open",
+            };
+            if let Decision::Refused { violations: pv, .. } =
+                schakel_policy::decide(&facts, &state.policy, on)
+            {
+                rules = rule_ids(&pv);
+                violations = map_violations(&doc.index, &pv, "subject");
+            }
+        }
+        let format_problems = !v.is_empty();
+        let mut all = v.into_vec();
+        all.extend(violations);
+        if !all.is_empty() {
+            if format_problems {
+                rules.push("format".into());
+            }
+            rules.sort();
+            rules.dedup();
+            let entry = self.entry(
+                ctx,
+                caller,
+                Action::ExpertiseAdvised,
+                Outcome::Refused { rules },
+                &purpose_id,
+                &request,
+                Vec::new(),
+            );
+            state.store.append_audit(entry, now).await?;
+            return Err(refusal_error(all, format_problems, "subject"));
+        }
+        let Some(outcome) = outcome else {
+            return Err(HubError::Internal);
+        };
+        let mut keys = current_keys(state, &request.requester, now).await?;
+        if keys.is_empty() {
+            return Err(precondition(
+                "request_id",
+                "R9: the requesting function has no valid age key registered; it cannot receive advice until it registers one",
+            ));
+        }
+        keys.extend(current_keys(state, &party_of(caller), now).await?);
+        let justification_fields = doc.justification_fields();
+        let mut to_seal: Vec<ToSeal> = doc
+            .groups
+            .into_iter()
+            .map(|plain| ToSeal {
+                plain,
+                purpose: purpose_id.clone(),
+            })
+            .collect();
+        if !r.advice_text.trim().is_empty() {
+            to_seal.push(ToSeal {
+                plain: meta_group(
+                    "meta.advice",
+                    [("advice".to_owned(), std::mem::take(&mut r.advice_text))],
+                ),
+                purpose: purpose_id.clone(),
+            });
+        }
+        if !justification_fields.is_empty() {
+            to_seal.push(ToSeal {
+                plain: meta_group("meta.justifications", justification_fields),
+                purpose: purpose_id.clone(),
+            });
+        }
+        let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
+        let sealed = if to_seal.is_empty() {
+            Vec::new()
+        } else {
+            seal_all(to_seal, keys).await?
+        };
+        let advice = NewAdvice {
+            answered_at: now,
+            outcome: outcome.to_owned(),
+            policy_version: state.policy.version().to_owned(),
+            idempotency: Idempotency {
+                key: std::mem::take(&mut r.idempotency_key),
+                fingerprint: fp,
+            },
+            sealed,
+        };
+        let entry = self.entry(
+            ctx,
+            caller,
+            Action::ExpertiseAdvised,
+            Outcome::Success,
+            &purpose_id,
+            &request,
+            names,
+        );
+        match state
+            .store
+            .answer_expertise(request.request_id, &advice, entry)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if is_race(&e) => {
+                // Answered meanwhile: by this very advice (a retry) or another.
+                if let Some(e) = state
+                    .store
+                    .expertise_by_advice_key(&party_of(caller), &advice.idempotency.key)
+                    .await?
+                    && e.advice_idempotency.as_ref().is_some_and(|i| i.fingerprint == fp)
+                {
+                    return Ok(pb::GiveAdviceResponse {
+                        advice: Some(advice_pb(&e)),
+                        request: Some(self.request_pb(&mut Names::default(), &e).await?),
+                        replayed: true,
+                    });
+                }
+                return Err(precondition(
+                    "request_id",
+                    "R7: advice without an open request: it was answered already",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let e = self.own_request(caller, &r.request_id, false).await?;
+        Ok(pb::GiveAdviceResponse {
+            advice: Some(advice_pb(&e)),
+            request: Some(self.request_pb(&mut Names::default(), &e).await?),
+            replayed: false,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl ExpertiseService for ExpertiseApi {
+    async fn request_expertise(
+        &self,
+        req: Request<pb::RequestExpertiseRequest>,
+    ) -> Result<Response<pb::RequestExpertiseResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        Ok(Response::new(
+            self.request(&caller, &ctx, req.into_inner()).await?,
+        ))
+    }
+
+    async fn list_expertise_requests(
+        &self,
+        req: Request<pb::ListExpertiseRequestsRequest>,
+    ) -> Result<Response<pb::ListExpertiseRequestsResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let mut r = req.into_inner();
+        let state = &self.0;
+        let mut v = Violations::default();
+        let asked = match pb::ExpertiseRole::try_from(r.role) {
+            Ok(pb::ExpertiseRole::Asked) => true,
+            Ok(pb::ExpertiseRole::Received) => false,
+            _ => caller.function == FunctionKind::Participatiewet,
+        };
+        let st = match pb::ExpertiseState::try_from(r.state) {
+            Ok(pb::ExpertiseState::Open) => Some("open"),
+            Ok(pb::ExpertiseState::Answered) => Some("answered"),
+            Ok(pb::ExpertiseState::Purged) => Some("purged"),
+            _ => None,
+        };
+        let token = std::mem::take(&mut r.page_token);
+        let size = page_size(r.page_size);
+        r.page_size = 0;
+        r.role = if asked {
+            pb::ExpertiseRole::Asked
+        } else {
+            pb::ExpertiseRole::Received
+        } as i32;
+        let filters = r.encode_to_vec();
+        let before = read_page_token(state, &mut v, &token, &filters);
+        v.finish()?;
+        let rows = state
+            .store
+            .list_expertise(
+                &party_of(&caller),
+                asked,
+                st,
+                r.requested_after.as_ref().and_then(ts_from_pb),
+                r.requested_before.as_ref().and_then(ts_from_pb),
+                before,
+                size + 1,
+            )
+            .await
+            .map_err(HubError::from)?;
+        let (rows, next) = paginate(state, rows, size, |e| e.request_id, &filters);
+        let mut names = Names::default();
+        let mut requests = Vec::with_capacity(rows.len());
+        for e in &rows {
+            requests.push(self.request_pb(&mut names, e).await?);
+        }
+        Ok(Response::new(pb::ListExpertiseRequestsResponse {
+            requests,
+            next_page_token: next,
+        }))
+    }
+
+    async fn fetch_expertise_request(
+        &self,
+        req: Request<pb::FetchExpertiseRequestRequest>,
+    ) -> Result<Response<pb::FetchExpertiseRequestResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let e = self
+            .own_request(&caller, &req.get_ref().request_id, false)
+            .await?;
+        if e.state == "purged" {
+            return Err(precondition(
+                "request_id",
+                "R15: the content was removed at the end of its retention period",
+            )
+            .into());
+        }
+        let groups = self
+            .0
+            .store
+            .expertise_groups(e.request_id, ExpertisePart::Request)
+            .await
+            .map_err(HubError::from)?;
+        let purpose: PurposeId = PurposeId::EXPERTISE_REQUEST
+            .parse()
+            .map_err(|_| HubError::Internal)?;
+        let entry = self.entry(
+            &ctx,
+            &caller,
+            Action::ExpertiseFetched,
+            Outcome::Success,
+            &purpose,
+            &e,
+            groups.iter().map(|g| g.group.clone()).collect(),
+        );
+        self.0
+            .store
+            .append_audit(entry, Timestamp::now())
+            .await
+            .map_err(HubError::from)?;
+        Ok(Response::new(pb::FetchExpertiseRequestResponse {
+            request: Some(self.request_pb(&mut Names::default(), &e).await?),
+            groups: groups.iter().map(sealed_to_pb).collect(),
+        }))
+    }
+
+    async fn give_advice(
+        &self,
+        req: Request<pb::GiveAdviceRequest>,
+    ) -> Result<Response<pb::GiveAdviceResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        Ok(Response::new(self.advise(&caller, &ctx, req.into_inner()).await?))
+    }
+
+    async fn get_advice(
+        &self,
+        req: Request<pb::GetAdviceRequest>,
+    ) -> Result<Response<pb::GetAdviceResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let e = self.own_request(&caller, &req.get_ref().request_id, true).await?;
+        match e.state.as_str() {
+            "answered" => {}
+            "purged" => {
+                return Err(precondition(
+                    "request_id",
+                    "R15: the content was removed at the end of its retention period",
+                )
+                .into());
+            }
+            _ => return Err(precondition("request_id", "the Doorstroompunt has not answered yet").into()),
+        }
+        let groups = self
+            .0
+            .store
+            .expertise_groups(e.request_id, ExpertisePart::Advice)
+            .await
+            .map_err(HubError::from)?;
+        let purpose: PurposeId = PurposeId::EXPERTISE_ADVICE
+            .parse()
+            .map_err(|_| HubError::Internal)?;
+        let entry = self.entry(
+            &ctx,
+            &caller,
+            Action::AdviceFetched,
+            Outcome::Success,
+            &purpose,
+            &e,
+            groups.iter().map(|g| g.group.clone()).collect(),
+        );
+        self.0
+            .store
+            .append_audit(entry, Timestamp::now())
+            .await
+            .map_err(HubError::from)?;
+        Ok(Response::new(pb::GetAdviceResponse {
+            advice: Some(advice_pb(&e)),
+            groups: groups.iter().map(sealed_to_pb).collect(),
+        }))
+    }
+}

@@ -1,0 +1,560 @@
+//! TransferService: the sender side. Submit runs the proportionality check
+//! (schakel-policy, R1–R19), seals every allowed group to the recipient
+//! function's keys and the sender function's keys (R12) and stores only
+//! ciphertext and clear metadata (DESIGN.md §3).
+
+use jiff::Timestamp;
+use prost::Message;
+use schakel_audit::{Action, Outcome};
+use schakel_domain::{Consent, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState};
+use schakel_policy::{Decision, Facts};
+use schakel_proto::v1 as pb;
+use schakel_proto::v1::transfer_service_server::TransferService;
+use schakel_store::{ConsentRow, Idempotency, NewTransfer, Side, TransferFilter, TransferRow};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::HubState;
+use super::document::{subject_facts, take_document};
+use super::exchange::{
+    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
+    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, paginate,
+    party_of, read_page_token, refusal_error, require_user, resolve_party, return_to_education_code,
+    rule_ids, seal_all, sealed_to_pb, states_from_pb, today,
+};
+use crate::audit::RequestContext;
+use crate::auth::Caller;
+use crate::convert::{function_from_pb, ts_from_pb};
+use crate::error::{HubError, Violation, Violations};
+
+/// The TransferService handlers.
+#[derive(Debug, Clone)]
+pub struct TransferApi(pub HubState);
+
+/// The consent record as the policy sees it (R4, R13).
+pub fn domain_consent(c: &ConsentRow) -> Option<Consent> {
+    let scope = ConsentScope {
+        purpose: c.purpose.clone(),
+        recipient_oin: c.recipient.0.clone(),
+        recipient_function: c.recipient.1,
+        groups: c.groups.clone(),
+        explicit_special_fields: Default::default(),
+    };
+    let by = c.recorded_by_user.clone();
+    match c.status {
+        ConsentStatus::Refused => Consent::refused(c.giver, scope, c.method, by, c.valid_from).ok(),
+        ConsentStatus::Given => {
+            Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).ok()
+        }
+        ConsentStatus::Withdrawn => {
+            let mut consent =
+                Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).ok()?;
+            let on = c
+                .withdrawn_at
+                .and_then(|t| schakel_domain::dates::amsterdam_date(t).ok())
+                .unwrap_or(c.valid_from);
+            consent.withdraw(on.max(c.valid_from)).ok()?;
+            Some(consent)
+        }
+    }
+}
+
+fn submit_answer(t: &TransferRow, replayed: bool) -> pb::SubmitResponse {
+    pb::SubmitResponse {
+        transfer_id: t.transfer_id.to_string(),
+        state: super::exchange::state_to_pb(t.state) as i32,
+        policy_version: t.policy_version.clone(),
+        accepted_groups: t.groups.clone(),
+        submitted_at: Some(crate::convert::ts_to_pb(t.submitted_at)),
+        replayed,
+        retention_until: Some(crate::convert::ts_to_pb(t.retention_until)),
+    }
+}
+
+impl TransferApi {
+    /// The transfer `id` if the caller sent it; otherwise NOT_FOUND, the same
+    /// answer as for an id that does not exist (DESIGN.md §7 property 5).
+    async fn own_transfer(&self, caller: &Caller, id: &str) -> Result<TransferRow, HubError> {
+        let id = id_or_not_found(id, "transfer")?;
+        match self.0.store.transfer(id).await? {
+            Some(t) if t.sender == party_of(caller) => Ok(t),
+            _ => Err(HubError::NotFound("transfer")),
+        }
+    }
+
+    async fn replay(
+        &self,
+        caller: &Caller,
+        key: &str,
+        fp: &[u8; 32],
+    ) -> Result<Option<pb::SubmitResponse>, HubError> {
+        match self.0.store.transfer_by_key(&party_of(caller), key).await? {
+            Some((t, idem)) if idem.fingerprint == *fp => Ok(Some(submit_answer(&t, true))),
+            Some(_) => Err(HubError::AlreadyExists(
+                "idempotency key (used for a different request)",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a refused submission: the rule ids, never content (DESIGN.md §7 property 6).
+    async fn audit_refusal(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        purpose: Option<&PurposeId>,
+        subject: Option<&str>,
+        consent_id: Option<Uuid>,
+        recipient: Option<&schakel_domain::Oin>,
+        rules: Vec<String>,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        let rules = if rules.is_empty() {
+            vec!["format".to_owned()]
+        } else {
+            rules
+        };
+        let entry = case_entry(
+            ctx,
+            caller,
+            &self.0.policy,
+            Action::TransferRefused,
+            Outcome::Refused { rules },
+            CaseFacts {
+                purpose,
+                subject,
+                consent_id,
+                parties: recipient.into_iter().collect(),
+                ..CaseFacts::default()
+            },
+        );
+        self.0.store.append_audit(entry, now).await?;
+        Ok(())
+    }
+
+    async fn submit(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        mut r: pb::SubmitRequest,
+    ) -> Result<pb::SubmitResponse, HubError> {
+        let state = &self.0;
+        let now = Timestamp::now();
+        let on = today(now)?;
+        let mut v = Violations::default();
+        check_key(&mut v, "idempotency_key", &r.idempotency_key);
+        let fingerprint = state.pseudonymiser.fingerprint("submit", &r.encode_to_vec());
+        // A retry returns the first answer, even if the world changed since.
+        if v.is_empty()
+            && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint).await?
+        {
+            return Ok(answer);
+        }
+
+        let purpose_id = v.parse::<PurposeId>("purpose", &r.purpose);
+        let purpose = purpose_id.as_ref().and_then(|p| {
+            state
+                .policy
+                .purpose_on(p, on)
+                .or_else(|| state.policy.purpose_versions(p).next())
+        });
+        if purpose_id.as_ref().is_some_and(|p| {
+            !matches!(
+                p.as_str(),
+                PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE
+                    | PurposeId::SUPPORT_DURING_SCHOOL
+                    | PurposeId::HANDOVER_DOORSTROOMPUNT_TO_GEMEENTE
+            )
+        }) {
+            v.add(
+                "purpose",
+                "R9: expertise requests and advice go through ExpertiseService",
+            );
+        }
+        let recipient = resolve_party(state, &mut v, "recipient", r.recipient.as_ref()).await?;
+        let doc = take_document(&mut v, &mut r.groups, &mut r.justifications, &["identity"]);
+        let subject = subject_facts(&mut v, "subject", r.subject.as_mut(), &doc, purpose);
+        let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
+        check_reference(&mut v, "client_reference", &r.client_reference);
+        check_text(
+            &mut v,
+            "hardheidsclausule_justification",
+            &r.hardheidsclausule_justification,
+            MAX_TEXT,
+        );
+        if !r.hardheidsclausule && !r.hardheidsclausule_justification.is_empty() {
+            v.add(
+                "hardheidsclausule_justification",
+                "format: only given when the hardheidsclausule is invoked",
+            );
+        }
+        // The consent must be one the sender recorded, for this youth.
+        let consent = if r.consent_id.is_empty() {
+            None
+        } else {
+            match Uuid::parse_str(&r.consent_id) {
+                Err(_) => {
+                    v.add("consent_id", "format: must be a UUID");
+                    None
+                }
+                Ok(id) => match state.store.consent(id).await? {
+                    Some(c) if c.recorder == party_of(caller) => {
+                        if pseudonym.is_some() && c.subject != pseudonym {
+                            v.add("consent_id", "R4: this consent was recorded for another youth");
+                        }
+                        Some(c)
+                    }
+                    _ => {
+                        v.add(
+                            "consent_id",
+                            "R4: no consent with this id was recorded by your organisation function",
+                        );
+                        None
+                    }
+                },
+            }
+        };
+
+        // Decide when the facts allow, so the sender learns every problem at once.
+        let mut violations: Vec<Violation> = Vec::new();
+        let mut refused_rules: Vec<String> = Vec::new();
+        let mut decision = None;
+        if let (Some(purpose_id), Some(recipient), Some(subject_facts)) =
+            (&purpose_id, &recipient, &subject.subject)
+        {
+            let facts = Facts {
+                purpose: purpose_id.clone(),
+                sender: caller_party(caller)?,
+                recipient: recipient.party.clone(),
+                region: state
+                    .store
+                    .get_organisation(recipient.party.oin())
+                    .await?
+                    .and_then(|o| o.doorstroompunt_regio),
+                subject: subject_facts.clone(),
+                consent: consent.as_ref().and_then(domain_consent),
+                fields: doc.fields.clone(),
+                justifications: doc.justifications.clone(),
+                hardheidsclausule: r
+                    .hardheidsclausule
+                    .then(|| r.hardheidsclausule_justification.clone()),
+                open_expertise_request: false,
+            };
+            let d = schakel_policy::decide(&facts, &state.policy, on);
+            if let Decision::Refused { violations: pv, .. } = &d {
+                refused_rules = rule_ids(pv);
+                violations = map_violations(&doc.index, pv, "subject");
+            }
+            decision = Some(d);
+        }
+        let format_problems = !v.is_empty();
+        let all = {
+            let mut all = v.into_vec();
+            all.extend(violations);
+            all
+        };
+        if !all.is_empty() {
+            let rules = if format_problems {
+                let mut r = refused_rules.clone();
+                r.push("format".into());
+                r.sort();
+                r.dedup();
+                r
+            } else {
+                refused_rules
+            };
+            self.audit_refusal(
+                caller,
+                ctx,
+                purpose_id.as_ref(),
+                pseudonym.as_deref(),
+                consent.as_ref().map(|c| c.consent_id),
+                recipient.as_ref().map(|p| p.party.oin()),
+                rules,
+                now,
+            )
+            .await?;
+            return Err(refusal_error(all, format_problems, "subject"));
+        }
+        let (
+            Some(Decision::Allowed {
+                groups,
+                retention,
+                hardheidsclausule_applied,
+                ..
+            }),
+            Some(purpose_id),
+            Some(recipient),
+            Some(pseudonym),
+        ) = (decision, purpose_id, recipient, pseudonym)
+        else {
+            return Err(HubError::Internal);
+        };
+
+        // Keys: the recipient function's (purpose binding by keys, R8/R9) and
+        // the sender function's own copy (R12).
+        let recipient_key = (recipient.party.oin().clone(), recipient.party.function());
+        let mut keys = current_keys(state, &recipient_key, now).await?;
+        let own = current_keys(state, &party_of(caller), now).await?;
+        let mut missing = Vec::new();
+        if keys.is_empty() {
+            missing.push(Violation::new(
+                "recipient",
+                "R9: the recipient function has no valid age key registered; it cannot receive until it registers one",
+            ));
+        }
+        if own.is_empty() {
+            missing.push(Violation::new(
+                "purpose",
+                "R12: your function has no valid age key registered, so you could not show the youth what was sent; register one",
+            ));
+        }
+        if !missing.is_empty() {
+            self.audit_refusal(
+                caller,
+                ctx,
+                Some(&purpose_id),
+                Some(&pseudonym),
+                consent.as_ref().map(|c| c.consent_id),
+                Some(recipient.party.oin()),
+                vec!["R9".into()],
+                now,
+            )
+            .await?;
+            return Err(HubError::Precondition(missing));
+        }
+        keys.extend(own);
+
+        // Every group present was allowed (else the decision refused); bind
+        // each to the purpose the decision names.
+        let allowed: std::collections::BTreeSet<FieldGroup> = groups.iter().map(|g| g.group).collect();
+        let mut to_seal: Vec<ToSeal> = doc
+            .groups
+            .into_iter()
+            .filter(|g| {
+                g.group
+                    .parse::<FieldGroup>()
+                    .is_ok_and(|fg| allowed.contains(&fg))
+            })
+            .map(|plain| ToSeal {
+                plain,
+                purpose: purpose_id.clone(),
+            })
+            .collect();
+        let mut meta: Vec<(String, String)> = doc
+            .justifications
+            .iter()
+            .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
+            .collect();
+        if hardheidsclausule_applied {
+            meta.push((
+                "hardheidsclausule".into(),
+                std::mem::take(&mut r.hardheidsclausule_justification),
+            ));
+        }
+        if !meta.is_empty() {
+            to_seal.push(ToSeal {
+                plain: meta_group("meta.justifications", meta),
+                purpose: purpose_id.clone(),
+            });
+        }
+        let group_names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
+        let sealed = seal_all(to_seal, keys).await?;
+
+        let row = TransferRow {
+            transfer_id: Uuid::now_v7(),
+            sender: party_of(caller),
+            recipient: recipient_key,
+            purpose: purpose_id,
+            subject: pseudonym,
+            consent_id: consent.as_ref().map(|c| c.consent_id),
+            policy_version: state.policy.version().to_owned(),
+            hardheidsclausule: hardheidsclausule_applied,
+            return_to_education: return_to_education_code(r.return_to_education).map(str::to_owned),
+            client_reference: std::mem::take(&mut r.client_reference),
+            groups: group_names,
+            state: TransferState::Submitted,
+            submitted_at: now,
+            retention_until: end_of_day(retention.until),
+            first_fetched_at: None,
+            acknowledged_at: None,
+            case_reference: None,
+            decision: None,
+            decline_reason: None,
+            decided_at: None,
+            decided_by_role: None,
+            withdrawn_at: None,
+            notice_id: None,
+            notice_acknowledged_at: None,
+            notice_confirmed_deletion: false,
+            purged_at: None,
+        };
+        let entry = case_entry(
+            ctx,
+            caller,
+            &state.policy,
+            Action::TransferSubmitted,
+            Outcome::Success,
+            CaseFacts {
+                purpose: Some(&row.purpose),
+                subject: Some(&row.subject),
+                transfer_id: Some(row.transfer_id),
+                consent_id: row.consent_id,
+                groups: row.groups.clone(),
+                parties: vec![&row.recipient.0],
+            },
+        );
+        let new = NewTransfer {
+            row,
+            idempotency: Idempotency {
+                key: std::mem::take(&mut r.idempotency_key),
+                fingerprint,
+            },
+            sealed,
+        };
+        match state.store.insert_transfer(&new, now, entry).await {
+            Ok(()) => Ok(submit_answer(&new.row, false)),
+            Err(e) if is_race(&e) => self
+                .replay(caller, &new.idempotency.key, &fingerprint)
+                .await?
+                .ok_or(HubError::AlreadyExists("idempotency key")),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The sealed decision text of a transfer, if any.
+pub fn decision_text(groups: &[schakel_store::SealedRow]) -> Option<pb::SealedGroup> {
+    groups
+        .iter()
+        .find(|g| g.group == "meta.decision")
+        .map(sealed_to_pb)
+}
+
+#[tonic::async_trait]
+impl TransferService for TransferApi {
+    async fn submit(&self, req: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        Ok(Response::new(self.submit(&caller, &ctx, req.into_inner()).await?))
+    }
+
+    async fn get_sent(
+        &self,
+        req: Request<pb::GetSentRequest>,
+    ) -> Result<Response<pb::GetSentResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let t = self.own_transfer(&caller, &req.get_ref().transfer_id).await?;
+        let text = decision_text(
+            &self
+                .0
+                .store
+                .transfer_groups(t.transfer_id)
+                .await
+                .map_err(HubError::from)?,
+        );
+        let transfer = Names::default().transfer(&self.0, &t, text).await?;
+        Ok(Response::new(pb::GetSentResponse {
+            transfer: Some(transfer),
+            client_reference: t.client_reference,
+        }))
+    }
+
+    async fn list_sent(
+        &self,
+        req: Request<pb::ListSentRequest>,
+    ) -> Result<Response<pb::ListSentResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let mut r = req.into_inner();
+        let state = &self.0;
+        let mut v = Violations::default();
+        let filter = TransferFilter {
+            states: states_from_pb(&mut v, "states", &r.states),
+            purpose: (!r.purpose.is_empty())
+                .then(|| v.parse("purpose", &r.purpose))
+                .flatten(),
+            counterpart_oin: r
+                .recipient
+                .as_ref()
+                .and_then(|p| v.parse("recipient.oin", &p.oin)),
+            counterpart_function: r.recipient.as_ref().and_then(|p| function_from_pb(p.function)),
+            submitted_after: r.submitted_after.as_ref().and_then(ts_from_pb),
+            submitted_before: r.submitted_before.as_ref().and_then(ts_from_pb),
+            consent_id: (!r.consent_id.is_empty())
+                .then(|| super::exchange::parse_id(&mut v, "consent_id", &r.consent_id))
+                .flatten(),
+            open_notices_only: r.open_withdrawal_notices_only,
+        };
+        let token = std::mem::take(&mut r.page_token);
+        let size = page_size(r.page_size);
+        r.page_size = 0;
+        let filters = r.encode_to_vec();
+        let after = read_page_token(state, &mut v, &token, &filters);
+        v.finish()?;
+        let rows = state
+            .store
+            .list_transfers(&party_of(&caller), Side::Sender, &filter, after, size + 1)
+            .await
+            .map_err(HubError::from)?;
+        let (rows, next) = paginate(state, rows, size, |t| t.transfer_id, &filters);
+        let mut names = Names::default();
+        let mut transfers = Vec::with_capacity(rows.len());
+        for t in &rows {
+            transfers.push(names.transfer(state, t, None).await?);
+        }
+        Ok(Response::new(pb::ListSentResponse {
+            transfers,
+            next_page_token: next,
+        }))
+    }
+
+    async fn fetch_sent_copy(
+        &self,
+        req: Request<pb::FetchSentCopyRequest>,
+    ) -> Result<Response<pb::FetchSentCopyResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let t = self.own_transfer(&caller, &req.get_ref().transfer_id).await?;
+        if t.state == TransferState::Purged {
+            return Err(HubError::Precondition(vec![Violation::new(
+                "transfer_id",
+                "R15: the content was removed at the end of its retention period",
+            )])
+            .into());
+        }
+        let groups = self
+            .0
+            .store
+            .transfer_groups(t.transfer_id)
+            .await
+            .map_err(HubError::from)?;
+        let now = Timestamp::now();
+        let entry = case_entry(
+            &ctx,
+            &caller,
+            &self.0.policy,
+            Action::SentCopyFetched,
+            Outcome::Success,
+            CaseFacts {
+                purpose: Some(&t.purpose),
+                subject: Some(&t.subject),
+                transfer_id: Some(t.transfer_id),
+                consent_id: t.consent_id,
+                groups: groups.iter().map(|g| g.group.clone()).collect(),
+                parties: vec![&t.recipient.0],
+            },
+        );
+        self.0
+            .store
+            .append_audit(entry, now)
+            .await
+            .map_err(HubError::from)?;
+        let text = decision_text(&groups);
+        Ok(Response::new(pb::FetchSentCopyResponse {
+            transfer: Some(Names::default().transfer(&self.0, &t, text).await?),
+            groups: groups.iter().map(sealed_to_pb).collect(),
+        }))
+    }
+}

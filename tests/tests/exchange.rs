@@ -1,0 +1,1106 @@
+//! Issue 4, end to end over real mutual TLS on SQLite and PostgreSQL:
+//! consent, handovers, the inbox with purpose-bound age sealing, withdrawal
+//! propagation and expertise requests. Every test ends with a verified audit
+//! log and the number of entries it expects.
+
+use age::x25519::Identity;
+use schakel_audit::{Action, Entry, Outcome};
+use schakel_crypto::{CryptoError, GroupPlaintext, open};
+use schakel_e2e::{TestHub, on_both_backends, verify_audit_log};
+use schakel_hub::pki::Validity;
+use schakel_proto::v1 as pb;
+use schakel_proto::v1::consent_service_client::ConsentServiceClient;
+use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
+use schakel_proto::v1::inbox_service_client::InboxServiceClient;
+use schakel_proto::v1::transfer_service_client::TransferServiceClient;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
+
+const MBO_OIN: &str = "00000003999990001000";
+const GEMEENTE_OIN: &str = "00000001999990014000";
+/// Fictitious test BSNs (9999xxxxx, elfproef), never real people.
+const BSN: &str = "999990019";
+const BSN2: &str = "999990925";
+const BSN3: &str = "999992740";
+const SURNAME: &str = "Testpersoon-Zwaluwstaart";
+const GIVEN: &str = "Quirijntje";
+
+/// A request with the end-user metadata every case-data RPC needs.
+fn req<T>(msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut()
+        .insert("x-schakel-user-id", "medewerker-42".parse().unwrap());
+    r.metadata_mut()
+        .insert("x-schakel-user-role", "loopbaanbegeleider".parse().unwrap());
+    r
+}
+
+fn date(y: i32, m: i32, d: i32) -> Option<pb::Date> {
+    Some(pb::Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+fn today() -> jiff::civil::Date {
+    schakel_domain::dates::amsterdam_date(jiff::Timestamp::now()).unwrap()
+}
+
+/// A date `years` years and `days` days before today.
+fn ago(years: i16, days: i64) -> Option<pb::Date> {
+    let d = today()
+        .checked_sub(jiff::Span::new().years(years))
+        .unwrap()
+        .checked_sub(jiff::Span::new().days(days))
+        .unwrap();
+    date(i32::from(d.year()), i32::from(d.month()), i32::from(d.day()))
+}
+
+fn party(oin: &str, f: pb::FunctionKind) -> Option<pb::PartyRef> {
+    Some(pb::PartyRef {
+        oin: oin.into(),
+        function: f as i32,
+    })
+}
+
+fn werk_party() -> Option<pb::PartyRef> {
+    party(GEMEENTE_OIN, pb::FunctionKind::Participatiewet)
+}
+
+fn group(name: &str, fields: &[(&str, &str)]) -> pb::FieldGroup {
+    pb::FieldGroup {
+        name: name.into(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| pb::Field {
+                key: (*k).into(),
+                value: (*v).into(),
+            })
+            .collect(),
+    }
+}
+
+struct Clients {
+    consent: ConsentServiceClient<Channel>,
+    transfer: TransferServiceClient<Channel>,
+    inbox: InboxServiceClient<Channel>,
+    expertise: ExpertiseServiceClient<Channel>,
+}
+
+async fn clients(t: &TestHub, party: &str) -> Clients {
+    let ch = t.connect(party).await.channel();
+    Clients {
+        consent: ConsentServiceClient::new(ch.clone()),
+        transfer: TransferServiceClient::new(ch.clone()),
+        inbox: InboxServiceClient::new(ch.clone()),
+        expertise: ExpertiseServiceClient::new(ch),
+    }
+}
+
+fn identity(t: &TestHub, party: &str) -> Identity {
+    let text = std::fs::read_to_string(t.env.profile(party).join("age-identity.txt")).unwrap();
+    schakel_crypto::parse_identities(&text).unwrap().remove(0)
+}
+
+/// The field violations of a refusal as (field, rule prefix) pairs.
+fn violations(s: &Status) -> Vec<(String, String)> {
+    s.get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has(s: &Status, field: &str, rule: &str) -> bool {
+    violations(s)
+        .iter()
+        .any(|(f, d)| f == field && d.starts_with(&format!("{rule}:")))
+}
+
+/// An mbo student who got the diploma two months ago, 19 years old.
+fn mbo_subject(bsn: &str) -> pb::SubjectFacts {
+    pb::SubjectFacts {
+        bsn: bsn.into(),
+        date_of_birth: ago(19, 30),
+        school_type: pb::SchoolType::Mbo as i32,
+        leaving_date: ago(0, 60),
+        diploma_date: ago(0, 60),
+        startkwalificatie: pb::Startkwalificatie::Achieved as i32,
+        ..Default::default()
+    }
+}
+
+fn document(bsn: &str) -> Vec<pb::FieldGroup> {
+    vec![
+        group(
+            "identity",
+            &[("bsn", bsn), ("given_names", GIVEN), ("surname", SURNAME)],
+        ),
+        group("contact.youth", &[("postcode", "9711 AB"), ("city", "Groningen")]),
+        group(
+            "school_career",
+            &[("programme_crebo", "25180"), ("diploma_level", "mbo_2")],
+        ),
+        group("wishes", &[("desired_work", "Monteur in de installatietechniek")]),
+    ]
+}
+
+const GROUPS: [&str; 4] = ["identity", "contact.youth", "school_career", "wishes"];
+
+async fn give_consent(c: &mut Clients, bsn: &str, key: &str) -> String {
+    c.consent
+        .record_consent(req(pb::RecordConsentRequest {
+            idempotency_key: key.into(),
+            status: pb::ConsentStatus::Given as i32,
+            subject: Some(pb::ConsentSubject {
+                bsn: bsn.into(),
+                date_of_birth: ago(19, 30),
+            }),
+            giver: pb::ConsentGiver::Youth as i32,
+            scope: Some(pb::ConsentScope {
+                purpose: "handover.school_to_gemeente".into(),
+                recipient: werk_party(),
+                groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+            }),
+            method: pb::ConsentMethod::Digital as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent
+        .unwrap()
+        .consent_id
+}
+
+fn handover(bsn: &str, consent_id: &str, key: &str) -> pb::SubmitRequest {
+    pb::SubmitRequest {
+        idempotency_key: key.into(),
+        purpose: "handover.school_to_gemeente".into(),
+        recipient: werk_party(),
+        subject: Some(mbo_subject(bsn)),
+        groups: document(bsn),
+        consent_id: consent_id.into(),
+        return_to_education: pb::ReturnToEducation::NotPossible as i32,
+        client_reference: "dossier-A17".into(),
+        ..Default::default()
+    }
+}
+
+async fn submit_ok(c: &mut Clients, r: pb::SubmitRequest) -> pb::SubmitResponse {
+    c.transfer.submit(req(r)).await.unwrap().into_inner()
+}
+
+fn opened(groups: &[pb::SealedGroup], id: &Identity) -> Vec<GroupPlaintext> {
+    groups
+        .iter()
+        .map(|g| open(&g.ciphertext, std::slice::from_ref(id)).unwrap())
+        .collect()
+}
+
+fn audit_entries(all: &[Entry], action: Action) -> Vec<&Entry> {
+    all.iter().filter(|e| e.action == action).collect()
+}
+
+async fn handover_from_school_to_gemeente(t: TestHub) {
+    let before = t.audit_size().await;
+    let mut school = clients(&t, "mbo-school").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let consent_id = give_consent(&mut school, BSN, "consent-1").await;
+
+    let sent = submit_ok(&mut school, handover(BSN, &consent_id, "submit-1")).await;
+    assert!(!sent.replayed);
+    assert_eq!(sent.state, pb::TransferState::Available as i32);
+    assert_eq!(sent.accepted_groups, GROUPS);
+    // A retry with the same key returns the first answer and creates nothing.
+    let again = submit_ok(&mut school, handover(BSN, &consent_id, "submit-1")).await;
+    assert!(again.replayed);
+    assert_eq!(again.transfer_id, sent.transfer_id);
+    // The same key for another request is a conflict.
+    let mut other = handover(BSN, &consent_id, "submit-1");
+    other.client_reference = "dossier-B2".into();
+    let e = school.transfer.submit(req(other)).await.unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+
+    // The gemeente sees it in its inbox: clear metadata only.
+    let inbox = werk
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(inbox.transfers.len(), 1);
+    let listed = &inbox.transfers[0];
+    assert_eq!(listed.transfer_id, sent.transfer_id);
+    assert_eq!(listed.sender_name, "ROC Demo Groningen");
+    assert_eq!(
+        listed.return_to_education,
+        pb::ReturnToEducation::NotPossible as i32
+    );
+
+    // R9: fetched for another purpose, nothing is delivered.
+    let e = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: sent.transfer_id.clone(),
+            purpose: "support.during_school".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(has(&e, "purpose", "R9"), "{:?}", violations(&e));
+
+    let fetched = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: sent.transfer_id.clone(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        fetched.transfer.as_ref().unwrap().state,
+        pb::TransferState::Fetched as i32
+    );
+    let names: Vec<&str> = fetched.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(names, GROUPS);
+    // Opened locally with the werkcoach's identity: exactly what was sent.
+    let plain = opened(&fetched.groups, &identity(&t, "gemeente-participatiewet"));
+    assert_eq!(plain[0].group, "identity");
+    assert_eq!(plain[0].fields[0].value, BSN);
+    assert_eq!(plain[0].fields[2].value, SURNAME);
+    // R9: the Doorstroompunt of the same gemeente holds another key.
+    let dp = identity(&t, "gemeente-doorstroompunt");
+    assert_eq!(
+        open(&fetched.groups[0].ciphertext, std::slice::from_ref(&dp)).unwrap_err(),
+        CryptoError::NoMatchingIdentity
+    );
+    // R12: the school can show the youth exactly what was sent.
+    let copy = school
+        .transfer
+        .fetch_sent_copy(req(pb::FetchSentCopyRequest {
+            transfer_id: sent.transfer_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(opened(&copy.groups, &identity(&t, "mbo-school")), plain);
+
+    // Deciding before acknowledging acknowledges on the way; the reason
+    // text is sealed to both sides.
+    let ack = werk
+        .inbox
+        .acknowledge(req(pb::AcknowledgeRequest {
+            transfer_id: sent.transfer_id.clone(),
+            case_reference: "zaak-2026-001".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ack.transfer.unwrap().state,
+        pb::TransferState::Acknowledged as i32
+    );
+    let decided = werk
+        .inbox
+        .decide(req(pb::DecideRequest {
+            transfer_id: sent.transfer_id.clone(),
+            decision: pb::DecisionKind::Decline as i32,
+            reason: pb::DeclineReason::NotResident as i32,
+            reason_text: "Woont sinds kort in een andere gemeente.".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        decided.transfer.unwrap().state,
+        pb::TransferState::Declined as i32
+    );
+    // Final: another decision is refused, the same one is idempotent.
+    let e = werk
+        .inbox
+        .decide(req(pb::DecideRequest {
+            transfer_id: sent.transfer_id.clone(),
+            decision: pb::DecisionKind::Accept as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+
+    // The sender sees the decision and can read the reason.
+    let seen = school
+        .transfer
+        .get_sent(req(pb::GetSentRequest {
+            transfer_id: sent.transfer_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = seen.transfer.unwrap().decision.unwrap();
+    assert_eq!(decision.reason, pb::DeclineReason::NotResident as i32);
+    assert_eq!(decision.decided_by_role, "loopbaanbegeleider");
+    let text = open(
+        &decision.reason_text.unwrap().ciphertext,
+        &[identity(&t, "mbo-school")],
+    )
+    .unwrap();
+    assert_eq!(text.fields[0].value, "Woont sinds kort in een andere gemeente.");
+    assert_eq!(seen.client_reference, "dossier-A17");
+
+    // consent, submit, (refused fetch: no entry), fetch, sent copy,
+    // acknowledge, decide.
+    let entries = verify_audit_log(&t).await;
+    assert_eq!(entries.len() as u64, before + 6);
+    let new = &entries[before as usize..];
+    let submitted = audit_entries(new, Action::TransferSubmitted)[0];
+    assert_eq!(submitted.actor.oin.as_deref(), Some(MBO_OIN));
+    assert_eq!(submitted.parties, [GEMEENTE_OIN]);
+    assert_eq!(
+        submitted.groups,
+        ["contact.youth", "identity", "school_career", "wishes"]
+    );
+    let activity = submitted.activity.as_ref().unwrap();
+    assert_eq!(activity.purpose, "handover.school_to_gemeente");
+    assert!(
+        submitted
+            .legal_basis
+            .as_deref()
+            .unwrap()
+            .contains("Participatiewet art. 7a")
+    );
+    assert_eq!(submitted.subject.as_ref().unwrap().len(), 64);
+    let fetch = audit_entries(new, Action::TransferFetched)[0];
+    assert_eq!(fetch.actor.function.as_deref(), Some("participatiewet"));
+    assert_eq!(fetch.subject, submitted.subject);
+}
+
+/// One refused submission per rule that can fire at submit time.
+async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
+    let before = t.audit_size().await;
+    let mut school = clients(&t, "mbo-school").await;
+    let consent_id = give_consent(&mut school, BSN, "consent-r").await;
+    let cases: Vec<(&str, Box<dyn Fn(&mut pb::SubmitRequest)>, Code, &str, &str)> = vec![
+        (
+            "no consent",
+            Box::new(|r| r.consent_id.clear()),
+            Code::FailedPrecondition,
+            "consent_id",
+            "R4",
+        ),
+        (
+            "window passed",
+            Box::new(|r| {
+                let s = r.subject.as_mut().unwrap();
+                s.diploma_date = ago(1, 10);
+                s.leaving_date = ago(1, 10);
+            }),
+            Code::FailedPrecondition,
+            "subject.diploma_date",
+            "R4",
+        ),
+        (
+            "27 or older",
+            Box::new(|r| r.subject.as_mut().unwrap().date_of_birth = ago(27, 1)),
+            Code::FailedPrecondition,
+            "subject.date_of_birth",
+            "R2",
+        ),
+        (
+            "forbidden category",
+            Box::new(|r| {
+                r.groups[1].fields.push(pb::Field {
+                    key: "uwv_benefit".into(),
+                    value: "WW".into(),
+                })
+            }),
+            Code::InvalidArgument,
+            "groups[1].fields[2].key",
+            "R14",
+        ),
+        (
+            "group not consented",
+            Box::new(|r| r.groups.push(group("support_needs", &[("job_coach", "ja")]))),
+            Code::InvalidArgument,
+            "groups[4].name",
+            "R4",
+        ),
+        (
+            "hbo is no sender",
+            Box::new(|r| r.subject.as_mut().unwrap().school_type = pb::SchoolType::Hbo as i32),
+            Code::FailedPrecondition,
+            "subject.school_type",
+            "R18",
+        ),
+        (
+            "wrong recipient function",
+            Box::new(|r| r.recipient = party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt)),
+            Code::InvalidArgument,
+            "recipient",
+            "R9",
+        ),
+        (
+            "doorstroompunt purpose from a school",
+            Box::new(|r| r.purpose = "handover.doorstroompunt_to_gemeente".into()),
+            Code::InvalidArgument,
+            "purpose",
+            "R9",
+        ),
+        (
+            "vso exit profile for an mbo student",
+            Box::new(|r| {
+                r.subject.as_mut().unwrap().vso_exit_profile = pb::VsoExitProfile::Arbeidsmarkt as i32
+            }),
+            Code::FailedPrecondition,
+            "subject.vso_exit_profile",
+            "R19",
+        ),
+        (
+            "hardheidsclausule without justification",
+            Box::new(|r| {
+                r.subject.as_mut().unwrap().date_of_birth = ago(27, 1);
+                r.hardheidsclausule = true;
+            }),
+            Code::InvalidArgument,
+            "hardheidsclausule_justification",
+            "R2",
+        ),
+    ];
+    for (i, (what, change, code, field, rule)) in cases.iter().enumerate() {
+        let mut r = handover(BSN, &consent_id, &format!("refused-{i}"));
+        change(&mut r);
+        let e = school.transfer.submit(req(r)).await.unwrap_err();
+        assert_eq!(e.code(), *code, "{what}: {:?}", violations(&e));
+        assert!(has(&e, field, rule), "{what}: {:?}", violations(&e));
+        for (_, d) in violations(&e) {
+            assert!(!d.contains(BSN) && !d.contains(SURNAME), "{what}: {d}");
+        }
+    }
+    // Several problems at once: every one is reported.
+    let mut r = handover(BSN, "", "refused-many");
+    r.subject.as_mut().unwrap().date_of_birth = ago(28, 0);
+    r.groups[0].fields.push(pb::Field {
+        key: "religion".into(),
+        value: "x".into(),
+    });
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    assert!(
+        has(&e, "consent_id", "R4") && has(&e, "subject.date_of_birth", "R2"),
+        "{:?}",
+        violations(&e)
+    );
+    assert!(
+        has(&e, "groups[0].fields[3].key", "R16") || has(&e, "groups[0].fields[3].key", "R14"),
+        "{:?}",
+        violations(&e)
+    );
+
+    // Nothing was stored: no transfer, only audit entries.
+    let sent = school
+        .transfer
+        .list_sent(req(pb::ListSentRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(sent.transfers.is_empty());
+    let entries = verify_audit_log(&t).await;
+    let new = &entries[before as usize..];
+    let refused = audit_entries(new, Action::TransferRefused);
+    assert_eq!(refused.len(), cases.len() + 1);
+    assert_eq!(
+        refused[0].outcome,
+        Outcome::Refused {
+            rules: vec!["R4".into()]
+        }
+    );
+    assert_eq!(new.len(), cases.len() + 2, "consent + one entry per refusal");
+}
+
+async fn consent_refused_withdrawn_and_propagated(t: TestHub) {
+    let before = t.audit_size().await;
+    let mut school = clients(&t, "mbo-school").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    // R13: a refusal is recorded without a BSN or content.
+    let refused = school
+        .consent
+        .record_consent(req(pb::RecordConsentRequest {
+            idempotency_key: "refusal-1".into(),
+            status: pb::ConsentStatus::Refused as i32,
+            giver: pb::ConsentGiver::Youth as i32,
+            method: pb::ConsentMethod::VerbalRecorded as i32,
+            scope: Some(pb::ConsentScope {
+                purpose: "handover.school_to_gemeente".into(),
+                recipient: werk_party(),
+                groups: vec![],
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent
+        .unwrap();
+    assert_eq!(refused.status, pb::ConsentStatus::Refused as i32);
+    // R4: a youth under 18 needs a parent or guardian.
+    let minor = pb::RecordConsentRequest {
+        idempotency_key: "minor-1".into(),
+        status: pb::ConsentStatus::Given as i32,
+        subject: Some(pb::ConsentSubject {
+            bsn: BSN3.into(),
+            date_of_birth: ago(17, 0),
+        }),
+        giver: pb::ConsentGiver::Youth as i32,
+        method: pb::ConsentMethod::Written as i32,
+        scope: Some(pb::ConsentScope {
+            purpose: "handover.school_to_gemeente".into(),
+            recipient: werk_party(),
+            groups: vec!["identity".into()],
+        }),
+        ..Default::default()
+    };
+    let e = school
+        .consent
+        .record_consent(req(minor.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(has(&e, "giver", "R4"), "{:?}", violations(&e));
+    let parent = school
+        .consent
+        .record_consent(req(pb::RecordConsentRequest {
+            giver: pb::ConsentGiver::Parent as i32,
+            ..minor
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(parent.consent.unwrap().giver, pb::ConsentGiver::Parent as i32);
+
+    // Two transfers on one consent: one fetched, one not.
+    let consent_id = give_consent(&mut school, BSN, "consent-w").await;
+    let unfetched = submit_ok(&mut school, handover(BSN, &consent_id, "w-1"))
+        .await
+        .transfer_id;
+    let fetched = submit_ok(&mut school, handover(BSN, &consent_id, "w-2"))
+        .await
+        .transfer_id;
+    werk.inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: fetched.clone(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await
+        .unwrap();
+    let w = school
+        .consent
+        .withdraw_consent(req(pb::WithdrawConsentRequest {
+            consent_id: consent_id.clone(),
+            withdrawn_by: pb::ConsentGiver::Youth as i32,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(w.consent.unwrap().status, pb::ConsentStatus::Withdrawn as i32);
+    let effect = |id: &str| w.transfers.iter().find(|x| x.transfer_id == id).unwrap().effect;
+    assert_eq!(effect(&unfetched), pb::WithdrawalEffect::DeliveryStopped as i32);
+    assert_eq!(effect(&fetched), pb::WithdrawalEffect::NoticeSent as i32);
+    // Withdrawing again is idempotent and writes nothing.
+    school
+        .consent
+        .withdraw_consent(req(pb::WithdrawConsentRequest {
+            consent_id: consent_id.clone(),
+            withdrawn_by: 1,
+        }))
+        .await
+        .unwrap();
+    // The unfetched transfer is never delivered (R4).
+    let e = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: unfetched.clone(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(has(&e, "transfer_id", "R4"));
+    // A new submission on the withdrawn consent is refused.
+    let e = school
+        .transfer
+        .submit(req(handover(BSN, &consent_id, "w-3")))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "consent_id", "R4"), "{:?}", violations(&e));
+    // The recipient gets a notice for what it had fetched, and acknowledges it.
+    let notices = werk
+        .inbox
+        .list_withdrawal_notices(req(pb::ListWithdrawalNoticesRequest {
+            open_only: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].transfer_id, fetched);
+    werk.inbox
+        .acknowledge_withdrawal(req(pb::AcknowledgeWithdrawalRequest {
+            notice_id: notices[0].notice_id.clone(),
+            confirmed_deletion: true,
+        }))
+        .await
+        .unwrap();
+    // The sender sees the acknowledgement.
+    let seen = school
+        .transfer
+        .get_sent(req(pb::GetSentRequest {
+            transfer_id: fetched.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .transfer
+        .unwrap();
+    assert_eq!(seen.state, pb::TransferState::Withdrawn as i32);
+    let wd = seen.withdrawal.unwrap();
+    assert!(wd.fetched_before_withdrawal && wd.recipient_confirmed_deletion);
+    assert!(wd.notice_acknowledged_at.is_some());
+    let open_left = werk
+        .inbox
+        .list_withdrawal_notices(req(pb::ListWithdrawalNoticesRequest {
+            open_only: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    assert!(open_left.is_empty());
+
+    // refusal, parent consent, consent, 2 submits, fetch, withdrawal,
+    // refused submit, notice acknowledgement.
+    let entries = verify_audit_log(&t).await;
+    assert_eq!(entries.len() as u64, before + 9);
+    let refusal = audit_entries(&entries, Action::ConsentRefused)[0];
+    assert_eq!(refusal.subject, None);
+    let withdrawal = audit_entries(&entries, Action::ConsentWithdrawn)[0];
+    assert_eq!(withdrawal.parties, [GEMEENTE_OIN]);
+}
+
+async fn inbox_pages_in_order(t: TestHub) {
+    let mut school = clients(&t, "mbo-school").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let mut ids = Vec::new();
+    for (i, bsn) in [BSN, BSN2, BSN3, "999993653", "999994669"].iter().enumerate() {
+        let c = give_consent(&mut school, bsn, &format!("c-{i}")).await;
+        ids.push(
+            submit_ok(&mut school, handover(bsn, &c, &format!("p-{i}")))
+                .await
+                .transfer_id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = werk
+            .inbox
+            .list_inbox(req(pb::ListInboxRequest {
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.transfers.len() <= 2);
+        seen.extend(page.transfers.into_iter().map(|t| t.transfer_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, ids, "oldest first, each once");
+    // Sent: newest first.
+    let sent = school
+        .transfer
+        .list_sent(req(pb::ListSentRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(
+        sent.transfers
+            .iter()
+            .map(|t| t.transfer_id.clone())
+            .collect::<Vec<_>>(),
+        newest_first
+    );
+    // A token only works with the filters it was made for.
+    let first = werk
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest {
+            page_size: 2,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let e = werk
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest {
+            page_size: 2,
+            page_token: first.next_page_token,
+            purpose: "support.during_school".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // State filter.
+    let fetched = werk
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest {
+            states: vec![pb::TransferState::Fetched as i32],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fetched.transfers.is_empty());
+    verify_audit_log(&t).await;
+}
+
+/// Registers a second gemeente with a Participatiewet function, key and
+/// bound certificate; returns its channel and identity.
+async fn second_gemeente(t: &TestHub) -> (Clients, Identity) {
+    let admin = t.connect("admin").await;
+    let oin = "00000001999990034000";
+    let mut a = admin.admin();
+    a.register_organisation(req(pb::RegisterOrganisationRequest {
+        oin: oin.into(),
+        kind: pb::OrgKind::Gemeente as i32,
+        name: "Gemeente Elders (test)".into(),
+        gemeentecode: "GM0034".into(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    a.add_function(req(pb::AddFunctionRequest {
+        oin: oin.into(),
+        function: pb::FunctionKind::Participatiewet as i32,
+    }))
+    .await
+    .unwrap();
+    let id = Identity::generate();
+    a.register_recipient(req(pb::RegisterRecipientRequest {
+        oin: oin.into(),
+        function: pb::FunctionKind::Participatiewet as i32,
+        age_recipient: id.to_public().to_string(),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let cert = t.issue(oin, Validity::days_from_now(30));
+    a.bind_certificate(req(pb::BindCertificateRequest {
+        oin: oin.into(),
+        function: pb::FunctionKind::Participatiewet as i32,
+        certificate_pem: cert.cert_pem.clone(),
+    }))
+    .await
+    .unwrap();
+    let ch = t.connect_with(Some(&cert)).await.channel();
+    (
+        Clients {
+            consent: ConsentServiceClient::new(ch.clone()),
+            transfer: TransferServiceClient::new(ch.clone()),
+            inbox: InboxServiceClient::new(ch.clone()),
+            expertise: ExpertiseServiceClient::new(ch),
+        },
+        id,
+    )
+}
+
+async fn another_organisation_sees_nothing(t: TestHub) {
+    let mut school = clients(&t, "mbo-school").await;
+    let c = give_consent(&mut school, BSN, "c-x").await;
+    let sent = submit_ok(&mut school, handover(BSN, &c, "x-1")).await;
+    let (mut elders, _) = second_gemeente(&t).await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    for id in [&sent.transfer_id, &unknown] {
+        let e = elders
+            .inbox
+            .fetch(req(pb::FetchRequest {
+                transfer_id: id.clone(),
+                purpose: "handover.school_to_gemeente".into(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+        assert_eq!(
+            e.message(),
+            "transfer not found",
+            "identical to a missing transfer"
+        );
+        let e = elders
+            .inbox
+            .get_inbox_transfer(req(pb::GetInboxTransferRequest {
+                transfer_id: id.clone(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+    }
+    let list = elders
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(list.transfers.is_empty());
+    // Another school cannot read the first school's consent or transfer either.
+    let mut pro = clients(&t, "pro-school").await;
+    let e = pro
+        .consent
+        .get_consent(req(pb::GetConsentRequest { consent_id: c }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let e = pro
+        .transfer
+        .get_sent(req(pb::GetSentRequest {
+            transfer_id: sent.transfer_id,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    // Case-data calls must name the end user.
+    let e = pro
+        .transfer
+        .list_sent(pb::ListSentRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    verify_audit_log(&t).await;
+}
+
+async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let subject = pb::SubjectFacts {
+        bsn: BSN2.into(),
+        date_of_birth: ago(20, 0),
+        startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+        ..Default::default()
+    };
+    let mut r = pb::SubmitRequest {
+        idempotency_key: "dp-1".into(),
+        purpose: "handover.doorstroompunt_to_gemeente".into(),
+        recipient: werk_party(),
+        subject: Some(subject),
+        groups: vec![
+            group("identity", &[("bsn", BSN2), ("surname", SURNAME)]),
+            group(
+                "doorstroompunt.history",
+                &[("guidance_history", "Traject gestart, na drie maanden gestopt.")],
+            ),
+        ],
+        ..Default::default()
+    };
+    let e = dp.transfer.submit(req(r.clone())).await.unwrap_err();
+    assert!(
+        has(&e, "justifications[doorstroompunt.history]", "R8"),
+        "{:?}",
+        violations(&e)
+    );
+    assert!(has(&e, "justifications[identity]", "R8"), "{:?}", violations(&e));
+    r.justifications = vec![
+        pb::GroupJustification {
+            group: "identity".into(),
+            justification: "Nodig om de jongere in het klantvolgsysteem te vinden.".into(),
+            ..Default::default()
+        },
+        pb::GroupJustification {
+            group: "doorstroompunt.history".into(),
+            justification: "Eerdere begeleiding bepaalt welk traject nu passend is.".into(),
+            ..Default::default()
+        },
+    ];
+    let sent = dp.transfer.submit(req(r)).await.unwrap().into_inner();
+    assert!(sent.accepted_groups.contains(&"meta.justifications".to_owned()));
+    let got = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: sent.transfer_id,
+            purpose: "handover.doorstroompunt_to_gemeente".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let plain = opened(&got.groups, &identity(&t, "gemeente-participatiewet"));
+    let meta = plain.iter().find(|g| g.group == "meta.justifications").unwrap();
+    let keys: Vec<&str> = meta.fields.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["necessity.identity", "necessity.doorstroompunt.history"]);
+    verify_audit_log(&t).await;
+}
+
+async fn expertise_request_and_advice(t: TestHub) {
+    let before = t.audit_size().await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let dp_party = party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt);
+    let ask = |key: &str, sk: pb::Startkwalificatie| pb::RequestExpertiseRequest {
+        idempotency_key: key.into(),
+        doorstroompunt: dp_party.clone(),
+        subject: Some(pb::SubjectFacts {
+            bsn: BSN3.into(),
+            date_of_birth: ago(19, 0),
+            startkwalificatie: sk as i32,
+            ..Default::default()
+        }),
+        groups: vec![group("identity", &[("bsn", BSN3), ("surname", SURNAME)])],
+        question: "Is terugkeer naar het mbo haalbaar?".into(),
+        ..Default::default()
+    };
+    // R7: only youths without startkwalificatie.
+    let e = werk
+        .expertise
+        .request_expertise(req(ask("e-0", pb::Startkwalificatie::Achieved)))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "subject.startkwalificatie", "R7"), "{:?}", violations(&e));
+    let asked = werk
+        .expertise
+        .request_expertise(req(ask("e-1", pb::Startkwalificatie::NotAchieved)))
+        .await
+        .unwrap()
+        .into_inner()
+        .request
+        .unwrap();
+    // The school cannot ask (authorisation) and the Doorstroompunt sees it.
+    let received = dp
+        .expertise
+        .list_expertise_requests(req(pb::ListExpertiseRequestsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .requests;
+    assert_eq!(received.len(), 1);
+    let got = dp
+        .expertise
+        .fetch_expertise_request(req(pb::FetchExpertiseRequestRequest {
+            request_id: asked.request_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let plain = opened(&got.groups, &identity(&t, "gemeente-doorstroompunt"));
+    assert_eq!(plain.last().unwrap().group, "meta.question");
+    // R9: the request is Doorstroompunt-bound; the werkcoach's key cannot open it.
+    assert_eq!(
+        open(
+            &got.groups[0].ciphertext,
+            &[identity(&t, "gemeente-participatiewet")]
+        )
+        .unwrap_err(),
+        CryptoError::NoMatchingIdentity
+    );
+    // Not answered yet.
+    let e = werk
+        .expertise
+        .get_advice(req(pb::GetAdviceRequest {
+            request_id: asked.request_id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    // R8: attached Doorstroompunt data needs a justification.
+    let mut advice = pb::GiveAdviceRequest {
+        idempotency_key: "a-1".into(),
+        request_id: asked.request_id.clone(),
+        outcome: pb::AdviceOutcome::ReturnNotPossible as i32,
+        advice_text: "Terugkeer is niet haalbaar; begeleiding naar werk past beter.".into(),
+        groups: vec![group(
+            "doorstroompunt.history",
+            &[("guidance_history", "Twee trajecten afgebroken.")],
+        )],
+        ..Default::default()
+    };
+    let e = dp.expertise.give_advice(req(advice.clone())).await.unwrap_err();
+    assert!(
+        has(&e, "justifications[doorstroompunt.history]", "R8"),
+        "{:?}",
+        violations(&e)
+    );
+    advice.justifications = vec![pb::GroupJustification {
+        group: "doorstroompunt.history".into(),
+        justification: "De eerdere trajecten onderbouwen het advies.".into(),
+        ..Default::default()
+    }];
+    let given = dp
+        .expertise
+        .give_advice(req(advice.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(given.request.unwrap().state, pb::ExpertiseState::Answered as i32);
+    // A retry replays; a second advice has no open request (R7).
+    assert!(
+        dp.expertise
+            .give_advice(req(advice))
+            .await
+            .unwrap()
+            .into_inner()
+            .replayed
+    );
+    let e = dp
+        .expertise
+        .give_advice(req(pb::GiveAdviceRequest {
+            idempotency_key: "a-2".into(),
+            request_id: asked.request_id.clone(),
+            outcome: pb::AdviceOutcome::ReturnPossible as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(has(&e, "request_id", "R7"), "{:?}", violations(&e));
+    let read = werk
+        .expertise
+        .get_advice(req(pb::GetAdviceRequest {
+            request_id: asked.request_id,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        read.advice.unwrap().outcome,
+        pb::AdviceOutcome::ReturnNotPossible as i32
+    );
+    let plain = opened(&read.groups, &identity(&t, "gemeente-participatiewet"));
+    let names: Vec<&str> = plain.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(
+        names,
+        ["doorstroompunt.history", "meta.advice", "meta.justifications"]
+    );
+    // refused request, request, fetch, refused advice, advice, refused advice, read.
+    let entries = verify_audit_log(&t).await;
+    assert_eq!(entries.len() as u64, before + 7);
+}
+
+on_both_backends!(
+    handover_from_school_to_gemeente,
+    refusals_name_every_rule_and_store_nothing,
+    consent_refused_withdrawn_and_propagated,
+    inbox_pages_in_order,
+    another_organisation_sees_nothing,
+    doorstroompunt_handover_needs_a_justification_per_group,
+    expertise_request_and_advice,
+);
