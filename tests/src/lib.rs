@@ -3,6 +3,8 @@
 //! and connect to it as any demo party or with any certificate.
 #![forbid(unsafe_code)]
 
+pub mod flow;
+
 use std::net::SocketAddr;
 
 use schakel_client::{Hub, Profile};
