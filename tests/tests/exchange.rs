@@ -194,12 +194,22 @@ async fn handover_from_school_to_gemeente(t: TestHub) {
     assert_eq!(fetch.subject, submitted.subject);
 }
 
+/// What a case changes in a valid handover, the status it then gets, and
+/// the field and rule it must name.
+type RefusalCase = (
+    &'static str,
+    Box<dyn Fn(&mut pb::SubmitRequest)>,
+    Code,
+    &'static str,
+    &'static str,
+);
+
 /// One refused submission per rule that can fire at submit time.
 async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
     let before = t.audit_size().await;
     let mut school = clients(&t, "mbo-school").await;
     let consent_id = give_consent(&mut school, BSN, "consent-r").await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::SubmitRequest)>, Code, &str, &str)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (
             "no consent",
             Box::new(|r| r.consent_id.clear()),

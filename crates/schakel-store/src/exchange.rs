@@ -310,6 +310,19 @@ pub struct ExpertiseRow {
     pub advice_idempotency: Option<Idempotency>,
 }
 
+/// Filters of an expertise listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpertiseFilter {
+    /// Requests the party asked (`true`) or received.
+    pub asked: bool,
+    /// Only this state (`open`, `answered`, `purged`).
+    pub state: Option<String>,
+    /// Asked at or after.
+    pub requested_after: Option<Timestamp>,
+    /// Asked before.
+    pub requested_before: Option<Timestamp>,
+}
+
 /// The advice that answers a request.
 #[derive(Debug, Clone)]
 pub struct NewAdvice {
@@ -1112,10 +1125,7 @@ impl Store {
     pub async fn list_expertise(
         &self,
         party: &PartyKey,
-        asked: bool,
-        state: Option<&str>,
-        requested_after: Option<Timestamp>,
-        requested_before: Option<Timestamp>,
+        f: &ExpertiseFilter,
         before: Option<Uuid>,
         max: u32,
     ) -> Result<Vec<ExpertiseRow>, StoreError> {
@@ -1127,11 +1137,11 @@ impl Store {
             [
                 party.0.as_str(),
                 party.1.as_str(),
-                if asked { "asked" } else { "received" },
+                if f.asked { "asked" } else { "received" },
                 before.map(|u| u.to_string()),
-                state,
-                opt_ms(requested_after),
-                opt_ms(requested_before),
+                f.state.as_deref(),
+                opt_ms(f.requested_after),
+                opt_ms(f.requested_before),
                 limit(max)
             ]
         )?;

@@ -20,8 +20,8 @@ mod pool;
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use error::StoreError;
 pub use exchange::{
-    ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice, NewTransfer, PartyKey,
-    SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition,
+    ConsentFilter, ConsentRow, ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
+    NewTransfer, PartyKey, SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition,
 };
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,

@@ -59,8 +59,8 @@ impl Document {
 /// them out of the request. `required` groups must be present.
 pub fn take_document(
     v: &mut Violations,
-    groups: &mut Vec<pb::FieldGroup>,
-    justifications: &mut Vec<pb::GroupJustification>,
+    groups: &mut [pb::FieldGroup],
+    justifications: &mut [pb::GroupJustification],
     required: &[&str],
 ) -> Document {
     let (index, fields) = FieldIndex::new(groups);

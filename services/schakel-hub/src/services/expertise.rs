@@ -15,7 +15,7 @@ use schakel_domain::{FunctionKind, PurposeId};
 use schakel_policy::{Decision, Facts, Subject};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::expertise_service_server::ExpertiseService;
-use schakel_store::{ExpertisePart, ExpertiseRow, Idempotency, NewAdvice};
+use schakel_store::{ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -113,8 +113,7 @@ impl ExpertiseApi {
         &self,
         ctx: &RequestContext,
         caller: &Caller,
-        action: Action,
-        outcome: Outcome,
+        (action, outcome): (Action, Outcome),
         purpose: &PurposeId,
         e: &ExpertiseRow,
         groups: Vec<String>,
@@ -308,8 +307,7 @@ impl ExpertiseApi {
         let entry = self.entry(
             ctx,
             caller,
-            Action::ExpertiseRequested,
-            Outcome::Success,
+            (Action::ExpertiseRequested, Outcome::Success),
             &purpose_id,
             &row,
             names,
@@ -448,8 +446,7 @@ impl ExpertiseApi {
             let entry = self.entry(
                 ctx,
                 caller,
-                Action::ExpertiseAdvised,
-                Outcome::Refused { rules },
+                (Action::ExpertiseAdvised, Outcome::Refused { rules }),
                 &purpose_id,
                 &request,
                 Vec::new(),
@@ -511,8 +508,7 @@ impl ExpertiseApi {
         let entry = self.entry(
             ctx,
             caller,
-            Action::ExpertiseAdvised,
-            Outcome::Success,
+            (Action::ExpertiseAdvised, Outcome::Success),
             &purpose_id,
             &request,
             names,
@@ -601,10 +597,12 @@ impl ExpertiseService for ExpertiseApi {
             .store
             .list_expertise(
                 &party_of(&caller),
-                asked,
-                st,
-                r.requested_after.as_ref().and_then(ts_from_pb),
-                r.requested_before.as_ref().and_then(ts_from_pb),
+                &ExpertiseFilter {
+                    asked,
+                    state: st.map(str::to_owned),
+                    requested_after: r.requested_after.as_ref().and_then(ts_from_pb),
+                    requested_before: r.requested_before.as_ref().and_then(ts_from_pb),
+                },
                 before,
                 size + 1,
             )
@@ -650,8 +648,7 @@ impl ExpertiseService for ExpertiseApi {
         let entry = self.entry(
             &ctx,
             &caller,
-            Action::ExpertiseFetched,
-            Outcome::Success,
+            (Action::ExpertiseFetched, Outcome::Success),
             &purpose,
             &e,
             groups.iter().map(|g| g.group.clone()).collect(),
@@ -706,8 +703,7 @@ impl ExpertiseService for ExpertiseApi {
         let entry = self.entry(
             &ctx,
             &caller,
-            Action::AdviceFetched,
-            Outcome::Success,
+            (Action::AdviceFetched, Outcome::Success),
             &purpose,
             &e,
             groups.iter().map(|g| g.group.clone()).collect(),

@@ -77,7 +77,7 @@ enum Step {
     /// Nothing to change: answer with the transfer as it is (idempotent).
     Done,
     /// Apply this transition with these sealed extras and this audit entry.
-    Apply(Transition, Vec<SealedRow>, schakel_audit::Entry),
+    Apply(Box<(Transition, Vec<SealedRow>, schakel_audit::Entry)>),
 }
 
 impl InboxApi {
@@ -104,7 +104,8 @@ impl InboxApi {
             let t = self.own_transfer(caller, id).await?;
             match step(t.clone()).await? {
                 Step::Done => return Ok(t),
-                Step::Apply(transition, extra, entry) => {
+                Step::Apply(apply) => {
+                    let (transition, extra, entry) = *apply;
                     match self
                         .0
                         .store
@@ -204,7 +205,7 @@ impl InboxApi {
                         .apply(TransferEvent::Fetch)
                         .map_err(|_| HubError::Internal)?;
                     let entry = self.entry(ctx, caller, Action::TransferFetched, &t, names);
-                    Ok(Step::Apply(
+                    Ok(Step::Apply(Box::new((
                         Transition {
                             transfer_id: t.transfer_id,
                             from: t.state,
@@ -216,7 +217,7 @@ impl InboxApi {
                         },
                         Vec::new(),
                         entry,
-                    ))
+                    ))))
                 }
             })
             .await?;
@@ -314,7 +315,7 @@ impl InboxApi {
                     };
                     let groups = extra.iter().map(|g| g.group.clone()).collect();
                     let entry = self.entry(ctx, caller, Action::TransferDecided, &t, groups);
-                    Ok(Step::Apply(
+                    Ok(Step::Apply(Box::new((
                         Transition {
                             transfer_id: t.transfer_id,
                             from: t.state,
@@ -330,7 +331,7 @@ impl InboxApi {
                         },
                         extra,
                         entry,
-                    ))
+                    ))))
                 }
             })
             .await?;
@@ -438,7 +439,7 @@ impl InboxService for InboxApi {
                         _ => return Err(undeliverable(&t).unwrap_or(HubError::Internal)),
                     }
                     let entry = self.entry(ctx, caller, Action::TransferAcknowledged, &t, Vec::new());
-                    Ok(Step::Apply(
+                    Ok(Step::Apply(Box::new((
                         Transition {
                             transfer_id: t.transfer_id,
                             from: t.state,
@@ -451,7 +452,7 @@ impl InboxService for InboxApi {
                         },
                         Vec::new(),
                         entry,
-                    ))
+                    ))))
                 }
             })
             .await?;
@@ -540,7 +541,7 @@ impl InboxService for InboxApi {
                         .apply(TransferEvent::AcknowledgeWithdrawal)
                         .map_err(|_| HubError::Internal)?;
                     let entry = self.entry(ctx, caller, Action::WithdrawalNoticeAcknowledged, &t, Vec::new());
-                    Ok(Step::Apply(
+                    Ok(Step::Apply(Box::new((
                         Transition {
                             transfer_id: t.transfer_id,
                             from: t.state,
@@ -553,7 +554,7 @@ impl InboxService for InboxApi {
                         },
                         Vec::new(),
                         entry,
-                    ))
+                    ))))
                 }
             })
             .await?;

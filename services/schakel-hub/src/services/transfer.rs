@@ -102,10 +102,7 @@ impl TransferApi {
         &self,
         caller: &Caller,
         ctx: &RequestContext,
-        purpose: Option<&PurposeId>,
-        subject: Option<&str>,
-        consent_id: Option<Uuid>,
-        recipient: Option<&schakel_domain::Oin>,
+        facts: CaseFacts<'_>,
         rules: Vec<String>,
         now: Timestamp,
     ) -> Result<(), HubError> {
@@ -120,13 +117,7 @@ impl TransferApi {
             &self.0.policy,
             Action::TransferRefused,
             Outcome::Refused { rules },
-            CaseFacts {
-                purpose,
-                subject,
-                consent_id,
-                parties: recipient.into_iter().collect(),
-                ..CaseFacts::default()
-            },
+            facts,
         );
         self.0.store.append_audit(entry, now).await?;
         Ok(())
@@ -263,17 +254,14 @@ impl TransferApi {
             } else {
                 refused_rules
             };
-            self.audit_refusal(
-                caller,
-                ctx,
-                purpose_id.as_ref(),
-                pseudonym.as_deref(),
-                consent.as_ref().map(|c| c.consent_id),
-                recipient.as_ref().map(|p| p.party.oin()),
-                rules,
-                now,
-            )
-            .await?;
+            let facts = CaseFacts {
+                purpose: purpose_id.as_ref(),
+                subject: pseudonym.as_deref(),
+                consent_id: consent.as_ref().map(|c| c.consent_id),
+                parties: recipient.as_ref().map(|p| p.party.oin()).into_iter().collect(),
+                ..CaseFacts::default()
+            };
+            self.audit_refusal(caller, ctx, facts, rules, now).await?;
             return Err(refusal_error(all, format_problems, "subject"));
         }
         let (
@@ -310,17 +298,16 @@ impl TransferApi {
             ));
         }
         if !missing.is_empty() {
-            self.audit_refusal(
-                caller,
-                ctx,
-                Some(&purpose_id),
-                Some(&pseudonym),
-                consent.as_ref().map(|c| c.consent_id),
-                Some(recipient.party.oin()),
-                vec!["R9".into()],
-                now,
-            )
-            .await?;
+            let facts = CaseFacts {
+                purpose: Some(&purpose_id),
+                subject: Some(&pseudonym),
+                consent_id: consent.as_ref().map(|c| c.consent_id),
+                parties: vec![recipient.party.oin()],
+                ..CaseFacts::default()
+            };
+            let rules = if keys.is_empty() { "R9" } else { "R12" };
+            self.audit_refusal(caller, ctx, facts, vec![rules.into()], now)
+                .await?;
             return Err(HubError::Precondition(missing));
         }
         keys.extend(own);
