@@ -2,18 +2,35 @@
 //! privacy officers and the hub operator. Human-readable output by default,
 //! `--json` for scripts. Exit codes: 0 success, 1 refused or failed call,
 //! 2 usage or local problem.
+//!
+//! Case data commands send the end user acting (`--user-id`, `--user-role`
+//! or the profile's `user_id`, `user_role`) with every call. Fetched
+//! content is opened locally with the party's age identity and written only
+//! to the file asked for (`--out DIR`); errors never show a BSN, a name or
+//! document content.
+#![forbid(unsafe_code)]
 
+mod commands;
+mod document;
+mod names;
+mod opened;
 mod output;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
-use schakel_client::{Hub, Profile};
-use schakel_proto::v1 as pb;
+use clap::{Parser, Subcommand};
 
-use output::{Out, print_organisation, status_message};
+use commands::admin::AdminCommand;
+use commands::consent::ConsentCommand;
+use commands::directory::Kind;
+use commands::expertise::ExpertiseCommand;
+use commands::inbox::{AckArgs, DecideArgs, FetchArgs, InboxArgs, NoticesArgs};
+use commands::push::PushArgs;
+use commands::sent::SentArgs;
+use commands::{Outcome, Session};
+use output::{Out, status_message};
 
 /// Talk to a schakel hub.
 #[derive(Debug, Parser)]
@@ -25,6 +42,14 @@ struct Cli {
     /// Override the hub address of the profile, e.g. https://localhost:7443.
     #[arg(long, env = "SCHAKEL_HUB", global = true)]
     hub: Option<String>,
+    /// The end user acting: an opaque id in your own user administration
+    /// (never a BSN or a name). Overrides the profile's user_id.
+    #[arg(long, env = "SCHAKEL_USER_ID", global = true)]
+    user_id: Option<String>,
+    /// The end user's role, e.g. loopbaanbegeleider, werkcoach,
+    /// doorstroomcoach. Overrides the profile's user_role.
+    #[arg(long, env = "SCHAKEL_USER_ROLE", global = true)]
+    user_role: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -55,323 +80,57 @@ enum Command {
         /// Gemeentecode, e.g. GM0014.
         gemeentecode: String,
     },
+    /// Consent of the youth or a parent/guardian (schools; R4, R13).
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Submit overgangsdocumenten: one JSON document, JSON lines or CSV.
+    Push(PushArgs),
+    /// Transfers this sender submitted; `sent show ID`, `sent copy ID`.
+    Sent(SentArgs),
+    /// Transfers addressed to this gemeente function; `inbox show ID`.
+    Inbox(InboxArgs),
+    /// Fetch a transfer, open it locally and write DIR/<transfer_id>.json.
+    Fetch(FetchArgs),
+    /// Acknowledge receipt of a fetched transfer.
+    Ack(AckArgs),
+    /// Accept or decline the youth for support.
+    Decide(DecideArgs),
+    /// Withdrawal notices for fetched transfers; `notices ack NOTICE_ID`.
+    Notices(NoticesArgs),
+    /// Expertise requests to the Doorstroompunt and its advice (R7).
+    #[command(subcommand)]
+    Expertise(ExpertiseCommand),
     /// Hub operator commands (the admin profile only).
     #[command(subcommand)]
     Admin(AdminCommand),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Kind {
-    ProSchool,
-    VsoSchool,
-    MboSchool,
-    Gemeente,
-    Admin,
-}
-
-impl Kind {
-    fn pb(self) -> pb::OrgKind {
-        match self {
-            Self::ProSchool => pb::OrgKind::ProSchool,
-            Self::VsoSchool => pb::OrgKind::VsoSchool,
-            Self::MboSchool => pb::OrgKind::MboSchool,
-            Self::Gemeente => pb::OrgKind::Gemeente,
-            Self::Admin => pb::OrgKind::Admin,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Function {
-    School,
-    Doorstroompunt,
-    Participatiewet,
-    PrivacyOfficer,
-    Admin,
-}
-
-impl Function {
-    fn pb(self) -> i32 {
-        (match self {
-            Self::School => pb::FunctionKind::School,
-            Self::Doorstroompunt => pb::FunctionKind::Doorstroompunt,
-            Self::Participatiewet => pb::FunctionKind::Participatiewet,
-            Self::PrivacyOfficer => pb::FunctionKind::PrivacyOfficer,
-            Self::Admin => pb::FunctionKind::Admin,
-        }) as i32
-    }
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminCommand {
-    /// Register an organisation. A gemeente's regions come from the region table.
-    RegisterOrg {
-        /// OIN, 20 digits.
-        #[arg(long)]
-        oin: String,
-        /// Kind of organisation.
-        #[arg(long, value_enum)]
-        kind: Kind,
-        /// Name.
-        #[arg(long)]
-        name: String,
-        /// BRIN code (schools).
-        #[arg(long, default_value = "")]
-        brin: String,
-        /// CBS gemeentecode (gemeenten).
-        #[arg(long, default_value = "")]
-        gemeentecode: String,
-        /// Doorstroompuntregio code (schools).
-        #[arg(long, default_value = "")]
-        doorstroompunt_regio: String,
-        /// Arbeidsmarktregio code (schools).
-        #[arg(long, default_value = "")]
-        arbeidsmarktregio: String,
-    },
-    /// Change an organisation; only the options given change.
-    UpdateOrg {
-        /// OIN of the organisation.
-        #[arg(long)]
-        oin: String,
-        /// New name.
-        #[arg(long)]
-        name: Option<String>,
-        /// New BRIN code.
-        #[arg(long)]
-        brin: Option<String>,
-        /// New gemeentecode.
-        #[arg(long)]
-        gemeentecode: Option<String>,
-        /// New Doorstroompuntregio (schools).
-        #[arg(long)]
-        doorstroompunt_regio: Option<String>,
-        /// New arbeidsmarktregio (schools).
-        #[arg(long)]
-        arbeidsmarktregio: Option<String>,
-        /// Activate (true) or deactivate (false).
-        #[arg(long)]
-        active: Option<bool>,
-    },
-    /// Give an organisation a function.
-    AddFunction {
-        /// OIN of the organisation.
-        #[arg(long)]
-        oin: String,
-        /// The function.
-        #[arg(long, value_enum)]
-        function: Function,
-    },
-    /// Register an age X25519 recipient for a function.
-    RegisterKey {
-        /// OIN of the organisation.
-        #[arg(long)]
-        oin: String,
-        /// The function.
-        #[arg(long, value_enum)]
-        function: Function,
-        /// The age1… recipient.
-        #[arg(long)]
-        recipient: String,
-    },
-    /// Revoke an age recipient; it is never used again.
-    RevokeKey {
-        /// The key id (UUID).
-        key_id: String,
-    },
-    /// Bind a client certificate to an organisation's function.
-    BindCert {
-        /// OIN of the organisation (must equal the certificate's serialNumber).
-        #[arg(long)]
-        oin: String,
-        /// The function the certificate acts as.
-        #[arg(long, value_enum)]
-        function: Function,
-        /// PEM certificate file.
-        #[arg(long)]
-        cert: PathBuf,
-    },
-    /// Remove a certificate binding.
-    UnbindCert {
-        /// Hex SHA-256 of the certificate.
-        sha256: String,
-    },
-}
-
-async fn connect(cli: &Cli) -> anyhow::Result<Hub> {
-    let dir = cli
-        .profile
-        .as_ref()
-        .context("give --profile DIR (or set SCHAKEL_PROFILE)")?;
-    let mut profile = Profile::load(dir)?;
-    if let Some(hub) = &cli.hub {
-        profile = profile.with_hub(hub.clone());
-    }
-    Ok(profile.connect().await?)
-}
-
-/// Runs the command; `Ok(Err(status))` is a call the hub refused.
-async fn run(cli: Cli, out: &mut Out) -> anyhow::Result<Result<(), tonic::Status>> {
-    let hub = connect(&cli).await?;
-    let result = match cli.command {
-        Command::Whoami => match hub.directory().who_am_i(pb::WhoAmIRequest {}).await {
-            Ok(r) => {
-                out.whoami(&r.into_inner());
-                Ok(())
-            }
-            Err(s) => Err(s),
-        },
-        Command::Org { key } => {
-            use pb::get_organisation_request::Key;
-            let key = if key.starts_with("GM") {
-                Key::Gemeentecode(key)
-            } else if key.len() == 4 {
-                Key::Brin(key)
-            } else {
-                Key::Oin(key)
-            };
-            hub.directory()
-                .get_organisation(pb::GetOrganisationRequest { key: Some(key) })
-                .await
-                .map(|r| print_organisation(out, r.into_inner().organisation.as_ref()))
-        }
-        Command::Region { gemeentecode } => hub
-            .directory()
-            .get_region(pb::GetRegionRequest { gemeentecode })
+/// Runs the command.
+async fn run(cli: Cli, out: &mut Out) -> anyhow::Result<Outcome> {
+    let mut s = Session::new(cli.profile, cli.hub, cli.user_id, cli.user_role);
+    Ok(match cli.command {
+        Command::Whoami => commands::directory::whoami(&s.hub().await?, out).await.into(),
+        Command::Org { key } => commands::directory::org(&s.hub().await?, key, out).await.into(),
+        Command::Region { gemeentecode } => commands::directory::region(&s.hub().await?, gemeentecode, out)
             .await
-            .map(|r| out.region(&r.into_inner())),
+            .into(),
         Command::Orgs {
             kind,
             include_inactive,
-        } => list_organisations(&hub, kind, include_inactive, out).await,
-        Command::Admin(cmd) => admin(&hub, cmd, out).await?,
-    };
-    Ok(result)
-}
-
-async fn list_organisations(
-    hub: &Hub,
-    kind: Option<Kind>,
-    include_inactive: bool,
-    out: &mut Out,
-) -> Result<(), tonic::Status> {
-    let mut all = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let req = pb::ListOrganisationsRequest {
-            kind: kind.map(|k| k.pb() as i32).unwrap_or(0),
-            include_inactive,
-            page_size: 200,
-            page_token: page_token.clone(),
-            ..Default::default()
-        };
-        let r = hub.directory().list_organisations(req).await?.into_inner();
-        all.extend(r.organisations);
-        if r.next_page_token.is_empty() {
-            break;
-        }
-        page_token = r.next_page_token;
-    }
-    out.organisations(&all);
-    Ok(())
-}
-
-async fn admin(hub: &Hub, cmd: AdminCommand, out: &mut Out) -> anyhow::Result<Result<(), tonic::Status>> {
-    let mut admin = hub.admin();
-    let r = match cmd {
-        AdminCommand::RegisterOrg {
-            oin,
-            kind,
-            name,
-            brin,
-            gemeentecode,
-            doorstroompunt_regio,
-            arbeidsmarktregio,
-        } => {
-            let req = pb::RegisterOrganisationRequest {
-                oin,
-                kind: kind.pb() as i32,
-                name,
-                brin,
-                gemeentecode,
-                doorstroompunt_regio,
-                arbeidsmarktregio,
-            };
-            admin
-                .register_organisation(req)
-                .await
-                .map(|r| print_organisation(out, r.into_inner().organisation.as_ref()))
-        }
-        AdminCommand::UpdateOrg {
-            oin,
-            name,
-            brin,
-            gemeentecode,
-            doorstroompunt_regio,
-            arbeidsmarktregio,
-            active,
-        } => {
-            let req = pb::UpdateOrganisationRequest {
-                oin,
-                name,
-                brin,
-                gemeentecode,
-                doorstroompunt_regio,
-                arbeidsmarktregio,
-                active,
-            };
-            admin
-                .update_organisation(req)
-                .await
-                .map(|r| print_organisation(out, r.into_inner().organisation.as_ref()))
-        }
-        AdminCommand::AddFunction { oin, function } => admin
-            .add_function(pb::AddFunctionRequest {
-                oin,
-                function: function.pb(),
-            })
+        } => commands::directory::orgs(&s.hub().await?, kind, include_inactive, out)
             .await
-            .map(|r| print_organisation(out, r.into_inner().organisation.as_ref())),
-        AdminCommand::RegisterKey {
-            oin,
-            function,
-            recipient,
-        } => {
-            let req = pb::RegisterRecipientRequest {
-                oin,
-                function: function.pb(),
-                age_recipient: recipient,
-                valid_from: None,
-                valid_until: None,
-            };
-            admin
-                .register_recipient(req)
-                .await
-                .map(|r| out.recipient(r.into_inner().recipient.as_ref()))
-        }
-        AdminCommand::RevokeKey { key_id } => admin
-            .revoke_recipient(pb::RevokeRecipientRequest { key_id })
-            .await
-            .map(|r| out.recipient(r.into_inner().recipient.as_ref())),
-        AdminCommand::BindCert { oin, function, cert } => {
-            let certificate_pem =
-                std::fs::read_to_string(&cert).with_context(|| format!("reading {}", cert.display()))?;
-            admin
-                .bind_certificate(pb::BindCertificateRequest {
-                    oin,
-                    function: function.pb(),
-                    certificate_pem,
-                })
-                .await
-                .map(|r| out.line("certificate_sha256", &r.into_inner().certificate_sha256))
-        }
-        AdminCommand::UnbindCert { sha256 } => admin
-            .unbind_certificate(pb::UnbindCertificateRequest {
-                certificate_sha256: sha256.clone(),
-            })
-            .await
-            .map(|_| out.line("unbound", &sha256)),
-    };
-    Ok(r)
+            .into(),
+        Command::Consent(cmd) => commands::consent::run(&mut s, cmd, out).await?,
+        Command::Push(args) => commands::push::run(&mut s, args, out).await?,
+        Command::Sent(args) => commands::sent::run(&mut s, args, out).await?,
+        Command::Inbox(args) => commands::inbox::inbox(&mut s, args, out).await?,
+        Command::Fetch(args) => commands::inbox::fetch(&mut s, args, out).await?,
+        Command::Ack(args) => commands::inbox::ack(&mut s, args, out).await?,
+        Command::Decide(args) => commands::inbox::decide(&mut s, args, out).await?,
+        Command::Notices(args) => commands::inbox::notices(&mut s, args, out).await?,
+        Command::Expertise(cmd) => commands::expertise::run(&mut s, cmd, out).await?,
+        Command::Admin(cmd) => commands::admin::run(&s.hub().await?, cmd, out).await?.into(),
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -379,17 +138,98 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = Out::new(cli.json);
     match run(cli, &mut out).await {
-        Ok(Ok(())) => {
+        Ok(Outcome::Done) => {
             out.flush();
             ExitCode::SUCCESS
         }
-        Ok(Err(status)) => {
+        Ok(Outcome::Refused(status)) => {
             eprint!("{}", status_message(&status));
+            ExitCode::from(1)
+        }
+        Ok(Outcome::Failed) => {
+            out.flush();
             ExitCode::from(1)
         }
         Err(e) => {
             eprintln!("schakel: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Parses a command line (arguments separated by single spaces).
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("schakel").chain(line.split(' ')))
+    }
+
+    const ID: &str = "0190f1c2-7d3e-7a00-8000-000000000001";
+
+    #[test]
+    fn command_shapes_parse() {
+        for line in [
+            "consent record --bsn 999990019 --birth-date 2007-05-14 --giver youth \
+             --purpose handover.school_to_gemeente --recipient 00000001999990014000 \
+             --groups identity,contact.youth --method written",
+            "consent record --refused --giver parent --purpose handover.school_to_gemeente \
+             --recipient 00000001999990014000/participatiewet --method verbal",
+            "consent withdraw ID --by youth",
+            "consent show ID",
+            "consent list --status given --purpose handover.school_to_gemeente --all",
+            "push docs.csv --concurrency 4",
+            "push --check docs.jsonl",
+            "sent --state available,fetched --page-size 10",
+            "sent show ID",
+            "sent copy ID --identity key.txt --out out",
+            "inbox --state available --all",
+            "inbox show ID",
+            "fetch ID --purpose handover.school_to_gemeente --out out",
+            "ack ID --case-reference ZAAK-1",
+            "decide ID --accept",
+            "decide ID --decline not_resident --text kort",
+            "notices --open",
+            "notices ack ID --deleted",
+            "expertise request --doorstroompunt 00000001999990014000 --bsn - --birth-date 2005-01-01 \
+             --startkwalificatie not_achieved --question q",
+            "expertise request --doorstroompunt 00000001999990014000 --file r.json",
+            "expertise list --state open",
+            "expertise fetch ID --out out",
+            "expertise advise ID --outcome return_not_possible --text t",
+            "expertise advice ID --out out",
+            "--user-id u-1 --user-role werkcoach inbox",
+        ] {
+            let line = line.replace("ID", ID);
+            let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Err(e) = parse(&line) {
+                panic!("{line}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_command_lines_are_usage_errors() {
+        for line in [
+            "decide ID",
+            "decide ID --accept --decline other",
+            "decide ID --decline because",
+            "fetch not-a-uuid --purpose p --out o",
+            "consent withdraw ID --by mentor",
+            "consent record --refused --giver parent --purpose p --recipient 00000001999990014000",
+            "expertise request --doorstroompunt 00000001999990014000 --question q",
+            "sent --page-token t --all",
+        ] {
+            let line = line.replace("ID", ID);
+            assert!(parse(&line).is_err(), "{line} parsed");
         }
     }
 }

@@ -74,6 +74,16 @@ impl Out {
         Self { json, value: None }
     }
 
+    /// Whether output is JSON.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Sets the JSON answer (printed by [`Out::flush`]).
+    pub fn set(&mut self, v: Value) {
+        self.value = Some(v);
+    }
+
     /// Prints collected JSON.
     pub fn flush(&mut self) {
         if let Some(v) = self.value.take() {
@@ -225,6 +235,52 @@ pub fn status_message(status: &tonic::Status) -> String {
         }
     }
     s
+}
+
+/// The gRPC name of a status code, e.g. `FAILED_PRECONDITION`.
+pub fn code(status: &tonic::Status) -> String {
+    code_name(&format!("{:?}", status.code()))
+}
+
+/// A status as JSON: code, message and every field violation with its
+/// rule id (`R4`, `format`, …).
+pub fn status_json(status: &tonic::Status) -> Value {
+    json!({
+        "code": code(status),
+        "message": status.message(),
+        "violations": violations(status).iter().map(|(field, description)| json!({
+            "field": field,
+            "rule": rule_id(description),
+            "description": description,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Every `google.rpc.BadRequest` field violation: (field path, description).
+pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+    status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rule id a violation description starts with (`R4: …` → `R4`,
+/// `format: …` → `format`); `None` when it starts with none.
+pub fn rule_id(description: &str) -> Option<&str> {
+    let (head, _) = description.split_once(':')?;
+    let head = head.trim();
+    let is_rule = head.len() >= 2
+        && head.len() <= 24
+        && head
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        && !head.contains(' ');
+    is_rule.then_some(head)
 }
 
 fn code_name(debug: &str) -> String {

@@ -1,0 +1,167 @@
+//! Opening sealed groups locally with the party's own age identity, which
+//! never goes to the hub (DESIGN.md §3).
+
+use std::path::Path;
+
+use schakel_crypto::{CryptoError, GroupPlaintext};
+use schakel_proto::v1 as pb;
+use zeroize::Zeroizing;
+
+use crate::ClientError;
+
+/// An age X25519 identity (private key) of this party's function.
+pub type AgeIdentity = age::x25519::Identity;
+
+/// Why one sealed group could not be opened. Never carries key material or
+/// content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// None of the identities opens it: the group is sealed to other keys
+    /// (another function, another organisation, or a key rotated away).
+    #[error("sealed to other keys: none of the given identities opens it")]
+    OtherKeys,
+    /// The ciphertext is damaged or not an age file.
+    #[error("the sealed group is damaged or not an age file")]
+    Damaged,
+    /// The decrypted content is not a group document.
+    #[error("the opened content is not a valid group document")]
+    BadContent,
+    /// The decrypted content names another group than the hub said; it is
+    /// not trusted.
+    #[error("the opened content belongs to another group than announced")]
+    GroupMismatch,
+}
+
+impl From<CryptoError> for OpenError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::NoMatchingIdentity => Self::OtherKeys,
+            CryptoError::BadPlaintext => Self::BadContent,
+            _ => Self::Damaged,
+        }
+    }
+}
+
+/// One sealed group after an attempt to open it.
+#[derive(Debug)]
+pub struct OpenedGroup {
+    /// The group name the hub announced, e.g. `contact.youth`.
+    pub group: String,
+    /// The purpose the group is bound to.
+    pub purpose: String,
+    /// The recipient key ids it is sealed to.
+    pub key_ids: Vec<String>,
+    /// The plaintext (zeroized on drop), or why it could not be opened.
+    pub result: Result<GroupPlaintext, OpenError>,
+}
+
+/// Opens every group with `identities`; a group that cannot be opened is
+/// reported in its own entry, the others still open. Order is kept.
+pub fn open_groups(groups: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Vec<OpenedGroup> {
+    groups
+        .iter()
+        .map(|g| {
+            let result = schakel_crypto::open(&g.ciphertext, identities)
+                .map_err(OpenError::from)
+                .and_then(|plain| {
+                    // The name inside the ciphertext is authenticated; the
+                    // one next to it is not. They must agree.
+                    if plain.group == g.group {
+                        Ok(plain)
+                    } else {
+                        Err(OpenError::GroupMismatch)
+                    }
+                });
+            OpenedGroup {
+                group: g.group.clone(),
+                purpose: g.purpose.clone(),
+                key_ids: g.key_ids.clone(),
+                result,
+            }
+        })
+        .collect()
+}
+
+/// Reads an age identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).
+/// The file content is zeroized after parsing; errors never show it.
+pub fn read_identities(path: &Path) -> Result<Vec<AgeIdentity>, ClientError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| ClientError::Read {
+        path: path.to_owned(),
+        source,
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| ClientError::Identity {
+        path: path.to_owned(),
+        source: CryptoError::InvalidIdentity,
+    })?;
+    schakel_crypto::parse_identities(text).map_err(|source| ClientError::Identity {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use schakel_crypto::{PlainField, seal};
+
+    use super::*;
+
+    fn sealed(name: &str, inner: &str, to: &AgeIdentity) -> pb::SealedGroup {
+        let plain = GroupPlaintext {
+            group: inner.into(),
+            fields: vec![PlainField {
+                key: "postcode".into(),
+                value: "9711 AB".into(),
+            }],
+        };
+        pb::SealedGroup {
+            group: name.into(),
+            purpose: "handover.school_to_gemeente".into(),
+            key_ids: vec!["k1".into()],
+            ciphertext: seal(&plain, &[&to.to_public()]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn opens_what_is_sealed_to_us_and_reports_the_rest() {
+        let (mine, other) = (AgeIdentity::generate(), AgeIdentity::generate());
+        let groups = vec![
+            sealed("contact.youth", "contact.youth", &mine),
+            sealed("skills", "skills", &other),
+            sealed("wishes", "identity", &mine),
+            pb::SealedGroup {
+                group: "development".into(),
+                ciphertext: b"not age".to_vec(),
+                ..Default::default()
+            },
+        ];
+        let opened = open_groups(&groups, std::slice::from_ref(&mine));
+        assert_eq!(opened.len(), 4);
+        let plain = opened[0].result.as_ref().unwrap();
+        assert_eq!(plain.fields[0].value, "9711 AB");
+        assert_eq!(opened[1].result.as_ref().unwrap_err(), &OpenError::OtherKeys);
+        assert_eq!(opened[2].result.as_ref().unwrap_err(), &OpenError::GroupMismatch);
+        assert_eq!(opened[3].result.as_ref().unwrap_err(), &OpenError::Damaged);
+    }
+
+    #[test]
+    fn a_bad_identity_file_is_refused_without_echoing_it() {
+        let dir = std::env::temp_dir().join(format!("schakel-client-id-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("identity.txt");
+        std::fs::write(&path, "AGE-SECRET-KEY-1NOTAKEY\n").unwrap();
+        let Err(e) = read_identities(&path) else {
+            panic!("a bad identity file was accepted")
+        };
+        let e = e.to_string();
+        assert!(!e.contains("NOTAKEY"), "{e}");
+        let good = AgeIdentity::generate();
+        use age::secrecy::ExposeSecret;
+        std::fs::write(
+            &path,
+            format!("# created: now\n{}\n", good.to_string().expose_secret()),
+        )
+        .unwrap();
+        assert_eq!(read_identities(&path).unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

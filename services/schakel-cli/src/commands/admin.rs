@@ -1,0 +1,234 @@
+//! Hub operator commands (the admin profile only).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use schakel_client::Hub;
+use schakel_proto::v1 as pb;
+
+use super::directory::Kind;
+use crate::output::{Out, print_organisation};
+
+/// A function of an organisation.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Function {
+    /// School (sender).
+    School,
+    /// Doorstroompunt.
+    Doorstroompunt,
+    /// Participatiewet (receiver).
+    Participatiewet,
+    /// Privacy officer.
+    PrivacyOfficer,
+    /// Hub operator.
+    Admin,
+}
+
+impl Function {
+    fn pb(self) -> i32 {
+        (match self {
+            Self::School => pb::FunctionKind::School,
+            Self::Doorstroompunt => pb::FunctionKind::Doorstroompunt,
+            Self::Participatiewet => pb::FunctionKind::Participatiewet,
+            Self::PrivacyOfficer => pb::FunctionKind::PrivacyOfficer,
+            Self::Admin => pb::FunctionKind::Admin,
+        }) as i32
+    }
+}
+
+/// `schakel admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Register an organisation. A gemeente's regions come from the region table.
+    RegisterOrg {
+        /// OIN, 20 digits.
+        #[arg(long)]
+        oin: String,
+        /// Kind of organisation.
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// BRIN code (schools).
+        #[arg(long, default_value = "")]
+        brin: String,
+        /// CBS gemeentecode (gemeenten).
+        #[arg(long, default_value = "")]
+        gemeentecode: String,
+        /// Doorstroompuntregio code (schools).
+        #[arg(long, default_value = "")]
+        doorstroompunt_regio: String,
+        /// Arbeidsmarktregio code (schools).
+        #[arg(long, default_value = "")]
+        arbeidsmarktregio: String,
+    },
+    /// Change an organisation; only the options given change.
+    UpdateOrg {
+        /// OIN of the organisation.
+        #[arg(long)]
+        oin: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New BRIN code.
+        #[arg(long)]
+        brin: Option<String>,
+        /// New gemeentecode.
+        #[arg(long)]
+        gemeentecode: Option<String>,
+        /// New Doorstroompuntregio (schools).
+        #[arg(long)]
+        doorstroompunt_regio: Option<String>,
+        /// New arbeidsmarktregio (schools).
+        #[arg(long)]
+        arbeidsmarktregio: Option<String>,
+        /// Activate (true) or deactivate (false).
+        #[arg(long)]
+        active: Option<bool>,
+    },
+    /// Give an organisation a function.
+    AddFunction {
+        /// OIN of the organisation.
+        #[arg(long)]
+        oin: String,
+        /// The function.
+        #[arg(long, value_enum)]
+        function: Function,
+    },
+    /// Register an age X25519 recipient for a function.
+    RegisterKey {
+        /// OIN of the organisation.
+        #[arg(long)]
+        oin: String,
+        /// The function.
+        #[arg(long, value_enum)]
+        function: Function,
+        /// The age1… recipient.
+        #[arg(long)]
+        recipient: String,
+    },
+    /// Revoke an age recipient; it is never used again.
+    RevokeKey {
+        /// The key id (UUID).
+        key_id: String,
+    },
+    /// Bind a client certificate to an organisation's function.
+    BindCert {
+        /// OIN of the organisation (must equal the certificate's serialNumber).
+        #[arg(long)]
+        oin: String,
+        /// The function the certificate acts as.
+        #[arg(long, value_enum)]
+        function: Function,
+        /// PEM certificate file.
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Remove a certificate binding.
+    UnbindCert {
+        /// Hex SHA-256 of the certificate.
+        sha256: String,
+    },
+}
+
+/// Runs an admin command; `Ok(Err(status))` is a call the hub refused.
+pub async fn run(hub: &Hub, cmd: AdminCommand, out: &mut Out) -> anyhow::Result<Result<(), tonic::Status>> {
+    let mut admin = hub.admin();
+    let r = match cmd {
+        AdminCommand::RegisterOrg {
+            oin,
+            kind,
+            name,
+            brin,
+            gemeentecode,
+            doorstroompunt_regio,
+            arbeidsmarktregio,
+        } => {
+            let req = pb::RegisterOrganisationRequest {
+                oin,
+                kind: kind.pb() as i32,
+                name,
+                brin,
+                gemeentecode,
+                doorstroompunt_regio,
+                arbeidsmarktregio,
+            };
+            admin
+                .register_organisation(req)
+                .await
+                .map(|r| print_organisation(out, r.into_inner().organisation.as_ref()))
+        }
+        AdminCommand::UpdateOrg {
+            oin,
+            name,
+            brin,
+            gemeentecode,
+            doorstroompunt_regio,
+            arbeidsmarktregio,
+            active,
+        } => {
+            let req = pb::UpdateOrganisationRequest {
+                oin,
+                name,
+                brin,
+                gemeentecode,
+                doorstroompunt_regio,
+                arbeidsmarktregio,
+                active,
+            };
+            admin
+                .update_organisation(req)
+                .await
+                .map(|r| print_organisation(out, r.into_inner().organisation.as_ref()))
+        }
+        AdminCommand::AddFunction { oin, function } => admin
+            .add_function(pb::AddFunctionRequest {
+                oin,
+                function: function.pb(),
+            })
+            .await
+            .map(|r| print_organisation(out, r.into_inner().organisation.as_ref())),
+        AdminCommand::RegisterKey {
+            oin,
+            function,
+            recipient,
+        } => {
+            let req = pb::RegisterRecipientRequest {
+                oin,
+                function: function.pb(),
+                age_recipient: recipient,
+                valid_from: None,
+                valid_until: None,
+            };
+            admin
+                .register_recipient(req)
+                .await
+                .map(|r| out.recipient(r.into_inner().recipient.as_ref()))
+        }
+        AdminCommand::RevokeKey { key_id } => admin
+            .revoke_recipient(pb::RevokeRecipientRequest { key_id })
+            .await
+            .map(|r| out.recipient(r.into_inner().recipient.as_ref())),
+        AdminCommand::BindCert { oin, function, cert } => {
+            let certificate_pem =
+                std::fs::read_to_string(&cert).with_context(|| format!("reading {}", cert.display()))?;
+            admin
+                .bind_certificate(pb::BindCertificateRequest {
+                    oin,
+                    function: function.pb(),
+                    certificate_pem,
+                })
+                .await
+                .map(|r| out.line("certificate_sha256", &r.into_inner().certificate_sha256))
+        }
+        AdminCommand::UnbindCert { sha256 } => admin
+            .unbind_certificate(pb::UnbindCertificateRequest {
+                certificate_sha256: sha256.clone(),
+            })
+            .await
+            .map(|_| out.line("unbound", &sha256)),
+    };
+    Ok(r)
+}
