@@ -728,6 +728,33 @@ pub fn paginate<T>(
     (rows, next)
 }
 
+/// One page of a party's transfers (sent or received) as the API shows
+/// them. `v` holds the filter problems found so far; `filters` is the
+/// encoded request without paging, which the page token is bound to.
+pub async fn transfer_page(
+    state: &HubState,
+    party: &PartyKey,
+    side: schakel_store::Side,
+    filter: &schakel_store::TransferFilter,
+    mut v: Violations,
+    (token, size): (&str, u32),
+    filters: &[u8],
+) -> Result<(Vec<pb::Transfer>, String), HubError> {
+    let after = read_page_token(state, &mut v, token, filters);
+    v.finish()?;
+    let rows = state
+        .store
+        .list_transfers(party, side, filter, after, size + 1)
+        .await?;
+    let (rows, next) = paginate(state, rows, size, |t| t.transfer_id, filters);
+    let mut names = Names::default();
+    let mut transfers = Vec::with_capacity(rows.len());
+    for t in &rows {
+        transfers.push(names.transfer(state, t, None).await?);
+    }
+    Ok((transfers, next))
+}
+
 // ---- audit ----
 
 /// What a case action's audit entry names besides actor and outcome.

@@ -17,7 +17,7 @@ use super::HubState;
 use super::exchange::{
     CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, check_reference, check_text, current_keys,
     decline_reason_code, id_or_not_found, is_race, meta_group, page_size, paginate, party_of, party_to_pb,
-    read_page_token, require_user, seal_all, sealed_to_pb, states_from_pb,
+    read_page_token, require_user, seal_all, sealed_to_pb, states_from_pb, transfer_page,
 };
 use super::transfer::decision_text;
 use crate::audit::RequestContext;
@@ -368,19 +368,16 @@ impl InboxService for InboxApi {
         let size = page_size(r.page_size);
         r.page_size = 0;
         let filters = r.encode_to_vec();
-        let after = read_page_token(state, &mut v, &token, &filters);
-        v.finish()?;
-        let rows = state
-            .store
-            .list_transfers(&party_of(&caller), Side::Recipient, &filter, after, size + 1)
-            .await
-            .map_err(HubError::from)?;
-        let (rows, next) = paginate(state, rows, size, |t| t.transfer_id, &filters);
-        let mut names = Names::default();
-        let mut transfers = Vec::with_capacity(rows.len());
-        for t in &rows {
-            transfers.push(names.transfer(state, t, None).await?);
-        }
+        let (transfers, next) = transfer_page(
+            state,
+            &party_of(&caller),
+            Side::Recipient,
+            &filter,
+            v,
+            (&token, size),
+            &filters,
+        )
+        .await?;
         Ok(Response::new(pb::ListInboxResponse {
             transfers,
             next_page_token: next,

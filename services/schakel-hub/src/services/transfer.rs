@@ -18,9 +18,9 @@ use super::HubState;
 use super::document::{subject_facts, take_document};
 use super::exchange::{
     CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
-    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, paginate,
-    party_of, read_page_token, refusal_error, require_user, resolve_party, return_to_education_code,
-    rule_ids, seal_all, sealed_to_pb, states_from_pb, today,
+    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, party_of,
+    refusal_error, require_user, resolve_party, return_to_education_code, rule_ids, seal_all, sealed_to_pb,
+    states_from_pb, today, transfer_page,
 };
 use crate::audit::RequestContext;
 use crate::auth::Caller;
@@ -478,19 +478,16 @@ impl TransferService for TransferApi {
         let size = page_size(r.page_size);
         r.page_size = 0;
         let filters = r.encode_to_vec();
-        let after = read_page_token(state, &mut v, &token, &filters);
-        v.finish()?;
-        let rows = state
-            .store
-            .list_transfers(&party_of(&caller), Side::Sender, &filter, after, size + 1)
-            .await
-            .map_err(HubError::from)?;
-        let (rows, next) = paginate(state, rows, size, |t| t.transfer_id, &filters);
-        let mut names = Names::default();
-        let mut transfers = Vec::with_capacity(rows.len());
-        for t in &rows {
-            transfers.push(names.transfer(state, t, None).await?);
-        }
+        let (transfers, next) = transfer_page(
+            state,
+            &party_of(&caller),
+            Side::Sender,
+            &filter,
+            v,
+            (&token, size),
+            &filters,
+        )
+        .await?;
         Ok(Response::new(pb::ListSentResponse {
             transfers,
             next_page_token: next,
