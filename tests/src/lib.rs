@@ -181,6 +181,15 @@ pub async fn verify_audit_log(t: &TestHub) -> Vec<schakel_audit::Entry> {
     let report = verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default())
         .unwrap_or_else(|e| panic!("the audit log does not verify: {e}"));
     assert_eq!(report.proven_size, size);
+    // The same log against every checkpoint the hub signed so far, with the
+    // stored leaf hashes checked too.
+    let verifier = t.env.audit_verifier().expect("hub verifier key");
+    let report = store
+        .verify_audit_log(&verifier, &[cp], VerifyConfig::default())
+        .await
+        .expect("database")
+        .unwrap_or_else(|e| panic!("the stored audit log does not verify: {e}"));
+    assert_eq!(report.end, size);
     stored
         .iter()
         .map(|e| Entry::decode(&e.bytes).expect("entry decodes"))

@@ -135,18 +135,6 @@ async fn school_calling_the_inbox_is_permission_denied(t: TestHub) {
     );
 }
 
-async fn unimplemented_rpcs_answer_unimplemented(t: TestHub) {
-    // The privacy officer may call the audit service; its handlers are a
-    // later issue's, and answer UNIMPLEMENTED rather than a fake result.
-    let hub = t.connect("gemeente-privacy-officer").await;
-    let mut audit = schakel_proto::v1::audit_service_client::AuditServiceClient::new(hub.channel());
-    let e = audit
-        .get_checkpoint(pb::GetCheckpointRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
-}
-
 async fn only_the_admin_identity_calls_admin_and_refusals_change_nothing(t: TestHub) {
     let req = pb::RegisterOrganisationRequest {
         oin: "00000003777770001000".into(),
@@ -627,7 +615,6 @@ on_both_backends!(
     unknown_oin_is_unauthenticated,
     certificate_without_binding_is_permission_denied,
     school_calling_the_inbox_is_permission_denied,
-    unimplemented_rpcs_answer_unimplemented,
     only_the_admin_identity_calls_admin_and_refusals_change_nothing,
     admin_registers_an_organisation_that_can_then_call,
     a_refused_registration_names_every_problem,

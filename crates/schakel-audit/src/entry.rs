@@ -270,6 +270,8 @@ actions! {
     AuditQuery = "audit_query",
     /// A privacy officer exported audit entries.
     AuditExport = "audit_export",
+    /// A privacy officer produced a subject access or anomaly report.
+    AuditReport = "audit_report",
     /// A caller could not be authenticated.
     AuthenticationFailed = "authentication_failed",
     /// An authenticated caller was not allowed the action.

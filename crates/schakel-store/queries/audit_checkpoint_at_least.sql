@@ -1,2 +1,2 @@
 -- The smallest checkpoint covering `size` entries.
-SELECT size, root, frontier, note FROM audit_checkpoints WHERE size >= $1 ORDER BY size LIMIT 1
+SELECT size, root, frontier, note, created_at FROM audit_checkpoints WHERE size >= $1 ORDER BY size LIMIT 1

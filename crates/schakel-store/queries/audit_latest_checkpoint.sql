@@ -1,1 +1,1 @@
-SELECT size, root, frontier, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1
+SELECT size, root, frontier, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1

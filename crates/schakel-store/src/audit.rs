@@ -45,17 +45,19 @@ pub struct StoredCheckpoint {
     pub frontier: Vec<Hash>,
     /// The signed note text.
     pub note: String,
+    /// When it was made.
+    pub created_at: Timestamp,
 }
 
-fn hash_from(what: &'static str, bytes: &[u8]) -> Result<Hash, StoreError> {
+pub(crate) fn hash_from(what: &'static str, bytes: &[u8]) -> Result<Hash, StoreError> {
     bytes.try_into().map_err(|_| StoreError::Corrupt(what))
 }
 
-fn seq_from(what: &'static str, v: i64) -> Result<u64, StoreError> {
+pub(crate) fn seq_from(what: &'static str, v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(what))
 }
 
-fn to_i64(v: u64) -> Result<i64, StoreError> {
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt("audit sequence number"))
 }
 
@@ -69,12 +71,16 @@ macro_rules! append_audit_in_tx {
             .map_err(|e| StoreError::from_sqlx("audit log", e))?;
         let mut entry: schakel_audit::Entry = $entry;
         entry.seq = u64::try_from(next).map_err(|_| StoreError::Corrupt("audit head"))?;
-        entry.time_ms = u64::try_from($now.as_millisecond()).unwrap_or(0);
+        // The time is taken now that the head is locked, not when the
+        // request began: a write that waited for the lock must not carry a
+        // time before entries committed ahead of it. `$now` is a floor.
+        let appended_at = std::cmp::max($now, jiff::Timestamp::now());
+        entry.time_ms = u64::try_from(appended_at.as_millisecond()).unwrap_or(0);
         let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
         let leaf = schakel_audit::leaf_hash(&bytes);
         sqlx::query($crate::audit::AUDIT_INSERT)
             .bind(next)
-            .bind($now.as_millisecond())
+            .bind(appended_at.as_millisecond())
             .bind(&bytes[..])
             .bind(&leaf[..])
             .bind(entry.actor.oin.as_deref())
@@ -129,9 +135,9 @@ macro_rules! stored_entry_from_row {
             .try_get("leaf_hash")
             .map_err(|_| StoreError::Corrupt("audit leaf hash"))?;
         StoredEntry {
-            seq: seq_from("audit seq", seq)?,
+            seq: $crate::audit::seq_from("audit seq", seq)?,
             bytes,
-            leaf_hash: hash_from("audit leaf hash", &leaf)?,
+            leaf_hash: $crate::audit::hash_from("audit leaf hash", &leaf)?,
         }
     }};
 }
@@ -151,18 +157,25 @@ macro_rules! checkpoint_from_row {
             return Err(StoreError::Corrupt("checkpoint frontier"));
         }
         StoredCheckpoint {
-            size: seq_from("checkpoint size", size)?,
-            root: hash_from("checkpoint root", &root)?,
+            size: $crate::audit::seq_from("checkpoint size", size)?,
+            root: $crate::audit::hash_from("checkpoint root", &root)?,
             frontier: frontier
                 .chunks_exact(32)
-                .map(|c| hash_from("checkpoint frontier", c))
+                .map(|c| $crate::audit::hash_from("checkpoint frontier", c))
                 .collect::<Result<_, _>>()?,
             note: $r
                 .try_get("note")
                 .map_err(|_| StoreError::Corrupt("checkpoint note"))?,
+            created_at: $r
+                .try_get::<i64, _>("created_at")
+                .ok()
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                .ok_or(StoreError::Corrupt("checkpoint time"))?,
         }
     }};
 }
+
+pub(crate) use {checkpoint_from_row, stored_entry_from_row};
 
 impl Store {
     /// Appends one entry in a transaction of its own (for events that are
@@ -250,7 +263,7 @@ impl Store {
 
     /// Stores a checkpoint; `false` when one of that size exists already
     /// (another hub made it first).
-    pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
         let frontier: Vec<u8> = cp.frontier.concat();
         let size = to_i64(cp.size)?;
         let n = on_pool!(self, p => sqlx::query(AUDIT_INSERT_CHECKPOINT)
@@ -258,7 +271,7 @@ impl Store {
             .bind(&cp.root[..])
             .bind(frontier)
             .bind(&cp.note)
-            .bind(now.as_millisecond())
+            .bind(cp.created_at.as_millisecond())
             .execute(p)
             .await
             .map(|r| r.rows_affected()))

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod audit_query;
 mod directory;
 mod error;
 mod exchange;
@@ -18,6 +19,7 @@ mod model;
 mod pool;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
+pub use audit_query::{AuditQuery, TransferClosure};
 pub use error::StoreError;
 pub use exchange::{
     ConsentFilter, ConsentRow, ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,

@@ -385,8 +385,9 @@ async fn checkpoint(s: &Store, signer: &Signer) -> Checkpoint {
         root: cp.root,
         frontier: vec![],
         note,
+        created_at: t0(),
     };
-    s.insert_checkpoint(&stored, t0()).await.unwrap();
+    s.insert_checkpoint(&stored).await.unwrap();
     cp
 }
 
@@ -423,7 +424,7 @@ async fn audit_appends_are_gapless_and_checkpointed(s: Store, _url: String) {
     assert_eq!(s.checkpoint_covering(2).await.unwrap().map(|c| c.size), Some(3));
     assert_eq!(s.checkpoint_covering(4).await.unwrap(), None);
     // Another hub making the same checkpoint is not an error.
-    assert!(!s.insert_checkpoint(&latest, t0()).await.unwrap());
+    assert!(!s.insert_checkpoint(&latest).await.unwrap());
     let report = verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default()).unwrap();
     assert_eq!(report.proven_size, 3);
 

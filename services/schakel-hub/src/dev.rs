@@ -157,6 +157,12 @@ fn read_file(path: &Path) -> Result<String, DevError> {
 /// The hub's pseudonym secret inside the data directory.
 const PSEUDONYM_KEY_FILE: &str = "hub/pseudonym.key";
 
+/// The seed that signs the development hub's audit checkpoints.
+const AUDIT_SIGNING_KEY_FILE: &str = "hub/audit-signing.key";
+
+/// The development log's origin.
+pub const DEV_LOG_ORIGIN: &str = "schakel.dev/audit";
+
 /// The development data directory.
 #[derive(Debug, Clone)]
 pub struct DevEnvironment {
@@ -174,6 +180,11 @@ impl DevEnvironment {
         // The hub's pseudonym secret (also for data directories made before
         // it existed). Losing it changes every youth's pseudonym.
         let key = env.dir.join(PSEUDONYM_KEY_FILE);
+        if !key.exists() {
+            write_file(&key, Pseudonymiser::generate_key_hex().as_bytes(), true)?;
+        }
+        // The audit checkpoint signing seed (same reasoning as above).
+        let key = env.dir.join(AUDIT_SIGNING_KEY_FILE);
         if !key.exists() {
             write_file(&key, Pseudonymiser::generate_key_hex().as_bytes(), true)?;
         }
@@ -363,6 +374,19 @@ impl DevEnvironment {
         Ok(())
     }
 
+    /// The development hub's checkpoint signer.
+    fn audit_signer(&self) -> Result<schakel_audit::Signer, DevError> {
+        crate::config::seed_from_hex(&read_file(&self.dir.join(AUDIT_SIGNING_KEY_FILE))?)
+            .and_then(|seed| schakel_audit::Signer::from_seed(DEV_LOG_ORIGIN, &seed).ok())
+            .ok_or_else(|| DevError::Invalid(format!("{AUDIT_SIGNING_KEY_FILE}: must hold 64 hex digits")))
+    }
+
+    /// The note verifier of the development hub's checkpoints (what a
+    /// privacy officer pins).
+    pub fn audit_verifier(&self) -> Result<schakel_audit::Verifier, DevError> {
+        Ok(self.audit_signer()?.verifier())
+    }
+
     /// The hub configuration for this environment.
     pub fn hub_config(&self, listen: SocketAddr, database_url: &str) -> Result<HubConfig, DevError> {
         let read = |p: &str| std::fs::read(self.dir.join(p)).map_err(io_err(&self.dir));
@@ -378,6 +402,9 @@ impl DevEnvironment {
             ),
             pseudonymiser: Pseudonymiser::from_hex(&read_file(&self.dir.join(PSEUDONYM_KEY_FILE))?)
                 .ok_or_else(|| DevError::Invalid(format!("{PSEUDONYM_KEY_FILE}: must hold 64 hex digits")))?,
+            audit_signer: std::sync::Arc::new(self.audit_signer()?),
+            checkpoint_interval: std::time::Duration::from_secs(10),
+            anomaly_defaults: crate::config::AnomalyDefaults::default(),
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod certinfo;
+pub mod checkpoint;
 pub mod config;
 pub mod convert;
 pub mod dev;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use schakel_proto::v1::admin_service_server::AdminServiceServer;
-use schakel_proto::v1::audit_service_server::{AuditService, AuditServiceServer};
+use schakel_proto::v1::audit_service_server::AuditServiceServer;
 use schakel_proto::v1::consent_service_server::ConsentServiceServer;
 use schakel_proto::v1::directory_service_server::DirectoryServiceServer;
 use schakel_proto::v1::expertise_service_server::ExpertiseServiceServer;
@@ -21,8 +21,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Server;
 
 use crate::auth::AuthLayer;
+use crate::checkpoint::Checkpointer;
 use crate::regions::RegionTable;
-use crate::services::{AdminApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi};
+use crate::services::{
+    AdminApi, AuditApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi,
+};
 use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
 
 /// A TLS handshake that takes longer than this is dropped.
@@ -52,6 +55,13 @@ pub struct HubConfig {
     /// The secret that turns BSNs into subject pseudonyms; the same for
     /// every hub on one database.
     pub pseudonymiser: schakel_crypto::Pseudonymiser,
+    /// The audit log's checkpoint signer; its name is the log origin. The
+    /// same key for every hub on one database.
+    pub audit_signer: Arc<schakel_audit::Signer>,
+    /// How often a checkpoint is signed when entries were appended.
+    pub checkpoint_interval: Duration,
+    /// Default thresholds of the anomaly report.
+    pub anomaly_defaults: crate::config::AnomalyDefaults,
 }
 
 /// Why a hub did not start.
@@ -79,6 +89,7 @@ pub struct RunningHub {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     acceptor: JoinHandle<()>,
+    checkpointer: JoinHandle<()>,
 }
 
 impl RunningHub {
@@ -95,6 +106,7 @@ impl RunningHub {
     /// Stops accepting, lets running calls finish, closes the database.
     pub async fn shutdown(mut self) {
         self.acceptor.abort();
+        self.checkpointer.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -120,6 +132,7 @@ impl RunningHub {
             result = &mut self.server => {
                 tracing::error!(?result, "server stopped by itself");
                 self.acceptor.abort();
+                self.checkpointer.abort();
                 self.store.close().await;
                 return;
             }
@@ -127,14 +140,6 @@ impl RunningHub {
         self.shutdown().await;
     }
 }
-
-/// Not implemented yet: every RPC of this service answers `UNIMPLEMENTED`
-/// through the generated default stubs, never a fake result.
-#[derive(Debug, Clone, Copy)]
-struct NotYetImplemented;
-
-#[tonic::async_trait]
-impl AuditService for NotYetImplemented {}
 
 /// Accepts TCP connections and runs TLS handshakes off the accept loop, so
 /// one slow client cannot stall others.
@@ -199,7 +204,10 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         authority: authority.clone(),
         policy: cfg.policy,
         pseudonymiser: Arc::new(cfg.pseudonymiser),
+        checkpointer: Checkpointer::new(store.clone(), cfg.audit_signer),
+        anomaly_defaults: cfg.anomaly_defaults,
     };
+    let checkpointer = state.checkpointer.clone().spawn(cfg.checkpoint_interval);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
     health.set_serving::<AdminServiceServer<AdminApi>>().await;
@@ -221,8 +229,8 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .add_service(ConsentServiceServer::new(ConsentApi(state.clone())))
         .add_service(TransferServiceServer::new(TransferApi(state.clone())))
         .add_service(InboxServiceServer::new(InboxApi(state.clone())))
-        .add_service(ExpertiseServiceServer::new(ExpertiseApi(state)))
-        .add_service(AuditServiceServer::new(NotYetImplemented));
+        .add_service(ExpertiseServiceServer::new(ExpertiseApi(state.clone())))
+        .add_service(AuditServiceServer::new(AuditApi(state)));
 
     let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls), authority);
     let (tx, rx) = oneshot::channel::<()>();
@@ -236,5 +244,6 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         shutdown: Some(tx),
         server,
         acceptor,
+        checkpointer,
     })
 }

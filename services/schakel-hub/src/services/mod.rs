@@ -3,6 +3,7 @@
 //! for every RPC (generated default stubs) until their issue lands.
 
 mod admin;
+mod audit;
 mod consent;
 mod directory;
 mod document;
@@ -12,6 +13,7 @@ mod inbox;
 mod transfer;
 
 pub use admin::AdminApi;
+pub use audit::AuditApi;
 pub use consent::ConsentApi;
 pub use directory::DirectoryApi;
 pub use expertise::ExpertiseApi;
@@ -42,6 +44,10 @@ pub struct HubState {
     pub policy: Arc<schakel_policy::Policy>,
     /// Subject pseudonyms and request fingerprints under the hub secret.
     pub pseudonymiser: Arc<schakel_crypto::Pseudonymiser>,
+    /// Signs audit checkpoints.
+    pub checkpointer: crate::checkpoint::Checkpointer,
+    /// Default thresholds of the anomaly report.
+    pub anomaly_defaults: crate::config::AnomalyDefaults,
 }
 
 impl HubState {

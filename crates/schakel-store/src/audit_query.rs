@@ -1,0 +1,216 @@
+//! Reading the audit log for privacy officers and auditors: entries visible
+//! to one organisation, leaf hashes for proofs, every checkpoint, and a
+//! verification of the whole stored log.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use schakel_audit::{AuditError, Checkpoint, Hash, LogVerifier, Verifier, VerifyConfig, VerifyReport};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::audit::{
+    StoredCheckpoint, StoredEntry, checkpoint_from_row, hash_from, stored_entry_from_row, to_i64,
+};
+use crate::pool::on_pool;
+use crate::{Store, StoreError};
+
+const AUDIT_QUERY: &str = include_str!("../queries/audit_query.sql");
+const AUDIT_LEAVES: &str = include_str!("../queries/audit_leaves.sql");
+const AUDIT_CHECKPOINTS: &str = include_str!("../queries/audit_checkpoints.sql");
+const AUDIT_EXTENT: &str = include_str!("../queries/audit_extent.sql");
+const TRANSFER_CLOSURES: &str = include_str!("../queries/transfer_closures.sql");
+
+/// Entries are read in batches of this many when the whole log is walked.
+const BATCH: u64 = 10_000;
+
+/// Which entries a privacy officer asks for. Every field narrows the answer;
+/// `visible_to` is not a filter but the scope: an organisation sees only
+/// entries in which it is the actor or a party (DESIGN.md §4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// OIN of the organisation asking.
+    pub visible_to: String,
+    /// Only entries about this subject pseudonym.
+    pub subject: Option<String>,
+    /// Only entries about this transfer (or expertise request).
+    pub transfer_id: Option<Uuid>,
+    /// Only entries about this consent.
+    pub consent_id: Option<Uuid>,
+    /// Only entries by this end user.
+    pub user_id: Option<String>,
+    /// Only entries under this purpose.
+    pub purpose: Option<String>,
+    /// Only these action names; empty = all.
+    pub actions: Vec<String>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub until: Option<Timestamp>,
+    /// Only entries with a sequence number below this (a query's snapshot).
+    pub before_seq: Option<u64>,
+}
+
+/// How a transfer was closed, for the anomaly report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferClosure {
+    /// The recipient declined it.
+    Declined,
+    /// The consent it rested on was withdrawn.
+    Withdrawn,
+    /// Its sealed content was purged (R15).
+    Purged,
+}
+
+impl Store {
+    /// Up to `limit` entries matching `q` with sequence number at least
+    /// `from_seq`, in order. Action names are matched exactly.
+    pub async fn audit_query(
+        &self,
+        q: &AuditQuery,
+        from_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let actions = (!q.actions.is_empty()).then(|| format!(",{},", q.actions.join(",")));
+        let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
+        let from_seq = to_i64(from_seq)?;
+        let before_seq = q.before_seq.map(to_i64).transpose()?;
+        on_pool!(self, p => {
+            let rows = sqlx::query(AUDIT_QUERY)
+                .bind(from_seq)
+                .bind(&q.visible_to)
+                .bind(q.subject.as_deref())
+                .bind(q.transfer_id.map(|u| u.to_string()))
+                .bind(q.consent_id.map(|u| u.to_string()))
+                .bind(q.user_id.as_deref())
+                .bind(q.purpose.as_deref())
+                .bind(ms(q.from))
+                .bind(ms(q.until))
+                .bind(actions.as_deref())
+                .bind(i64::from(limit))
+                .bind(before_seq)
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(stored_entry_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The stored leaf hashes of entries `from <= seq < to`, in order.
+    pub async fn audit_leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        let (from_i, to_i) = (to_i64(from)?, to_i64(to)?);
+        let raw: Vec<Vec<u8>> = on_pool!(self, p => sqlx::query_scalar(AUDIT_LEAVES)
+            .bind(from_i)
+            .bind(to_i)
+            .fetch_all(p)
+            .await)
+        .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        if raw.len() as u64 != to.saturating_sub(from) {
+            return Err(StoreError::Corrupt("audit log (gap in sequence numbers)"));
+        }
+        raw.iter().map(|b| hash_from("audit leaf hash", b)).collect()
+    }
+
+    /// Every stored checkpoint, smallest first.
+    pub async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(AUDIT_CHECKPOINTS)
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(checkpoint_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Transfers of `oin` (as sender or recipient) that were declined,
+    /// withdrawn or purged, with the moment that happened.
+    pub async fn transfer_closures(
+        &self,
+        oin: &str,
+    ) -> Result<HashMap<Uuid, (TransferClosure, Timestamp)>, StoreError> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(TRANSFER_CLOSURES)
+                .bind(oin)
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+            let mut out = HashMap::with_capacity(rows.len());
+            for r in rows {
+                let id: String = r.try_get("transfer_id").map_err(|_| StoreError::Corrupt("transfer id"))?;
+                let id = Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt("transfer id"))?;
+                let state: String = r.try_get("state").map_err(|_| StoreError::Corrupt("transfer state"))?;
+                let at = |col: &str| -> Result<Option<i64>, StoreError> {
+                    r.try_get(col).map_err(|_| StoreError::Corrupt("transfer time"))
+                };
+                let (kind, ms) = match (at("purged_at")?, at("withdrawn_at")?, at("decided_at")?) {
+                    (Some(ms), _, _) => (TransferClosure::Purged, ms),
+                    (None, Some(ms), _) if state == "withdrawn" => (TransferClosure::Withdrawn, ms),
+                    (None, _, Some(ms)) if state == "declined" => (TransferClosure::Declined, ms),
+                    _ => return Err(StoreError::Corrupt("transfer closure time")),
+                };
+                let at = Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt("transfer time"))?;
+                out.insert(id, (kind, at));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Verifies the whole stored log: every entry decodes and sits at its
+    /// own position, the stored leaf hashes match the entries, and the tree
+    /// matches every stored checkpoint (its signature checked with
+    /// `verifier`) and every checkpoint in `extra` (ones a privacy officer
+    /// kept). The inner error names the first bad position; the outer one
+    /// is a database failure.
+    pub async fn verify_audit_log(
+        &self,
+        verifier: &Verifier,
+        extra: &[Checkpoint],
+        config: VerifyConfig,
+    ) -> Result<Result<VerifyReport, AuditError>, StoreError> {
+        let mut checkpoints = Vec::new();
+        for stored in self.audit_checkpoints().await? {
+            // The signed note is what counts; the size and root columns are
+            // copies for lookup.
+            match Checkpoint::open(&stored.note, verifier) {
+                Ok(cp) => checkpoints.push(cp),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        checkpoints.extend(extra.iter().cloned());
+        let mut verifier = LogVerifier::new(config);
+        for cp in &checkpoints {
+            if let Err(e) = verifier.add_checkpoint(cp) {
+                return Ok(Err(e));
+            }
+        }
+        // Walk to the end of the table, not only to the head: rows written
+        // behind the head's back are checked too.
+        let extent: i64 = on_pool!(self, p => sqlx::query_scalar(AUDIT_EXTENT).fetch_one(p).await)
+            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+        let size = self.audit_size().await?.max(u64::try_from(extent).unwrap_or(0));
+        let mut from = 0;
+        while from < size {
+            let to = size.min(from + BATCH);
+            let batch = self.audit_range(from, to).await?;
+            for entry in &batch {
+                if let Err(e) = verifier.push(&entry.bytes, Some(&entry.leaf_hash)) {
+                    return Ok(Err(e));
+                }
+            }
+            if batch.is_empty() {
+                // The head says there are more entries than the table holds.
+                break;
+            }
+            from = batch.last().map_or(to, |e| e.seq + 1).max(from + 1);
+        }
+        Ok(verifier.finish())
+    }
+}

@@ -1,0 +1,1150 @@
+//! DESIGN.md §4 and §7 property 4, end to end: the audit log a real hub
+//! wrote detects every change an attacker with the database owner's rights
+//! makes (modification, removal, reordering, truncation, insertion), naming
+//! the position; several hubs on one PostgreSQL keep one gapless, verifiable
+//! log; and on PostgreSQL the hub's own role (deploy/postgres/roles.sql)
+//! cannot change or remove entries even with the triggers off.
+//!
+//! Each tampering runs on a fresh hub on both backends. The hub is stopped
+//! before the attack (so its checkpointer cannot sign over the result), the
+//! attacker works on the database directly, and the log is then verified
+//! with `Store::verify_audit_log` against every stored checkpoint plus the
+//! two a privacy officer kept.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use schakel_audit::{
+    Action, AuditError, Checkpoint, Entry, Verifier, VerifyConfig, VerifyReport, leaf_hash,
+    verify_consistency, verify_inclusion,
+};
+use schakel_e2e::flow::*;
+use schakel_e2e::{Db, TestHub, on_both_backends};
+use schakel_hub::dev::DevEnvironment;
+use schakel_proto::v1 as pb;
+use schakel_proto::v1::audit_service_client::AuditServiceClient;
+use schakel_proto::v1::consent_service_client::ConsentServiceClient;
+use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
+use schakel_proto::v1::inbox_service_client::InboxServiceClient;
+use schakel_proto::v1::transfer_service_client::TransferServiceClient;
+use schakel_store::{AuditQuery, Store, StoreOptions};
+use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+use tonic::transport::Channel;
+
+const ROLES_SQL: &str = include_str!("../../deploy/postgres/roles.sql");
+const USER: &str = "medewerker-42";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// `n` distinct fictitious BSNs (9999xxxxx that pass the elfproef).
+fn test_bsns(n: usize) -> Vec<String> {
+    (999_900_000u32..999_999_999)
+        .map(|c| c.to_string())
+        .filter(|s| s.parse::<schakel_domain::Bsn>().is_ok())
+        .take(n)
+        .collect()
+}
+
+/// A channel to the hub at `url` as demo party `party`.
+async fn channel_at(env: &DevEnvironment, url: &str, party: &str) -> Channel {
+    schakel_client::Profile::load(env.profile(party))
+        .expect("profile")
+        .with_hub(url)
+        .connect()
+        .await
+        .expect("connect")
+        .channel()
+}
+
+fn clients_on(ch: Channel) -> Clients {
+    Clients {
+        consent: ConsentServiceClient::new(ch.clone()),
+        transfer: TransferServiceClient::new(ch.clone()),
+        inbox: InboxServiceClient::new(ch.clone()),
+        expertise: ExpertiseServiceClient::new(ch),
+    }
+}
+
+/// A fresh checkpoint, signed by the hub, as a privacy officer keeps it
+/// (the note, opened with the pinned verifier).
+async fn fresh_checkpoint(officer: &mut AuditServiceClient<Channel>, verifier: &Verifier) -> Checkpoint {
+    let r = officer
+        .get_checkpoint(req(pb::GetCheckpointRequest { fresh: true }))
+        .await
+        .expect("fresh checkpoint")
+        .into_inner();
+    let note = r.checkpoint.expect("checkpoint").note;
+    Checkpoint::open(&note, verifier).expect("checkpoint signed by the hub's key")
+}
+
+async fn fetch(werk: &mut Clients, transfer_id: &str) {
+    werk.inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: transfer_id.into(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await
+        .expect("fetch");
+}
+
+/// Verifies the stored log of `url` against its stored checkpoints and `kept`.
+async fn verify(url: &str, verifier: &Verifier, kept: &[Checkpoint]) -> Result<VerifyReport, AuditError> {
+    let store = Store::connect(&StoreOptions::new(url)).await.expect("store");
+    let out = store
+        .verify_audit_log(verifier, kept, VerifyConfig::default())
+        .await
+        .expect("database answers");
+    store.close().await;
+    out
+}
+
+/// The checkpoint sizes that bracket position `p`: the first checkpoint
+/// covering it (size > p) and the last one before it (size <= p, 0 if none),
+/// i.e. the `RootMismatch { size, after }` a change at `p` must produce.
+fn bracket(sizes: &[u64], p: u64) -> (u64, u64) {
+    let size = sizes
+        .iter()
+        .copied()
+        .filter(|&s| s > p)
+        .min()
+        .expect("a checkpoint covers the position");
+    let after = sizes.iter().copied().filter(|&s| s <= p).max().unwrap_or(0);
+    (size, after)
+}
+
+/// The log a tamper test starts from.
+struct Built {
+    /// The hub's database (its owner's / the superuser's URL).
+    url: String,
+    verifier: Verifier,
+    /// The two checkpoints the privacy officer kept: early (A) and final (B).
+    kept: Vec<Checkpoint>,
+    /// Log size (= B's size).
+    size: u64,
+    /// An entry between A and B, by the school's end user: the one attacked.
+    p: u64,
+    /// Decoded entries, in order.
+    entries: Vec<Entry>,
+    /// The stopped hub; it holds the SQLite file's directory.
+    _hub: TestHub,
+}
+
+impl Built {
+    /// Sizes of every stored checkpoint and every kept one, ascending.
+    async fn checkpoint_sizes(&self) -> Vec<u64> {
+        let store = Store::connect(&StoreOptions::new(&self.url))
+            .await
+            .expect("store");
+        let mut sizes: Vec<u64> = store
+            .audit_checkpoints()
+            .await
+            .expect("checkpoints")
+            .iter()
+            .map(|c| c.size)
+            .chain(self.kept.iter().map(|c| c.size))
+            .collect();
+        store.close().await;
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+}
+
+/// Five consents and handovers from the school and one fetch by the
+/// gemeente, with a checkpoint kept after the second handover (A) and one at
+/// the end (B); then the hub stops.
+async fn build_log(mut t: TestHub) -> Built {
+    let verifier = t.env.audit_verifier().expect("verifier");
+    let bsns = test_bsns(5);
+    let mut kept = Vec::new();
+    {
+        let mut school = clients(&t, "mbo-school").await;
+        let mut werk = clients(&t, "gemeente-participatiewet").await;
+        let mut officer = AuditServiceClient::new(t.connect("gemeente-privacy-officer").await.channel());
+        let mut sent = Vec::new();
+        for (i, bsn) in bsns.iter().enumerate() {
+            if i == 2 {
+                kept.push(fresh_checkpoint(&mut officer, &verifier).await);
+            }
+            let consent = give_consent(&mut school, bsn, &format!("consent-{i}")).await;
+            let s = submit_ok(&mut school, handover(bsn, &consent, &format!("submit-{i}"))).await;
+            sent.push(s.transfer_id);
+        }
+        fetch(&mut werk, &sent[4]).await;
+        kept.push(fresh_checkpoint(&mut officer, &verifier).await);
+    }
+    let size = t.audit_size().await;
+    t.stop().await;
+    let (a, b) = (kept[0].size, kept[1].size);
+    assert_eq!(b, size, "the final checkpoint covers the whole log");
+    assert_eq!(
+        b - a,
+        3 + 3 + 1,
+        "three consents, three handovers and a fetch after A"
+    );
+
+    let store = Store::connect(&StoreOptions::new(&t.db_url))
+        .await
+        .expect("store");
+    let stored = store.audit_range(0, size).await.expect("range");
+    store.close().await;
+    let entries: Vec<Entry> = stored
+        .iter()
+        .map(|e| Entry::decode(&e.bytes).expect("decodes"))
+        .collect();
+    let p = entries
+        .iter()
+        .find(|e| e.seq > a && e.actor.user_id.as_deref() == Some(USER))
+        .expect("an entry by the school's user after A")
+        .seq;
+    assert!(p + 2 < b, "p={p} b={b}");
+    Built {
+        url: t.db_url.clone(),
+        verifier,
+        kept,
+        size,
+        p,
+        entries,
+        _hub: t,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The attacker: direct database access with the owner's rights
+// ---------------------------------------------------------------------------
+
+enum Raw {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+macro_rules! raw {
+    ($r:expr, $p:ident => $body:expr) => {
+        match $r {
+            Raw::Sqlite($p) => $body,
+            Raw::Pg($p) => $body,
+        }
+    };
+}
+
+/// One stored row of audit_log.
+struct Row {
+    time_ms: i64,
+    entry: Vec<u8>,
+    leaf: Vec<u8>,
+}
+
+impl Raw {
+    async fn open(url: &str) -> Self {
+        if url.starts_with("sqlite:") {
+            Raw::Sqlite(SqlitePool::connect(url).await.expect("sqlite"))
+        } else {
+            Raw::Pg(PgPool::connect(url).await.expect("postgres"))
+        }
+    }
+
+    async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        raw!(self, p => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()))
+    }
+
+    /// Turns off the append-only protection the way a database owner can.
+    async fn disable_protection(&self) {
+        let stmts: &[&str] = match self {
+            Raw::Sqlite(_) => &[
+                "DROP TRIGGER audit_log_no_update",
+                "DROP TRIGGER audit_log_no_delete",
+                "DROP TRIGGER audit_parties_no_update",
+                "DROP TRIGGER audit_parties_no_delete",
+                "DROP TRIGGER audit_checkpoints_no_update",
+                "DROP TRIGGER audit_checkpoints_no_delete",
+            ],
+            Raw::Pg(_) => &[
+                "ALTER TABLE audit_log DISABLE TRIGGER USER",
+                "ALTER TABLE audit_parties DISABLE TRIGGER USER",
+                "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+            ],
+        };
+        for s in stmts {
+            self.exec(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+    }
+
+    async fn row(&self, seq: u64) -> Row {
+        let seq = i64::try_from(seq).expect("seq");
+        let (time_ms, entry, leaf): (i64, Vec<u8>, Vec<u8>) = raw!(self, p =>
+            sqlx::query_as("SELECT time_ms, entry, leaf_hash FROM audit_log WHERE seq = $1")
+                .bind(seq)
+                .fetch_one(p)
+                .await)
+        .expect("row");
+        Row { time_ms, entry, leaf }
+    }
+
+    /// Overwrites the entry bytes (and, if given, the stored leaf hash) of
+    /// row `seq`.
+    async fn set_entry(&self, seq: u64, entry: &[u8], leaf: Option<&[u8]>) {
+        let seq = i64::try_from(seq).expect("seq");
+        let n = raw!(self, p => sqlx::query("UPDATE audit_log SET entry = $1 WHERE seq = $2")
+            .bind(entry)
+            .bind(seq)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("update entry");
+        assert_eq!(n, 1);
+        if let Some(leaf) = leaf {
+            self.set_leaf(seq as u64, leaf).await;
+        }
+    }
+
+    async fn set_leaf(&self, seq: u64, leaf: &[u8]) {
+        let seq = i64::try_from(seq).expect("seq");
+        let n = raw!(self, p => sqlx::query("UPDATE audit_log SET leaf_hash = $1 WHERE seq = $2")
+            .bind(leaf)
+            .bind(seq)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("update leaf hash");
+        assert_eq!(n, 1);
+    }
+
+    async fn set_time(&self, seq: u64, time_ms: i64) {
+        let seq = i64::try_from(seq).expect("seq");
+        raw!(self, p => sqlx::query("UPDATE audit_log SET time_ms = $1 WHERE seq = $2")
+            .bind(time_ms)
+            .bind(seq)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("update time");
+    }
+
+    /// The (seq, oin) rows of audit_parties from `from` on.
+    async fn parties_from(&self, from: u64) -> Vec<(i64, String)> {
+        let from = i64::try_from(from).expect("seq");
+        raw!(self, p => sqlx::query_as("SELECT seq, oin FROM audit_parties WHERE seq >= $1 ORDER BY seq")
+            .bind(from)
+            .fetch_all(p)
+            .await)
+        .expect("parties")
+    }
+
+    /// Removes the rows with `from <= seq < to` (their parties first, as
+    /// the foreign key wants); the number of log rows removed.
+    async fn delete_range(&self, from: u64, to: u64) -> u64 {
+        let (from, to) = (i64::try_from(from).expect("seq"), i64::try_from(to).expect("seq"));
+        raw!(self, p => sqlx::query("DELETE FROM audit_parties WHERE seq >= $1 AND seq < $2")
+            .bind(from)
+            .bind(to)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("delete parties");
+        raw!(self, p => sqlx::query("DELETE FROM audit_log WHERE seq >= $1 AND seq < $2")
+            .bind(from)
+            .bind(to)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("delete entries")
+    }
+
+    /// Inserts `forged` at `at`, moving every later row one place up: the
+    /// sequence column only (the entry bytes keep their old numbers), or,
+    /// with `renumber`, also re-encoding each moved entry with its new
+    /// number and rewriting its leaf hash, as a thorough attacker would.
+    async fn insert_shifted(&self, at: u64, forged: &Entry, renumber: bool) {
+        let at_i = i64::try_from(at).expect("seq");
+        // The parties rows refer to the numbers that move: take them out
+        // and put them back one place up.
+        let parties = self.parties_from(at).await;
+        raw!(self, p => sqlx::query("DELETE FROM audit_parties WHERE seq >= $1")
+            .bind(at_i)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("delete parties");
+        // Two steps, so no intermediate number collides with another row.
+        raw!(self, p => sqlx::query("UPDATE audit_log SET seq = seq + 1000000 WHERE seq >= $1")
+            .bind(at_i)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("shift up");
+        self.exec("UPDATE audit_log SET seq = seq - 999999 WHERE seq >= 1000000")
+            .await
+            .expect("shift back");
+        if renumber {
+            let extent: i64 = raw!(self, p => sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+                .fetch_one(p)
+                .await)
+            .expect("extent");
+            for seq in (at + 1)..=u64::try_from(extent).expect("extent") {
+                let mut e = Entry::decode(&self.row(seq).await.entry).expect("decodes");
+                e.seq = seq;
+                let bytes = e.encode().expect("encode");
+                self.set_entry(seq, &bytes, Some(&leaf_hash(&bytes))).await;
+            }
+        }
+        let bytes = forged.encode().expect("forged entry encodes");
+        let leaf = leaf_hash(&bytes);
+        let time_ms = i64::try_from(forged.time_ms).expect("time");
+        raw!(self, p => sqlx::query(
+            "INSERT INTO audit_log (seq, time_ms, entry, leaf_hash, action) VALUES ($1, $2, $3, $4, $5)")
+            .bind(at_i)
+            .bind(time_ms)
+            .bind(&bytes[..])
+            .bind(&leaf[..])
+            .bind(forged.action.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("insert forged entry");
+        for (seq, oin) in parties {
+            raw!(self, p => sqlx::query("INSERT INTO audit_parties (seq, oin) VALUES ($1, $2)")
+                .bind(seq + 1)
+                .bind(&oin)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))
+            .expect("put parties back");
+        }
+        // The head is not protected: a hub would go on appending after the
+        // forged tail.
+        self.exec("UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1")
+            .await
+            .expect("head");
+    }
+
+    async fn close(self) {
+        raw!(&self, p => p.close().await);
+    }
+}
+
+/// The database error's SQLSTATE and message.
+fn db_error(e: &sqlx::Error) -> (String, String) {
+    match e {
+        sqlx::Error::Database(d) => (
+            d.code().map(|c| c.into_owned()).unwrap_or_default(),
+            d.message().to_owned(),
+        ),
+        other => panic!("not a database error: {other}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. Tamper tests, on both backends
+// ---------------------------------------------------------------------------
+
+on_both_backends!(
+    untampered_log_verifies_against_kept_checkpoints,
+    append_only_triggers_refuse_update_delete_truncate,
+    flipped_byte_with_stored_hash_kept_is_named,
+    reencoded_entry_with_stored_hash_kept_is_named,
+    reencoded_entry_with_rewritten_hash_is_bracketed_by_checkpoints,
+    undecodable_entry_is_named,
+    rewritten_leaf_hash_alone_is_named,
+    deleted_entry_is_a_sequence_gap,
+    swapped_entries_are_a_sequence_gap,
+    truncated_tail_is_detected,
+    forged_entry_inserted_with_shifted_rows_is_named,
+    forged_entry_inserted_with_renumbered_tail_is_bracketed,
+);
+
+async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
+    let started = Instant::now();
+    let b = build_log(t).await;
+    let count = |a: Action| b.entries.iter().filter(|e| e.action == a).count() as u64;
+    let seeded = count(Action::AdminChange);
+    assert_eq!(count(Action::ConsentRecorded), 5);
+    assert_eq!(count(Action::TransferSubmitted), 5);
+    assert_eq!(count(Action::TransferFetched), 1);
+    assert_eq!(b.size, seeded + 11, "one entry per action, nothing else");
+    let report = verify(&b.url, &b.verifier, &b.kept)
+        .await
+        .unwrap_or_else(|e| panic!("the untouched log does not verify: {e}"));
+    assert_eq!(report.end, b.size);
+    assert_eq!(report.proven_size, b.size);
+    assert_eq!(report.checkpoints_matched, b.checkpoint_sizes().await);
+    assert!(report.checkpoints_matched.contains(&b.kept[0].size));
+    eprintln!(
+        "{} entries, checkpoints {:?}, in {:?}",
+        b.size,
+        report.checkpoints_matched,
+        started.elapsed()
+    );
+}
+
+async fn append_only_triggers_refuse_update_delete_truncate(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    let last = b.size - 1;
+    let mut refused = vec![
+        format!("UPDATE audit_log SET action = 'purge' WHERE seq = {}", b.p),
+        format!("UPDATE audit_log SET seq = seq + 1 WHERE seq = {last}"),
+        format!("DELETE FROM audit_log WHERE seq = {last}"),
+        "DELETE FROM audit_log".to_owned(),
+        "UPDATE audit_parties SET oin = '00000001999990014000'".to_owned(),
+        "DELETE FROM audit_parties".to_owned(),
+        "UPDATE audit_checkpoints SET note = 'x'".to_owned(),
+        "DELETE FROM audit_checkpoints".to_owned(),
+    ];
+    let pg = matches!(raw, Raw::Pg(_));
+    if pg {
+        // TRUNCATE of the referenced table alone fails on the foreign key
+        // first; with CASCADE it reaches the triggers.
+        refused.push("TRUNCATE audit_log CASCADE".to_owned());
+        refused.push("TRUNCATE audit_parties".to_owned());
+        refused.push("TRUNCATE audit_checkpoints".to_owned());
+    }
+    for sql in &refused {
+        let e = raw.exec(sql).await.expect_err(sql);
+        let (code, message) = db_error(&e);
+        assert!(message.ends_with("is append-only"), "{sql}: {message}");
+        if pg {
+            assert_eq!(code, "42501", "{sql}");
+        }
+    }
+    let n: i64 = raw!(&raw, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(p).await)
+        .expect("count");
+    assert_eq!(n as u64, b.size, "nothing was removed");
+    raw.close().await;
+    let report = verify(&b.url, &b.verifier, &b.kept)
+        .await
+        .expect("still verifies");
+    assert_eq!(report.proven_size, b.size);
+}
+
+/// (a) One byte inside an entry flipped (the last byte of its span id: it
+/// still decodes); the stored leaf hash left alone.
+async fn flipped_byte_with_stored_hash_kept_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let mut bytes = raw.row(b.p).await.entry;
+    *bytes.last_mut().expect("bytes") ^= 0x01;
+    assert!(Entry::decode(&bytes).is_ok(), "still a well-formed entry");
+    raw.set_entry(b.p, &bytes, None).await;
+    raw.close().await;
+    let e = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(e, AuditError::EntryModified { position: b.p });
+}
+
+/// (a) An entry re-encoded with another end user; stored leaf hash left
+/// alone: the stored hashes still give the signed roots, so the verifier
+/// names the entry.
+async fn reencoded_entry_with_stored_hash_kept_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let mut e = b.entries[b.p as usize].clone();
+    e.actor.user_id = Some("medewerker-7".into());
+    raw.set_entry(b.p, &e.encode().expect("encode"), None).await;
+    raw.exec(&format!(
+        "UPDATE audit_log SET user_id = 'medewerker-7' WHERE seq = {}",
+        b.p
+    ))
+    .await
+    .expect("copy column");
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(err, AuditError::EntryModified { position: b.p });
+}
+
+/// (a) The same change with the leaf hash rewritten too: now only the
+/// checkpoints tell, and they bracket the position. If the attacker also
+/// deletes the stored checkpoints over it, only the ones the privacy officer
+/// kept still do.
+async fn reencoded_entry_with_rewritten_hash_is_bracketed_by_checkpoints(t: TestHub) {
+    let b = build_log(t).await;
+    let sizes = b.checkpoint_sizes().await;
+    let (size, after) = bracket(&sizes, b.p);
+    assert!(after >= b.kept[0].size && size <= b.kept[1].size, "{sizes:?}");
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let mut e = b.entries[b.p as usize].clone();
+    e.actor.user_id = Some("medewerker-7".into());
+    let bytes = e.encode().expect("encode");
+    raw.set_entry(b.p, &bytes, Some(&leaf_hash(&bytes))).await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(err, AuditError::RootMismatch { size, after });
+
+    let n = raw
+        .exec(&format!("DELETE FROM audit_checkpoints WHERE size > {}", b.p))
+        .await
+        .expect("delete checkpoints");
+    assert_eq!(n as usize, sizes.iter().filter(|&&s| s > b.p).count());
+    raw.close().await;
+    let report = verify(&b.url, &b.verifier, &[])
+        .await
+        .expect("without kept checkpoints the rewrite passes");
+    assert_eq!((report.end, report.proven_size), (b.size, after));
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::RootMismatch {
+            size: b.kept[1].size,
+            after
+        }
+    );
+}
+
+/// (a) A byte flipped where the entry no longer decodes (its version).
+async fn undecodable_entry_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let mut bytes = raw.row(b.p).await.entry;
+    bytes[0] = 2;
+    raw.set_entry(b.p, &bytes, None).await;
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::Undecodable {
+            position: b.p,
+            reason: Box::new(AuditError::UnknownVersion(2))
+        }
+    );
+}
+
+/// Only the stored leaf hash changed: the entries still give the roots.
+async fn rewritten_leaf_hash_alone_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    raw.set_leaf(b.p, &[0xaa; 32]).await;
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(err, AuditError::LeafHashMismatch { position: b.p });
+}
+
+/// (b) One entry deleted.
+async fn deleted_entry_is_a_sequence_gap(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    assert_eq!(raw.delete_range(b.p, b.p + 1).await, 1);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::SequenceGap {
+            position: b.p,
+            expected: b.p,
+            found: b.p + 1
+        }
+    );
+}
+
+/// (c) Two entries swapped (bytes, hashes and times change rows).
+async fn swapped_entries_are_a_sequence_gap(t: TestHub) {
+    let b = build_log(t).await;
+    let (i, j) = (b.p, b.p + 2);
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let (ri, rj) = (raw.row(i).await, raw.row(j).await);
+    assert_ne!(ri.entry, rj.entry);
+    raw.set_entry(i, &rj.entry, Some(&rj.leaf)).await;
+    raw.set_entry(j, &ri.entry, Some(&ri.leaf)).await;
+    raw.set_time(i, rj.time_ms).await;
+    raw.set_time(j, ri.time_ms).await;
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::SequenceGap {
+            position: i,
+            expected: i,
+            found: j
+        }
+    );
+}
+
+/// (d) The tail cut off from `p` on.
+async fn truncated_tail_is_detected(t: TestHub) {
+    let b = build_log(t).await;
+    let largest = *b.checkpoint_sizes().await.last().expect("checkpoints");
+    assert_eq!(largest, b.size);
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    assert_eq!(raw.delete_range(b.p, b.size).await, b.size - b.p);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::Truncated {
+            expected: b.size,
+            found: b.p
+        }
+    );
+}
+
+/// A forged entry for position `p`: another end user, same time.
+fn forged(b: &Built) -> Entry {
+    let mut e = b.entries[b.p as usize].clone();
+    e.actor.user_id = Some("medewerker-666".into());
+    e
+}
+
+/// (e) A forged entry inserted at `p`, later rows moved up by one (their
+/// sequence column; the bytes keep their numbers).
+async fn forged_entry_inserted_with_shifted_rows_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    raw.insert_shifted(b.p, &forged(&b), false).await;
+    let rows: i64 = raw!(&raw, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(p).await)
+        .expect("count");
+    assert_eq!(rows as u64, b.size + 1);
+    let moved = Entry::decode(&raw.row(b.p + 1).await.entry).expect("decodes");
+    assert_eq!(
+        moved, b.entries[b.p as usize],
+        "the displaced entry, one place up"
+    );
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    // The forged entry carries the number of the one it displaced and
+    // passes; the displaced one, a place later, is named.
+    assert_eq!(
+        err,
+        AuditError::SequenceGap {
+            position: b.p + 1,
+            expected: b.p + 1,
+            found: b.p
+        }
+    );
+}
+
+/// (e) The same, with every later entry re-encoded with its new number and
+/// its leaf hash rewritten: the sequence checks pass, the checkpoints do not.
+async fn forged_entry_inserted_with_renumbered_tail_is_bracketed(t: TestHub) {
+    let b = build_log(t).await;
+    let (size, after) = bracket(&b.checkpoint_sizes().await, b.p);
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    raw.insert_shifted(b.p, &forged(&b), true).await;
+    let last = Entry::decode(&raw.row(b.size).await.entry).expect("decodes");
+    assert_eq!(last.seq, b.size, "the tail was renumbered");
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(err, AuditError::RootMismatch { size, after });
+}
+
+// ---------------------------------------------------------------------------
+// 2. Two hubs on one PostgreSQL
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hubs_on_one_postgres_keep_one_log() {
+    const TASKS: usize = 4;
+    const ROUNDS: usize = 10;
+    let Some(t) = TestHub::start(Db::Postgres).await else {
+        return;
+    };
+    let started = Instant::now();
+    let verifier = t.env.audit_verifier().expect("verifier");
+    let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let hub2 = schakel_hub::start(t.env.hub_config(listen, &t.db_url).expect("config"))
+        .await
+        .expect("second hub starts on the same database");
+    let urls = [t.url(), format!("https://{}", hub2.addr())];
+    let mut officers = Vec::new();
+    for url in &urls {
+        officers.push(AuditServiceClient::new(
+            channel_at(&t.env, url, "mbo-privacy-officer").await,
+        ));
+    }
+    let store = t.hub.as_ref().expect("running").store().clone();
+    let before = store.audit_size().await.expect("size");
+    let first = fresh_checkpoint(&mut officers[0], &verifier).await;
+    assert_eq!(first.size, before);
+
+    let bsns = test_bsns(2 * TASKS * ROUNDS + 1);
+    let mut writers = Vec::new();
+    for (h, url) in urls.iter().enumerate() {
+        for w in 0..TASKS {
+            let mut c = clients_on(channel_at(&t.env, url, "mbo-school").await);
+            let start = (h * TASKS + w) * ROUNDS;
+            let mine = bsns[start..start + ROUNDS].to_vec();
+            writers.push(tokio::spawn(async move {
+                for (i, bsn) in mine.iter().enumerate() {
+                    let consent = give_consent(&mut c, bsn, &format!("c-{h}-{w}-{i}")).await;
+                    submit_ok(&mut c, handover(bsn, &consent, &format!("s-{h}-{w}-{i}"))).await;
+                }
+            }));
+        }
+    }
+    // Checkpoints from either hub while both write.
+    let mut kept = vec![first.clone()];
+    let mut i = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        kept.push(fresh_checkpoint(&mut officers[i % 2], &verifier).await);
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let written = store.audit_size().await.expect("size");
+    assert_eq!(written, before + (2 * TASKS * ROUNDS * 2) as u64);
+    let writing = started.elapsed();
+
+    // A fresh checkpoint from each hub; hub 2's after one more entry, so
+    // each signs its own.
+    let cp1 = fresh_checkpoint(&mut officers[0], &verifier).await;
+    assert_eq!(cp1.size, written);
+    let mut school2 = clients_on(channel_at(&t.env, &urls[1], "mbo-school").await);
+    give_consent(&mut school2, &bsns[2 * TASKS * ROUNDS], "c-last").await;
+    let cp2 = fresh_checkpoint(&mut officers[1], &verifier).await;
+    assert_eq!(cp2.size, written + 1);
+
+    // Gapless: every position holds the entry numbered for it.
+    let stored = store.audit_range(0, cp2.size).await.expect("range");
+    assert_eq!(stored.len() as u64, cp2.size);
+    let entries: Vec<Entry> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            assert_eq!(s.seq, i as u64, "row at position {i}");
+            let e = Entry::decode(&s.bytes).expect("decodes");
+            assert_eq!(e.seq, i as u64, "entry at position {i}");
+            e
+        })
+        .collect();
+    // Entry times are taken when a request starts, sequence numbers when it
+    // commits: how far back in time the log steps (the verifier tolerates
+    // 5 s by default).
+    let mut latest = 0u64;
+    let mut max_regression_ms = 0;
+    for e in &entries {
+        max_regression_ms = max_regression_ms.max(latest.saturating_sub(e.time_ms));
+        latest = latest.max(e.time_ms);
+    }
+    let new = &entries[before as usize..];
+    let count = |a: Action| new.iter().filter(|e| e.action == a).count();
+    assert_eq!(count(Action::ConsentRecorded), 2 * TASKS * ROUNDS + 1);
+    assert_eq!(count(Action::TransferSubmitted), 2 * TASKS * ROUNDS);
+
+    // Inclusion proofs from one hub verify against the other's checkpoint.
+    let visible = store
+        .audit_query(
+            &AuditQuery {
+                visible_to: MBO_OIN.into(),
+                ..Default::default()
+            },
+            before,
+            1000,
+        )
+        .await
+        .expect("query");
+    let visible: Vec<u64> = visible.iter().map(|e| e.seq).filter(|&s| s < cp1.size).collect();
+    assert_eq!(visible.len(), 2 * TASKS * ROUNDS * 2);
+    let sample: Vec<u64> = visible.iter().step_by(visible.len() / 8).copied().collect();
+    for &seq in &sample {
+        for (via, cp) in [(0, &cp2), (1, &cp1)] {
+            let r = officers[via]
+                .get_inclusion_proof(req(pb::GetInclusionProofRequest {
+                    sequence: seq,
+                    tree_size: cp.size,
+                }))
+                .await
+                .expect("inclusion proof")
+                .into_inner();
+            assert_eq!((r.leaf_index, r.tree_size), (seq, cp.size));
+            let leaf = leaf_hash(&stored[seq as usize].bytes);
+            assert_eq!(r.entry.expect("entry").leaf_hash, leaf.to_vec());
+            let hashes: Vec<[u8; 32]> = r
+                .hashes
+                .iter()
+                .map(|h| h.as_slice().try_into().expect("32 bytes"))
+                .collect();
+            verify_inclusion(&leaf, seq, cp.size, &hashes, &cp.root)
+                .unwrap_or_else(|e| panic!("entry {seq} via hub {} against {}: {e}", via + 1, cp.size));
+            // A neighbour's leaf does not pass with this proof.
+            let other = leaf_hash(&stored[seq as usize + 1].bytes);
+            assert!(verify_inclusion(&other, seq, cp.size, &hashes, &cp.root).is_err());
+        }
+    }
+
+    // Consistency: the checkpoint before the writes, and one made while
+    // they ran, are prefixes of the final ones.
+    let mid = kept[kept.len() / 2].clone();
+    for (via, old, new) in [
+        (0, &first, &cp2),
+        (1, &first, &cp1),
+        (1, &mid, &cp2),
+        (0, &mid, &cp1),
+    ] {
+        let r = officers[via]
+            .get_consistency_proof(req(pb::GetConsistencyProofRequest {
+                first_size: old.size,
+                second_size: new.size,
+            }))
+            .await
+            .expect("consistency proof")
+            .into_inner();
+        let hashes: Vec<[u8; 32]> = r
+            .hashes
+            .iter()
+            .map(|h| h.as_slice().try_into().expect("32 bytes"))
+            .collect();
+        verify_consistency(old.size, new.size, &old.root, &new.root, &hashes)
+            .unwrap_or_else(|e| panic!("{} -> {} via hub {}: {e}", old.size, new.size, via + 1));
+    }
+
+    // The whole log against every checkpoint either hub signed.
+    kept.push(cp1.clone());
+    kept.push(cp2.clone());
+    let size = store.audit_size().await.expect("size");
+    assert_eq!(
+        size,
+        cp2.size + 2 * sample.len() as u64,
+        "each inclusion proof request is audited"
+    );
+    let report = store
+        .verify_audit_log(&verifier, &kept, VerifyConfig::default())
+        .await
+        .expect("database")
+        .unwrap_or_else(|e| panic!("the shared log does not verify: {e}"));
+    assert_eq!(report.end, size);
+    assert!(report.proven_size >= cp2.size);
+    for cp in &kept {
+        assert!(report.checkpoints_matched.contains(&cp.size), "{}", cp.size);
+    }
+    eprintln!(
+        "two hubs: {} entries ({} written concurrently in {writing:?}), {} checkpoints kept, {} stored, {} time regressions tolerated (largest {max_regression_ms} ms), total {:?}",
+        size,
+        written - before,
+        kept.len(),
+        store.audit_checkpoints().await.expect("checkpoints").len(),
+        report.time_regressions_tolerated,
+        started.elapsed()
+    );
+    drop(officers);
+    drop(school2);
+    hub2.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// 3. A PostgreSQL role without UPDATE/DELETE (deploy/postgres/roles.sql)
+// ---------------------------------------------------------------------------
+
+async fn pg_exec(pool: &PgPool, sql: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+#[tokio::test]
+async fn postgres_hub_role_cannot_change_the_log() {
+    const AUDIT_TABLES: [(&str, &str); 3] = [
+        ("audit_log", "action"),
+        ("audit_parties", "oin"),
+        ("audit_checkpoints", "note"),
+    ];
+    let Some(mut t) = TestHub::start(Db::Postgres).await else {
+        return;
+    };
+    let started = Instant::now();
+    let verifier = t.env.audit_verifier().expect("verifier");
+    // The hub migrated and seeded as the superuser; now the operator applies
+    // the roles file (twice: it must be idempotent).
+    t.stop().await;
+    let su = PgPool::connect(&t.db_url).await.expect("superuser");
+    for _ in 0..2 {
+        sqlx::raw_sql(ROLES_SQL)
+            .execute(&su)
+            .await
+            .expect("roles.sql applies");
+    }
+    let owners: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tablename::text, tableowner::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(&su)
+    .await
+    .expect("owners");
+    assert!(owners.len() >= 13, "{owners:?}");
+    for (table, owner) in &owners {
+        assert_eq!(owner, "schakel_owner", "{table}");
+    }
+    su.close().await;
+    let as_role = |role: &str| {
+        let url = t
+            .db_url
+            .replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+        assert_ne!(url, t.db_url);
+        url
+    };
+    let (hub_url, owner_url) = (as_role("schakel_hub"), as_role("schakel_owner"));
+
+    // A hub running as schakel_hub works: consent, handover, fetch, checkpoint.
+    let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let hub = schakel_hub::start(t.env.hub_config(listen, &hub_url).expect("config"))
+        .await
+        .expect("a hub starts as schakel_hub");
+    let url = format!("https://{}", hub.addr());
+    let before = hub.store().audit_size().await.expect("size");
+    {
+        let mut school = clients_on(channel_at(&t.env, &url, "mbo-school").await);
+        let mut werk = clients_on(channel_at(&t.env, &url, "gemeente-participatiewet").await);
+        let mut officer = AuditServiceClient::new(channel_at(&t.env, &url, "gemeente-privacy-officer").await);
+        let consent = give_consent(&mut school, BSN, "consent-role").await;
+        let sent = submit_ok(&mut school, handover(BSN, &consent, "submit-role")).await;
+        fetch(&mut werk, &sent.transfer_id).await;
+        let cp = fresh_checkpoint(&mut officer, &verifier).await;
+        assert_eq!(cp.size, before + 3);
+    }
+    let size = hub.store().audit_size().await.expect("size");
+    assert_eq!(size, before + 3);
+    hub.shutdown().await;
+
+    let hub_db = PgPool::connect(&hub_url).await.expect("as schakel_hub");
+    let owner_db = PgPool::connect(&owner_url).await.expect("as schakel_owner");
+    let denied = |r: Result<u64, sqlx::Error>, sql: &str, message: &str| {
+        let e = r.expect_err(sql);
+        assert_eq!(db_error(&e), ("42501".to_owned(), message.to_owned()), "{sql}");
+    };
+    // The hub's role cannot switch the triggers off; the owner can.
+    for (table, _) in AUDIT_TABLES {
+        let sql = format!("ALTER TABLE {table} DISABLE TRIGGER USER");
+        denied(
+            pg_exec(&hub_db, &sql).await,
+            &sql,
+            &format!("must be owner of table {table}"),
+        );
+        pg_exec(&owner_db, &sql)
+            .await
+            .expect("the owner disables the triggers");
+    }
+    // With the triggers off the owner could now rewrite entries (rolled
+    // back here), so what stops the hub below is its missing privileges.
+    {
+        let mut tx = owner_db.begin().await.expect("begin");
+        let n = sqlx::query("UPDATE audit_log SET action = action WHERE seq = 0")
+            .execute(&mut *tx)
+            .await
+            .expect("owner updates with triggers off")
+            .rows_affected();
+        assert_eq!(n, 1);
+        tx.rollback().await.expect("rollback");
+    }
+    for (table, column) in AUDIT_TABLES {
+        for sql in [
+            format!("UPDATE {table} SET {column} = {column}"),
+            format!("DELETE FROM {table}"),
+            format!("TRUNCATE {table}"),
+        ] {
+            denied(
+                pg_exec(&hub_db, &sql).await,
+                &sql,
+                &format!("permission denied for table {table}"),
+            );
+        }
+        // Reading and appending stay allowed.
+        pg_exec(&hub_db, &format!("SELECT * FROM {table} LIMIT 1"))
+            .await
+            .expect("select");
+    }
+    // The head: only its counter.
+    for sql in [
+        "UPDATE audit_head SET id = 1",
+        "DELETE FROM audit_head",
+        "INSERT INTO audit_head (id, next_seq) VALUES (1, 0)",
+        "TRUNCATE audit_head",
+    ] {
+        denied(
+            pg_exec(&hub_db, sql).await,
+            sql,
+            "permission denied for table audit_head",
+        );
+    }
+    // Migrations are the owner's.
+    denied(
+        pg_exec(&hub_db, "DELETE FROM _sqlx_migrations").await,
+        "DELETE FROM _sqlx_migrations",
+        "permission denied for table _sqlx_migrations",
+    );
+    // The case tables: full DML (rolled back), but no TRUNCATE.
+    {
+        let mut tx = hub_db.begin().await.expect("begin");
+        for sql in [
+            "UPDATE transfers SET state = state",
+            "DELETE FROM transfer_groups WHERE false",
+            "UPDATE consents SET status = status",
+        ] {
+            sqlx::query(sql).execute(&mut *tx).await.expect(sql);
+        }
+        tx.rollback().await.expect("rollback");
+    }
+    denied(
+        pg_exec(&hub_db, "TRUNCATE transfers").await,
+        "TRUNCATE transfers",
+        "permission denied for table transfers",
+    );
+    for (table, _) in AUDIT_TABLES {
+        pg_exec(&owner_db, &format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
+            .await
+            .expect("enable triggers");
+    }
+    hub_db.close().await;
+    owner_db.close().await;
+
+    // Nothing changed: the log verifies, read as the hub's role.
+    let report = verify(&hub_url, &verifier, &[]).await.expect("verifies");
+    assert_eq!((report.end, report.proven_size), (size, size));
+    eprintln!("schakel_hub role: {size} entries, in {:?}", started.elapsed());
+}
+
+// ---------------------------------------------------------------------------
+// A write that waits for a lock keeps the log verifiable
+// ---------------------------------------------------------------------------
+
+/// An untampered log must verify and stay checkpointable. An entry's time
+/// was once taken when the request started and its sequence number when it
+/// committed, so a write that waited more than 5 s (here: behind a lock on
+/// `transfers`) landed after faster later writes with a time more than the
+/// verifier's tolerance before them: `verify_audit_log` reported
+/// `TimeRegression` and the checkpointer refused to sign from then on. The
+/// time is now taken once the audit head is locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_write_keeps_the_log_verifiable() {
+    let Some(t) = TestHub::start(Db::Postgres).await else {
+        return;
+    };
+    let verifier = t.env.audit_verifier().expect("verifier");
+    let bsns = test_bsns(2);
+    let mut school = clients(&t, "mbo-school").await;
+    let mut slow_school = clients(&t, "mbo-school").await;
+    let consent = give_consent(&mut school, &bsns[0], "consent-slow").await;
+    let su = PgPool::connect(&t.db_url).await.expect("superuser");
+    let mut lock = su.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE transfers IN SHARE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock");
+    let slow_bsn = bsns[0].clone();
+    let slow = tokio::spawn(async move {
+        submit_ok(&mut slow_school, handover(&slow_bsn, &consent, "submit-slow")).await
+    });
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    give_consent(&mut school, &bsns[1], "consent-fast").await;
+    lock.rollback().await.expect("release");
+    slow.await.expect("slow submit");
+    let mut officer = AuditServiceClient::new(t.connect("gemeente-privacy-officer").await.channel());
+    let cp = officer
+        .get_checkpoint(req(pb::GetCheckpointRequest { fresh: true }))
+        .await
+        .map(|r| r.into_inner().checkpoint.expect("checkpoint").tree_size);
+    let report = verify(&t.db_url, &verifier, &[]).await;
+    let size = t.audit_size().await;
+    assert!(
+        report.is_ok() && cp.as_ref().is_ok_and(|&n| n == size),
+        "an untampered log of {size} entries: verification {report:?}, fresh checkpoint {cp:?}"
+    );
+}
