@@ -11,11 +11,16 @@
 //! when one is set, and a fresh W3C `traceparent`, so the hub's audit log can
 //! name who acted and link entries across organisations. Sealed groups are
 //! opened locally with [`open_groups`].
+//!
+//! A privacy officer checks the hub's audit answers with [`proofs`]: signed
+//! checkpoints against the verifier key pinned in the profile
+//! (`audit_verifier_key`), inclusion and consistency proofs against them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod metadata;
 mod open;
+pub mod proofs;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +39,7 @@ pub use metadata::{
     is_valid_token, new_traceparent,
 };
 pub use open::{AgeIdentity, OpenError, OpenedGroup, open_groups, read_identities};
+pub use proofs::{ProofError, check_consistency, check_inclusion, open_checkpoint, open_optional_checkpoint};
 pub use schakel_crypto::{GroupPlaintext, PlainField};
 
 /// The channel every typed client uses: the TLS channel plus the
@@ -123,6 +129,10 @@ struct ProfileToml {
     /// The end user's role, e.g. `werkcoach`, sent as `x-schakel-user-role`.
     #[serde(default)]
     user_role: Option<String>,
+    /// The hub's audit log verifier key (`<name>+<hash>+<base64 key>`),
+    /// pinned by a privacy officer after checking it out of band.
+    #[serde(default)]
+    audit_verifier_key: Option<String>,
 }
 
 /// The end user a profile acts for (`user_id` / `user_role` in
@@ -146,6 +156,9 @@ pub struct Profile {
     pub file: ProfileFile,
     /// The end user it acts for (`user_id`, `user_role`), if set.
     pub user: ProfileUser,
+    /// The pinned verifier key of the hub's audit log checkpoints
+    /// (`audit_verifier_key`), if set; validated when loaded.
+    pub audit_verifier: Option<schakel_audit::Verifier>,
     ca_pem: Vec<u8>,
     cert_pem: Vec<u8>,
     key_pem: Vec<u8>,
@@ -157,6 +170,7 @@ impl std::fmt::Debug for Profile {
             .field("dir", &self.dir)
             .field("file", &self.file)
             .field("user", &self.user)
+            .field("audit_verifier", &self.audit_verifier)
             .finish_non_exhaustive()
     }
 }
@@ -201,7 +215,18 @@ impl Profile {
                 });
             }
         }
+        let audit_verifier =
+            match raw.audit_verifier_key.as_deref() {
+                None => None,
+                Some(vkey) => Some(schakel_audit::Verifier::from_vkey(vkey.trim()).map_err(|e| {
+                    ClientError::Profile {
+                        path: path.clone(),
+                        message: format!("audit_verifier_key: {e}"),
+                    }
+                })?),
+            };
         Ok(Self {
+            audit_verifier,
             ca_pem: read(&dir.join(&file.ca))?,
             cert_pem: read(&dir.join(&file.cert))?,
             key_pem: read(&dir.join(&file.key))?,
@@ -421,6 +446,27 @@ mod tests {
         let e = Profile::load(&d.0).unwrap_err().to_string();
         assert!(e.contains("user_id"), "{e}");
         assert!(!e.contains("Jansen"), "{e}");
+    }
+
+    #[test]
+    fn the_profile_may_pin_the_audit_verifier_key() {
+        let signer = schakel_audit::Signer::from_seed("schakel.test/log", &[1; 32]).unwrap();
+        let vkey = signer.verifier().vkey();
+        let d = profile_dir(&format!("audit_verifier_key = \"{vkey}\"\n"));
+        let p = Profile::load(&d.0).unwrap();
+        assert_eq!(p.audit_verifier.as_ref().map(|v| v.vkey()), Some(vkey.clone()));
+
+        assert!(
+            Profile::load(&profile_dir("").0)
+                .unwrap()
+                .audit_verifier
+                .is_none()
+        );
+
+        let broken = vkey.replacen('+', "+0", 1);
+        let d = profile_dir(&format!("audit_verifier_key = \"{broken}\"\n"));
+        let e = Profile::load(&d.0).unwrap_err().to_string();
+        assert!(e.contains("audit_verifier_key"), "{e}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::admin::AdminCommand;
+use commands::audit::AuditCommand;
 use commands::consent::ConsentCommand;
 use commands::directory::Kind;
 use commands::expertise::ExpertiseCommand;
@@ -100,6 +101,11 @@ enum Command {
     /// Expertise requests to the Doorstroompunt and its advice (R7).
     #[command(subcommand)]
     Expertise(ExpertiseCommand),
+    /// The audit log, for privacy officers (FG): query, export, reports,
+    /// anomalies, checkpoints and proofs; `audit verify --database` for the
+    /// operator.
+    #[command(subcommand)]
+    Audit(Box<AuditCommand>),
     /// Hub operator commands (the admin profile only).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -129,6 +135,7 @@ async fn run(cli: Cli, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Decide(args) => commands::inbox::decide(&mut s, args, out).await?,
         Command::Notices(args) => commands::inbox::notices(&mut s, args, out).await?,
         Command::Expertise(cmd) => commands::expertise::run(&mut s, cmd, out).await?,
+        Command::Audit(cmd) => commands::audit::run(&mut s, *cmd, out).await?,
         Command::Admin(cmd) => commands::admin::run(&s.hub().await?, cmd, out).await?.into(),
     })
 }
@@ -175,6 +182,14 @@ mod tests {
 
     const ID: &str = "0190f1c2-7d3e-7a00-8000-000000000001";
 
+    /// A well-formed note verifier key.
+    fn verifier_key() -> String {
+        schakel_audit::Signer::from_seed("schakel.test/log", &[5; 32])
+            .unwrap()
+            .verifier()
+            .vkey()
+    }
+
     #[test]
     fn command_shapes_parse() {
         for line in [
@@ -207,8 +222,21 @@ mod tests {
             "expertise advise ID --outcome return_not_possible --text t",
             "expertise advice ID --out out",
             "--user-id u-1 --user-role werkcoach inbox",
+            "audit query --bsn - --action transfer_fetch,transfer_read --action purge \
+             --outcome refused --from 2026-03-01 --until 2026-03-31T12:00:00Z --all",
+            "audit query --transfer ID --consent ID --expertise ID --user u-1 \
+             --purpose handover.school_to_gemeente --page-size 100",
+            "audit export --format jsonl --out audit.jsonl --bsn 999990019",
+            "audit export --format logboek --from 2026-03-01T08:00 --verifier-key KEY",
+            "audit report --bsn - --html --from 2026-01-01 --out report.html",
+            "audit anomalies --from 2026-03-01 --kind user_volume,refusal_burst --kind outside_office_hours \
+             --office-hours 7-18 --max-subjects-per-user-per-day 40 --max-users-per-subject 5 \
+             --refusal-burst 5/10",
+            "audit checkpoint --fresh --save cp.note",
+            "audit verify --saved cp1.note --saved cp2.note --save cp3.note --bsn - --action transfer_fetch",
+            "audit verify --database sqlite:hub.db --verifier-key KEY --saved cp.note",
         ] {
-            let line = line.replace("ID", ID);
+            let line = line.replace("ID", ID).replace("KEY", &verifier_key());
             let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
             if let Err(e) = parse(&line) {
                 panic!("{line}: {e}");
@@ -227,6 +255,21 @@ mod tests {
             "consent record --refused --giver parent --purpose p --recipient 00000001999990014000",
             "expertise request --doorstroompunt 00000001999990014000 --question q",
             "sent --page-token t --all",
+            "audit query --action fetch",
+            "audit query --action TRANSFER_FETCH",
+            "audit query --outcome ok",
+            "audit query --from 01-03-2026",
+            "audit query --transfer not-a-uuid",
+            "audit export --out x.jsonl",
+            "audit export --format csv",
+            "audit report --html",
+            "audit anomalies --office-hours 19-6",
+            "audit anomalies --refusal-burst 5",
+            "audit anomalies --max-users-per-subject 0",
+            "audit anomalies --kind weekend",
+            "audit checkpoint --verifier-key not-a-key",
+            "audit verify --database sqlite:hub.db --bsn 999990019",
+            "audit verify --database sqlite:hub.db --save cp.note",
         ] {
             let line = line.replace("ID", ID);
             assert!(parse(&line).is_err(), "{line} parsed");

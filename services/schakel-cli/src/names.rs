@@ -154,6 +154,47 @@ pub const EXPERTISE_ROLES: Table<pb::ExpertiseRole> = &[
     ("received", pb::ExpertiseRole::Received),
 ];
 
+/// What an audit entry records (`transfer_fetch`, …).
+pub const AUDIT_ACTIONS: Table<pb::AuditAction> = &[
+    ("access_denied", pb::AuditAction::AccessDenied),
+    ("consent_given", pb::AuditAction::ConsentGiven),
+    ("consent_refused", pb::AuditAction::ConsentRefused),
+    ("consent_withdrawn", pb::AuditAction::ConsentWithdrawn),
+    ("consent_read", pb::AuditAction::ConsentRead),
+    ("transfer_submit", pb::AuditAction::TransferSubmit),
+    ("transfer_read", pb::AuditAction::TransferRead),
+    ("transfer_fetch", pb::AuditAction::TransferFetch),
+    ("transfer_acknowledge", pb::AuditAction::TransferAcknowledge),
+    ("transfer_decide", pb::AuditAction::TransferDecide),
+    ("transfer_withdraw", pb::AuditAction::TransferWithdraw),
+    ("withdrawal_acknowledge", pb::AuditAction::WithdrawalAcknowledge),
+    ("expertise_request", pb::AuditAction::ExpertiseRequest),
+    ("expertise_fetch", pb::AuditAction::ExpertiseFetch),
+    ("expertise_advice", pb::AuditAction::ExpertiseAdvice),
+    ("expertise_advice_read", pb::AuditAction::ExpertiseAdviceRead),
+    ("purge", pb::AuditAction::Purge),
+    ("admin_change", pb::AuditAction::AdminChange),
+    ("audit_query", pb::AuditAction::AuditQuery),
+    ("audit_report", pb::AuditAction::AuditReport),
+];
+
+/// The outcome of an audited action.
+pub const AUDIT_OUTCOMES: Table<pb::AuditOutcome> = &[
+    ("success", pb::AuditOutcome::Success),
+    ("refused", pb::AuditOutcome::Refused),
+    ("denied", pb::AuditOutcome::Denied),
+    ("error", pb::AuditOutcome::Error),
+];
+
+/// Kinds of audit anomaly.
+pub const ANOMALY_KINDS: Table<pb::AnomalyKind> = &[
+    ("outside_office_hours", pb::AnomalyKind::OutsideOfficeHours),
+    ("user_volume", pb::AnomalyKind::UserVolume),
+    ("many_users_one_subject", pb::AnomalyKind::ManyUsersOneSubject),
+    ("fetch_of_closed_transfer", pb::AnomalyKind::FetchOfClosedTransfer),
+    ("refusal_burst", pb::AnomalyKind::RefusalBurst),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +229,9 @@ mod tests {
         complete(EXPERTISE_STATES);
         complete(ADVICE_OUTCOMES);
         complete(EXPERTISE_ROLES);
+        complete(AUDIT_ACTIONS);
+        complete(AUDIT_OUTCOMES);
+        complete(ANOMALY_KINDS);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! paging, and parsers for option values.
 
 pub mod admin;
+pub mod audit;
 pub mod consent;
 pub mod directory;
 pub mod expertise;
@@ -115,11 +116,22 @@ impl Session {
     /// The connection for a command that touches case data: the hub
     /// requires the end user acting, so a missing one is a local mistake.
     pub async fn case_hub(&mut self) -> anyhow::Result<Hub> {
+        self.hub_with_user("this command touches case data").await
+    }
+
+    /// The connection for an audit command: the hub audits every call of a
+    /// privacy officer too, naming the end user, so one is required.
+    pub async fn audit_hub(&mut self) -> anyhow::Result<Hub> {
+        self.hub_with_user("the hub audits the privacy officer's own queries")
+            .await
+    }
+
+    async fn hub_with_user(&mut self, why: &str) -> anyhow::Result<Hub> {
         // A malformed end user is reported by `hub()`, naming the problem.
         let has_user = self.profile()?.end_user().map_or(true, |u| u.is_some());
         anyhow::ensure!(
             has_user,
-            "this command touches case data: say who acts with --user-id and --user-role \
+            "{why}: say who acts with --user-id and --user-role \
              (or SCHAKEL_USER_ID and SCHAKEL_USER_ROLE, or user_id and user_role in profile.toml)"
         );
         self.hub().await
