@@ -451,6 +451,7 @@ on_both_backends!(
     deleted_entry_is_a_sequence_gap,
     swapped_entries_are_a_sequence_gap,
     truncated_tail_is_detected,
+    truncated_unproven_tail_is_detected_by_the_head,
     forged_entry_inserted_with_shifted_rows_is_named,
     forged_entry_inserted_with_renumbered_tail_is_bracketed,
 );
@@ -679,6 +680,28 @@ async fn truncated_tail_is_detected(t: TestHub) {
         err,
         AuditError::Truncated {
             expected: b.size,
+            found: b.p
+        }
+    );
+}
+
+/// (d') The tail cut off where no checkpoint covers it yet (the stored
+/// checkpoints above `p` removed too, none kept): the audit head still
+/// counts the entries that were appended.
+async fn truncated_unproven_tail_is_detected_by_the_head(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    assert_eq!(raw.delete_range(b.p, b.size).await, b.size - b.p);
+    raw.exec(&format!("DELETE FROM audit_checkpoints WHERE size > {}", b.p))
+        .await
+        .expect("delete checkpoints");
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &[]).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::Shortened {
+            recorded: b.size,
             found: b.p
         }
     );

@@ -137,6 +137,15 @@ pub enum AuditError {
         /// Entries present.
         found: u64,
     },
+    /// The store recorded more appended entries than the log holds: entries
+    /// were removed from a tail no checkpoint covers yet.
+    #[error("log shortened: {recorded} entries were appended, {found} remain")]
+    Shortened {
+        /// Entries the store says were appended.
+        recorded: u64,
+        /// Entries present.
+        found: u64,
+    },
     /// A checkpoint cannot be checked in this run because it lies before the
     /// first entry given.
     #[error("checkpoint at size {size} lies before the verified range starting at {start}")]

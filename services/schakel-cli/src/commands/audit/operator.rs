@@ -158,7 +158,7 @@ fn error_json(e: &AuditError) -> Value {
         | AuditError::EntryModified { position }
         | AuditError::LeafHashMismatch { position } => (Some(*position), None),
         AuditError::RootMismatch { size, after } => (None, Some([*after, *size])),
-        AuditError::Truncated { found, .. } => (Some(*found), None),
+        AuditError::Truncated { found, .. } | AuditError::Shortened { found, .. } => (Some(*found), None),
         _ => (None, None),
     };
     json!({ "position": position, "positions": range })
