@@ -108,15 +108,17 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
     }
 }
 
-/// Expertise entries carry the request id in `transfer_id`.
+/// The actions about an expertise request; their entries carry the request
+/// id in `transfer_id`.
+const EXPERTISE_ACTIONS: [Action; 4] = [
+    Action::ExpertiseRequested,
+    Action::ExpertiseFetched,
+    Action::ExpertiseAdvised,
+    Action::AdviceFetched,
+];
+
 fn is_expertise(a: &Action) -> bool {
-    matches!(
-        a,
-        Action::ExpertiseRequested
-            | Action::ExpertiseFetched
-            | Action::ExpertiseAdvised
-            | Action::AdviceFetched
-    )
+    EXPERTISE_ACTIONS.contains(a)
 }
 
 fn is_denial(a: &Action) -> bool {
@@ -304,13 +306,7 @@ impl AuditApi {
         }
         if expertise.is_some() {
             // The request id is stored in the transfer column of expertise entries.
-            const EXPERTISE: [Action; 4] = [
-                Action::ExpertiseRequested,
-                Action::ExpertiseFetched,
-                Action::ExpertiseAdvised,
-                Action::AdviceFetched,
-            ];
-            let expertise_actions = &EXPERTISE;
+            let expertise_actions = &EXPERTISE_ACTIONS;
             if actions.is_empty() {
                 actions.extend(expertise_actions.iter().map(Action::as_str));
             } else {
