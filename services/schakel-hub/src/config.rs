@@ -9,56 +9,95 @@ use schakel_store::StoreOptions;
 use crate::regions::{BUILTIN_CSV, RegionTable};
 use crate::server::HubConfig;
 
-/// The configuration file as written by the operator.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// The configuration file as written by the operator. Keys marked
+/// *required* are `Option` here only so that every missing one is reported
+/// at once; [`FileConfig::load`] refuses the file without them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// Address to listen on, e.g. `0.0.0.0:7443`.
-    pub listen: String,
-    /// `sqlite:///var/lib/schakel/schakel.db` or `postgres://…`.
-    pub database_url: String,
-    /// PEM CA bundle client certificates must chain to (PKIoverheid).
-    pub ca_bundle: PathBuf,
-    /// The hub's PEM certificate chain.
-    pub server_cert: PathBuf,
-    /// The hub's PEM private key.
-    pub server_key: PathBuf,
+    /// Required. Address to listen on, e.g. `0.0.0.0:7443`.
+    pub listen: Option<String>,
+    /// Required. `sqlite:///var/lib/schakel/schakel.db` or `postgres://…`.
+    pub database_url: Option<String>,
+    /// Required. PEM CA bundle client certificates must chain to (PKIoverheid).
+    pub ca_bundle: Option<PathBuf>,
+    /// Required. The hub's PEM certificate chain.
+    pub server_cert: Option<PathBuf>,
+    /// Required. The hub's PEM private key.
+    pub server_key: Option<PathBuf>,
     /// Replacement region table (CSV); the built-in table when absent.
-    #[serde(default)]
     pub region_table: Option<PathBuf>,
     /// Directory of policy files (`*.toml`); the built-in policy when absent.
-    #[serde(default)]
     pub policy_dir: Option<PathBuf>,
-    /// File holding the hub's pseudonym secret: 64 hex digits (32 random
-    /// bytes; `openssl rand -hex 32`). Every hub on one database needs the
-    /// same file; losing it changes every youth's pseudonym.
-    pub pseudonym_key_file: PathBuf,
-    /// File holding the Ed25519 seed that signs audit checkpoints: 64 hex
-    /// digits (`openssl rand -hex 32`). Every hub on one database needs the
-    /// same file; auditors pin the verifier key derived from it.
-    pub audit_signing_key_file: PathBuf,
-    /// The audit log's origin: the first line of every checkpoint and the
-    /// signing key's name, e.g. `schakel.regio-example.nl/audit`. No spaces
-    /// or `+`.
-    pub log_origin: String,
-    /// Seconds between checkpoints while entries are appended.
-    #[serde(default = "default_checkpoint_interval")]
-    pub checkpoint_interval_secs: u64,
+    /// Required. File holding the hub's pseudonym secret: 64 hex digits (32
+    /// random bytes; `openssl rand -hex 32`). Every hub on one database needs
+    /// the same file; losing it changes every youth's pseudonym.
+    pub pseudonym_key_file: Option<PathBuf>,
+    /// Required. File holding the Ed25519 seed that signs audit checkpoints:
+    /// 64 hex digits (`openssl rand -hex 32`). Every hub on one database
+    /// needs the same file; auditors pin the verifier key derived from it.
+    pub audit_signing_key_file: Option<PathBuf>,
+    /// Required. The audit log's origin: the first line of every checkpoint
+    /// and the signing key's name, e.g. `schakel.regio-example.nl/audit`. No
+    /// spaces or `+`.
+    pub log_origin: Option<String>,
+    /// Seconds between checkpoints while entries are appended (default 60).
+    pub checkpoint_interval_secs: Option<u64>,
+    /// Database pool size (default 8).
+    pub max_connections: Option<u32>,
+    /// OTLP/gRPC endpoint for traces and metrics, e.g.
+    /// `http://otel-collector:4317`; nothing is exported when absent.
+    pub otlp_endpoint: Option<String>,
+    /// `text` (default) or `json` log lines on stderr.
+    pub log_format: Option<String>,
     /// Default thresholds of the anomaly report.
     #[serde(default)]
     pub anomalies: AnomalyDefaults,
-    /// Database pool size.
-    #[serde(default = "default_pool")]
-    pub max_connections: u32,
 }
 
-fn default_pool() -> u32 {
-    8
+/// Top-level keys an environment variable `SCHAKEL_<KEY>` (upper case) may
+/// set, overriding the file; whether the value is a number.
+pub const ENV_KEYS: &[(&str, bool)] = &[
+    ("listen", false),
+    ("database_url", false),
+    ("ca_bundle", false),
+    ("server_cert", false),
+    ("server_key", false),
+    ("region_table", false),
+    ("policy_dir", false),
+    ("pseudonym_key_file", false),
+    ("audit_signing_key_file", false),
+    ("log_origin", false),
+    ("checkpoint_interval_secs", true),
+    ("max_connections", true),
+    ("otlp_endpoint", false),
+    ("log_format", false),
+];
+
+/// Keys that must be present (in the file or the environment).
+const REQUIRED: &[&str] = &[
+    "listen",
+    "database_url",
+    "ca_bundle",
+    "server_cert",
+    "server_key",
+    "pseudonym_key_file",
+    "audit_signing_key_file",
+    "log_origin",
+];
+
+/// How the hub writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
-fn default_checkpoint_interval() -> u64 {
-    60
-}
+const DEFAULT_POOL: u32 = 8;
+const DEFAULT_CHECKPOINT_INTERVAL: u64 = 60;
 
 /// Default thresholds of the anomaly report (`[anomalies]` in the file); a
 /// privacy officer may override them per report.
@@ -93,32 +132,21 @@ impl Default for AnomalyDefaults {
 }
 
 impl AnomalyDefaults {
+    /// The thresholds of the report crate.
+    pub fn thresholds(&self) -> schakel_audit_report::Thresholds {
+        schakel_audit_report::Thresholds {
+            office_hours_start: self.office_hours_start,
+            office_hours_end: self.office_hours_end,
+            max_subjects_per_user_per_day: self.max_subjects_per_user_per_day,
+            max_users_per_subject: self.max_users_per_subject,
+            refusal_burst_count: self.refusal_burst_count,
+            refusal_burst_minutes: self.refusal_burst_minutes,
+        }
+    }
+
     /// Every problem with these thresholds, as `(key, problem)`.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        if self.office_hours_start > 23 {
-            out.push(("office_hours_start", "must be an hour 0–23".to_owned()));
-        }
-        if self.office_hours_end > 24 || self.office_hours_end <= self.office_hours_start {
-            out.push((
-                "office_hours_end",
-                "must be an hour after office_hours_start, at most 24".to_owned(),
-            ));
-        }
-        for (key, v) in [
-            (
-                "max_subjects_per_user_per_day",
-                self.max_subjects_per_user_per_day,
-            ),
-            ("max_users_per_subject", self.max_users_per_subject),
-            ("refusal_burst_count", self.refusal_burst_count),
-            ("refusal_burst_minutes", self.refusal_burst_minutes),
-        ] {
-            if v == 0 {
-                out.push((key, "must be at least 1".to_owned()));
-            }
-        }
-        out
+        self.thresholds().validate().err().unwrap_or_default()
     }
 }
 
@@ -140,16 +168,36 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+/// The 1-based line of `text` where top-level key `key` is set, if found.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
 impl FileConfig {
-    /// Reads, parses and checks `path`; relative paths inside are relative
-    /// to the file's directory.
+    /// Reads, parses and checks `path` with environment overrides
+    /// (`SCHAKEL_<KEY>`, see [`ENV_KEYS`]); relative paths inside are
+    /// relative to the file's directory.
     pub fn load(path: &Path) -> Result<HubConfig, ConfigError> {
+        Self::load_with_env(path, |k| std::env::var(k).ok())
+    }
+
+    /// As [`FileConfig::load`], with `env` looking up environment variables.
+    pub fn load_with_env(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<HubConfig, ConfigError> {
         let fail = |problems: Vec<String>| ConfigError {
             file: path.to_owned(),
             problems,
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(vec![e.to_string()]))?;
-        let cfg: FileConfig = toml::from_str(&text).map_err(|e| {
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
                 .map(|s| {
@@ -165,39 +213,93 @@ impl FileConfig {
                 .unwrap_or_default();
             fail(vec![format!("{at}{}", e.message())])
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
         let mut problems = Vec::new();
-        let listen: Option<SocketAddr> = match cfg.listen.parse() {
-            Ok(a) => Some(a),
-            Err(_) => {
+        for (key, numeric) in ENV_KEYS {
+            let var = format!("SCHAKEL_{}", key.to_ascii_uppercase());
+            let Some(value) = env(&var) else { continue };
+            let value = if *numeric {
+                match value.trim().parse::<i64>() {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => {
+                        problems.push(format!(
+                            "{key}: environment variable {var} must be a whole number"
+                        ));
+                        continue;
+                    }
+                }
+            } else {
+                toml::Value::String(value)
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        // Every unknown and every missing key at once, before the details.
+        let known = |k: &str| k == "anomalies" || ENV_KEYS.iter().any(|(key, _)| *key == k);
+        let unknown: Vec<String> = table.keys().filter(|k| !known(k)).cloned().collect();
+        for key in unknown {
+            table.remove(&key);
+            let at = line_of(&text, &key)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            problems.push(format!("{at}{key}: unknown key"));
+        }
+        for key in REQUIRED {
+            if !table.contains_key(*key) {
+                problems.push(format!(
+                    "{key}: required (in the file or as SCHAKEL_{})",
+                    key.to_ascii_uppercase()
+                ));
+            }
+        }
+        let cfg: FileConfig = match table.try_into() {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(e.message().to_owned());
+                return Err(fail(problems));
+            }
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let listen: Option<SocketAddr> = match cfg.listen.as_deref().map(str::parse) {
+            Some(Ok(a)) => Some(a),
+            Some(Err(_)) => {
                 problems.push("listen: must be an address with a port, e.g. 0.0.0.0:7443".into());
                 None
             }
+            None => None,
         };
-        if !(cfg.database_url.starts_with("sqlite:") || cfg.database_url.starts_with("postgres")) {
+        let database_url = cfg.database_url.clone().unwrap_or_default();
+        if cfg.database_url.is_some()
+            && !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres"))
+        {
             problems.push("database_url: must start with sqlite: or postgres:".into());
         }
-        if cfg.max_connections == 0 {
+        let max_connections = cfg.max_connections.unwrap_or(DEFAULT_POOL);
+        if max_connections == 0 {
             problems.push("max_connections: must be at least 1".into());
         }
-        let mut read = |key: &str, p: &Path| match std::fs::read(base.join(p)) {
-            Ok(b) => b,
-            Err(e) => {
+        let mut read = |key: &str, p: Option<&PathBuf>| match p.map(|p| (p, std::fs::read(base.join(p)))) {
+            Some((_, Ok(b))) => b,
+            Some((p, Err(e))) => {
                 problems.push(format!("{key}: {}: {e}", base.join(p).display()));
                 Vec::new()
             }
+            None => Vec::new(),
         };
-        let ca_bundle_pem = read("ca_bundle", &cfg.ca_bundle);
-        let cert_chain_pem = read("server_cert", &cfg.server_cert);
-        let key_pem = read("server_key", &cfg.server_key);
-        let pseudonym_text =
-            String::from_utf8(read("pseudonym_key_file", &cfg.pseudonym_key_file)).unwrap_or_default();
-        let signing_text = zeroize::Zeroizing::new(
-            String::from_utf8(read("audit_signing_key_file", &cfg.audit_signing_key_file))
+        let ca_bundle_pem = read("ca_bundle", cfg.ca_bundle.as_ref());
+        let cert_chain_pem = read("server_cert", cfg.server_cert.as_ref());
+        let key_pem = zeroize::Zeroizing::new(read("server_key", cfg.server_key.as_ref()));
+        let pseudonym_text = zeroize::Zeroizing::new(
+            String::from_utf8(read("pseudonym_key_file", cfg.pseudonym_key_file.as_ref()))
                 .unwrap_or_default(),
         );
+        let signing_text = zeroize::Zeroizing::new(
+            String::from_utf8(read(
+                "audit_signing_key_file",
+                cfg.audit_signing_key_file.as_ref(),
+            ))
+            .unwrap_or_default(),
+        );
         let region_csv = match &cfg.region_table {
-            Some(p) => String::from_utf8(read("region_table", p)).unwrap_or_default(),
+            Some(p) => String::from_utf8(read("region_table", Some(p))).unwrap_or_default(),
             None => BUILTIN_CSV.to_owned(),
         };
         let regions = match RegionTable::parse(&region_csv) {
@@ -222,26 +324,44 @@ impl FileConfig {
         if pseudonymiser.is_none() && !pseudonym_text.is_empty() {
             problems.push("pseudonym_key_file: must hold 64 hex digits (32 random bytes)".into());
         }
-        let signer = match seed_from_hex(&signing_text) {
-            Some(seed) => match schakel_audit::Signer::from_seed(&cfg.log_origin, &seed) {
+        let signer = match (seed_from_hex(&signing_text), cfg.log_origin.as_deref()) {
+            (Some(seed), Some(origin)) => match schakel_audit::Signer::from_seed(origin, &seed) {
                 Ok(s) => Some(s),
                 Err(_) => {
                     problems.push("log_origin: must be a non-empty name without spaces or '+'".into());
                     None
                 }
             },
-            None => {
-                if !signing_text.is_empty() {
-                    problems.push(
-                        "audit_signing_key_file: must hold 64 hex digits (a 32-byte Ed25519 seed)".into(),
-                    );
-                }
+            (None, _) if !signing_text.is_empty() => {
+                problems
+                    .push("audit_signing_key_file: must hold 64 hex digits (a 32-byte Ed25519 seed)".into());
                 None
             }
+            _ => None,
         };
-        if cfg.checkpoint_interval_secs == 0 || cfg.checkpoint_interval_secs > 86_400 {
+        let checkpoint_interval = cfg
+            .checkpoint_interval_secs
+            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+        if checkpoint_interval == 0 || checkpoint_interval > 86_400 {
             problems.push("checkpoint_interval_secs: must be between 1 and 86400".into());
         }
+        if let Some(e) = &cfg.otlp_endpoint
+            && !((e.starts_with("http://") || e.starts_with("https://"))
+                && e.len() > 8
+                && !e.contains(char::is_whitespace))
+        {
+            problems.push(
+                "otlp_endpoint: must be an http:// or https:// URL, e.g. http://otel-collector:4317".into(),
+            );
+        }
+        let log_format = match cfg.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                problems.push("log_format: must be text or json".into());
+                LogFormat::Text
+            }
+        };
         for (key, problem) in cfg.anomalies.problems() {
             problems.push(format!("anomalies.{key}: {problem}"));
         }
@@ -252,18 +372,20 @@ impl FileConfig {
                 Ok(HubConfig {
                     listen,
                     database: StoreOptions {
-                        max_connections: cfg.max_connections,
-                        ..StoreOptions::new(cfg.database_url)
+                        max_connections,
+                        ..StoreOptions::new(database_url)
                     },
                     ca_bundle_pem,
                     cert_chain_pem,
-                    key_pem,
+                    key_pem: key_pem.to_vec(),
                     regions,
                     policy: std::sync::Arc::new(policy),
                     pseudonymiser,
                     audit_signer: std::sync::Arc::new(signer),
-                    checkpoint_interval: std::time::Duration::from_secs(cfg.checkpoint_interval_secs),
+                    checkpoint_interval: std::time::Duration::from_secs(checkpoint_interval),
                     anomaly_defaults: cfg.anomalies,
+                    otlp_endpoint: cfg.otlp_endpoint,
+                    log_format,
                 })
             }
             _ => Err(fail(problems)),
@@ -279,7 +401,10 @@ mod tests {
     fn the_deploy_example_parses() {
         let text = include_str!("../../../deploy/schakel-hub.example.toml");
         let cfg: FileConfig = toml::from_str(text).unwrap();
-        assert!(cfg.database_url.starts_with("postgres://"));
+        assert!(cfg.database_url.unwrap().starts_with("postgres://"));
+        for key in REQUIRED {
+            assert!(line_of(text, key).is_some(), "the example sets {key}");
+        }
     }
 
     #[test]
@@ -294,7 +419,7 @@ mod tests {
              [anomalies]\noffice_hours_start = 20\n",
         )
         .unwrap();
-        let e = FileConfig::load(&path).unwrap_err();
+        let e = FileConfig::load_with_env(&path, |_| None).unwrap_err();
         let keys: Vec<&str> = e
             .problems
             .iter()
@@ -312,7 +437,7 @@ mod tests {
                 "pseudonym_key_file",
                 "audit_signing_key_file",
                 "checkpoint_interval_secs",
-                "anomalies.office_hours_end"
+                "anomalies.office_hours_start"
             ]
         );
     }
@@ -322,7 +447,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hub.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlistn = 2\n").unwrap();
-        let e = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(e.contains("line 2"), "{e}");
+        let e = FileConfig::load_with_env(&path, |_| None).unwrap_err();
+        assert!(
+            e.problems.contains(&"line 2: listn: unknown key".to_owned()),
+            "{e}"
+        );
+        // Every missing required key is named too, not only the first.
+        for key in REQUIRED.iter().filter(|k| **k != "listen") {
+            assert!(
+                e.problems
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{key}: required"))),
+                "{key}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nmax_connections = 4\n").unwrap();
+        let env = |k: &str| match k {
+            "SCHAKEL_LISTEN" => Some("nowhere".to_owned()),
+            "SCHAKEL_MAX_CONNECTIONS" => Some("many".to_owned()),
+            "SCHAKEL_LOG_FORMAT" => Some("yaml".to_owned()),
+            "SCHAKEL_OTLP_ENDPOINT" => Some("collector:4317".to_owned()),
+            _ => None,
+        };
+        let e = FileConfig::load_with_env(&path, env).unwrap_err();
+        let has = |prefix: &str| e.problems.iter().any(|p| p.starts_with(prefix));
+        assert!(
+            has("max_connections: environment variable SCHAKEL_MAX_CONNECTIONS"),
+            "{e}"
+        );
+        assert!(has("listen: must be an address"), "{e}");
+        assert!(has("log_format: must be text or json"), "{e}");
+        assert!(has("otlp_endpoint: must be an http"), "{e}");
+        assert!(
+            has("database_url: required (in the file or as SCHAKEL_DATABASE_URL)"),
+            "{e}"
+        );
     }
 }

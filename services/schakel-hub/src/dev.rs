@@ -405,6 +405,8 @@ impl DevEnvironment {
             audit_signer: std::sync::Arc::new(self.audit_signer()?),
             checkpoint_interval: std::time::Duration::from_secs(10),
             anomaly_defaults: crate::config::AnomalyDefaults::default(),
+            otlp_endpoint: None,
+            log_format: crate::config::LogFormat::Text,
         })
     }
 }

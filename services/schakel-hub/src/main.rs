@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use schakel_hub::config::FileConfig;
+use schakel_hub::HubConfig;
+use schakel_hub::config::{ConfigError, FileConfig, LogFormat};
 use schakel_hub::dev::DevEnvironment;
 
 /// The schakel hub: case data exchange for Van school naar duurzaam werk.
@@ -24,9 +25,14 @@ struct Args {
     /// Listen address for --dev.
     #[arg(long, default_value = "127.0.0.1:7443", requires = "dev")]
     listen: SocketAddr,
-    /// Configuration file (TOML) for production.
-    #[arg(long, required_unless_present = "dev")]
+    /// Configuration file (TOML) for production; `SCHAKEL_<KEY>` environment
+    /// variables override its top-level keys.
+    #[arg(long, required_unless_present_any = ["dev", "check_config"])]
     config: Option<PathBuf>,
+    /// Check a configuration file (with the environment overrides), report
+    /// every problem, and exit: 0 when the hub could start with it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dev", "config"])]
+    check_config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SCHAKEL_LOG_JSON")]
     log_json: bool,
@@ -45,7 +51,7 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, file_cfg: Option<HubConfig>) -> anyhow::Result<()> {
     let cfg = if args.dev {
         let env =
             DevEnvironment::ensure(&args.data_dir).context("preparing the development data directory")?;
@@ -62,13 +68,52 @@ async fn run(args: Args) -> anyhow::Result<()> {
         print_next_steps(&env);
         env.hub_config(args.listen, &url)?
     } else {
-        let path = args.config.context("--config is required without --dev")?;
-        FileConfig::load(&path)?
+        file_cfg.context("--config is required without --dev")?
     };
     let hub = schakel_hub::start(cfg).await?;
     eprintln!("schakel hub listening on {}", hub.addr());
     hub.serve_until(shutdown_signal()).await;
     Ok(())
+}
+
+fn print_problems(e: &ConfigError) {
+    eprintln!(
+        "schakel-hub: configuration {} has {} problem{}:",
+        e.file.display(),
+        e.problems.len(),
+        if e.problems.len() == 1 { "" } else { "s" }
+    );
+    for p in &e.problems {
+        eprintln!("  - {p}");
+    }
+}
+
+/// `--check-config`: every problem, or what the hub would run with. The
+/// database URL is not printed (it may hold a password).
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match FileConfig::load(path) {
+        Ok(cfg) => {
+            println!("configuration {} is valid", path.display());
+            println!("  listen            {}", cfg.listen);
+            println!(
+                "  database          {}",
+                cfg.database.url.split(':').next().unwrap_or("?")
+            );
+            println!("  policy version    {}", cfg.policy.version());
+            println!("  log origin        {}", cfg.audit_signer.name());
+            println!("  verifier key      {}", cfg.audit_signer.verifier().vkey());
+            println!("  checkpoints every {} s", cfg.checkpoint_interval.as_secs());
+            println!(
+                "  OTLP export       {}",
+                cfg.otlp_endpoint.as_deref().unwrap_or("off")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_problems(&e);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn print_next_steps(env: &DevEnvironment) {
@@ -111,8 +156,22 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging(args.log_json);
-    match run(args).await {
+    if let Some(path) = &args.check_config {
+        return check_config(path);
+    }
+    let file_cfg = match &args.config {
+        Some(path) if !args.dev => match FileConfig::load(path) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                print_problems(&e);
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let json = args.log_json || file_cfg.as_ref().is_some_and(|c| c.log_format == LogFormat::Json);
+    init_logging(json);
+    match run(args, file_cfg).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schakel-hub: {e:#}");

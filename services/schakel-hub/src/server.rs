@@ -62,6 +62,10 @@ pub struct HubConfig {
     pub checkpoint_interval: Duration,
     /// Default thresholds of the anomaly report.
     pub anomaly_defaults: crate::config::AnomalyDefaults,
+    /// OTLP/gRPC endpoint for traces and metrics; none = nothing exported.
+    pub otlp_endpoint: Option<String>,
+    /// How log lines are written.
+    pub log_format: crate::config::LogFormat,
 }
 
 /// Why a hub did not start.

@@ -1,0 +1,100 @@
+//! `schakel-hub --check-config FILE` (issue 8): a broken file is refused with
+//! every problem listed; a good one is described, without the database URL.
+
+use std::process::Command;
+
+use schakel_hub::dev::DevEnvironment;
+
+fn check(path: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_schakel-hub"));
+    cmd.arg("--check-config").arg(path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run schakel-hub");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_broken_file_is_refused_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.toml");
+    std::fs::write(
+        &path,
+        "listen = \"nowhere\"\n\
+         database_url = \"mysql://schakel:geheim@db/schakel\"\n\
+         ca_bundle = \"missing-ca.pem\"\n\
+         server_cert = \"missing-cert.pem\"\n\
+         pseudonym_key_file = \"missing.key\"\n\
+         log_origin = \"with space\"\n\
+         log_format = \"xml\"\n\
+         chekpoint_interval_secs = 5\n\
+         [anomalies]\n\
+         office_hours_start = 25\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&path, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for expected in [
+        "problems:",
+        "line 8: chekpoint_interval_secs: unknown key",
+        "server_key: required",
+        "audit_signing_key_file: required",
+        "listen: must be an address with a port",
+        "database_url: must start with sqlite: or postgres:",
+        "ca_bundle: ",
+        "server_cert: ",
+        "pseudonym_key_file: ",
+        "log_format: must be text or json",
+        "anomalies.office_hours_start: ",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("geheim"),
+        "the database password is never printed"
+    );
+}
+
+#[test]
+fn a_good_file_is_described_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = DevEnvironment::ensure(dir.path().join("dev")).unwrap();
+    let d = env.dir().display().to_string();
+    let path = dir.path().join("hub.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:7443\"\n\
+             database_url = \"postgres://schakel_hub:geheim@127.0.0.1/schakel\"\n\
+             ca_bundle = \"{d}/ca/ca.pem\"\n\
+             server_cert = \"{d}/hub/cert.pem\"\n\
+             server_key = \"{d}/hub/key.pem\"\n\
+             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
+             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
+             log_origin = \"{}\"\n",
+            schakel_hub::dev::DEV_LOG_ORIGIN
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&path, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("is valid"), "{stdout}");
+    assert!(stdout.contains(&env.audit_verifier().unwrap().vkey()), "{stdout}");
+    assert!(stdout.contains("database          postgres"), "{stdout}");
+    assert!(!stdout.contains("geheim"), "{stdout}");
+    // An environment variable overrides the file, and is checked like it.
+    let (code, _, stderr) = check(&path, &[("SCHAKEL_LISTEN", "not-an-address")]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("listen: must be an address"), "{stderr}");
+    let (code, stdout, _) = check(&path, &[("SCHAKEL_OTLP_ENDPOINT", "http://127.0.0.1:4317")]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("OTLP export       http://127.0.0.1:4317"),
+        "{stdout}"
+    );
+}
