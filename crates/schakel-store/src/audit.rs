@@ -65,43 +65,50 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
 /// open write transaction `$tx`; evaluates to the sequence number.
 macro_rules! append_audit_in_tx {
     ($tx:expr, $entry:expr, $now:expr) => {{
-        let next: i64 = sqlx::query_scalar($crate::audit::AUDIT_NEXT_SEQ)
-            .fetch_one(&mut *$tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-        let mut entry: schakel_audit::Entry = $entry;
-        entry.seq = u64::try_from(next).map_err(|_| StoreError::Corrupt("audit head"))?;
-        // The time is taken now that the head is locked, not when the
-        // request began: a write that waited for the lock must not carry a
-        // time before entries committed ahead of it. `$now` is a floor.
-        let appended_at = std::cmp::max($now, jiff::Timestamp::now());
-        entry.time_ms = u64::try_from(appended_at.as_millisecond()).unwrap_or(0);
-        let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
-        let leaf = schakel_audit::leaf_hash(&bytes);
-        sqlx::query($crate::audit::AUDIT_INSERT)
-            .bind(next)
-            .bind(appended_at.as_millisecond())
-            .bind(&bytes[..])
-            .bind(&leaf[..])
-            .bind(entry.actor.oin.as_deref())
-            .bind(entry.action.as_str())
-            .bind(entry.subject.as_deref())
-            .bind(entry.transfer_id.map(|u| u.to_string()))
-            .bind(entry.consent_id.map(|u| u.to_string()))
-            .bind(entry.actor.user_id.as_deref())
-            .bind(entry.activity.as_ref().map(|a| a.purpose.as_str()))
-            .execute(&mut *$tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-        for party in &entry.parties {
-            sqlx::query($crate::audit::AUDIT_INSERT_PARTY)
+        use tracing::Instrument as _;
+        let entry: schakel_audit::Entry = $entry;
+        let now: jiff::Timestamp = $now;
+        async {
+            let next: i64 = sqlx::query_scalar($crate::audit::AUDIT_NEXT_SEQ)
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            let mut entry = entry;
+            entry.seq = u64::try_from(next).map_err(|_| StoreError::Corrupt("audit head"))?;
+            // The time is taken now that the head is locked, not when the
+            // request began: a write that waited for the lock must not carry a
+            // time before entries committed ahead of it. `$now` is a floor.
+            let appended_at = std::cmp::max(now, jiff::Timestamp::now());
+            entry.time_ms = u64::try_from(appended_at.as_millisecond()).unwrap_or(0);
+            let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
+            let leaf = schakel_audit::leaf_hash(&bytes);
+            sqlx::query($crate::audit::AUDIT_INSERT)
                 .bind(next)
-                .bind(party.as_str())
+                .bind(appended_at.as_millisecond())
+                .bind(&bytes[..])
+                .bind(&leaf[..])
+                .bind(entry.actor.oin.as_deref())
+                .bind(entry.action.as_str())
+                .bind(entry.subject.as_deref())
+                .bind(entry.transfer_id.map(|u| u.to_string()))
+                .bind(entry.consent_id.map(|u| u.to_string()))
+                .bind(entry.actor.user_id.as_deref())
+                .bind(entry.activity.as_ref().map(|a| a.purpose.as_str()))
                 .execute(&mut *$tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            for party in &entry.parties {
+                sqlx::query($crate::audit::AUDIT_INSERT_PARTY)
+                    .bind(next)
+                    .bind(party.as_str())
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            }
+            Ok::<u64, StoreError>(entry.seq)
         }
-        entry.seq
+        .instrument(tracing::info_span!("audit.append"))
+        .await?
     }};
 }
 
@@ -181,6 +188,7 @@ impl Store {
     /// Appends one entry in a transaction of its own (for events that are
     /// not part of another action: refused calls, privacy-officer queries).
     /// Returns its sequence number.
+    #[tracing::instrument(name = "store.append_audit", skip_all)]
     pub async fn append_audit(&self, entry: Entry, now: Timestamp) -> Result<u64, StoreError> {
         on_pool!(self, p => {
             let mut tx = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
@@ -191,6 +199,7 @@ impl Store {
     }
 
     /// Number of committed entries.
+    #[tracing::instrument(name = "store.audit_size", skip_all)]
     pub async fn audit_size(&self) -> Result<u64, StoreError> {
         let n: i64 = on_pool!(self, p => sqlx::query_scalar(AUDIT_SIZE).fetch_one(p).await)
             .map_err(|e| StoreError::from_sqlx("audit log", e))?;
@@ -198,6 +207,7 @@ impl Store {
     }
 
     /// Entries with `from <= seq < to`, in order.
+    #[tracing::instrument(name = "store.audit_range", skip_all)]
     pub async fn audit_range(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>, StoreError> {
         let (from, to) = (to_i64(from)?, to_i64(to)?);
         on_pool!(self, p => {
@@ -216,6 +226,7 @@ impl Store {
     }
 
     /// The entry with this sequence number.
+    #[tracing::instrument(name = "store.audit_entry", skip_all)]
     pub async fn audit_entry(&self, seq: u64) -> Result<Option<StoredEntry>, StoreError> {
         let seq = to_i64(seq)?;
         on_pool!(self, p => {
@@ -232,6 +243,7 @@ impl Store {
     }
 
     /// The largest checkpoint.
+    #[tracing::instrument(name = "store.latest_checkpoint", skip_all)]
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         on_pool!(self, p => {
             let row = sqlx::query(AUDIT_LATEST_CHECKPOINT)
@@ -246,6 +258,7 @@ impl Store {
     }
 
     /// The smallest checkpoint whose size is at least `size`.
+    #[tracing::instrument(name = "store.checkpoint_covering", skip_all)]
     pub async fn checkpoint_covering(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
         let size = to_i64(size)?;
         on_pool!(self, p => {
@@ -263,6 +276,7 @@ impl Store {
 
     /// Stores a checkpoint; `false` when one of that size exists already
     /// (another hub made it first).
+    #[tracing::instrument(name = "store.insert_checkpoint", skip_all)]
     pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
         let frontier: Vec<u8> = cp.frontier.concat();
         let size = to_i64(cp.size)?;

@@ -65,6 +65,7 @@ pub enum TransferClosure {
 impl Store {
     /// Up to `limit` entries matching `q` with sequence number at least
     /// `from_seq`, in order. Action names are matched exactly.
+    #[tracing::instrument(name = "store.audit_query", skip_all)]
     pub async fn audit_query(
         &self,
         q: &AuditQuery,
@@ -101,6 +102,7 @@ impl Store {
     }
 
     /// The stored leaf hashes of entries `from <= seq < to`, in order.
+    #[tracing::instrument(name = "store.audit_leaves", skip_all)]
     pub async fn audit_leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         let (from_i, to_i) = (to_i64(from)?, to_i64(to)?);
         let raw: Vec<Vec<u8>> = on_pool!(self, p => sqlx::query_scalar(AUDIT_LEAVES)
@@ -116,6 +118,7 @@ impl Store {
     }
 
     /// Every stored checkpoint, smallest first.
+    #[tracing::instrument(name = "store.audit_checkpoints", skip_all)]
     pub async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         on_pool!(self, p => {
             let rows = sqlx::query(AUDIT_CHECKPOINTS)
@@ -132,6 +135,7 @@ impl Store {
 
     /// Transfers of `oin` (as sender or recipient) that were declined,
     /// withdrawn or purged, with the moment that happened.
+    #[tracing::instrument(name = "store.transfer_closures", skip_all)]
     pub async fn transfer_closures(
         &self,
         oin: &str,
@@ -169,6 +173,7 @@ impl Store {
     /// `verifier`) and every checkpoint in `extra` (ones a privacy officer
     /// kept). The inner error names the first bad position; the outer one
     /// is a database failure.
+    #[tracing::instrument(name = "store.verify_audit_log", skip_all)]
     pub async fn verify_audit_log(
         &self,
         verifier: &Verifier,

@@ -97,6 +97,7 @@ macro_rules! recipient_from_row {
 
 impl Store {
     /// Registers a new organisation (with no functions yet).
+    #[tracing::instrument(name = "store.insert_organisation", skip_all)]
     pub async fn insert_organisation(
         &self,
         org: &NewOrganisation,
@@ -121,6 +122,7 @@ impl Store {
     }
 
     /// Applies `update` to an organisation and returns the result.
+    #[tracing::instrument(name = "store.update_organisation", skip_all)]
     pub async fn update_organisation(
         &self,
         oin: &Oin,
@@ -151,6 +153,7 @@ impl Store {
     }
 
     /// The organisation with this OIN, with its functions.
+    #[tracing::instrument(name = "store.get_organisation", skip_all)]
     pub async fn get_organisation(&self, oin: &Oin) -> Result<Option<Organisation>, StoreError> {
         let org = on_pool!(self, p => {
             let row = sqlx::query(SELECT_ORGANISATION)
@@ -169,11 +172,13 @@ impl Store {
     }
 
     /// The OIN of the gemeente with this CBS code.
+    #[tracing::instrument(name = "store.oin_by_gemeentecode", skip_all)]
     pub async fn oin_by_gemeentecode(&self, code: &str) -> Result<Option<Oin>, StoreError> {
         self.oin_by(SELECT_OIN_BY_GEMEENTECODE, code).await
     }
 
     /// The OIN of the school with this BRIN code.
+    #[tracing::instrument(name = "store.oin_by_brin", skip_all)]
     pub async fn oin_by_brin(&self, brin: &str) -> Result<Option<Oin>, StoreError> {
         self.oin_by(SELECT_OIN_BY_BRIN, brin).await
     }
@@ -187,6 +192,7 @@ impl Store {
 
     /// Organisations matching `filter` with an OIN after `after` (keyset
     /// pagination), at most `limit`, ordered by OIN.
+    #[tracing::instrument(name = "store.list_organisations", skip_all)]
     pub async fn list_organisations(
         &self,
         filter: &OrgFilter,
@@ -218,6 +224,7 @@ impl Store {
 
     /// Adds a function to an organisation. The caller checks that the
     /// organisation's kind allows it (R9).
+    #[tracing::instrument(name = "store.add_function", skip_all)]
     pub async fn add_function(
         &self,
         oin: &Oin,
@@ -244,6 +251,7 @@ impl Store {
     }
 
     /// Registers an age recipient for a function.
+    #[tracing::instrument(name = "store.insert_recipient", skip_all)]
     pub async fn insert_recipient(
         &self,
         key: &RecipientKey,
@@ -266,6 +274,7 @@ impl Store {
     }
 
     /// All recipient keys of an organisation's functions, oldest first.
+    #[tracing::instrument(name = "store.recipients_of", skip_all)]
     pub async fn recipients_of(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
         on_pool!(self, p => {
             let rows = sqlx::query(SELECT_RECIPIENTS)
@@ -282,6 +291,7 @@ impl Store {
     }
 
     /// Revokes a recipient key; revoking twice keeps the first time.
+    #[tracing::instrument(name = "store.revoke_recipient", skip_all)]
     pub async fn revoke_recipient(
         &self,
         key_id: Uuid,
@@ -309,6 +319,7 @@ impl Store {
     }
 
     /// Binds a client certificate to an organisation × function.
+    #[tracing::instrument(name = "store.bind_certificate", skip_all)]
     pub async fn bind_certificate(
         &self,
         binding: &CertificateBinding,
@@ -329,6 +340,7 @@ impl Store {
     }
 
     /// The binding of the certificate with this SHA-256 (lower-case hex).
+    #[tracing::instrument(name = "store.certificate_binding", skip_all)]
     pub async fn certificate_binding(&self, sha256: &str) -> Result<Option<CertificateBinding>, StoreError> {
         on_pool!(self, p => {
             let row = sqlx::query(SELECT_CERTIFICATE_BINDING)
@@ -349,6 +361,7 @@ impl Store {
     }
 
     /// Removes a certificate binding ([`StoreError::NotFound`] if there is none).
+    #[tracing::instrument(name = "store.unbind_certificate", skip_all)]
     pub async fn unbind_certificate(
         &self,
         sha256: &str,

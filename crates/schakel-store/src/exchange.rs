@@ -670,6 +670,7 @@ impl Store {
     /// Stores a new consent record (given or refused) with its audit entry.
     /// A reused idempotency key answers [`StoreError::Conflict`]; the caller
     /// then looks the first record up with [`Store::consent_by_key`].
+    #[tracing::instrument(name = "store.insert_consent", skip_all)]
     pub async fn insert_consent(
         &self,
         c: &ConsentRow,
@@ -707,6 +708,7 @@ impl Store {
     }
 
     /// One consent by id.
+    #[tracing::instrument(name = "store.consent", skip_all)]
     pub async fn consent(&self, id: Uuid) -> Result<Option<ConsentRow>, StoreError> {
         let found: Option<(ConsentRow, Idempotency)> = fetch_one_of!(
             self,
@@ -719,6 +721,7 @@ impl Store {
     }
 
     /// The consent a party recorded under an idempotency key.
+    #[tracing::instrument(name = "store.consent_by_key", skip_all)]
     pub async fn consent_by_key(
         &self,
         recorder: &PartyKey,
@@ -734,6 +737,7 @@ impl Store {
     }
 
     /// Consents a party recorded, newest first, after the cursor `before` (exclusive).
+    #[tracing::instrument(name = "store.list_consents", skip_all)]
     pub async fn list_consents(
         &self,
         recorder: &PartyKey,
@@ -767,6 +771,7 @@ impl Store {
     /// transfers resting on it (delivery stopped, or a withdrawal notice), all
     /// with one audit entry in one transaction. [`StoreError::Conflict`] when
     /// the consent or a transfer changed since it was read.
+    #[tracing::instrument(name = "store.withdraw_consent", skip_all)]
     pub async fn withdraw_consent(
         &self,
         consent_id: Uuid,
@@ -806,6 +811,7 @@ impl Store {
 
     /// Stores a new transfer, its sealed groups and its audit entry in one
     /// transaction. A reused idempotency key answers [`StoreError::Conflict`].
+    #[tracing::instrument(name = "store.insert_transfer", skip_all)]
     pub async fn insert_transfer(
         &self,
         t: &NewTransfer,
@@ -855,6 +861,7 @@ impl Store {
     }
 
     /// One transfer by id.
+    #[tracing::instrument(name = "store.transfer", skip_all)]
     pub async fn transfer(&self, id: Uuid) -> Result<Option<TransferRow>, StoreError> {
         let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
             self,
@@ -867,6 +874,7 @@ impl Store {
     }
 
     /// The transfer a sender submitted under an idempotency key.
+    #[tracing::instrument(name = "store.transfer_by_key", skip_all)]
     pub async fn transfer_by_key(
         &self,
         sender: &PartyKey,
@@ -882,6 +890,7 @@ impl Store {
     }
 
     /// The transfer a withdrawal notice belongs to.
+    #[tracing::instrument(name = "store.transfer_by_notice", skip_all)]
     pub async fn transfer_by_notice(&self, notice_id: Uuid) -> Result<Option<TransferRow>, StoreError> {
         let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
             self,
@@ -894,6 +903,7 @@ impl Store {
     }
 
     /// Every transfer resting on a consent.
+    #[tracing::instrument(name = "store.transfers_of_consent", skip_all)]
     pub async fn transfers_of_consent(&self, consent_id: Uuid) -> Result<Vec<TransferRow>, StoreError> {
         let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
             self,
@@ -906,6 +916,7 @@ impl Store {
     }
 
     /// The sealed groups of a transfer, in order.
+    #[tracing::instrument(name = "store.transfer_groups", skip_all)]
     pub async fn transfer_groups(&self, id: Uuid) -> Result<Vec<SealedRow>, StoreError> {
         fetch_all_of!(
             self,
@@ -918,6 +929,7 @@ impl Store {
 
     /// One party's transfers: sent ones newest first, received ones oldest
     /// first, after the cursor `after` (exclusive, in listing order).
+    #[tracing::instrument(name = "store.list_transfers", skip_all)]
     pub async fn list_transfers(
         &self,
         party: &PartyKey,
@@ -957,6 +969,7 @@ impl Store {
 
     /// Transfers with a withdrawal notice addressed to a recipient, by
     /// notice id (oldest first), after the cursor `after`.
+    #[tracing::instrument(name = "store.list_notices", skip_all)]
     pub async fn list_notices(
         &self,
         recipient: &PartyKey,
@@ -984,6 +997,7 @@ impl Store {
     /// with extra sealed groups (e.g. `meta.decision`) and its audit entry, in
     /// one transaction. [`StoreError::Conflict`] when the state changed since
     /// it was read.
+    #[tracing::instrument(name = "store.transition_transfer", skip_all)]
     pub async fn transition_transfer(
         &self,
         t: &Transition,
@@ -1029,6 +1043,7 @@ impl Store {
 
     /// Stores a new expertise request with its sealed groups and audit entry.
     /// A reused idempotency key answers [`StoreError::Conflict`].
+    #[tracing::instrument(name = "store.insert_expertise", skip_all)]
     pub async fn insert_expertise(
         &self,
         r: &ExpertiseRow,
@@ -1063,6 +1078,7 @@ impl Store {
     }
 
     /// One expertise request by id.
+    #[tracing::instrument(name = "store.expertise", skip_all)]
     pub async fn expertise(&self, id: Uuid) -> Result<Option<ExpertiseRow>, StoreError> {
         let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
             self,
@@ -1075,6 +1091,7 @@ impl Store {
     }
 
     /// The request a party asked under an idempotency key.
+    #[tracing::instrument(name = "store.expertise_by_key", skip_all)]
     pub async fn expertise_by_key(
         &self,
         requester: &PartyKey,
@@ -1090,6 +1107,7 @@ impl Store {
     }
 
     /// The request a Doorstroompunt answered under an advice idempotency key.
+    #[tracing::instrument(name = "store.expertise_by_advice_key", skip_all)]
     pub async fn expertise_by_advice_key(
         &self,
         doorstroompunt: &PartyKey,
@@ -1106,6 +1124,7 @@ impl Store {
     }
 
     /// Sealed groups of one part of an expertise exchange.
+    #[tracing::instrument(name = "store.expertise_groups", skip_all)]
     pub async fn expertise_groups(
         &self,
         id: Uuid,
@@ -1122,6 +1141,7 @@ impl Store {
 
     /// A party's expertise requests, newest first: those it asked
     /// (`asked = true`) or received.
+    #[tracing::instrument(name = "store.list_expertise", skip_all)]
     pub async fn list_expertise(
         &self,
         party: &PartyKey,
@@ -1151,6 +1171,7 @@ impl Store {
     /// Answers an open request (R7) with its advice, sealed groups and audit
     /// entry. [`StoreError::Conflict`] when it is no longer open, or the
     /// advice idempotency key was used before.
+    #[tracing::instrument(name = "store.answer_expertise", skip_all)]
     pub async fn answer_expertise(
         &self,
         request_id: Uuid,

@@ -83,6 +83,19 @@ impl RequestContext {
         })
     }
 
+    /// The same context under the OpenTelemetry trace and span of the
+    /// request (when spans are exported), so the audit entry and the
+    /// exported span name the same ids.
+    pub fn with_ids(mut self, trace_id: [u8; 16], span_id: [u8; 8]) -> Self {
+        if let (Ok(t), Ok(s)) = (TraceId::from_bytes(trace_id), SpanId::from_bytes(span_id)) {
+            self.trace = TraceContext {
+                trace_id: t,
+                span_id: s,
+            };
+        }
+        self
+    }
+
     /// A context for work the hub does on its own (development set-up),
     /// with a new trace.
     pub fn internal(user_id: &str) -> Result<Self, BadMetadata> {

@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use schakel_domain::FunctionKind;
 use schakel_store::{Organisation, Store};
 use tonic::Status;
+use tracing::Instrument as _;
 
 use crate::audit::{BadMetadata, RequestContext};
 use crate::authz;
@@ -206,8 +207,16 @@ where
         let state = self.state.clone();
         let peer = req.extensions().get::<PeerInfo>().cloned();
         let path = req.uri().path().to_owned();
-        let ctx = RequestContext::from_headers(req.headers());
-        Box::pin(async move {
+        let path_label = path.clone();
+        let span = crate::telemetry::rpc_span(&path, req.headers());
+        let ctx =
+            RequestContext::from_headers(req.headers()).map(|ctx| match crate::telemetry::span_ids(&span) {
+                Some((trace, span)) => ctx.with_ids(trace, span),
+                None => ctx,
+            });
+        let started = std::time::Instant::now();
+        let rpc_span = span.clone();
+        let call = async move {
             let ctx = match ctx {
                 Ok(ctx) => ctx,
                 Err(BadMetadata(header)) => {
@@ -232,6 +241,31 @@ where
                     Ok(Status::from(e).into_http())
                 }
             }
-        })
+        };
+        Box::pin(
+            async move {
+                let out = call.await;
+                // A failed call carries its status in the headers; a
+                // successful one in the trailers, as OK.
+                let code = match &out {
+                    Ok(resp) => resp
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .unwrap_or(0),
+                    Err(_) => tonic::Code::Internal as i32,
+                };
+                let status = format!("{:?}", tonic::Code::from(code));
+                rpc_span.record("rpc.grpc.status_code", code);
+                crate::telemetry::record_rpc(
+                    crate::telemetry::method_label(&path_label),
+                    &status,
+                    started.elapsed().as_secs_f64(),
+                );
+                out
+            }
+            .instrument(span),
+        )
     }
 }

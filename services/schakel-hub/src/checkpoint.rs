@@ -108,6 +108,7 @@ impl Checkpointer {
         };
         let size = self.store.audit_size().await?;
         if let Some(stored) = latest.filter(|s| s.size >= size) {
+            crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
             return Ok(stored);
         }
         // Times are not checked here: entries from hubs with slightly
@@ -142,6 +143,7 @@ impl Checkpointer {
             created_at: Timestamp::from_millisecond(Timestamp::now().as_millisecond())
                 .unwrap_or_else(|_| Timestamp::now()),
         };
+        crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
         if self.store.insert_checkpoint(&stored).await? {
             tracing::debug!(size = stored.size, "audit checkpoint signed");
             return Ok(stored);

@@ -105,6 +105,7 @@ impl From<HubError> for Status {
 
 /// A status with every violation as a `google.rpc.BadRequest` field violation.
 fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status {
+    crate::telemetry::record_refusals(violations.iter().map(|v| v.description.as_str()));
     let summary = if violations.len() == 1 {
         format!("{what}: {}: {}", violations[0].field, violations[0].description)
     } else {

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod bootstrap;
 pub mod certinfo;
 pub mod checkpoint;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod policy_files;
 pub mod regions;
 pub mod server;
 pub mod services;
+pub mod telemetry;
 pub mod tls;
 
 pub use server::{HubConfig, RunningHub, StartError, start};

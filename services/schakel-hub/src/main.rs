@@ -27,28 +27,36 @@ struct Args {
     listen: SocketAddr,
     /// Configuration file (TOML) for production; `SCHAKEL_<KEY>` environment
     /// variables override its top-level keys.
-    #[arg(long, required_unless_present_any = ["dev", "check_config"])]
+    #[arg(long, required_unless_present_any = ["dev", "check_config", "register_operator"])]
     config: Option<PathBuf>,
     /// Check a configuration file (with the environment overrides), report
     /// every problem, and exit: 0 when the hub could start with it.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dev", "config"])]
     check_config: Option<PathBuf>,
+    /// Register the hub operator (organisation, `admin` function and this
+    /// client certificate, PEM) in a new database, then exit. Needed once,
+    /// before any `schakel admin` call; run it as the schema owner (it
+    /// migrates). Changes nothing when the operator exists.
+    #[arg(
+        long,
+        value_name = "CERT_PEM",
+        conflicts_with_all = ["dev", "config", "check_config"],
+        requires_all = ["database", "operator_oin", "operator_name"]
+    )]
+    register_operator: Option<PathBuf>,
+    /// With --register-operator: the database URL.
+    #[arg(long, value_name = "URL", requires = "register_operator")]
+    database: Option<String>,
+    /// With --register-operator: the operator's OIN (the certificate's
+    /// subject serialNumber).
+    #[arg(long, value_name = "OIN", requires = "register_operator")]
+    operator_oin: Option<String>,
+    /// With --register-operator: the operator organisation's name.
+    #[arg(long, value_name = "NAME", requires = "register_operator")]
+    operator_name: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SCHAKEL_LOG_JSON")]
     log_json: bool,
-}
-
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SCHAKEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init()
-    } else {
-        builder.init()
-    }
 }
 
 async fn run(args: Args, file_cfg: Option<HubConfig>) -> anyhow::Result<()> {
@@ -153,11 +161,40 @@ async fn shutdown_signal() {
     eprintln!("shutting down");
 }
 
+/// `--register-operator`.
+async fn register_operator(args: &Args, cert: &std::path::Path) -> ExitCode {
+    let pem = match std::fs::read(cert) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("schakel-hub: {}: {e}", cert.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (db, oin, name) = (
+        args.database.as_deref().unwrap_or_default(),
+        args.operator_oin.as_deref().unwrap_or_default(),
+        args.operator_name.as_deref().unwrap_or_default(),
+    );
+    match schakel_hub::bootstrap::register_operator(db, oin, name, &pem).await {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("schakel-hub: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(path) = &args.check_config {
         return check_config(path);
+    }
+    if let Some(cert) = &args.register_operator {
+        return register_operator(&args, cert).await;
     }
     let file_cfg = match &args.config {
         Some(path) if !args.dev => match FileConfig::load(path) {
@@ -169,13 +206,26 @@ async fn main() -> ExitCode {
         },
         _ => None,
     };
-    let json = args.log_json || file_cfg.as_ref().is_some_and(|c| c.log_format == LogFormat::Json);
-    init_logging(json);
-    match run(args, file_cfg).await {
+    let format = match (&file_cfg, args.log_json) {
+        (_, true) => LogFormat::Json,
+        (Some(cfg), false) => cfg.log_format,
+        (None, false) => LogFormat::Text,
+    };
+    let otlp = file_cfg.as_ref().and_then(|c| c.otlp_endpoint.clone());
+    let telemetry = match schakel_hub::telemetry::init(format, otlp.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("schakel-hub: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match run(args, file_cfg).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schakel-hub: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }

@@ -257,9 +257,19 @@ pub struct ToSeal {
     pub purpose: PurposeId,
 }
 
+/// The policy decision (R1–R19) for `facts`, in a `policy.decide` span.
+pub fn decide(
+    facts: &schakel_policy::Facts,
+    policy: &schakel_policy::Policy,
+    on: jiff::civil::Date,
+) -> schakel_policy::Decision {
+    tracing::info_span!("policy.decide").in_scope(|| schakel_policy::decide(facts, policy, on))
+}
+
 /// Seals each group to every key in `keys` (one age file per group, one
 /// X25519 per key), off the async runtime. The plaintext is dropped — and
 /// zeroized — as soon as it is sealed.
+#[tracing::instrument(name = "seal", skip_all, fields(groups = groups.len(), recipients = keys.len()))]
 pub async fn seal_all(groups: Vec<ToSeal>, keys: Vec<(Uuid, Recipient)>) -> Result<Vec<SealedRow>, HubError> {
     if keys.is_empty() {
         return Err(HubError::Internal);

@@ -221,7 +221,7 @@ impl ExpertiseApi {
                 hardheidsclausule: None,
                 open_expertise_request: false,
             };
-            let d = schakel_policy::decide(&facts, &state.policy, on);
+            let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
                 rules = rule_ids(pv);
                 violations = map_violations(&doc.index, pv, "subject");
@@ -428,7 +428,7 @@ impl ExpertiseApi {
                 open_expertise_request: request.state == "open",
             };
             if let Decision::Refused { violations: pv, .. } =
-                schakel_policy::decide(&facts, &state.policy, on)
+                super::exchange::decide(&facts, &state.policy, on)
             {
                 rules = rule_ids(&pv);
                 violations = map_violations(&doc.index, &pv, "subject");

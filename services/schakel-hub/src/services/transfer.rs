@@ -231,7 +231,7 @@ impl TransferApi {
                     .then(|| r.hardheidsclausule_justification.clone()),
                 open_expertise_request: false,
             };
-            let d = schakel_policy::decide(&facts, &state.policy, on);
+            let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
                 refused_rules = rule_ids(pv);
                 violations = map_violations(&doc.index, pv, "subject");
