@@ -32,12 +32,7 @@ fn function_name(f: i32) -> &'static str {
     }
 }
 
-fn ts(t: &Option<prost_types::Timestamp>) -> Value {
-    match t {
-        Some(t) => Value::String(format!("{}", t)),
-        None => Value::Null,
-    }
-}
+use crate::render::ts;
 
 fn recipient_json(k: &pb::RecipientKey) -> Value {
     json!({
@@ -228,13 +223,22 @@ pub fn print_organisation(out: &mut Out, o: Option<&pb::Organisation>) {
 /// violation on its own line.
 pub fn status_message(status: &tonic::Status) -> String {
     let code = format!("{:?}", status.code());
-    let mut s = format!("refused ({}): {}\n", code_name(&code), status.message());
-    if let Some(bad) = status.get_details_bad_request() {
-        for v in bad.field_violations {
-            s.push_str(&format!("  - {}: {}\n", v.field, v.description));
-        }
+    let mut s = format!("refused ({}): {}\n", code_name(&code), headline(status));
+    for (field, description) in violations(status) {
+        s.push_str(&format!("  - {field}: {description}\n"));
     }
     s
+}
+
+/// The first line about a refusal: the number of problems when field
+/// violations follow (the status message repeats a single one), the status
+/// message otherwise.
+pub fn headline(status: &tonic::Status) -> String {
+    match violations(status).len() {
+        0 => status.message().to_owned(),
+        1 => "1 problem".to_owned(),
+        n => format!("{n} problems"),
+    }
 }
 
 /// The gRPC name of a status code, e.g. `FAILED_PRECONDITION`.

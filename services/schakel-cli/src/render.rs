@@ -7,16 +7,25 @@ use serde_json::{Value, json};
 
 use crate::names::{self, name};
 
+/// A timestamp as RFC 3339 in UTC, to the millisecond (what the hub
+/// stores).
+pub fn ts_string(t: &prost_types::Timestamp) -> String {
+    jiff::Timestamp::new(t.seconds, t.nanos)
+        .ok()
+        .and_then(|x| x.round(jiff::Unit::Millisecond).ok())
+        .map_or_else(|| t.to_string(), |x| x.to_string())
+}
+
 /// A timestamp as RFC 3339, or null.
 pub fn ts(t: &Option<prost_types::Timestamp>) -> Value {
     match t {
-        Some(t) => Value::String(t.to_string()),
+        Some(t) => Value::String(ts_string(t)),
         None => Value::Null,
     }
 }
 
 fn ts_text(t: &Option<prost_types::Timestamp>) -> String {
-    t.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into())
+    t.as_ref().map_or_else(|| "-".into(), ts_string)
 }
 
 /// A calendar date as `YYYY-MM-DD`, or null.

@@ -385,7 +385,7 @@ fn report_text(results: &[Result1]) {
                     r.location,
                     r.kind().name(),
                     output::code(status),
-                    status.message()
+                    output::headline(status)
                 );
                 for (field, description) in output::violations(status) {
                     println!("    - {field}: {description}");
