@@ -17,6 +17,7 @@ mod error;
 mod exchange;
 mod model;
 mod pool;
+mod retention;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use audit_query::{AuditQuery, TransferClosure};
@@ -29,3 +30,4 @@ pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };
 pub use pool::{Backend, Store, StoreOptions};
+pub use retention::{PurgeCandidate, PurgeKind, PurgeReason};

@@ -50,6 +50,12 @@ pub struct FileConfig {
     pub otlp_endpoint: Option<String>,
     /// `text` (default) or `json` log lines on stderr.
     pub log_format: Option<String>,
+    /// Seconds between runs of the retention purge (R15; default 3600, 0 =
+    /// only when the operator asks).
+    pub purge_interval_secs: Option<u64>,
+    /// Days a declined transfer, or one withdrawn before delivery, is kept
+    /// before its sealed content is purged (default 30).
+    pub closed_retention_days: Option<u32>,
     /// Default thresholds of the anomaly report.
     #[serde(default)]
     pub anomalies: AnomalyDefaults,
@@ -72,6 +78,8 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("max_connections", true),
     ("otlp_endpoint", false),
     ("log_format", false),
+    ("purge_interval_secs", true),
+    ("closed_retention_days", true),
 ];
 
 /// Keys that must be present (in the file or the environment).
@@ -362,6 +370,18 @@ impl FileConfig {
                 LogFormat::Text
             }
         };
+        let closed_days = cfg.closed_retention_days.unwrap_or(30);
+        if closed_days > 3650 {
+            problems.push("closed_retention_days: must be at most 3650".into());
+        }
+        let purge_interval = cfg.purge_interval_secs.unwrap_or(3600);
+        if purge_interval > 7 * 86_400 {
+            problems.push("purge_interval_secs: must be at most 604800 (a week); 0 turns the job off".into());
+        }
+        let retention = crate::retention::RetentionSettings {
+            closed_retention: jiff::SignedDuration::from_hours(i64::from(closed_days) * 24),
+            interval: (purge_interval > 0).then(|| std::time::Duration::from_secs(purge_interval)),
+        };
         for (key, problem) in cfg.anomalies.problems() {
             problems.push(format!("anomalies.{key}: {problem}"));
         }
@@ -386,6 +406,7 @@ impl FileConfig {
                     anomaly_defaults: cfg.anomalies,
                     otlp_endpoint: cfg.otlp_endpoint,
                     log_format,
+                    retention,
                 })
             }
             _ => Err(fail(problems)),

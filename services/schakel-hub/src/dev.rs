@@ -407,6 +407,7 @@ impl DevEnvironment {
             anomaly_defaults: crate::config::AnomalyDefaults::default(),
             otlp_endpoint: None,
             log_format: crate::config::LogFormat::Text,
+            retention: crate::retention::RetentionSettings::default(),
         })
     }
 }

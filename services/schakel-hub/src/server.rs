@@ -66,6 +66,8 @@ pub struct HubConfig {
     pub otlp_endpoint: Option<String>,
     /// How log lines are written.
     pub log_format: crate::config::LogFormat,
+    /// Retention purge settings (R15).
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// Why a hub did not start.
@@ -94,6 +96,7 @@ pub struct RunningHub {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     acceptor: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
+    purge_job: Option<JoinHandle<()>>,
 }
 
 impl RunningHub {
@@ -111,6 +114,9 @@ impl RunningHub {
     pub async fn shutdown(mut self) {
         self.acceptor.abort();
         self.checkpointer.abort();
+        if let Some(job) = &self.purge_job {
+            job.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -137,6 +143,9 @@ impl RunningHub {
                 tracing::error!(?result, "server stopped by itself");
                 self.acceptor.abort();
                 self.checkpointer.abort();
+                if let Some(job) = &self.purge_job {
+                    job.abort();
+                }
                 self.store.close().await;
                 return;
             }
@@ -210,8 +219,10 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         pseudonymiser: Arc::new(cfg.pseudonymiser),
         checkpointer: Checkpointer::new(store.clone(), cfg.audit_signer),
         anomaly_defaults: cfg.anomaly_defaults,
+        retention: cfg.retention,
     };
     let checkpointer = state.checkpointer.clone().spawn(cfg.checkpoint_interval);
+    let purge_job = crate::retention::spawn(store.clone(), cfg.retention, Arc::from(policy_version.as_str()));
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
     health.set_serving::<AdminServiceServer<AdminApi>>().await;
@@ -249,5 +260,6 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         server,
         acceptor,
         checkpointer,
+        purge_job,
     })
 }

@@ -131,6 +131,20 @@ pub enum AdminCommand {
         /// Hex SHA-256 of the certificate.
         sha256: String,
     },
+    /// Remove sealed content whose retention period has passed (R15); a
+    /// content-free audit entry stays for each item.
+    Purge {
+        /// Only show what would be purged; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Purge what had expired at this instant (RFC 3339, not in the
+        /// future); default now.
+        #[arg(long)]
+        as_of: Option<jiff::Timestamp>,
+        /// At most this many items in this call (0 = all).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
 }
 
 /// Runs an admin command; `Ok(Err(status))` is a call the hub refused.
@@ -229,6 +243,75 @@ pub async fn run(hub: &Hub, cmd: AdminCommand, out: &mut Out) -> anyhow::Result<
             })
             .await
             .map(|_| out.line("unbound", &sha256)),
+        AdminCommand::Purge {
+            dry_run,
+            as_of,
+            limit,
+        } => admin
+            .purge(pb::PurgeRequest {
+                dry_run,
+                as_of: as_of.map(|t| prost_types::Timestamp {
+                    seconds: t.as_second(),
+                    nanos: t.subsec_nanosecond(),
+                }),
+                limit: i32::try_from(limit).unwrap_or(i32::MAX),
+            })
+            .await
+            .map(|r| purge_report(out, &r.into_inner())),
     };
     Ok(r)
+}
+
+/// Prints what was (or, in a dry run, would be) purged.
+fn purge_report(out: &mut Out, r: &pb::PurgeResponse) {
+    let kind = |k: i32| match pb::PurgeItemKind::try_from(k) {
+        Ok(pb::PurgeItemKind::Transfer) => "transfer",
+        Ok(pb::PurgeItemKind::ExpertiseRequest) => "expertise_request",
+        _ => "unknown",
+    };
+    let reason = |k: i32| match pb::PurgeReason::try_from(k) {
+        Ok(pb::PurgeReason::RetentionExpired) => "retention_expired",
+        Ok(pb::PurgeReason::Withdrawn) => "withdrawn",
+        Ok(pb::PurgeReason::Declined) => "declined",
+        _ => "unknown",
+    };
+    if out.is_json() {
+        out.set(serde_json::json!({
+            "dry_run": r.dry_run,
+            "more_remaining": r.more_remaining,
+            "items": r.items.iter().map(|i| serde_json::json!({
+                "kind": kind(i.kind),
+                "id": i.id,
+                "purpose": i.purpose,
+                "reason": reason(i.reason),
+                "expired_at": crate::render::ts(&i.expired_at),
+                "groups": i.groups,
+            })).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    for i in &r.items {
+        println!(
+            "{:<17}  {}  {:<36}  {:<17}  expired {}  ({})",
+            kind(i.kind),
+            i.id,
+            i.purpose,
+            reason(i.reason),
+            crate::render::ts(&i.expired_at).as_str().unwrap_or("-"),
+            i.groups.join(", ")
+        );
+    }
+    let verb = if r.dry_run {
+        "would be purged (dry run; nothing changed)"
+    } else {
+        "purged"
+    };
+    println!(
+        "{} item{} {verb}",
+        r.items.len(),
+        if r.items.len() == 1 { "" } else { "s" }
+    );
+    if r.more_remaining {
+        println!("more items are due: run again (the limit stopped this call)");
+    }
 }

@@ -503,4 +503,70 @@ impl AdminService for AdminApi {
             .map_err(HubError::from)?;
         Ok(Response::new(pb::UnbindCertificateResponse {}))
     }
+
+    async fn purge(&self, req: Request<pb::PurgeRequest>) -> Result<Response<pb::PurgeResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        let r = req.into_inner();
+        let now = Timestamp::now();
+        let mut v = Violations::default();
+        let as_of = match r.as_of.as_ref() {
+            None => now,
+            Some(t) => match ts_from_pb(t) {
+                Some(t) if t <= now => t,
+                Some(_) => {
+                    v.add("as_of", "must not be in the future");
+                    now
+                }
+                None => {
+                    v.add("as_of", "format: not a valid timestamp");
+                    now
+                }
+            },
+        };
+        let limit = match r.limit {
+            0 => u32::MAX / 2,
+            n => u32::try_from(n).unwrap_or_else(|_| {
+                v.add("limit", "must not be negative");
+                0
+            }),
+        };
+        v.finish()?;
+        let state = &self.0;
+        let (items, more) = crate::retention::due(&state.store, &state.retention, as_of, limit)
+            .await
+            .map_err(HubError::from)?;
+        let items = if r.dry_run {
+            items
+        } else {
+            let who = crate::retention::Purger::Operator(&caller, &ctx);
+            crate::retention::purge(&state.store, &who, state.policy.version(), items)
+                .await
+                .map_err(HubError::from)?
+        };
+        Ok(Response::new(pb::PurgeResponse {
+            dry_run: r.dry_run,
+            items: items.iter().map(purge_item_to_pb).collect(),
+            more_remaining: more,
+        }))
+    }
+}
+
+/// A purged (or, in a dry run, due) item as the API shows it.
+fn purge_item_to_pb(c: &schakel_store::PurgeCandidate) -> pb::PurgeItem {
+    use schakel_store::{PurgeKind, PurgeReason};
+    pb::PurgeItem {
+        kind: match c.kind {
+            PurgeKind::Transfer => pb::PurgeItemKind::Transfer,
+            PurgeKind::Expertise => pb::PurgeItemKind::ExpertiseRequest,
+        } as i32,
+        id: c.id.to_string(),
+        purpose: c.purpose.clone(),
+        reason: match c.reason {
+            PurgeReason::RetentionExpired => pb::PurgeReason::RetentionExpired,
+            PurgeReason::Withdrawn => pb::PurgeReason::Withdrawn,
+            PurgeReason::Declined => pb::PurgeReason::Declined,
+        } as i32,
+        expired_at: Some(crate::convert::ts_to_pb(c.expired_at)),
+        groups: c.groups.clone(),
+    }
 }

@@ -48,6 +48,8 @@ pub struct HubState {
     pub checkpointer: crate::checkpoint::Checkpointer,
     /// Default thresholds of the anomaly report.
     pub anomaly_defaults: crate::config::AnomalyDefaults,
+    /// Retention purge settings (R15).
+    pub retention: crate::retention::RetentionSettings,
 }
 
 impl HubState {

@@ -1,0 +1,1 @@
+DELETE FROM expertise_groups WHERE request_id = $1

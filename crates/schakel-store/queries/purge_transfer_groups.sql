@@ -1,0 +1,1 @@
+DELETE FROM transfer_groups WHERE transfer_id = $1
