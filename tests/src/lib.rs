@@ -38,6 +38,12 @@ impl TestHub {
     /// Starts a hub on `db`; `None` only when PostgreSQL is unavailable
     /// outside CI (see `schakel_testkit::shared_cluster`).
     pub async fn start(db: Db) -> Option<Self> {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// As [`TestHub::start`], with the hub configuration changed by `adjust`
+    /// first (limits, retention, …).
+    pub async fn start_with(db: Db, adjust: impl FnOnce(&mut schakel_hub::HubConfig)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let env = DevEnvironment::ensure(dir.path().join("dev")).expect("dev environment");
         let db_url = match db {
@@ -46,7 +52,8 @@ impl TestHub {
         };
         env.seed(&db_url).await.expect("seed demo directory");
         let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-        let cfg = env.hub_config(listen, &db_url).expect("hub config");
+        let mut cfg = env.hub_config(listen, &db_url).expect("hub config");
+        adjust(&mut cfg);
         let hub = schakel_hub::start(cfg).await.expect("hub starts");
         env.write_profiles(&format!("https://{}", hub.addr()))
             .expect("profiles");

@@ -57,6 +57,7 @@ impl Caller {
 
 struct AuthState {
     store: Store,
+    limiter: Option<crate::ratelimit::RateLimiter>,
 }
 
 /// The layer that authenticates every request.
@@ -66,8 +67,11 @@ pub struct AuthLayer(Arc<AuthState>);
 impl AuthLayer {
     /// A layer that takes each connection's certificate verdict (see
     /// [`crate::tls::PeerStream`]) and resolves callers in `store`.
-    pub fn new(store: Store) -> Self {
-        Self(Arc::new(AuthState { store }))
+    pub fn new(store: Store, limit: Option<crate::ratelimit::RateLimit>) -> Self {
+        Self(Arc::new(AuthState {
+            store,
+            limiter: limit.map(crate::ratelimit::RateLimiter::new),
+        }))
     }
 }
 
@@ -230,6 +234,16 @@ where
             match state.admit(peer.as_ref(), &path).await {
                 Ok(Admission::Open) => inner.call(req).await,
                 Ok(Admission::Caller(caller)) => {
+                    if let Some(limiter) = &state.limiter
+                        && let Err(wait) =
+                            limiter.check(caller.organisation.oin.as_str(), std::time::Instant::now())
+                    {
+                        let status = Status::resource_exhausted(format!(
+                            "rate limit of this organisation reached; retry in {} ms",
+                            wait.as_millis().max(1)
+                        ));
+                        return Ok(status.into_http());
+                    }
                     req.extensions_mut().insert(*caller);
                     req.extensions_mut().insert(ctx);
                     inner.call(req).await

@@ -56,6 +56,12 @@ pub struct FileConfig {
     /// Days a declined transfer, or one withdrawn before delivery, is kept
     /// before its sealed content is purged (default 30).
     pub closed_retention_days: Option<u32>,
+    /// Calls per second one organisation may make, sustained (default 100;
+    /// 0 = unlimited). Over it the hub answers RESOURCE_EXHAUSTED.
+    pub rate_limit_per_second: Option<u32>,
+    /// Calls one organisation may make at once after a quiet period
+    /// (default 1000).
+    pub rate_limit_burst: Option<u32>,
     /// Default thresholds of the anomaly report.
     #[serde(default)]
     pub anomalies: AnomalyDefaults,
@@ -80,6 +86,8 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("log_format", false),
     ("purge_interval_secs", true),
     ("closed_retention_days", true),
+    ("rate_limit_per_second", true),
+    ("rate_limit_burst", true),
 ];
 
 /// Keys that must be present (in the file or the environment).
@@ -382,6 +390,15 @@ impl FileConfig {
             closed_retention: jiff::SignedDuration::from_hours(i64::from(closed_days) * 24),
             interval: (purge_interval > 0).then(|| std::time::Duration::from_secs(purge_interval)),
         };
+        let rate = cfg.rate_limit_per_second.unwrap_or(100);
+        let burst = cfg.rate_limit_burst.unwrap_or(1000);
+        if rate > 0 && burst == 0 {
+            problems.push("rate_limit_burst: must be at least 1 when rate_limit_per_second is set".into());
+        }
+        let rate_limit = (rate > 0).then(|| crate::ratelimit::RateLimit {
+            per_second: f64::from(rate),
+            burst: f64::from(burst.max(1)),
+        });
         for (key, problem) in cfg.anomalies.problems() {
             problems.push(format!("anomalies.{key}: {problem}"));
         }
@@ -407,6 +424,7 @@ impl FileConfig {
                     otlp_endpoint: cfg.otlp_endpoint,
                     log_format,
                     retention,
+                    rate_limit,
                 })
             }
             _ => Err(fail(problems)),

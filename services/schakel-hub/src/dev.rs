@@ -408,6 +408,8 @@ impl DevEnvironment {
             otlp_endpoint: None,
             log_format: crate::config::LogFormat::Text,
             retention: crate::retention::RetentionSettings::default(),
+            // The development hub serves benchmarks and tests: unlimited.
+            rate_limit: None,
         })
     }
 }

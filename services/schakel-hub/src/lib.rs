@@ -18,6 +18,7 @@ pub mod dev;
 pub mod error;
 pub mod pki;
 pub mod policy_files;
+pub mod ratelimit;
 pub mod regions;
 pub mod retention;
 pub mod server;

@@ -32,6 +32,8 @@ use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long running calls may take to finish when the hub stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// At most this many calls in flight on one connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 /// At most this many handshakes run at once.
 const MAX_PENDING_HANDSHAKES: usize = 256;
 
@@ -68,6 +70,8 @@ pub struct HubConfig {
     pub log_format: crate::config::LogFormat,
     /// Retention purge settings (R15).
     pub retention: crate::retention::RetentionSettings,
+    /// Calls per organisation; `None` = unlimited.
+    pub rate_limit: Option<crate::ratelimit::RateLimit>,
 }
 
 /// Why a hub did not start.
@@ -236,7 +240,10 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .timeout(Duration::from_secs(60))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(AuthLayer::new(store.clone()))
+        // One connection cannot hold more than this many calls open: a
+        // stalled client ties up at most its own streams.
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+        .layer(AuthLayer::new(store.clone(), cfg.rate_limit))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
