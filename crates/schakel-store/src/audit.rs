@@ -120,6 +120,7 @@ macro_rules! append_audit_in_tx {
 macro_rules! audited_write {
     ($store:expr, $what:literal, $audit:expr, $now:expr, $tx:ident => $body:expr) => {
         $crate::pool::on_pool!($store, p => {
+            let _turn = $store.write_turn().await;
             let mut $tx = $crate::pool::BeginWrite::begin_write(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx($what, e))?;
@@ -191,6 +192,7 @@ impl Store {
     #[tracing::instrument(name = "store.append_audit", skip_all)]
     pub async fn append_audit(&self, entry: Entry, now: Timestamp) -> Result<u64, StoreError> {
         on_pool!(self, p => {
+            let _turn = self.write_turn().await;
             let mut tx = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
             let seq = append_audit_in_tx!(tx, entry, now);
             tx.commit().await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
