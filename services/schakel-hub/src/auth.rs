@@ -173,9 +173,16 @@ impl AuthState {
                         .into(),
                 )
             })?;
+        let method = path.trim_start_matches('/').split('/').nth(1).unwrap_or("");
         if !authz::may_call(service, binding.function) {
             return Err(HubError::PermissionDenied(format!(
                 "function {} may not call {service}",
+                binding.function
+            )));
+        }
+        if !authz::may_call_method(service, method, binding.function) {
+            return Err(HubError::PermissionDenied(format!(
+                "R7: function {} may not call {service}/{method}",
                 binding.function
             )));
         }

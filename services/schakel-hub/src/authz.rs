@@ -38,6 +38,23 @@ pub fn may_call(service: &str, function: FunctionKind) -> bool {
     }
 }
 
+/// Whether a caller acting as `function` may call `method` of `service`:
+/// [`may_call`] for the service, narrowed for the RPCs only one of its
+/// functions may use (R7: the gemeente's Participatiewet function asks for
+/// expertise, the Doorstroompunt advises). Refused here, a call is refused
+/// and audited like any other authorisation failure.
+pub fn may_call_method(service: &str, method: &str, function: FunctionKind) -> bool {
+    use FunctionKind as F;
+    if !may_call(service, function) {
+        return false;
+    }
+    match (service, method) {
+        ("schakel.v1.ExpertiseService", "RequestExpertise") => function == F::Participatiewet,
+        ("schakel.v1.ExpertiseService", "GiveAdvice") => function == F::Doorstroompunt,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +68,29 @@ mod tests {
         "schakel.v1.ExpertiseService",
         "schakel.v1.AuditService",
     ];
+
+    #[test]
+    fn r7_only_participatiewet_asks_and_only_the_doorstroompunt_advises() {
+        let s = "schakel.v1.ExpertiseService";
+        assert!(may_call_method(
+            s,
+            "RequestExpertise",
+            FunctionKind::Participatiewet
+        ));
+        assert!(!may_call_method(
+            s,
+            "RequestExpertise",
+            FunctionKind::Doorstroompunt
+        ));
+        assert!(may_call_method(s, "GiveAdvice", FunctionKind::Doorstroompunt));
+        assert!(!may_call_method(s, "GiveAdvice", FunctionKind::Participatiewet));
+        assert!(!may_call_method(s, "GiveAdvice", FunctionKind::School));
+        assert!(may_call_method(
+            s,
+            "ListExpertiseRequests",
+            FunctionKind::Participatiewet
+        ));
+    }
 
     #[test]
     fn school_cannot_read_an_inbox() {
