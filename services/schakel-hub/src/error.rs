@@ -103,7 +103,15 @@ impl From<HubError> for Status {
     }
 }
 
-/// A status with every violation as a `google.rpc.BadRequest` field violation.
+/// The field violations of one answer travel in a response header, which
+/// clients cap (16 KiB by default in gRPC libraries); a bigger answer would
+/// reach them as a protocol error. So at most this many bytes of field paths
+/// and descriptions are listed, and a last entry says how many more there
+/// were.
+const MAX_DETAIL_BYTES: usize = 6 * 1024;
+
+/// A status with every violation as a `google.rpc.BadRequest` field violation
+/// (within [`MAX_DETAIL_BYTES`]; the rest are counted in a last entry).
 fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status {
     crate::telemetry::record_refusals(violations.iter().map(|v| v.description.as_str()));
     let summary = if violations.len() == 1 {
@@ -111,13 +119,55 @@ fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status
     } else {
         format!("{what}: {} problems", violations.len())
     };
-    let details = ErrorDetails::with_bad_request(
-        violations
-            .into_iter()
-            .map(|v| FieldViolation::new(v.field, v.description))
-            .collect::<Vec<_>>(),
-    );
-    Status::with_error_details(code, summary, details)
+    let total = violations.len();
+    let mut used = 0;
+    let mut listed: Vec<FieldViolation> = Vec::new();
+    for v in violations {
+        used += v.field.len() + v.description.len();
+        if used > MAX_DETAIL_BYTES {
+            break;
+        }
+        listed.push(FieldViolation::new(v.field, v.description));
+    }
+    if listed.len() < total {
+        let more = total - listed.len();
+        listed.push(FieldViolation::new(
+            "",
+            format!("format: and {more} more problems of this request, not listed; fix these first"),
+        ));
+    }
+    Status::with_error_details(code, summary, ErrorDetails::with_bad_request(listed))
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    #[test]
+    fn many_violations_fit_in_a_header_with_a_count_of_the_rest() {
+        let many: Vec<Violation> = (0..500)
+            .map(|i| {
+                Violation::new(
+                    format!("groups[0].fields[{i}].key"),
+                    "R14: this field may never be exchanged here",
+                )
+            })
+            .collect();
+        let status = Status::from(HubError::InvalidArgument(many));
+        let bad = status.get_details_bad_request().unwrap();
+        let listed = bad.field_violations.len();
+        assert!(listed > 50 && listed < 500, "{listed}");
+        let last = bad.field_violations.last().unwrap();
+        assert!(
+            last.description
+                .contains(&format!("and {} more problems", 500 - (listed - 1))),
+            "{last:?}"
+        );
+        assert!(status.details().len() < 10 * 1024, "{}", status.details().len());
+        assert_eq!(status.message(), "invalid request: 500 problems");
+    }
 }
 
 /// Collects violations while a request is validated, so the caller learns
