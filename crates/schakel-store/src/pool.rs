@@ -87,6 +87,19 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Whether a pooled connection may be handed out again. A connection whose
+/// COMMIT failed (SQLite: disk full) can come back still marked as inside a
+/// transaction; every later BEGIN on it would fail, until the whole pool was
+/// unusable and the hub answered INTERNAL for good. Such a connection is
+/// closed instead, and the pool opens a fresh one.
+fn usable(conn: &impl sqlx::Connection) -> bool {
+    let ok = !conn.is_in_transaction();
+    if !ok {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+    }
+    ok
+}
+
 /// Runs `$body` with `$p` bound to the concrete pool of either backend. The
 /// body is written once and type-checked for each backend.
 macro_rules! on_pool {
@@ -114,6 +127,7 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
+                .before_acquire(|conn, _| Box::pin(async move { Ok(usable(&*conn)) }))
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
@@ -128,6 +142,7 @@ impl Store {
             let connect = PgConnectOptions::from_str(&opts.url)
                 .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?;
             let pool = PgPoolOptions::new()
+                .before_acquire(|conn, _| Box::pin(async move { Ok(usable(&*conn)) }))
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
