@@ -72,6 +72,11 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(AuditError::MalformedCheckpoint("origin line is empty"));
         }
+        // What `to_text` would refuse is refused here too, so every parsed
+        // checkpoint prints back to the text it came from.
+        if origin.chars().any(char::is_control) {
+            return Err(AuditError::MalformedCheckpoint("control character in the origin"));
+        }
         let size = lines
             .next()
             .ok_or(AuditError::MalformedCheckpoint("missing size line"))?;
@@ -83,6 +88,11 @@ impl Checkpoint {
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(AuditError::MalformedCheckpoint("empty line"));
+        }
+        if extensions.iter().any(|e| e.chars().any(char::is_control)) {
+            return Err(AuditError::MalformedCheckpoint(
+                "control character in an extension line",
+            ));
         }
         Ok(Self {
             origin: origin.to_owned(),
