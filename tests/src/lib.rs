@@ -3,6 +3,7 @@
 //! and connect to it as any demo party or with any certificate.
 #![forbid(unsafe_code)]
 
+pub mod binary_hub;
 pub mod flow;
 
 use std::net::SocketAddr;

@@ -21,233 +21,23 @@
 //! `SCHAKEL_CRASH_SEED` replays a run's random moments. PostgreSQL runs on the
 //! shared throwaway cluster (skipped without server binaries outside CI).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use schakel_audit::{Action, Checkpoint, Entry, Signer, VerifyConfig, verify_log};
-use schakel_client::Profile;
-use schakel_domain::{FunctionKind, Oin};
-use schakel_e2e::flow::{BSN, Clients, GROUPS, MBO_OIN, give_consent, handover, opened, req};
-use schakel_hub::dev::{DEV_LOG_ORIGIN, DevEnvironment};
+use schakel_e2e::binary_hub::{HubProcess, check_database, connect, free_port, hub_binary, write_config};
+use schakel_e2e::flow::{BSN, Clients, GROUPS, give_consent, handover, opened, req};
+use schakel_hub::dev::DevEnvironment;
 use schakel_proto::v1 as pb;
-use schakel_proto::v1::consent_service_client::ConsentServiceClient;
-use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
-use schakel_proto::v1::inbox_service_client::InboxServiceClient;
-use schakel_proto::v1::transfer_service_client::TransferServiceClient;
-use schakel_store::{Side, Store, StoreOptions, TransferFilter};
 use tonic::Code;
 
 /// Client tasks submitting at once.
 const CLIENTS: usize = 4;
 /// Longest a single submit may stay unanswered before the test fails.
 const KEY_DEADLINE: Duration = Duration::from_secs(90);
-
-// ------------------------------------------------------------ the hub binary
-
-/// `schakel-hub`, built once per test binary into this test's own target
-/// directory and profile (as tests/local_cluster.rs does).
-fn hub_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary under <target>/<profile>/deps")
-            .to_owned();
-        let target_dir = profile_dir.parent().expect("target directory").to_owned();
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .current_dir(repo)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "-p", "schakel-hub", "--bins"])
-            .stdin(Stdio::null());
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(other) => {
-                build.args(["--profile", other]);
-            }
-            None => panic!("no profile directory in {}", profile_dir.display()),
-        }
-        let out = build.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build of schakel-hub failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        profile_dir.join("schakel-hub")
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// Writes a production-style configuration file for the development
-/// environment `env` (its PKI, pseudonym key and checkpoint signing key).
-fn write_config(env: &DevEnvironment, dir: &Path, addr: SocketAddr, db_url: &str) -> PathBuf {
-    let d = env.dir();
-    let p = |rel: &str| d.join(rel).display().to_string();
-    let text = format!(
-        "listen = {listen:?}\n\
-         database_url = {db_url:?}\n\
-         ca_bundle = {ca:?}\n\
-         server_cert = {cert:?}\n\
-         server_key = {key:?}\n\
-         pseudonym_key_file = {pk:?}\n\
-         audit_signing_key_file = {ak:?}\n\
-         log_origin = {DEV_LOG_ORIGIN:?}\n\
-         checkpoint_interval_secs = 1\n\
-         rate_limit_per_second = 0\n\
-         max_connections = 8\n",
-        listen = addr.to_string(),
-        ca = p("ca/ca.pem"),
-        cert = p("hub/cert.pem"),
-        key = p("hub/key.pem"),
-        pk = p("hub/pseudonym.key"),
-        ak = p("hub/audit-signing.key"),
-    );
-    let path = dir.join("hub.toml");
-    std::fs::write(&path, text).expect("write hub.toml");
-    path
-}
-
-/// The hub as a child process, restartable on the same address.
-struct HubProcess {
-    config: PathBuf,
-    log: PathBuf,
-    addr: SocketAddr,
-    child: Option<Child>,
-    starts: u32,
-}
-
-impl HubProcess {
-    fn new(config: PathBuf, log: PathBuf, addr: SocketAddr) -> Self {
-        Self {
-            config,
-            log,
-            addr,
-            child: None,
-            starts: 0,
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
-    }
-
-    /// Starts the hub and waits until it accepts connections (it binds its
-    /// port only after the database is open and migrated). A port still held
-    /// by the previous process is retried.
-    fn start(&mut self) {
-        assert!(self.child.is_none(), "hub already running");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            self.starts += 1;
-            let mut log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log)
-                .expect("hub log");
-            use std::io::Write;
-            let _ = writeln!(log, "=== test: start {}", self.starts);
-            let mut cmd = Command::new(hub_binary());
-            cmd.arg("--config")
-                .arg(&self.config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log);
-            // Nothing from the caller's environment may redirect the hub.
-            for (k, _) in std::env::vars_os() {
-                if k.to_string_lossy().starts_with("SCHAKEL_") {
-                    cmd.env_remove(k);
-                }
-            }
-            let mut child = cmd.spawn().expect("spawn schakel-hub");
-            let ready = loop {
-                if let Some(status) = child.try_wait().expect("wait") {
-                    break Err(status);
-                }
-                if std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                    break Ok(());
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the hub did not start listening within 60 s\n{}",
-                    self.log_tail()
-                );
-                std::thread::sleep(Duration::from_millis(25));
-            };
-            match ready {
-                Ok(()) => {
-                    self.child = Some(child);
-                    return;
-                }
-                Err(status) => {
-                    let tail = self.log_tail();
-                    assert!(
-                        tail.contains("Address already in use") && Instant::now() < deadline,
-                        "the hub exited at start ({status}):\n{tail}"
-                    );
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            }
-        }
-    }
-
-    /// SIGKILL, then reap.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            if let Some(status) = c.try_wait().expect("wait") {
-                panic!("the hub had died by itself ({status}):\n{}", self.log_tail());
-            }
-            c.kill().expect("SIGKILL the hub");
-            c.wait().expect("reap the hub");
-        }
-    }
-
-    /// SIGTERM (graceful shutdown), SIGKILL after 15 s.
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(15) {
-                if c.try_wait().ok().flatten().is_some() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 // ------------------------------------------------------------ randomness
 
@@ -291,22 +81,6 @@ struct Ledger {
 
 fn code_name(c: Code) -> String {
     format!("{c:?}")
-}
-
-async fn connect(env: &DevEnvironment, party: &str, url: &str) -> Clients {
-    let ch = Profile::load(env.profile(party))
-        .expect("profile")
-        .with_hub(url)
-        .connect()
-        .await
-        .expect("connect")
-        .channel();
-    Clients {
-        consent: ConsentServiceClient::new(ch.clone()),
-        transfer: TransferServiceClient::new(ch.clone()),
-        inbox: InboxServiceClient::new(ch.clone()),
-        expertise: ExpertiseServiceClient::new(ch),
-    }
 }
 
 /// Submits fresh keys `c<client>-<n>` until `stop`; a submit without an
@@ -385,136 +159,6 @@ async fn client_load(
     }
 }
 
-// ------------------------------------------------------------ the checks
-
-fn school() -> (Oin, FunctionKind) {
-    (MBO_OIN.parse().expect("oin"), FunctionKind::School)
-}
-
-/// Every transfer the school sent, from the store.
-async fn all_sent(store: &Store) -> Vec<schakel_store::TransferRow> {
-    let party = school();
-    let mut out: Vec<schakel_store::TransferRow> = Vec::new();
-    loop {
-        let after = out.last().map(|t| t.transfer_id);
-        let page = store
-            .list_transfers(&party, Side::Sender, &TransferFilter::default(), after, 100)
-            .await
-            .expect("list transfers");
-        if page.is_empty() {
-            return out;
-        }
-        out.extend(page);
-    }
-}
-
-/// What a database holds after a crash, checked with the hub down.
-#[derive(Debug, Default, Clone, Copy)]
-struct Consistency {
-    transfers: usize,
-    audit_entries: u64,
-}
-
-/// No half-written transfer, no orphan audit entry, and the log verifies
-/// with no gap. Every key in `acked` is stored with its answer.
-async fn check_database(
-    url: &str,
-    env: &DevEnvironment,
-    acked: &BTreeMap<String, Ack>,
-    when: &str,
-) -> Consistency {
-    let store = Store::connect(&StoreOptions::new(url))
-        .await
-        .expect("open the database");
-    let party = school();
-    for (key, ack) in acked {
-        let (row, _) = store
-            .transfer_by_key(&party, key)
-            .await
-            .expect("transfer by key")
-            .unwrap_or_else(|| panic!("{when}: acknowledged submit {key} is not stored"));
-        assert_eq!(row.transfer_id.to_string(), ack.transfer_id, "{when}: {key}");
-    }
-    let transfers = all_sent(&store).await;
-    let size = verify_audit(&store, env, when).await;
-    let entries: Vec<Entry> = store
-        .audit_range(0, size)
-        .await
-        .expect("audit range")
-        .iter()
-        .map(|e| Entry::decode(&e.bytes).expect("entry decodes"))
-        .collect();
-    let mut submitted: HashMap<uuid::Uuid, u32> = HashMap::new();
-    for e in entries.iter().filter(|e| e.action == Action::TransferSubmitted) {
-        let id = e.transfer_id.expect("transfer_submitted names its transfer");
-        *submitted.entry(id).or_default() += 1;
-    }
-    for t in &transfers {
-        let groups = store.transfer_groups(t.transfer_id).await.expect("groups");
-        let mut stored: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
-        let mut listed: Vec<&str> = t.groups.iter().map(String::as_str).collect();
-        stored.sort_unstable();
-        listed.sort_unstable();
-        assert!(
-            !stored.is_empty(),
-            "{when}: transfer {} has no groups",
-            t.transfer_id
-        );
-        assert_eq!(
-            stored, listed,
-            "{when}: transfer {} is half-written",
-            t.transfer_id
-        );
-        for g in GROUPS {
-            assert!(
-                stored.contains(&g),
-                "{when}: transfer {} lacks {g}",
-                t.transfer_id
-            );
-        }
-        assert_eq!(
-            submitted.remove(&t.transfer_id),
-            Some(1),
-            "{when}: transfer {} must have exactly one transfer_submitted entry",
-            t.transfer_id
-        );
-    }
-    assert!(
-        submitted.is_empty(),
-        "{when}: audit entries for transfers that are not stored: {submitted:?}"
-    );
-    store.close().await;
-    Consistency {
-        transfers: transfers.len(),
-        audit_entries: size,
-    }
-}
-
-/// The whole stored log verifies: every entry at its own position (no gap),
-/// the hub's signed checkpoints, and a checkpoint over the whole table.
-async fn verify_audit(store: &Store, env: &DevEnvironment, when: &str) -> u64 {
-    let size = store.audit_size().await.expect("audit size");
-    let stored = store.audit_range(0, size).await.expect("audit range");
-    assert_eq!(stored.len() as u64, size, "{when}: the log has a gap");
-    for (i, e) in stored.iter().enumerate() {
-        assert_eq!(e.seq, i as u64, "{when}: the log has a gap at {i}");
-    }
-    let leaves: Vec<_> = stored.iter().map(schakel_store::recompute_leaf).collect();
-    let signer = Signer::from_seed("schakel.test/log", &[7; 32]).expect("signer");
-    let cp = Checkpoint::new("schakel.test/log", size, schakel_audit::root(&leaves));
-    let cp = Checkpoint::open(&signer.sign(&cp).expect("sign"), &signer.verifier()).expect("checkpoint");
-    verify_log(stored.iter().map(|e| &e.bytes), &cp, &[], VerifyConfig::default())
-        .unwrap_or_else(|e| panic!("{when}: the audit log does not verify: {e}"));
-    let verifier = env.audit_verifier().expect("hub verifier key");
-    let report = store
-        .verify_audit_log(&verifier, &[cp], VerifyConfig::default())
-        .await
-        .expect("database")
-        .unwrap_or_else(|e| panic!("{when}: the stored audit log does not verify: {e}"));
-    assert_eq!(report.end, size, "{when}");
-    size
-}
-
 fn werkcoach_identity(env: &DevEnvironment) -> age::x25519::Identity {
     let text = std::fs::read_to_string(env.profile("gemeente-participatiewet").join("age-identity.txt"))
         .expect("age identity");
@@ -581,7 +225,13 @@ async fn crash_run(backend: &str, db_url: String, env: DevEnvironment, dir: &Pat
         tokio::task::block_in_place(|| hub.kill());
         // Answers received until now were all sent before the process died.
         let acked = ledger.lock().expect("ledger").acked.clone();
-        let c = check_database(&db_url, &env, &acked, &format!("after kill {}", k + 1)).await;
+        let c = check_database(
+            &db_url,
+            &env,
+            acked.iter().map(|(k, a)| (k.as_str(), a.transfer_id.as_str())),
+            &format!("after kill {}", k + 1),
+        )
+        .await;
         assert!(c.transfers >= acked.len(), "after kill {}", k + 1);
         checked_after_kill.push((acked.len(), c.transfers));
         tokio::time::sleep(Duration::from_millis(rng.between(0, 300))).await;
@@ -635,7 +285,16 @@ async fn crash_run(backend: &str, db_url: String, env: DevEnvironment, dir: &Pat
     }
     tokio::task::block_in_place(|| hub.stop());
 
-    let c = check_database(&db_url, &env, &ledger.acked, "at the end").await;
+    let c = check_database(
+        &db_url,
+        &env,
+        ledger
+            .acked
+            .iter()
+            .map(|(k, a)| (k.as_str(), a.transfer_id.as_str())),
+        "at the end",
+    )
+    .await;
     // Every key was answered in the end, and exactly one transfer exists per key.
     assert_eq!(
         c.transfers,
@@ -650,7 +309,7 @@ async fn crash_run(backend: &str, db_url: String, env: DevEnvironment, dir: &Pat
          transfers={} replays_verified={replays} retried={} (stored before the kill, replayed: {}; \
          created on retry: {}) failed_attempts={:?} audit_entries={} checks_after_kill(acked,stored)={:?} \
          load={load_time:.1?} total={:.1?} (hub build not counted)",
-        hub.starts,
+        hub.starts(),
         ledger.acked.len(),
         c.transfers,
         retried.len(),

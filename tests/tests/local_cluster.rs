@@ -18,19 +18,6 @@ use std::time::{Duration, Instant};
 /// Longest the script may take (it needs a few seconds; a cold machine more).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The target directory and profile directory this test binary lives in:
-/// `<target>/<profile>/deps/local_cluster-<hash>`.
-fn build_dirs() -> (PathBuf, PathBuf) {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary under <target>/<profile>/deps")
-        .to_owned();
-    let target_dir = profile_dir.parent().expect("target directory").to_owned();
-    (target_dir, profile_dir)
-}
-
 fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -51,33 +38,8 @@ fn local_cluster_script_runs_two_hubs_on_one_postgres() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root");
-    let (target_dir, profile_dir) = build_dirs();
-
-    // The binaries, in this test's target directory and profile.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .current_dir(repo)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args(["build", "-p", "schakel-hub", "-p", "schakel-cli", "--bins"])
-        .stdin(Stdio::null());
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            build.arg("--release");
-        }
-        Some(other) => {
-            build.args(["--profile", other]);
-        }
-        None => panic!("no profile directory in {}", profile_dir.display()),
-    }
     let started = Instant::now();
-    let out = build.output().expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build of the binaries failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let profile_dir = schakel_e2e::binary_hub::build_binaries(&["schakel-hub", "schakel-cli"]);
     eprintln!("binaries built in {:.1?}", started.elapsed());
 
     let logs = tempfile::tempdir().expect("temp dir");
