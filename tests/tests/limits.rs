@@ -38,6 +38,16 @@ async fn an_organisation_over_its_rate_is_told_to_wait_and_others_are_not() {
     let e = list(&mut school).await.unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert!(e.message().contains("retry in"), "{}", e.message());
+    // The wait also comes as google.rpc.RetryInfo, for clients to back off.
+    use tonic_types::StatusExt as _;
+    let wait = e
+        .get_details_retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("RetryInfo");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_millis(500),
+        "{wait:?}"
+    );
     // The gemeente has its own budget.
     werk.inbox
         .list_inbox(req(pb::ListInboxRequest::default()))

@@ -38,7 +38,12 @@ struct Env {
 
 impl Env {
     async fn start() -> Self {
-        let t = TestHub::start(Db::Sqlite).await.expect("sqlite hub");
+        Self::start_with(|_| {}).await
+    }
+
+    /// A hub with its configuration changed by `adjust` first.
+    async fn start_with(adjust: impl FnOnce(&mut schakel_hub::HubConfig)) -> Self {
+        let t = TestHub::start_with(Db::Sqlite, adjust).await.expect("sqlite hub");
         let env = Self { t };
         std::fs::create_dir_all(env.work()).expect("work dir");
         env
@@ -481,6 +486,33 @@ async fn mixed_batch(e: &Env) -> Vec<Value> {
 }
 
 // ------------------------------------------------------------------ tests
+
+/// A batch larger than the organisation's rate limit still goes through:
+/// push waits as long as the hub's RetryInfo says and retries with the same
+/// idempotency key (a rate-limited call stored nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_waits_out_the_rate_limit() {
+    let e = Env::start_with(|cfg| {
+        cfg.rate_limit = Some(schakel_hub::ratelimit::RateLimit {
+            per_second: 4.0,
+            burst: 2.0,
+        });
+    })
+    .await;
+    let c1 = e.consent(BSN1).await;
+    let c2 = e.consent(BSN2).await;
+    let docs: Vec<Value> = (0..4)
+        .map(|i| {
+            let (bsn, c) = if i % 2 == 0 { (BSN1, &c1) } else { (BSN2, &c2) };
+            document(bsn, Some(c), Some(&format!("roc-demo-lob-limit-{i}")))
+        })
+        .collect();
+    let f = e.write("limited.jsonl", &jsonl(&docs));
+    let o = e.school(&["push", f.to_str().unwrap()]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("4 documents: 4 accepted"), "{out}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_one_accepted_document() {

@@ -245,10 +245,17 @@ where
                         && let Err(wait) =
                             limiter.check(caller.organisation.oin.as_str(), std::time::Instant::now())
                     {
-                        let status = Status::resource_exhausted(format!(
-                            "rate limit of this organisation reached; retry in {} ms",
-                            wait.as_millis().max(1)
-                        ));
+                        // The wait also travels as google.rpc.RetryInfo, so
+                        // clients (the CLI's push) can back off exactly.
+                        use tonic_types::StatusExt as _;
+                        let status = Status::with_error_details(
+                            tonic::Code::ResourceExhausted,
+                            format!(
+                                "rate limit of this organisation reached; retry in {} ms",
+                                wait.as_millis().max(1)
+                            ),
+                            tonic_types::ErrorDetails::with_retry_info(Some(wait)),
+                        );
                         return Ok(status.into_http());
                     }
                     req.extensions_mut().insert(*caller);

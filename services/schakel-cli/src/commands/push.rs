@@ -26,6 +26,10 @@ const MAX_LISTED_PROBLEMS: usize = 50;
 /// makes a retry safe).
 const ATTEMPTS: u32 = 3;
 
+/// Attempts per document while the hub says this organisation is over its
+/// rate limit (nothing was stored; the hub says how long to wait).
+const RATE_LIMITED_ATTEMPTS: u32 = 100;
+
 /// `schakel push`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -171,13 +175,22 @@ async fn submit(
     doc: Submission,
 ) -> Result1 {
     let location = doc.location();
-    let mut attempt = 0;
+    let (mut attempt, mut limited) = (0, 0);
     let result = loop {
-        attempt += 1;
         match client.submit(doc.request.clone()).await {
             Ok(r) => break Ok(r.into_inner()),
-            Err(s) if s.code() == tonic::Code::Unavailable && attempt < ATTEMPTS => {
+            Err(s) if s.code() == tonic::Code::Unavailable && attempt + 1 < ATTEMPTS => {
+                attempt += 1;
                 tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+            Err(s) if s.code() == tonic::Code::ResourceExhausted && limited + 1 < RATE_LIMITED_ATTEMPTS => {
+                limited += 1;
+                use tonic_types::StatusExt as _;
+                let wait = s
+                    .get_details_retry_info()
+                    .and_then(|r| r.retry_delay)
+                    .unwrap_or(Duration::from_millis(100));
+                tokio::time::sleep(wait.clamp(Duration::from_millis(5), Duration::from_secs(10))).await;
             }
             Err(s) => break Err(s),
         }
