@@ -156,8 +156,8 @@ fn thresholds(api: &AuditApi, v: &mut Violations, o: Option<&pb::AnomalyThreshol
     let o = o.cloned().unwrap_or_default();
     let mut hour = |field: &str, value: i32, default: u8| match value {
         0 => default,
-        h => u8::try_from(h).ok().filter(|h| *h <= 24).unwrap_or_else(|| {
-            v.add(format!("thresholds.{field}"), "must be an hour 0–24");
+        h => u8::try_from(h).ok().filter(|h| *h <= 23).unwrap_or_else(|| {
+            v.add(format!("thresholds.{field}"), "must be an hour from 0 to 23");
             default
         }),
     };
