@@ -351,7 +351,10 @@ pub async fn check_database<'a>(
     }
     for t in &transfers {
         let groups = store.transfer_groups(t.transfer_id).await.expect("groups");
-        let mut stored: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
+        let mut stored: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| g.groups.iter().map(String::as_str))
+            .collect();
         let mut listed: Vec<&str> = t.groups.iter().map(String::as_str).collect();
         stored.sort_unstable();
         listed.sort_unstable();

@@ -3,7 +3,7 @@
 //! and submit handovers.
 
 use age::x25519::Identity;
-use schakel_crypto::{GroupPlaintext, open};
+use schakel_crypto::GroupPlaintext;
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::consent_service_client::ConsentServiceClient;
 use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
@@ -194,9 +194,18 @@ pub async fn submit_ok(c: &mut Clients, r: pb::SubmitRequest) -> pb::SubmitRespo
     c.transfer.submit(req(r)).await.unwrap().into_inner()
 }
 
-pub fn opened(groups: &[pb::SealedGroup], id: &Identity) -> Vec<GroupPlaintext> {
-    groups
-        .iter()
-        .map(|g| open(&g.ciphertext, std::slice::from_ref(id)).unwrap())
+/// Every group of the sealed units, opened with `id` (each must open), in order.
+pub fn opened(units: &[pb::SealedGroup], id: &Identity) -> Vec<GroupPlaintext> {
+    schakel_client::open_groups(units, std::slice::from_ref(id))
+        .into_iter()
+        .map(|g| {
+            g.result
+                .unwrap_or_else(|e| panic!("group {} does not open: {e}", g.group))
+        })
         .collect()
+}
+
+/// The names of the groups in the sealed units, in order.
+pub fn group_names(units: &[pb::SealedGroup]) -> Vec<&str> {
+    units.iter().flat_map(schakel_client::unit_groups).collect()
 }

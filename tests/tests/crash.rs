@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use schakel_e2e::binary_hub::{HubProcess, check_database, connect, free_port, hub_binary, write_config};
-use schakel_e2e::flow::{BSN, Clients, GROUPS, give_consent, handover, opened, req};
+use schakel_e2e::flow::{BSN, Clients, GROUPS, give_consent, group_names, handover, opened, req};
 use schakel_hub::dev::DevEnvironment;
 use schakel_proto::v1 as pb;
 use tonic::Code;
@@ -277,8 +277,7 @@ async fn crash_run(backend: &str, db_url: String, env: DevEnvironment, dir: &Pat
             .await
             .unwrap_or_else(|s| panic!("fetch {}: {s:?}", ack.transfer_id))
             .into_inner();
-        let names: Vec<&str> = fetched.groups.iter().map(|g| g.group.as_str()).collect();
-        assert_eq!(names, GROUPS);
+        assert_eq!(group_names(&fetched.groups), GROUPS);
         let plain = opened(&fetched.groups, &id);
         assert_eq!(plain[0].fields[0].value, BSN);
         present += 1;

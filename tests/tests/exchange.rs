@@ -81,8 +81,13 @@ async fn handover_from_school_to_gemeente(t: TestHub) {
         fetched.transfer.as_ref().unwrap().state,
         pb::TransferState::Fetched as i32
     );
-    let names: Vec<&str> = fetched.groups.iter().map(|g| g.group.as_str()).collect();
-    assert_eq!(names, GROUPS);
+    assert_eq!(group_names(&fetched.groups), GROUPS);
+    // Issue 7: one age file per (document, purpose), not one per group.
+    assert_eq!(fetched.groups.len(), 1, "one sealed unit for the one purpose");
+    assert_eq!(
+        fetched.groups[0].group, "",
+        "a unit of several groups names them in `groups`"
+    );
     // Opened locally with the werkcoach's identity: exactly what was sent.
     let plain = opened(&fetched.groups, &identity(&t, "gemeente-participatiewet"));
     assert_eq!(plain[0].group, "identity");

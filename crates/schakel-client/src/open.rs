@@ -55,31 +55,48 @@ pub struct OpenedGroup {
     pub result: Result<GroupPlaintext, OpenError>,
 }
 
-/// Opens every group with `identities`; a group that cannot be opened is
-/// reported in its own entry, the others still open. Order is kept.
-pub fn open_groups(groups: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Vec<OpenedGroup> {
-    groups
-        .iter()
-        .map(|g| {
-            let result = schakel_crypto::open(&g.ciphertext, identities)
+/// The names of the groups in one sealed unit, as the hub announced them:
+/// `groups` when it holds several, else the one `group`.
+pub fn unit_groups(unit: &pb::SealedGroup) -> Vec<&str> {
+    if unit.groups.is_empty() {
+        vec![unit.group.as_str()]
+    } else {
+        unit.groups.iter().map(String::as_str).collect()
+    }
+}
+
+/// Opens every sealed unit with `identities` and returns one entry per
+/// group, in order: a unit of several groups (one age file per purpose) is
+/// opened once and yields each of its groups. A unit that cannot be opened
+/// is reported in the entry of each of its groups; the others still open.
+pub fn open_groups(units: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Vec<OpenedGroup> {
+    let mut out = Vec::new();
+    for unit in units {
+        let names = unit_groups(unit);
+        let opened: Result<Vec<GroupPlaintext>, OpenError> =
+            schakel_crypto::open_groups(&unit.ciphertext, identities, names.len())
                 .map_err(OpenError::from)
                 .and_then(|plain| {
-                    // The name inside the ciphertext is authenticated; the
-                    // one next to it is not. They must agree.
-                    if plain.group == g.group {
+                    // The names inside the ciphertext are authenticated; the
+                    // ones next to it are not. They must agree, in order.
+                    if plain.iter().map(|p| p.group.as_str()).eq(names.iter().copied()) {
                         Ok(plain)
                     } else {
                         Err(OpenError::GroupMismatch)
                     }
                 });
-            OpenedGroup {
-                group: g.group.clone(),
-                purpose: g.purpose.clone(),
-                key_ids: g.key_ids.clone(),
-                result,
-            }
-        })
-        .collect()
+        let entry = |group: &str, result| OpenedGroup {
+            group: group.to_owned(),
+            purpose: unit.purpose.clone(),
+            key_ids: unit.key_ids.clone(),
+            result,
+        };
+        match opened {
+            Ok(plain) => out.extend(names.iter().zip(plain).map(|(n, p)| entry(n, Ok(p)))),
+            Err(e) => out.extend(names.iter().map(|n| entry(n, Err(e.clone())))),
+        }
+    }
+    out
 }
 
 /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).
@@ -101,7 +118,7 @@ pub fn read_identities(path: &Path) -> Result<Vec<AgeIdentity>, ClientError> {
 
 #[cfg(test)]
 mod tests {
-    use schakel_crypto::{PlainField, seal};
+    use schakel_crypto::{PlainField, seal, seal_groups};
 
     use super::*;
 
@@ -118,6 +135,84 @@ mod tests {
             purpose: "handover.school_to_gemeente".into(),
             key_ids: vec!["k1".into()],
             ciphertext: seal(&plain, &[&to.to_public()]).unwrap(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn plain(name: &str) -> GroupPlaintext {
+        GroupPlaintext {
+            group: name.into(),
+            fields: vec![PlainField {
+                key: "k".into(),
+                value: format!("value of {name}"),
+            }],
+        }
+    }
+
+    fn unit(announced: &[&str], inside: &[&str], to: &AgeIdentity) -> pb::SealedGroup {
+        let inside: Vec<GroupPlaintext> = inside.iter().map(|n| plain(n)).collect();
+        pb::SealedGroup {
+            group: String::new(),
+            groups: announced.iter().map(|n| n.to_string()).collect(),
+            purpose: "handover.school_to_gemeente".into(),
+            key_ids: vec!["k1".into()],
+            ciphertext: seal_groups(&inside, &[&to.to_public()]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_unit_of_several_groups_yields_each_group_in_order() {
+        let (mine, other) = (AgeIdentity::generate(), AgeIdentity::generate());
+        let units = vec![
+            unit(
+                &["contact.youth", "skills", "meta.justifications"],
+                &["contact.youth", "skills", "meta.justifications"],
+                &mine,
+            ),
+            sealed("meta.decision", "meta.decision", &mine),
+            unit(&["wishes", "development"], &["wishes", "development"], &other),
+        ];
+        let opened = open_groups(&units, std::slice::from_ref(&mine));
+        let names: Vec<&str> = opened.iter().map(|o| o.group.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "contact.youth",
+                "skills",
+                "meta.justifications",
+                "meta.decision",
+                "wishes",
+                "development"
+            ]
+        );
+        for o in &opened[..3] {
+            assert_eq!(o.result.as_ref().unwrap(), &plain(&o.group));
+        }
+        assert!(opened[3].result.is_ok());
+        for o in &opened[4..] {
+            assert_eq!(o.result.as_ref().unwrap_err(), &OpenError::OtherKeys);
+        }
+    }
+
+    #[test]
+    fn a_unit_whose_content_differs_from_its_announcement_is_not_trusted() {
+        let id = AgeIdentity::generate();
+        let cases = [
+            unit(&["skills", "wishes"], &["wishes", "skills"], &id),
+            unit(&["skills", "wishes"], &["skills", "identity"], &id),
+            unit(&["skills", "wishes"], &["skills", "wishes", "identity"], &id),
+        ];
+        let want = [
+            OpenError::GroupMismatch,
+            OpenError::GroupMismatch,
+            OpenError::BadContent,
+        ];
+        for (u, want) in cases.iter().zip(want) {
+            let opened = open_groups(std::slice::from_ref(u), std::slice::from_ref(&id));
+            assert_eq!(opened.len(), 2);
+            for o in opened {
+                assert_eq!(o.result.unwrap_err(), want.clone());
+            }
         }
     }
 

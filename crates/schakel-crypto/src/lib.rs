@@ -5,7 +5,9 @@
 //!   sender can show the youth exactly what was sent (R12), the sender
 //!   function's — in **one** age file: one X25519 per recipient key, one
 //!   payload encryption per group. [`open`] reverses it with an age identity
-//!   that never leaves the receiving organisation.
+//!   that never leaves the receiving organisation. [`seal_groups`] puts all
+//!   groups bound to one purpose in one such file (one X25519 per key per
+//!   document, not per group); [`open_groups`] reverses it.
 //! - [`Pseudonymiser`] turns a BSN into the subject pseudonym that the store
 //!   and the audit log carry instead of the BSN: HMAC-SHA256 under a hub
 //!   secret, so the pseudonym cannot be reversed by trying all 10⁹ BSNs
@@ -22,7 +24,8 @@ mod seal;
 
 pub use pseudonym::{PSEUDONYM_KEY_LEN, Pseudonymiser};
 pub use seal::{
-    GroupPlaintext, MAX_PLAINTEXT, PlainField, Recipient, open, parse_identities, parse_recipient, seal,
+    GroupPlaintext, MAX_PLAINTEXT, PlainField, Recipient, open, open_groups, parse_identities,
+    parse_recipient, seal, seal_groups,
 };
 
 /// Why sealing or opening failed. Messages never contain key material or

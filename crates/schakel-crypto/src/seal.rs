@@ -1,4 +1,7 @@
-//! Sealing and opening one field group with age.
+//! Sealing and opening field groups with age: one group per age file
+//! ([`seal`], [`open`]), or all groups bound to one purpose in one age file
+//! ([`seal_groups`], [`open_groups`]) so a document costs one X25519 per
+//! recipient key instead of one per group per key (issue 7).
 
 use std::io::{Read, Write};
 
@@ -57,23 +60,43 @@ impl std::fmt::Debug for PlainField {
 }
 
 impl GroupPlaintext {
-    /// The JSON bytes, in a buffer sized up front (so no reallocation leaves
-    /// a copy behind) and zeroized on drop.
-    fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        // Upper bound: JSON escaping at most sextuples a byte (\u00XX).
-        let raw: usize = self.group.len()
+    /// Bytes of the group before JSON escaping, with room for the syntax.
+    fn raw_len(&self) -> usize {
+        self.group.len()
+            + 16
             + self
                 .fields
                 .iter()
                 .map(|f| f.key.len() + f.value.len() + 24)
-                .sum::<usize>();
-        if raw > MAX_PLAINTEXT {
-            return Err(CryptoError::TooLarge);
-        }
-        let mut buf = Zeroizing::new(Vec::with_capacity(raw * 6 + 32));
-        serde_json::to_writer(&mut *buf, self).map_err(|_| CryptoError::Seal)?;
-        Ok(buf)
+                .sum::<usize>()
     }
+}
+
+/// Several groups in one sealed unit: the JSON `{"groups":[<group>,…]}`,
+/// each `<group>` in the one-group form. Borrowed for sealing, so the
+/// plaintext is not copied.
+#[derive(Serialize)]
+struct BundleRef<'a> {
+    groups: &'a [GroupPlaintext],
+}
+
+/// The owned form of [`BundleRef`] when opening; zeroized on drop.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+struct Bundle {
+    groups: Vec<GroupPlaintext>,
+}
+
+/// `value` as JSON, in a buffer sized up front from `raw` (so no
+/// reallocation leaves a copy behind) and zeroized on drop.
+fn to_json(value: &impl Serialize, raw: usize) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if raw > MAX_PLAINTEXT {
+        return Err(CryptoError::TooLarge);
+    }
+    // Upper bound: JSON escaping at most sextuples a byte (\u00XX).
+    let mut buf = Zeroizing::new(Vec::with_capacity(raw * 6 + 32));
+    serde_json::to_writer(&mut *buf, value).map_err(|_| CryptoError::Seal)?;
+    Ok(buf)
 }
 
 /// Parses an age X25519 recipient (`age1…`).
@@ -105,20 +128,72 @@ pub fn seal(plain: &GroupPlaintext, recipients: &[&Recipient]) -> Result<Vec<u8>
     if recipients.is_empty() {
         return Err(CryptoError::NoRecipients);
     }
-    let json = plain.to_json()?;
+    encrypt(&to_json(plain, plain.raw_len())?, recipients)
+}
+
+/// Seals `groups` — all bound to one purpose, for the same keys — as one
+/// unit: one age file, so one X25519 per recipient key whatever the number
+/// of groups. One group is sealed exactly as [`seal`] does; several as the
+/// JSON `{"groups":[…]}`. [`open_groups`] reverses it.
+pub fn seal_groups(groups: &[GroupPlaintext], recipients: &[&Recipient]) -> Result<Vec<u8>, CryptoError> {
+    match groups {
+        [] => Err(CryptoError::Seal),
+        [one] => seal(one, recipients),
+        several => {
+            if recipients.is_empty() {
+                return Err(CryptoError::NoRecipients);
+            }
+            let raw = 16 + several.iter().map(GroupPlaintext::raw_len).sum::<usize>();
+            encrypt(&to_json(&BundleRef { groups: several }, raw)?, recipients)
+        }
+    }
+}
+
+/// The age file of `json` to every key in `recipients`.
+fn encrypt(json: &[u8], recipients: &[&Recipient]) -> Result<Vec<u8>, CryptoError> {
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| *r as &dyn age::Recipient))
         .map_err(|_| CryptoError::Seal)?;
     // Header (~ 100 bytes per recipient) + payload (16-byte tag per 64 KiB chunk).
     let mut out =
         Vec::with_capacity(json.len() + 64 + 128 * recipients.len() + 16 * (json.len() / 65536 + 1));
     let mut writer = encryptor.wrap_output(&mut out).map_err(|_| CryptoError::Seal)?;
-    writer.write_all(&json).map_err(|_| CryptoError::Seal)?;
+    writer.write_all(json).map_err(|_| CryptoError::Seal)?;
     writer.finish().map_err(|_| CryptoError::Seal)?;
     Ok(out)
 }
 
 /// Opens a group sealed by [`seal`] with any of `identities`.
 pub fn open(ciphertext: &[u8], identities: &[age::x25519::Identity]) -> Result<GroupPlaintext, CryptoError> {
+    let json = decrypt(ciphertext, identities)?;
+    serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)
+}
+
+/// Opens a unit sealed by [`seal_groups`] that the hub announced as holding
+/// `count` groups: one group in the one-group form, several in the
+/// `{"groups":[…]}` form. Fails with [`CryptoError::BadPlaintext`] when the
+/// content does not hold exactly `count` groups; checking their names
+/// against the announcement is the caller's part.
+pub fn open_groups(
+    ciphertext: &[u8],
+    identities: &[age::x25519::Identity],
+    count: usize,
+) -> Result<Vec<GroupPlaintext>, CryptoError> {
+    if count <= 1 {
+        return open(ciphertext, identities).map(|g| vec![g]);
+    }
+    let json = decrypt(ciphertext, identities)?;
+    let mut bundle: Bundle = serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)?;
+    if bundle.groups.len() != count {
+        return Err(CryptoError::BadPlaintext);
+    }
+    Ok(std::mem::take(&mut bundle.groups))
+}
+
+/// The plaintext bytes of an age file (zeroized on drop).
+fn decrypt(
+    ciphertext: &[u8],
+    identities: &[age::x25519::Identity],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| CryptoError::Corrupt)?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
@@ -131,5 +206,5 @@ pub fn open(ciphertext: &[u8], identities: &[age::x25519::Identity]) -> Result<G
         .take(MAX_PLAINTEXT as u64 * 6 + 33)
         .read_to_end(&mut json)
         .map_err(|_| CryptoError::Corrupt)?;
-    serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)
+    Ok(json)
 }

@@ -3,7 +3,8 @@
 
 use age::x25519::Identity;
 use schakel_crypto::{
-    CryptoError, GroupPlaintext, PlainField, open, parse_identities, parse_recipient, seal,
+    CryptoError, GroupPlaintext, PlainField, open, open_groups, parse_identities, parse_recipient, seal,
+    seal_groups,
 };
 
 fn group() -> GroupPlaintext {
@@ -95,6 +96,73 @@ fn recipients_and_identity_files_parse() {
     );
 }
 
+fn other_group() -> GroupPlaintext {
+    GroupPlaintext {
+        group: "school_career".into(),
+        fields: vec![PlainField {
+            key: "diploma".into(),
+            value: "mbo-2 \u{2714}".into(),
+        }],
+    }
+}
+
+#[test]
+fn several_groups_sealed_as_one_unit_open_in_order_for_every_recipient_only() {
+    let (werk, sender, doorstroompunt) = (Identity::generate(), Identity::generate(), Identity::generate());
+    let groups = [group(), other_group()];
+    let sealed = seal_groups(&groups, &[&werk.to_public(), &sender.to_public()]).unwrap();
+    for id in [&werk, &sender] {
+        assert_eq!(open_groups(&sealed, std::slice::from_ref(id), 2).unwrap(), groups);
+    }
+    // R8/R9: one age file per purpose still opens only for its keys.
+    assert_eq!(
+        open_groups(&sealed, std::slice::from_ref(&doorstroompunt), 2).unwrap_err(),
+        CryptoError::NoMatchingIdentity
+    );
+    // One X25519 stanza per key, not per group: the unit is one header.
+    let two_files = seal(&groups[0], &[&werk.to_public(), &sender.to_public()])
+        .unwrap()
+        .len()
+        + seal(&groups[1], &[&werk.to_public(), &sender.to_public()])
+            .unwrap()
+            .len();
+    assert!(sealed.len() < two_files, "{} !< {two_files}", sealed.len());
+    assert!(!sealed.windows(7).any(|w| w == b"9711 AB"));
+}
+
+#[test]
+fn a_unit_must_hold_the_announced_number_of_groups() {
+    let id = Identity::generate();
+    let groups = [group(), other_group()];
+    let sealed = seal_groups(&groups, &[&id.to_public()]).unwrap();
+    for wrong in [1, 3] {
+        assert_eq!(
+            open_groups(&sealed, std::slice::from_ref(&id), wrong).unwrap_err(),
+            CryptoError::BadPlaintext,
+            "announced {wrong}"
+        );
+    }
+}
+
+#[test]
+fn a_unit_of_one_group_is_an_ordinary_sealed_group() {
+    let id = Identity::generate();
+    let sealed = seal_groups(&[group()], &[&id.to_public()]).unwrap();
+    assert_eq!(open(&sealed, std::slice::from_ref(&id)).unwrap(), group());
+    assert_eq!(
+        open_groups(&sealed, std::slice::from_ref(&id), 1).unwrap(),
+        vec![group()]
+    );
+    assert_eq!(
+        seal_groups(&[], &[&id.to_public()]).unwrap_err(),
+        CryptoError::Seal
+    );
+    assert_eq!(
+        seal_groups(&[group(), other_group()], &[]).unwrap_err(),
+        CryptoError::NoRecipients
+    );
+}
+
 #[test]
 fn debug_never_shows_values() {
     let s = format!("{:?}", group());
@@ -113,5 +181,21 @@ proptest::proptest! {
         };
         let sealed = seal(&g, &[&id.to_public()]).unwrap();
         proptest::prop_assert_eq!(open(&sealed, &[id]).unwrap(), g);
+    }
+
+    #[test]
+    fn any_groups_round_trip_as_one_unit(
+        groups in proptest::collection::vec(("[a-z.]{1,20}", proptest::collection::vec(("[a-z_]{1,12}", ".{0,40}"), 0..4)), 1..6)
+    ) {
+        let id = Identity::generate();
+        let groups: Vec<GroupPlaintext> = groups
+            .into_iter()
+            .map(|(group, fields)| GroupPlaintext {
+                group,
+                fields: fields.into_iter().map(|(key, value)| PlainField { key, value }).collect(),
+            })
+            .collect();
+        let sealed = seal_groups(&groups, &[&id.to_public()]).unwrap();
+        proptest::prop_assert_eq!(open_groups(&sealed, &[id], groups.len()).unwrap(), groups);
     }
 }

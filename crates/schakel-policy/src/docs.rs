@@ -170,8 +170,10 @@ pub fn render_markdown(policy: &Policy) -> String {
     let _ = writeln!(o, "\n## Field catalogue of the overgangsdocument\n");
     let _ = writeln!(
         o,
-        "Data is sent per group; each group is sealed separately for the recipient function(s) of its \
-         purpose. A field that is not listed here is refused (R14).\n"
+        "Data is sent per group; each group is bound to the purpose of the transfer, and the groups of \
+         one transfer are sealed together, once per purpose, for the recipient function(s) of that \
+         purpose (and the sender's own function, R12). A field that is not listed here is refused \
+         (R14).\n"
     );
     let _ = writeln!(
         o,

@@ -53,17 +53,30 @@ const EXPERTISE_LIST: &str = include_str!("../queries/expertise_list.sql");
 /// A party: organisation × function (R9).
 pub type PartyKey = (Oin, FunctionKind);
 
-/// One sealed group as stored: age ciphertext to the keys named.
+/// One sealed unit as stored: age ciphertext to the keys named, holding one
+/// group or all groups of a document bound to one purpose (issue 7; the
+/// `SealedGroup` contract in common.proto). In the database the names are
+/// one space-separated `group_name` value, as older rows with one group
+/// already are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedRow {
-    /// Group name, e.g. `contact.youth` or `meta.justifications`.
-    pub group: String,
+    /// The group names inside, in order, e.g. `["contact.youth",
+    /// "meta.justifications"]`; never empty. One name: the one-group
+    /// plaintext form; several: the `{"groups":[…]}` form.
+    pub groups: Vec<String>,
     /// The purpose it is bound to.
     pub purpose: PurposeId,
     /// The recipient keys it is sealed to.
     pub key_ids: Vec<Uuid>,
     /// The age ciphertext.
     pub ciphertext: Vec<u8>,
+}
+
+impl SealedRow {
+    /// Whether the group `name` is in this unit.
+    pub fn holds(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g == name)
+    }
 }
 
 /// An idempotency key with the keyed fingerprint of the request it was
@@ -569,7 +582,10 @@ macro_rules! sealed_from_row {
     ($r:expr) => {{
         let r = &$r;
         SealedRow {
-            group: col!(r, "group_name"),
+            groups: match words(&text!(r, "group_name")) {
+                g if g.is_empty() => return Err(StoreError::Corrupt("sealed group names")),
+                g => g,
+            },
             purpose: parse("sealed purpose", &text!(r, "purpose"))?,
             key_ids: key_ids(&text!(r, "key_ids"))?,
             ciphertext: col!(r, "ciphertext"),
@@ -620,7 +636,7 @@ macro_rules! insert_expertise_groups {
                 .bind($id)
                 .bind($part.as_str())
                 .bind(i as i64)
-                .bind(&g.group)
+                .bind(join(&g.groups))
                 .bind(g.purpose.as_str())
                 .bind(join(g.key_ids.iter().map(|k| k.to_string())))
                 .bind(&g.ciphertext[..])
@@ -847,7 +863,7 @@ impl Store {
                 sqlx::query(TRANSFER_GROUP_INSERT)
                     .bind(&id)
                     .bind(i as i64)
-                    .bind(&g.group)
+                    .bind(join(&g.groups))
                     .bind(g.purpose.as_str())
                     .bind(join(g.key_ids.iter().map(|k| k.to_string())))
                     .bind(&g.ciphertext[..])
@@ -1025,7 +1041,7 @@ impl Store {
                     sqlx::query(TRANSFER_GROUP_INSERT)
                         .bind(&id)
                         .bind(next + i as i64)
-                        .bind(&g.group)
+                        .bind(join(&g.groups))
                         .bind(g.purpose.as_str())
                         .bind(join(g.key_ids.iter().map(|k| k.to_string())))
                         .bind(&g.ciphertext[..])
@@ -1184,7 +1200,7 @@ impl Store {
                 .bind(&id)
                 .bind(ms(advice.answered_at))
                 .bind(&advice.outcome)
-                .bind(join(advice.sealed.iter().map(|g| g.group.as_str())))
+                .bind(join(advice.sealed.iter().flat_map(|g| g.groups.iter())))
                 .bind(&advice.policy_version)
                 .bind(&advice.idempotency.key)
                 .bind(&advice.idempotency.fingerprint[..])

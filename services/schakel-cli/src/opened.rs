@@ -343,6 +343,7 @@ mod tests {
             purpose: "handover.school_to_gemeente".into(),
             key_ids: vec!["k".into()],
             ciphertext: schakel_crypto::seal(&plain, &[&identity.to_public()]).unwrap(),
+            groups: Vec::new(),
         };
         let other = pb::SealedGroup {
             group: "skills".into(),

@@ -209,7 +209,7 @@ pub fn write_opened(
     if !groups.is_empty() && o.opened.is_empty() {
         eprintln!(
             "none of the {} groups could be opened with the given identity; nothing written",
-            groups.len()
+            o.unopened.len()
         );
         // Groups sealed to the same keys fail the same way: one line each.
         let mut seen: Vec<(&[String], String, Vec<&str>)> = Vec::new();

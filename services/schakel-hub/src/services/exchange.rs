@@ -266,27 +266,36 @@ pub fn decide(
     tracing::info_span!("policy.decide").in_scope(|| schakel_policy::decide(facts, policy, on))
 }
 
-/// Seals each group to every key in `keys` (one age file per group, one
-/// X25519 per key), off the async runtime. The plaintext is dropped — and
-/// zeroized — as soon as it is sealed.
+/// Seals the groups to every key in `keys`, off the async runtime: one age
+/// file per purpose holding all the groups bound to it, in order (issue 7:
+/// one X25519 per key per document, not per group; R8/R9 binding is per
+/// purpose and key, so nothing is shared across purposes). The plaintext is
+/// dropped — and zeroized — as soon as it is sealed.
 #[tracing::instrument(name = "seal", skip_all, fields(groups = groups.len(), recipients = keys.len()))]
 pub async fn seal_all(groups: Vec<ToSeal>, keys: Vec<(Uuid, Recipient)>) -> Result<Vec<SealedRow>, HubError> {
-    if keys.is_empty() {
+    if keys.is_empty() || groups.is_empty() {
         return Err(HubError::Internal);
     }
     tokio::task::spawn_blocking(move || {
         let recipients: Vec<&Recipient> = keys.iter().map(|(_, r)| r).collect();
         let key_ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
-        groups
+        let mut units: Vec<(PurposeId, Vec<GroupPlaintext>)> = Vec::new();
+        for g in groups {
+            match units.iter_mut().find(|(p, _)| *p == g.purpose) {
+                Some((_, plain)) => plain.push(g.plain),
+                None => units.push((g.purpose, vec![g.plain])),
+            }
+        }
+        units
             .into_iter()
-            .map(|g| {
-                let ciphertext = schakel_crypto::seal(&g.plain, &recipients).map_err(|e| {
+            .map(|(purpose, plain)| {
+                let ciphertext = schakel_crypto::seal_groups(&plain, &recipients).map_err(|e| {
                     tracing::error!(error = %e, "sealing failed");
                     HubError::Internal
                 })?;
                 Ok(SealedRow {
-                    group: g.plain.group.clone(),
-                    purpose: g.purpose,
+                    groups: plain.iter().map(|g| g.group.clone()).collect(),
+                    purpose,
                     key_ids: key_ids.clone(),
                     ciphertext,
                 })
@@ -308,10 +317,16 @@ pub fn meta_group(name: &str, fields: impl IntoIterator<Item = (String, String)>
     }
 }
 
-/// A stored sealed group as the API shows it.
+/// A stored sealed unit as the API shows it: `group` for one group,
+/// `groups` for several (common.proto `SealedGroup`).
 pub fn sealed_to_pb(s: &SealedRow) -> pb::SealedGroup {
+    let (group, groups) = match s.groups.as_slice() {
+        [one] => (one.clone(), Vec::new()),
+        several => (String::new(), several.to_vec()),
+    };
     pb::SealedGroup {
-        group: s.group.clone(),
+        group,
+        groups,
         purpose: s.purpose.as_str().to_owned(),
         key_ids: s.key_ids.iter().map(Uuid::to_string).collect(),
         ciphertext: s.ciphertext.clone(),

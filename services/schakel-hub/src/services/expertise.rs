@@ -643,7 +643,7 @@ impl ExpertiseService for ExpertiseApi {
             (Action::ExpertiseFetched, Outcome::Success),
             &purpose,
             &e,
-            groups.iter().map(|g| g.group.clone()).collect(),
+            groups.iter().flat_map(|g| g.groups.iter().cloned()).collect(),
         );
         self.0
             .store
@@ -698,7 +698,7 @@ impl ExpertiseService for ExpertiseApi {
             (Action::AdviceFetched, Outcome::Success),
             &purpose,
             &e,
-            groups.iter().map(|g| g.group.clone()).collect(),
+            groups.iter().flat_map(|g| g.groups.iter().cloned()).collect(),
         );
         self.0
             .store

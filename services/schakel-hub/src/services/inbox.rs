@@ -187,12 +187,12 @@ impl InboxApi {
             .iter()
             .filter(|g| {
                 g.purpose == declared
-                    && g.group != "meta.decision"
+                    && !g.holds("meta.decision")
                     && g.key_ids.iter().any(|k| own_keys.contains(k))
             })
             .cloned()
             .collect();
-        let names: Vec<String> = delivered.iter().map(|g| g.group.clone()).collect();
+        let names: Vec<String> = delivered.iter().flat_map(|g| g.groups.iter().cloned()).collect();
         let t = self
             .transition(caller, &r.transfer_id, |t| {
                 let names = names.clone();
@@ -313,7 +313,7 @@ impl InboxApi {
                             ));
                         }
                     };
-                    let groups = extra.iter().map(|g| g.group.clone()).collect();
+                    let groups = extra.iter().flat_map(|g| g.groups.iter().cloned()).collect();
                     let entry = self.entry(ctx, caller, Action::TransferDecided, &t, groups);
                     Ok(Step::Apply(Box::new((
                         Transition {

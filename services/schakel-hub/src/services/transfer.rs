@@ -412,10 +412,7 @@ impl TransferApi {
 
 /// The sealed decision text of a transfer, if any.
 pub fn decision_text(groups: &[schakel_store::SealedRow]) -> Option<pb::SealedGroup> {
-    groups
-        .iter()
-        .find(|g| g.group == "meta.decision")
-        .map(sealed_to_pb)
+    groups.iter().find(|g| g.holds("meta.decision")).map(sealed_to_pb)
 }
 
 #[tonic::async_trait]
@@ -526,7 +523,7 @@ impl TransferService for TransferApi {
                 subject: Some(&t.subject),
                 transfer_id: Some(t.transfer_id),
                 consent_id: t.consent_id,
-                groups: groups.iter().map(|g| g.group.clone()).collect(),
+                groups: groups.iter().flat_map(|g| g.groups.iter().cloned()).collect(),
                 parties: vec![&t.recipient.0],
             },
         );
