@@ -11,14 +11,15 @@
 --   schakel_hub    what every hub connects as (database_url). It may read
 --                  and append to the audit log but never change or remove
 --                  an entry: no UPDATE, DELETE or TRUNCATE on audit_log,
---                  audit_parties and audit_checkpoints, and, not being the
---                  owner, it cannot disable the triggers or drop the tables.
+--                  audit_parties, audit_checkpoints and audit_nodes, and,
+--                  not being the owner, it cannot disable the triggers or
+--                  drop the tables.
 --                  Full DML on the other tables (consents, transfers, ...),
 --                  which the exchange needs (purge, state changes).
 --
--- The triggers of migration 0002 stay as the second line of defence: they
--- also stop the owner and a superuser by accident; the missing privileges
--- stop a compromised hub on purpose.
+-- The triggers of migrations 0002 and 0004 stay as the second line of
+-- defence: they also stop the owner and a superuser by accident; the
+-- missing privileges stop a compromised hub on purpose.
 --
 -- Run this file as a superuser, connected to the hub's database. It is
 -- idempotent; run it again after every upgrade (it re-applies the grants to
@@ -147,6 +148,13 @@ BEGIN
         -- (queries/audit_next_seq.sql): that one column, nothing else.
         REVOKE INSERT, UPDATE, DELETE ON audit_head FROM schakel_hub;
         GRANT UPDATE (next_seq) ON audit_head TO schakel_hub;
+    END IF;
+    -- The subtree hashes proofs are served from (migration 0004): read and
+    -- append only, like the log. The hub appends them with each entry and,
+    -- once after an upgrade, fills in those of older entries
+    -- (`INSERT … ON CONFLICT DO NOTHING`, which needs no UPDATE).
+    IF to_regclass('public.audit_nodes') IS NOT NULL THEN
+        REVOKE UPDATE, DELETE ON audit_nodes FROM schakel_hub;
     END IF;
     -- The migrator reads which migrations ran; only the owner records them.
     IF to_regclass('public._sqlx_migrations') IS NOT NULL THEN

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use schakel_audit::{
-    Action, AuditError, Checkpoint, Entry, Verifier, VerifyConfig, VerifyReport, leaf_hash,
+    Action, AuditError, Checkpoint, Entry, NodeId, Verifier, VerifyConfig, VerifyReport, leaf_hash,
     verify_consistency, verify_inclusion,
 };
 use schakel_e2e::flow::*;
@@ -260,11 +260,14 @@ impl Raw {
                 "DROP TRIGGER audit_parties_no_delete",
                 "DROP TRIGGER audit_checkpoints_no_update",
                 "DROP TRIGGER audit_checkpoints_no_delete",
+                "DROP TRIGGER audit_nodes_no_update",
+                "DROP TRIGGER audit_nodes_no_delete",
             ],
             Raw::Pg(_) => &[
                 "ALTER TABLE audit_log DISABLE TRIGGER USER",
                 "ALTER TABLE audit_parties DISABLE TRIGGER USER",
                 "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+                "ALTER TABLE audit_nodes DISABLE TRIGGER USER",
             ],
         };
         for s in stmts {
@@ -420,6 +423,46 @@ impl Raw {
             .expect("head");
     }
 
+    /// Overwrites the stored subtree hash at (`level`, `index`); the number
+    /// of rows changed.
+    async fn set_node(&self, level: u8, index: u64, hash: &[u8]) -> u64 {
+        let index = i64::try_from(index).expect("index");
+        raw!(self, p => sqlx::query("UPDATE audit_nodes SET hash = $1 WHERE level = $2 AND idx = $3")
+            .bind(hash)
+            .bind(i32::from(level))
+            .bind(index)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("update node")
+    }
+
+    /// Recomputes, from the stored leaf hashes, every stored subtree hash
+    /// over position `p`, as a thorough attacker who rewrote `p` would.
+    async fn rewrite_nodes_over(&self, p: u64, size: u64) -> usize {
+        let leaves: Vec<Vec<u8>> =
+            raw!(self, pool => sqlx::query_scalar("SELECT leaf_hash FROM audit_log ORDER BY seq")
+            .fetch_all(pool)
+            .await)
+            .expect("leaves");
+        let leaves: Vec<schakel_audit::Hash> = leaves
+            .iter()
+            .map(|l| l.as_slice().try_into().expect("32 bytes"))
+            .collect();
+        assert_eq!(leaves.len() as u64, size);
+        let mut rewritten = 0;
+        for level in 1..=62u8 {
+            let node = NodeId::new(level, p >> level);
+            let r = node.range();
+            if r.end > size {
+                break;
+            }
+            let hash = schakel_audit::root(&leaves[r.start as usize..r.end as usize]);
+            rewritten += self.set_node(level, node.index, &hash).await as usize;
+        }
+        rewritten
+    }
+
     async fn close(self) {
         raw!(&self, p => p.close().await);
     }
@@ -454,6 +497,8 @@ on_both_backends!(
     truncated_unproven_tail_is_detected_by_the_head,
     forged_entry_inserted_with_shifted_rows_is_named,
     forged_entry_inserted_with_renumbered_tail_is_bracketed,
+    rewritten_subtree_hash_is_named,
+    added_subtree_hash_is_named,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -493,6 +538,8 @@ async fn append_only_triggers_refuse_update_delete_truncate(t: TestHub) {
         "DELETE FROM audit_parties".to_owned(),
         "UPDATE audit_checkpoints SET note = 'x'".to_owned(),
         "DELETE FROM audit_checkpoints".to_owned(),
+        "UPDATE audit_nodes SET hash = hash".to_owned(),
+        "DELETE FROM audit_nodes".to_owned(),
     ];
     let pg = matches!(raw, Raw::Pg(_));
     if pg {
@@ -501,6 +548,7 @@ async fn append_only_triggers_refuse_update_delete_truncate(t: TestHub) {
         refused.push("TRUNCATE audit_log CASCADE".to_owned());
         refused.push("TRUNCATE audit_parties".to_owned());
         refused.push("TRUNCATE audit_checkpoints".to_owned());
+        refused.push("TRUNCATE audit_nodes".to_owned());
     }
     for sql in &refused {
         let e = raw.exec(sql).await.expect_err(sql);
@@ -579,6 +627,17 @@ async fn reencoded_entry_with_rewritten_hash_is_bracketed_by_checkpoints(t: Test
         .await
         .expect("delete checkpoints");
     assert_eq!(n as usize, sizes.iter().filter(|&&s| s > b.p).count());
+    // The stored subtree hashes still commit to the original entry.
+    let err = verify(&b.url, &b.verifier, &[]).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::NodeMismatch {
+            level: 1,
+            index: b.p >> 1
+        }
+    );
+    // A thorough attacker rewrites those too.
+    assert!(raw.rewrite_nodes_over(b.p, b.size).await >= 1);
     raw.close().await;
     let report = verify(&b.url, &b.verifier, &[])
         .await
@@ -756,6 +815,73 @@ async fn forged_entry_inserted_with_renumbered_tail_is_bracketed(t: TestHub) {
     raw.close().await;
     let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
     assert_eq!(err, AuditError::RootMismatch { size, after });
+}
+
+/// A stored subtree hash (audit_nodes, what proofs are served from) in the
+/// inclusion proof of `p` changed, the entries left alone: named by its
+/// level and index. A hub serving that proof refuses rather than hand out a
+/// proof that fails against its signed checkpoint.
+async fn rewritten_subtree_hash_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let node = schakel_audit::inclusion_proof_ranges(b.p, b.size)
+        .expect("ranges")
+        .into_iter()
+        .flat_map(|r| schakel_audit::range_nodes(r).expect("aligned"))
+        .find(|n| n.level >= 1)
+        .expect("a stored node in the proof");
+    assert_eq!(raw.set_node(node.level, node.index, &[0xaa; 32]).await, 1);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::NodeMismatch {
+            level: node.level,
+            index: node.index
+        }
+    );
+    let text = err.to_string();
+    let r = node.range();
+    assert!(
+        text.contains(&format!("positions {}..{}", r.start, r.end)),
+        "{text}"
+    );
+
+    // The hub, restarted on the tampered database, will not serve a proof
+    // of `p` through that node.
+    let listen: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let hub = schakel_hub::start(b._hub.env.hub_config(listen, &b.url).expect("config"))
+        .await
+        .expect("hub starts");
+    let url = format!("https://{}", hub.addr());
+    let mut officer = AuditServiceClient::new(channel_at(&b._hub.env, &url, "mbo-privacy-officer").await);
+    let status = officer
+        .get_inclusion_proof(req(pb::GetInclusionProofRequest {
+            sequence: b.p,
+            tree_size: b.size,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    hub.shutdown().await;
+}
+
+/// A subtree hash stored for entries the log does not hold.
+async fn added_subtree_hash_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    let index = (b.size >> 1) + 3;
+    raw!(&raw, p => sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES (1, $1, $2)")
+        .bind(i64::try_from(index).expect("index"))
+        .bind(&[0x55u8; 32][..])
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+    .expect("insert node");
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(err, AuditError::NodeMismatch { level: 1, index });
 }
 
 // ---------------------------------------------------------------------------
@@ -966,10 +1092,11 @@ async fn pg_exec(pool: &PgPool, sql: &str) -> Result<u64, sqlx::Error> {
 
 #[tokio::test]
 async fn postgres_hub_role_cannot_change_the_log() {
-    const AUDIT_TABLES: [(&str, &str); 3] = [
+    const AUDIT_TABLES: [(&str, &str); 4] = [
         ("audit_log", "action"),
         ("audit_parties", "oin"),
         ("audit_checkpoints", "note"),
+        ("audit_nodes", "hash"),
     ];
     let Some(mut t) = TestHub::start(Db::Postgres).await else {
         return;

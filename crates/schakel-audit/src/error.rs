@@ -54,6 +54,15 @@ pub enum AuditError {
         /// Number of hashes given.
         found: usize,
     },
+    /// A leaf range is not made of complete, aligned subtrees (see
+    /// `range_nodes`): no proof planner asks for it.
+    #[error("leaves {start}..{end} are not complete aligned subtrees")]
+    NotASubtree {
+        /// First leaf of the range.
+        start: u64,
+        /// End of the range (exclusive).
+        end: u64,
+    },
 
     // ---- signed notes and checkpoints ----
     /// A verifier key string or signer key name is malformed.
@@ -128,6 +137,21 @@ pub enum AuditError {
     LeafHashMismatch {
         /// Leaf index of the entry.
         position: u64,
+    },
+    /// A stored subtree hash (the store keeps one per complete, aligned
+    /// subtree, to serve proofs) is not the hash of the entries it covers,
+    /// positions `index << level .. (index + 1) << level`; or the log has no
+    /// such subtree. The node was changed, or added.
+    #[error(
+        "stored subtree hash at level {level}, index {index} (positions {start}..{end}) does not match the entries",
+        start = (*.index as u128) << *.level,
+        end = ((*.index as u128) + 1) << *.level
+    )]
+    NodeMismatch {
+        /// Height of the subtree (2^level entries).
+        level: u8,
+        /// Its position among the subtrees of that height.
+        index: u64,
     },
     /// The log ends before the checkpoint's size: entries were removed from the tail.
     #[error("log truncated: checkpoint covers {expected} entries, log has {found}")]

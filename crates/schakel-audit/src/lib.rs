@@ -9,7 +9,9 @@
 //! - [`Entry`] and its canonical encoding ([`Entry::encode`], [`Entry::decode`]);
 //!   entries never hold a BSN, a name or document content.
 //! - [`leaf_hash`], [`node_hash`], [`root`], [`CompactRange`], inclusion and
-//!   consistency proofs and their verification, exactly as RFC 9162 §2.1.
+//!   consistency proofs and their verification, exactly as RFC 9162 §2.1;
+//!   [`NodeId`] and its helpers say which stored subtree hashes a proof or an
+//!   append needs ([`range_nodes`], [`nodes_completed_by`]).
 //! - [`Checkpoint`]s in the C2SP `tlog-checkpoint` format, signed as C2SP
 //!   `signed-note`s with Ed25519 ([`Signer`], [`Verifier`]).
 //! - [`LogVerifier`] and [`verify_log`], which name the first bad position.
@@ -31,8 +33,9 @@ pub use entry::{
 };
 pub use error::{AuditError, Result};
 pub use merkle::{
-    CompactRange, EMPTY_ROOT, Hash, consistency_proof, consistency_proof_ranges, inclusion_proof,
-    inclusion_proof_ranges, leaf_hash, node_hash, root, verify_consistency, verify_inclusion,
+    CompactRange, EMPTY_ROOT, Hash, NodeId, complete_nodes, consistency_proof, consistency_proof_ranges,
+    fold_range, inclusion_proof, inclusion_proof_ranges, leaf_hash, left_siblings, node_hash,
+    nodes_completed_by, range_nodes, root, verify_consistency, verify_inclusion,
 };
 pub use note::{Signer, Verifier};
 pub use verify::{LogVerifier, VerifyConfig, VerifyReport, verify_log};

@@ -98,8 +98,16 @@ impl CompactRange {
 
     /// Appends a leaf hash.
     pub fn push(&mut self, leaf: Hash) {
+        self.push_with(leaf, |_, _| {});
+    }
+
+    /// Appends a leaf hash and hands every node it completes to `completed`,
+    /// bottom-up: the nodes of [`nodes_completed_by`]`(self.size())` with
+    /// their hashes (what the store keeps in `audit_nodes`).
+    pub fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(NodeId, &Hash)) {
         let mut hash = leaf;
         let mut size = self.size;
+        let mut level = 0u8;
         // Each trailing one bit of the size is a perfect subtree of the new leaf's
         // height: merge with it, like a carry in binary addition.
         while size & 1 == 1 {
@@ -107,6 +115,8 @@ impl CompactRange {
                 hash = node_hash(&left, &hash);
             }
             size >>= 1;
+            level += 1;
+            completed(NodeId::new(level, size), &hash);
         }
         self.nodes.push(hash);
         self.size += 1;
@@ -124,12 +134,127 @@ impl CompactRange {
 
     /// The tree root.
     pub fn root(&self) -> Hash {
-        let mut it = self.nodes.iter().rev();
-        let Some(last) = it.next() else {
-            return EMPTY_ROOT;
-        };
-        it.fold(*last, |acc, left| node_hash(left, &acc))
+        fold_range(&self.nodes)
     }
+}
+
+/// A complete, aligned subtree of the tree: the perfect subtree over the
+/// leaves `index << level .. (index + 1) << level`. Level 0 is a leaf. Its
+/// hash never changes once its last leaf is appended, so a store may keep it
+/// (`audit_nodes`) and build any proof from O(log n) of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    /// Height: a node at level k covers 2^k leaves; 0 is a leaf.
+    pub level: u8,
+    /// Position among the nodes of its level, from the left.
+    pub index: u64,
+}
+
+impl NodeId {
+    /// The node at `level` and `index`.
+    pub const fn new(level: u8, index: u64) -> Self {
+        Self { level, index }
+    }
+
+    /// Leaf `index`.
+    pub const fn leaf(index: u64) -> Self {
+        Self { level: 0, index }
+    }
+
+    /// The leaves it covers.
+    pub fn range(&self) -> Range<u64> {
+        self.index << self.level..(self.index + 1) << self.level
+    }
+
+    /// Its left and right child, or `None` for a leaf.
+    pub fn children(&self) -> Option<(NodeId, NodeId)> {
+        let level = self.level.checked_sub(1)?;
+        Some((
+            NodeId::new(level, self.index * 2),
+            NodeId::new(level, self.index * 2 + 1),
+        ))
+    }
+}
+
+/// The nodes (level 1 and up) that appending leaf `index` completes,
+/// bottom-up: one per trailing one bit of `index`. Each is the parent of the
+/// one before (the first is the parent of the leaf).
+pub fn nodes_completed_by(index: u64) -> impl Iterator<Item = NodeId> {
+    (1..=index.trailing_ones().min(62) as u8).map(move |k| NodeId::new(k, index >> k))
+}
+
+/// The left children of [`nodes_completed_by`]`(index)`, in the same order
+/// (the first is leaf `index - 1`): the hashes an append must look up. They
+/// are the last nodes of the compact range of size `index`.
+pub fn left_siblings(index: u64) -> impl Iterator<Item = NodeId> {
+    nodes_completed_by(index).map(|n| NodeId::new(n.level - 1, n.index * 2))
+}
+
+/// The hashes of the nodes appending leaf `index` (with hash `leaf`)
+/// completes, bottom-up, given the hashes of its [`left_siblings`] in order.
+/// `left` may hold only the first few (a store that misses a sibling can form
+/// no node above it): then only that many nodes are returned. More than
+/// there are siblings is an error.
+pub fn complete_nodes(index: u64, leaf: Hash, left: &[Hash]) -> Result<Vec<(NodeId, Hash)>> {
+    let expected = index.trailing_ones().min(62) as usize;
+    if left.len() > expected {
+        return Err(AuditError::BadCompactRange {
+            size: index,
+            expected,
+            found: left.len(),
+        });
+    }
+    let mut hash = leaf;
+    Ok(nodes_completed_by(index)
+        .zip(left)
+        .map(|(node, l)| {
+            hash = node_hash(l, &hash);
+            (node, hash)
+        })
+        .collect())
+}
+
+/// The complete, aligned subtrees whose hashes make up the hash of the
+/// leaves `range` (RFC 9162 MTH over them), left to right: one per set bit
+/// of its length, largest first. Every range the proof planners
+/// ([`inclusion_proof_ranges`], [`consistency_proof_ranges`]) return
+/// decomposes so; [`fold_range`] turns the hashes back into the range's.
+/// A range that is empty or whose parts are not aligned is refused.
+pub fn range_nodes(range: Range<u64>) -> Result<Vec<NodeId>> {
+    if range.is_empty() {
+        return Err(AuditError::NotASubtree {
+            start: range.start,
+            end: range.end,
+        });
+    }
+    let len = range.end - range.start;
+    let mut out = Vec::with_capacity(len.count_ones() as usize);
+    let mut start = range.start;
+    for level in (0..64u8).rev() {
+        let width = 1u64 << level;
+        if len & width == 0 {
+            continue;
+        }
+        if !start.is_multiple_of(width) {
+            return Err(AuditError::NotASubtree {
+                start: range.start,
+                end: range.end,
+            });
+        }
+        out.push(NodeId::new(level, start >> level));
+        start += width;
+    }
+    Ok(out)
+}
+
+/// Folds the hashes of a range's [`range_nodes`], in their order, right to
+/// left into the hash of the range. The empty list gives [`EMPTY_ROOT`].
+pub fn fold_range(hashes: &[Hash]) -> Hash {
+    let mut it = hashes.iter().rev();
+    let Some(last) = it.next() else {
+        return EMPTY_ROOT;
+    };
+    it.fold(*last, |acc, left| node_hash(left, &acc))
 }
 
 /// Largest power of two strictly below `n` (`n >= 2`): the split point `k` of RFC 9162.

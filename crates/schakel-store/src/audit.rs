@@ -3,8 +3,10 @@
 //!
 //! Appending takes the row lock on `audit_head` (SQLite: the write lock of
 //! `BEGIN IMMEDIATE`), so sequence numbers are gapless and in commit order
-//! even with several hubs on one PostgreSQL. UPDATE and DELETE on the log
-//! tables are refused by triggers (migration 0002).
+//! even with several hubs on one PostgreSQL. The append also writes the
+//! subtree hashes the entry completes (`audit_nodes`, see
+//! [`crate::audit_nodes`]). UPDATE and DELETE on the log tables are refused
+//! by triggers (migrations 0002 and 0004).
 
 use jiff::Timestamp;
 use schakel_audit::{Entry, Hash, leaf_hash};
@@ -105,6 +107,8 @@ macro_rules! append_audit_in_tx {
                     .await
                     .map_err(|e| StoreError::from_sqlx("audit log", e))?;
             }
+            // The subtree hashes this entry completes (migration 0004).
+            $crate::audit_nodes::append_nodes_in_tx!($tx, entry.seq, leaf);
             Ok::<u64, StoreError>(entry.seq)
         }
         .instrument(tracing::info_span!("audit.append"))
@@ -120,13 +124,15 @@ macro_rules! append_audit_in_tx {
 macro_rules! audited_write {
     ($store:expr, $what:literal, $audit:expr, $now:expr, $tx:ident => $body:expr) => {
         $crate::pool::on_pool!($store, p => {
-            let _turn = $store.write_turn().await;
+            let turn = $store.write_turn().await;
             let mut $tx = $crate::pool::BeginWrite::begin_write(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx($what, e))?;
             let out = $body?;
             $crate::audit::append_audit_in_tx!($tx, $audit, $now);
             $tx.commit().await.map_err(|e| StoreError::from_sqlx($what, e))?;
+            // Acknowledged only once a flush covers this commit (`durable`).
+            turn.durable().await?;
             out
         })
     };
@@ -192,10 +198,11 @@ impl Store {
     #[tracing::instrument(name = "store.append_audit", skip_all)]
     pub async fn append_audit(&self, entry: Entry, now: Timestamp) -> Result<u64, StoreError> {
         on_pool!(self, p => {
-            let _turn = self.write_turn().await;
+            let turn = self.write_turn().await;
             let mut tx = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
             let seq = append_audit_in_tx!(tx, entry, now);
             tx.commit().await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            turn.durable().await?;
             Ok(seq)
         })
     }
@@ -282,6 +289,7 @@ impl Store {
     pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
         let frontier: Vec<u8> = cp.frontier.concat();
         let size = to_i64(cp.size)?;
+        let turn = self.write_turn().await;
         let n = on_pool!(self, p => sqlx::query(AUDIT_INSERT_CHECKPOINT)
             .bind(size)
             .bind(&cp.root[..])
@@ -292,6 +300,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))
         .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+        turn.durable().await?;
         Ok(n > 0)
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use schakel_audit::{AuditError, Checkpoint, Hash, LogVerifier, Verifier, VerifyConfig, VerifyReport};
+use schakel_audit::{
+    AuditError, Checkpoint, CompactRange, Hash, LogVerifier, NodeId, Verifier, VerifyConfig, VerifyReport,
+};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -168,11 +170,13 @@ impl Store {
     }
 
     /// Verifies the whole stored log: every entry decodes and sits at its
-    /// own position, the stored leaf hashes match the entries, and the tree
+    /// own position, the stored leaf hashes match the entries, the tree
     /// matches every stored checkpoint (its signature checked with
     /// `verifier`) and every checkpoint in `extra` (ones a privacy officer
-    /// kept). The inner error names the first bad position; the outer one
-    /// is a database failure.
+    /// kept), and every stored subtree hash (`audit_nodes`) is the hash of
+    /// the entries it covers ([`AuditError::NodeMismatch`] names the first
+    /// that is not, or one the log does not complete). The inner error
+    /// names the first bad position; the outer one is a database failure.
     #[tracing::instrument(name = "store.verify_audit_log", skip_all)]
     pub async fn verify_audit_log(
         &self,
@@ -202,30 +206,90 @@ impl Store {
             .map_err(|e| StoreError::from_sqlx("audit log", e))?;
         let head = self.audit_size().await?;
         let size = head.max(u64::try_from(extent).unwrap_or(0));
+        // The subtree hashes (audit_nodes) are recomputed alongside, from the
+        // stored leaf hashes: once the entries verify, those equal the
+        // recomputed ones, so a node that differs was changed itself. It is
+        // reported only then; a fault in the entries is named first.
+        let mut tree = CompactRange::new();
+        let mut bad_node: Option<NodeId> = None;
         let mut from = 0;
         while from < size {
             let to = size.min(from + BATCH);
             let batch = self.audit_range(from, to).await?;
+            let mut computed = HashMap::new();
             for entry in &batch {
                 if let Err(e) = verifier.push(&entry.bytes, Some(&entry.leaf_hash)) {
                     return Ok(Err(e));
                 }
+                tree.push_with(entry.leaf_hash, |node, hash| {
+                    computed.insert(node, *hash);
+                });
             }
             if batch.is_empty() {
                 // The head says there are more entries than the table holds.
                 break;
+            }
+            if bad_node.is_none() {
+                bad_node = self
+                    .check_nodes(from, from + batch.len() as u64, &computed)
+                    .await?;
             }
             from = batch.last().map_or(to, |e| e.seq + 1).max(from + 1);
         }
         let report = verifier.finish();
         // Rows removed after the last checkpoint leave the head ahead of the
         // table (a checkpoint-covered removal is reported above).
-        Ok(match report {
+        let report = match report {
             Ok(r) if r.end < head => Err(AuditError::Shortened {
                 recorded: head,
                 found: r.end,
             }),
             other => other,
+        };
+        let Ok(report) = report else {
+            return Ok(report);
+        };
+        // A node for a subtree the log does not complete was added.
+        if bad_node.is_none() {
+            for level in 1..=62u8 {
+                if let Some(index) = self.audit_node_beyond(level, report.end >> level).await? {
+                    bad_node = Some(NodeId::new(level, index));
+                    break;
+                }
+            }
+        }
+        Ok(match bad_node {
+            Some(n) => Err(AuditError::NodeMismatch {
+                level: n.level,
+                index: n.index,
+            }),
+            None => Ok(report),
         })
+    }
+
+    /// Compares the stored nodes completed by entries `from..to` with
+    /// `computed`; the first that differs. Nodes not stored are no fault
+    /// (see [`crate::audit_nodes`]).
+    async fn check_nodes(
+        &self,
+        from: u64,
+        to: u64,
+        computed: &HashMap<NodeId, Hash>,
+    ) -> Result<Option<NodeId>, StoreError> {
+        // Entries from..to complete the nodes of level k with index in
+        // from >> k .. to >> k.
+        let mut level = 1u8;
+        while level <= 62 && (to >> level) > (from >> level) {
+            for (node, stored) in self
+                .audit_nodes_of_level(level, from >> level, to >> level)
+                .await?
+            {
+                if computed.get(&node) != Some(&stored) {
+                    return Ok(Some(node));
+                }
+            }
+            level += 1;
+        }
+        Ok(None)
     }
 }

@@ -104,6 +104,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "organisation", audit, now, tx => sqlx::query(INSERT_ORGANISATION)
             .bind(org.oin.as_str())
             .bind(org.kind.as_str())
@@ -130,6 +131,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<Organisation, StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "organisation", audit, now, tx => sqlx::query(UPDATE_ORGANISATION)
         .bind(oin.as_str())
         .bind(update.name.as_deref())
@@ -147,6 +149,7 @@ impl Store {
             0 => Err(StoreError::NotFound("organisation")),
             n => Ok(n),
         }));
+        self.directory.invalidate();
         self.get_organisation(oin)
             .await?
             .ok_or(StoreError::NotFound("organisation"))
@@ -155,6 +158,16 @@ impl Store {
     /// The organisation with this OIN, with its functions.
     #[tracing::instrument(name = "store.get_organisation", skip_all)]
     pub async fn get_organisation(&self, oin: &Oin) -> Result<Option<Organisation>, StoreError> {
+        if let Some(org) = self.directory.get(oin.as_str()) {
+            return Ok(org);
+        }
+        let generation = self.directory.generation();
+        let org = self.load_organisation(oin).await?;
+        self.directory.put(generation, oin.as_str(), org.clone());
+        Ok(org)
+    }
+
+    async fn load_organisation(&self, oin: &Oin) -> Result<Option<Organisation>, StoreError> {
         let org = on_pool!(self, p => {
             let row = sqlx::query(SELECT_ORGANISATION)
                 .bind(oin.as_str())
@@ -232,6 +245,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "function", audit, now, tx => sqlx::query(INSERT_FUNCTION)
             .bind(oin.as_str())
             .bind(function.as_str())
@@ -258,6 +272,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "recipient key", audit, now, tx => sqlx::query(INSERT_RECIPIENT)
             .bind(key.key_id.to_string())
             .bind(key.oin.as_str())
@@ -276,6 +291,16 @@ impl Store {
     /// All recipient keys of an organisation's functions, oldest first.
     #[tracing::instrument(name = "store.recipients_of", skip_all)]
     pub async fn recipients_of(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
+        if let Some(keys) = self.directory.get(oin.as_str()) {
+            return Ok(keys);
+        }
+        let generation = self.directory.generation();
+        let keys = self.load_recipients(oin).await?;
+        self.directory.put(generation, oin.as_str(), keys.clone());
+        Ok(keys)
+    }
+
+    async fn load_recipients(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
         on_pool!(self, p => {
             let rows = sqlx::query(SELECT_RECIPIENTS)
                 .bind(oin.as_str())
@@ -298,6 +323,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<RecipientKey, StoreError> {
+        let _changing = self.directory.changing();
         let key = audited_write!(self, "recipient key", audit, now, tx => async {
             let done = sqlx::query(REVOKE_RECIPIENT)
                 .bind(key_id.to_string())
@@ -326,6 +352,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "certificate binding", audit, now, tx => sqlx::query(INSERT_CERTIFICATE_BINDING)
             .bind(&binding.sha256)
             .bind(binding.oin.as_str())
@@ -342,6 +369,16 @@ impl Store {
     /// The binding of the certificate with this SHA-256 (lower-case hex).
     #[tracing::instrument(name = "store.certificate_binding", skip_all)]
     pub async fn certificate_binding(&self, sha256: &str) -> Result<Option<CertificateBinding>, StoreError> {
+        if let Some(binding) = self.directory.get(sha256) {
+            return Ok(binding);
+        }
+        let generation = self.directory.generation();
+        let binding = self.load_certificate_binding(sha256).await?;
+        self.directory.put(generation, sha256, binding.clone());
+        Ok(binding)
+    }
+
+    async fn load_certificate_binding(&self, sha256: &str) -> Result<Option<CertificateBinding>, StoreError> {
         on_pool!(self, p => {
             let row = sqlx::query(SELECT_CERTIFICATE_BINDING)
                 .bind(sha256)
@@ -368,6 +405,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
+        let _changing = self.directory.changing();
         audited_write!(self, "certificate binding", audit, now, tx => async {
             let n = sqlx::query(DELETE_CERTIFICATE_BINDING)
                 .bind(sha256)

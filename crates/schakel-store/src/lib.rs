@@ -11,8 +11,11 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod audit_nodes;
 mod audit_query;
 mod directory;
+mod directory_cache;
+mod durable;
 mod error;
 mod exchange;
 mod model;
@@ -21,6 +24,7 @@ mod retention;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use audit_query::{AuditQuery, TransferClosure};
+pub use durable::CommitStats;
 pub use error::StoreError;
 pub use exchange::{
     ConsentFilter, ConsentRow, ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,

@@ -10,6 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 use crate::StoreError;
+use crate::directory_cache::DirectoryCache;
+use crate::durable::{Durability, FlushTarget, WriteTurn};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -17,7 +19,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// An embedded SQLite file (WAL, `synchronous=FULL`).
+    /// An embedded SQLite file (WAL; commits flushed in groups, see `durable`).
     Sqlite,
     /// A PostgreSQL server, possibly shared by several hubs.
     Postgres,
@@ -33,6 +35,11 @@ pub struct StoreOptions {
     /// How long a caller waits for a connection before the store answers
     /// [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,
+    /// How long directory reads (organisations, certificate bindings,
+    /// recipient keys) are kept (default 2 s; zero: not cached). Changes made
+    /// through this store are seen at once; changes made by another hub or
+    /// process within this time (`directory_cache`).
+    pub directory_cache_ttl: Duration,
 }
 
 impl StoreOptions {
@@ -42,6 +49,7 @@ impl StoreOptions {
             url: url.into(),
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            directory_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -61,6 +69,10 @@ pub struct Store {
     /// back-off and gave latency spikes of hundreds of milliseconds under
     /// load. (Other processes on the same file still meet the busy handler.)
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Group commit: which commits are on disk (see `durable`).
+    pub(crate) durability: Arc<Durability>,
+    /// Recent directory reads (see `directory_cache`).
+    pub(crate) directory: Arc<DirectoryCache>,
 }
 
 /// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
@@ -83,7 +95,11 @@ impl BeginWrite for SqlitePool {
 impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.begin().await
+        // Commits do not wait for the disk, so the audit head's row lock is
+        // released at COMMIT; `WriteTurn::durable` then waits for a flush
+        // that covers this commit before anything is acknowledged.
+        self.begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
+            .await
     }
 }
 
@@ -117,13 +133,25 @@ impl Store {
     /// if it does not exist) and brings its schema up to date. Several hubs
     /// may call this at once on one PostgreSQL: migrations take a lock.
     pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
+        let target;
         let store = if opts.url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(&opts.url)
-                .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?
+                .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?;
+            let mut wal = connect.get_filename().as_os_str().to_owned();
+            wal.push("-wal");
+            let in_memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
+            target = if in_memory {
+                FlushTarget::Nothing
+            } else {
+                FlushTarget::SqliteWal(wal.into())
+            };
+            let connect = connect
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // Nothing is acknowledged before it is durable (DESIGN.md §7 property 7).
-                .synchronous(SqliteSynchronous::Full)
+                // Commits do not fsync; `WriteTurn::durable` flushes the WAL
+                // for a group of them before any is acknowledged (DESIGN.md
+                // §7 property 7). SQLite still syncs around checkpoints.
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
@@ -152,6 +180,7 @@ impl Store {
                 .run(&pool)
                 .await
                 .map_err(StoreError::Migration)?;
+            target = FlushTarget::Postgres(pool.clone());
             Pool::Postgres(pool)
         } else {
             return Err(StoreError::Config(
@@ -159,19 +188,33 @@ impl Store {
             ));
         };
         let write_gate = matches!(store, Pool::Sqlite(_)).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Self {
+        let store = Self {
             pool: store,
             write_gate,
-        })
+            durability: Durability::new(target),
+            directory: Arc::new(DirectoryCache::new(opts.directory_cache_ttl)),
+        };
+        // A log appended before migration 0004 gets its subtree hashes once
+        // (O(log n) reads when there is nothing to do). Proofs do not depend
+        // on it: they recompute what is missing, so a failure only costs speed.
+        if let Err(e) = store.backfill_audit_nodes().await {
+            tracing::warn!(error = %e, "audit subtree hashes not filled in; proofs recompute them");
+        }
+        // Migrations and the backfill committed without waiting for the
+        // disk; flush once before the store is used.
+        store.write_turn().await.durable().await?;
+        Ok(store)
     }
 
-    /// Waits for this process's turn to write (SQLite only; see
-    /// `write_gate`). Hold the guard until the transaction has committed.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.write_gate {
+    /// Waits for this process's turn to write (SQLite: see `write_gate`).
+    /// Hold it until the transaction has committed, then end it with
+    /// `WriteTurn::durable`.
+    pub(crate) async fn write_turn(&self) -> WriteTurn {
+        let gate = match &self.write_gate {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
-        }
+        };
+        WriteTurn::new(gate, self.durability.clone())
     }
 
     /// Which backend this store uses.

@@ -237,6 +237,71 @@ async fn recipients_register_and_revoke(s: Store, _url: String) {
     ));
 }
 
+/// The directory cache (issue 7): a change through this store is seen at
+/// once; a change by another hub on the same database within the TTL.
+async fn directory_changes_are_seen_at_once_here_and_within_the_ttl_elsewhere(s: Store, url: String) {
+    let ttl = std::time::Duration::from_millis(400);
+    let here = Store::connect(&StoreOptions {
+        directory_cache_ttl: ttl,
+        ..StoreOptions::new(url.clone())
+    })
+    .await
+    .unwrap();
+    here.insert_organisation(&gemeente(1, "GM0014"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    here.add_function(&oin(1), FunctionKind::Participatiewet, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    assert!(here.recipients_of(&oin(1)).await.unwrap().is_empty());
+    let key = RecipientKey {
+        key_id: Uuid::now_v7(),
+        oin: oin(1),
+        function: FunctionKind::Participatiewet,
+        age_recipient: "age1example".into(),
+        valid_from: t0(),
+        valid_until: None,
+        revoked_at: None,
+    };
+    // Here: seen at once, although the empty answer was cached.
+    here.insert_recipient(&key, t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    assert_eq!(here.recipients_of(&oin(1)).await.unwrap(), vec![key.clone()]);
+    // Another hub (`s`) revokes it: here keeps the cached key until the TTL.
+    let started = std::time::Instant::now();
+    s.revoke_recipient(key.key_id, t0() + 1.hours(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    let cached = here.recipients_of(&oin(1)).await.unwrap();
+    if started.elapsed() < ttl {
+        assert_eq!(cached[0].revoked_at, None, "served from the cache within the TTL");
+    }
+    tokio::time::sleep(ttl).await;
+    let fresh = here.recipients_of(&oin(1)).await.unwrap();
+    assert_eq!(
+        fresh[0].revoked_at,
+        Some(t0() + 1.hours()),
+        "re-read after the TTL"
+    );
+    // Deactivating through this store is seen at once by its reads.
+    let before = here.get_organisation(&oin(1)).await.unwrap().unwrap();
+    assert!(before.active);
+    here.update_organisation(
+        &oin(1),
+        OrganisationUpdate {
+            active: Some(false),
+            ..OrganisationUpdate::default()
+        },
+        t0(),
+        audit_entry(1, 2),
+    )
+    .await
+    .unwrap();
+    assert!(!here.get_organisation(&oin(1)).await.unwrap().unwrap().active);
+    here.close().await;
+}
+
 async fn certificate_bindings(s: Store, _url: String) {
     s.insert_organisation(&school(1, "01AB"), t0(), audit_entry(1, 2))
         .await
@@ -328,6 +393,7 @@ conformance!(
     list_paginates_and_filters,
     recipients_register_and_revoke,
     certificate_bindings,
+    directory_changes_are_seen_at_once_here_and_within_the_ttl_elsewhere,
     ping_answers,
     audit_appends_are_gapless_and_checkpointed,
     concurrent_appends_stay_gapless_and_ordered,
@@ -440,6 +506,7 @@ async fn audit_appends_are_gapless_and_checkpointed(s: Store, _url: String) {
 }
 
 async fn concurrent_appends_stay_gapless_and_ordered(s: Store, _url: String) {
+    let before = s.commit_stats();
     let mut tasks = Vec::new();
     for w in 0..8u64 {
         let s = s.clone();
@@ -455,6 +522,16 @@ async fn concurrent_appends_stay_gapless_and_ordered(s: Store, _url: String) {
         t.await.unwrap();
     }
     assert_eq!(s.audit_size().await.unwrap(), 80);
+    // Group commit (issue 7): every append returned after a flush covered
+    // it, and concurrent appends shared flushes.
+    let after = s.commit_stats();
+    assert_eq!(after.commits - before.commits, 80);
+    assert_eq!(after.durable, after.commits, "nothing left unflushed");
+    assert!(
+        after.flushes - before.flushes < 80,
+        "{} flushes for 80 concurrent commits",
+        after.flushes - before.flushes
+    );
     let stored = s.audit_range(0, 80).await.unwrap();
     assert_eq!(
         stored.iter().map(|e| e.seq).collect::<Vec<_>>(),

@@ -201,6 +201,7 @@ where
         + Send
         + 'static,
     S::Future: Send + 'static,
+    S::Error: Send,
     B: Send + 'static,
 {
     type Response = S::Response;
@@ -227,6 +228,7 @@ where
             });
         let started = std::time::Instant::now();
         let rpc_span = span.clone();
+        let store = self.state.store.clone();
         let call = async move {
             let ctx = match ctx {
                 Ok(ctx) => ctx,
@@ -273,6 +275,14 @@ where
         Box::pin(
             async move {
                 let out = call.await;
+                // Group commit (schakel-store `durable`): another caller's
+                // commit may be visible before it is on disk. An answer that
+                // read it leaves only once it is durable; immediate when no
+                // commit is waiting for its flush.
+                let out = match store.flush_commits().await {
+                    Ok(()) => out,
+                    Err(e) => Ok(Status::from(HubError::from(e)).into_http()),
+                };
                 // A failed call carries its status in the headers; a
                 // successful one in the trailers, as OK.
                 let code = match &out {

@@ -45,6 +45,11 @@ pub struct FileConfig {
     pub checkpoint_interval_secs: Option<u64>,
     /// Database pool size (default 8).
     pub max_connections: Option<u32>,
+    /// Milliseconds directory reads (organisations, certificate bindings,
+    /// age keys) are cached (default 2000, at most 60000; 0 = not cached).
+    /// Changes on this hub are seen at once, changes by other hubs on the
+    /// same database within this time.
+    pub directory_cache_ms: Option<u64>,
     /// OTLP/gRPC endpoint for traces and metrics, e.g.
     /// `http://otel-collector:4317`; nothing is exported when absent.
     pub otlp_endpoint: Option<String>,
@@ -82,6 +87,7 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("log_origin", false),
     ("checkpoint_interval_secs", true),
     ("max_connections", true),
+    ("directory_cache_ms", true),
     ("otlp_endpoint", false),
     ("log_format", false),
     ("purge_interval_secs", true),
@@ -292,6 +298,12 @@ impl FileConfig {
         if max_connections == 0 {
             problems.push("max_connections: must be at least 1".into());
         }
+        let directory_cache_ms = cfg.directory_cache_ms.unwrap_or(2000);
+        if directory_cache_ms > 60_000 {
+            problems.push(
+                "directory_cache_ms: must be at most 60000 (a revocation elsewhere must be seen soon)".into(),
+            );
+        }
         let mut read = |key: &str, p: Option<&PathBuf>| match p.map(|p| (p, std::fs::read(base.join(p)))) {
             Some((_, Ok(b))) => b,
             Some((p, Err(e))) => {
@@ -410,6 +422,7 @@ impl FileConfig {
                     listen,
                     database: StoreOptions {
                         max_connections,
+                        directory_cache_ttl: std::time::Duration::from_millis(directory_cache_ms),
                         ..StoreOptions::new(database_url)
                     },
                     ca_bundle_pem,

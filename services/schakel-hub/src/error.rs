@@ -35,7 +35,9 @@ pub enum HubError {
     /// The caller could not be identified.
     #[error("{0}")]
     Unauthenticated(&'static str),
-    /// The database is unavailable; nothing was stored. Retry later.
+    /// The database is unavailable, or could not confirm that a write is on
+    /// disk. Retry with the same idempotency key: the answer is then the
+    /// stored one (replayed) or a new one, never two.
     #[error("storage unavailable, retry later")]
     Unavailable,
     /// A bug or corrupt data; details are in the hub's log.

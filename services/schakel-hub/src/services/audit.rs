@@ -12,7 +12,10 @@ use std::pin::Pin;
 
 use jiff::{Timestamp, ToSpan};
 use prost::Message;
-use schakel_audit::{Action, Entry, Hash, Outcome, consistency_proof, inclusion_proof};
+use schakel_audit::{
+    Action, Entry, Hash, Outcome, consistency_proof_ranges, inclusion_proof_ranges, leaf_hash,
+    verify_consistency, verify_inclusion,
+};
 use schakel_domain::Bsn;
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::audit_service_server::AuditService;
@@ -563,16 +566,28 @@ impl AuditService for AuditApi {
             ..AuditQuery::default()
         };
         self.log_query(&ctx, &caller, Action::AuditQuery, &q).await?;
-        let leaves = state
-            .store
-            .audit_leaves(0, tree_size)
-            .await
-            .map_err(HubError::from)?;
-        let hashes = inclusion_proof(&leaves, r.sequence).map_err(|e| {
+        // O(log n): the stored subtree hashes the proof is made of, not every
+        // leaf of the tree.
+        let ranges = inclusion_proof_ranges(r.sequence, tree_size).map_err(|e| {
             tracing::error!(error = %e, "inclusion proof failed");
             HubError::Internal
         })?;
-        let checkpoint = exact_checkpoint(state, tree_size).await?;
+        let hashes = state
+            .store
+            .audit_subtree_hashes(&ranges)
+            .await
+            .map_err(HubError::from)?;
+        let stored_cp = exact_stored_checkpoint(state, tree_size).await?;
+        if let Some(cp) = &stored_cp {
+            // Never hand out a proof that fails against our own signed root.
+            verify_inclusion(&leaf_hash(&stored.bytes), r.sequence, tree_size, &hashes, &cp.root).map_err(
+                |e| {
+                    tracing::error!(error = %e, tree_size, "inclusion proof does not match the signed checkpoint");
+                    HubError::Internal
+                },
+            )?;
+        }
+        let checkpoint = stored_cp.map(|cp| checkpoint_to_pb(&cp, state.checkpointer.origin()));
         Ok(Response::new(pb::GetInclusionProofResponse {
             entry: Some(entry_to_pb(&entry, &stored.leaf_hash, &viewer)),
             leaf_index: r.sequence,
@@ -605,20 +620,30 @@ impl AuditService for AuditApi {
             );
         }
         v.finish()?;
-        let leaves = state
-            .store
-            .audit_leaves(0, second)
-            .await
-            .map_err(HubError::from)?;
-        let hashes = consistency_proof(&leaves, r.first_size).map_err(|e| {
+        let ranges = consistency_proof_ranges(r.first_size, second).map_err(|e| {
             tracing::error!(error = %e, "consistency proof failed");
             HubError::Internal
         })?;
+        let hashes = state
+            .store
+            .audit_subtree_hashes(&ranges)
+            .await
+            .map_err(HubError::from)?;
+        let stored_cp = exact_stored_checkpoint(state, second).await?;
+        if let Some(cp) = &stored_cp
+            && let Some(first) = exact_stored_checkpoint(state, r.first_size).await?
+        {
+            // Never hand out a proof that fails between our own signed roots.
+            verify_consistency(r.first_size, second, &first.root, &cp.root, &hashes).map_err(|e| {
+                tracing::error!(error = %e, first_size = r.first_size, second_size = second, "consistency proof does not match the signed checkpoints");
+                HubError::Internal
+            })?;
+        }
         Ok(Response::new(pb::GetConsistencyProofResponse {
             first_size: r.first_size,
             second_size: second,
             hashes: hashes.iter().map(|h| h.to_vec()).collect(),
-            checkpoint: exact_checkpoint(state, second).await?,
+            checkpoint: stored_cp.map(|cp| checkpoint_to_pb(&cp, state.checkpointer.origin())),
         }))
     }
 
@@ -646,13 +671,12 @@ impl AuditService for AuditApi {
 }
 
 /// The stored checkpoint of exactly `size`, if one was made.
-async fn exact_checkpoint(state: &HubState, size: u64) -> Result<Option<pb::Checkpoint>, HubError> {
+async fn exact_stored_checkpoint(state: &HubState, size: u64) -> Result<Option<StoredCheckpoint>, HubError> {
     Ok(state
         .store
         .checkpoint_covering(size)
         .await?
-        .filter(|cp| cp.size == size)
-        .map(|cp| checkpoint_to_pb(&cp, state.checkpointer.origin())))
+        .filter(|cp| cp.size == size))
 }
 
 /// Seven days before `until`, the default anomaly window.
