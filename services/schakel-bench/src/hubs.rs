@@ -72,10 +72,16 @@ impl Env {
     /// `n` separate connections (HTTP/2 over mTLS) as `party`, spread
     /// round-robin over `hubs`.
     pub async fn connect(&self, hubs: &Hubs, party: &str, n: usize) -> anyhow::Result<Vec<Hub>> {
+        let addrs: Vec<SocketAddr> = hubs.hubs.iter().map(RunningHub::addr).collect();
+        self.connect_to(&addrs, party, n).await
+    }
+
+    /// `n` separate connections as `party`, round-robin over `addrs`.
+    pub async fn connect_to(&self, addrs: &[SocketAddr], party: &str, n: usize) -> anyhow::Result<Vec<Hub>> {
         let profile = Profile::load(self.env.profile(party))?;
         let mut out = Vec::new();
         for i in 0..n {
-            let url = format!("https://{}", hubs.hubs[i % hubs.hubs.len()].addr());
+            let url = format!("https://{}", addrs[i % addrs.len()]);
             let hub = profile.clone().with_hub(url).connect().await?;
             out.push(hub.with_user(USER.0, USER.1)?);
         }
@@ -158,6 +164,12 @@ pub async fn submit(
 
 /// Every transfer id in the gemeente's inbox (paging through it).
 pub async fn inbox_ids(gemeente: &Hub) -> anyhow::Result<Vec<String>> {
+    inbox_first_ids(gemeente, usize::MAX).await
+}
+
+/// The first `max` (or more, to the end of a page) transfer ids of the
+/// gemeente's inbox.
+pub async fn inbox_first_ids(gemeente: &Hub, max: usize) -> anyhow::Result<Vec<String>> {
     let mut inbox = gemeente.inbox();
     let mut ids = Vec::new();
     let mut token = String::new();
@@ -171,7 +183,7 @@ pub async fn inbox_ids(gemeente: &Hub) -> anyhow::Result<Vec<String>> {
             .await?
             .into_inner();
         ids.extend(page.transfers.into_iter().map(|t| t.transfer_id));
-        if page.next_page_token.is_empty() {
+        if page.next_page_token.is_empty() || ids.len() >= max {
             return Ok(ids);
         }
         token = page.next_page_token;

@@ -11,11 +11,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auditdb;
 pub mod docs;
 pub mod echo;
 pub mod hubs;
 pub mod micro;
 pub mod report;
+pub mod rss;
 pub mod stats;
 pub mod storage;
 
@@ -30,7 +32,7 @@ use crate::report::{Report, Row};
 use crate::stats::Measured;
 
 /// The scenarios, in run order; `--only` takes any of these names.
-pub const SCENARIOS: [&str; 9] = [
+pub const SCENARIOS: [&str; 11] = [
     "echo",
     "raw",
     "crypto",
@@ -40,6 +42,8 @@ pub const SCENARIOS: [&str; 9] = [
     "submit-pg2",
     "size",
     "audit",
+    "audit-db",
+    "rss",
 ];
 
 /// What to run.
@@ -59,8 +63,13 @@ pub struct Options {
     pub connections: usize,
     /// Audit entries for the verification run.
     pub audit_entries: u64,
-    /// Log sizes for the proof timings.
+    /// Log sizes for the proof timings (in memory, and from a SQLite file
+    /// through the store).
     pub proof_sizes: Vec<u64>,
+    /// Proofs of each kind timed per size from the database.
+    pub db_proofs: usize,
+    /// Stored transfers at which the hub's memory is read (ascending).
+    pub rss_sizes: Vec<u64>,
 }
 
 impl Options {
@@ -76,6 +85,8 @@ impl Options {
             connections: 4,
             audit_entries: 10_000_000,
             proof_sizes: vec![1_000_000, 10_000_000],
+            db_proofs: 201,
+            rss_sizes: vec![100_000],
         }
     }
 
@@ -90,6 +101,8 @@ impl Options {
             connections: 2,
             audit_entries: 5_000,
             proof_sizes: vec![5_000],
+            db_proofs: 21,
+            rss_sizes: vec![300],
         }
     }
 
@@ -133,7 +146,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         .len();
     let sealed_len = micro::sealed_bytes(&full_doc, &two)?;
     r.note(format!(
-        "Full overgangsdocument: SubmitRequest {submit_len} bytes on the wire, 8 groups; sealed per group to 2 recipients: {sealed_len} bytes of ciphertext."
+        "Full overgangsdocument: SubmitRequest {submit_len} bytes on the wire, 8 groups; sealed as one unit to 2 recipients: {sealed_len} bytes of ciphertext."
     ));
     for size in [DocSize::Small, DocSize::Large] {
         let len = docs::handover(&docs::bsn(1), "", size).encode_to_vec().len();
@@ -228,7 +241,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         let m = micro::seal_per_group(&full_doc, &two, threads, cpu);
         r.push(Row::rate(
             "seal.full.2".into(),
-            format!("baseline: age seal of the full document per group (8 groups) to 2 recipients, {threads} threads"),
+            format!("before issue 7: age seal of the full document per group (8 groups) to 2 recipients, {threads} threads"),
             per_s(&m),
             "docs/s",
         ));
@@ -236,7 +249,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         r.push(Row::rate(
             "seal.once.2".into(),
             format!(
-                "alternative: age seal of the full document as one unit to 2 recipients, {threads} threads"
+                "baseline: age seal of the full document as one unit (as the hub seals) to 2 recipients, {threads} threads"
             ),
             per_s(&m),
             "docs/s",
@@ -244,7 +257,16 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         let m = micro::open_per_group(&full_doc, threads, cpu)?;
         r.push(Row::rate(
             "open.full".into(),
-            format!("baseline: age open of the full document per group (8 groups), {threads} threads"),
+            format!("before issue 7: age open of the full document per group (8 groups), {threads} threads"),
+            per_s(&m),
+            "docs/s",
+        ));
+        let m = micro::open_once(&full_doc, threads, cpu)?;
+        r.push(Row::rate(
+            "open.once".into(),
+            format!(
+                "baseline: age open of the full document as one unit (as the client opens), {threads} threads"
+            ),
             per_s(&m),
             "docs/s",
         ));
@@ -268,7 +290,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
                 )
                 .vs(&format!("echo.c{c}"))
                 .vs(&format!("raw.sqlite.c{c}"))
-                .vs("seal.full.2"),
+                .vs("seal.once.2"),
             );
         }
         if opts.wants("inbox") {
@@ -304,7 +326,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
                     )
                     .vs(&format!("echo.c{c}"))
                     .vs(&format!("raw.sqlite.c{c}"))
-                    .vs("open.full"),
+                    .vs("open.once"),
                 );
             }
         }
@@ -370,11 +392,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         let cpu = d.min(Duration::from_secs(2));
         for size in [DocSize::Small, DocSize::Full, DocSize::Large] {
             let doc = docs::plaintexts(size);
-            let m = micro::seal_per_group(&doc, &two, 1, cpu);
+            let m = micro::seal_once(&doc, &two, 1, cpu);
             r.push(Row::rate(
                 format!("seal.1t.{}", size.name()),
                 format!(
-                    "age seal per group, {} document, 2 recipients, 1 thread",
+                    "age seal as one unit, {} document, 2 recipients, 1 thread",
                     size.name()
                 ),
                 per_s(&m),
@@ -383,10 +405,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         }
         for n in [1usize, 2, 3, 4] {
             let (keys, _) = micro::keys(n);
-            let m = micro::seal_per_group(&full_doc, &keys, 1, cpu);
+            let m = micro::seal_once(&full_doc, &keys, 1, cpu);
             r.push(Row::rate(
                 format!("seal.1t.r{n}"),
-                format!("age seal per group, full document, {n} recipient(s), 1 thread"),
+                format!("age seal as one unit, full document, {n} recipient(s), 1 thread"),
                 per_s(&m),
                 "docs/s",
             ));
@@ -468,6 +490,78 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
                 format!("baseline: checking an inclusion proof at {size} (log n hashes)"),
                 p.verify_ms,
             ));
+        }
+    }
+    if opts.wants("audit-db") {
+        for &size in &opts.proof_sizes {
+            let f = auditdb::measure(&env.env, &env.path(""), size, opts.db_proofs).await?;
+            r.push(
+                Row::millis(
+                    format!("proof.db.inclusion.{size}"),
+                    format!(
+                        "inclusion proof from SQLite through the store (audit_subtree_hashes), {size} entries, median of {}",
+                        f.repeats
+                    ),
+                    f.inclusion_ms,
+                )
+                .vs(&format!("proof.verify.{size}"))
+                .vs(&format!("proof.inclusion.{size}")),
+            );
+            r.push(
+                Row::millis(
+                    format!("proof.db.consistency.{size}"),
+                    format!(
+                        "consistency proof from SQLite through the store, {size} entries, median of {}",
+                        f.repeats
+                    ),
+                    f.consistency_ms,
+                )
+                .vs(&format!("proof.verify.{size}"))
+                .vs(&format!("proof.consistency.{size}")),
+            );
+            r.push(Row::millis(
+                format!("startup.{size}"),
+                format!("hub start on a SQLite log of {size} entries until it serves (connect, migrations, subtree-hash check, listener)"),
+                f.start_ms,
+            ));
+            r.push(Row::millis(
+                format!("startup.checkpoint.{size}"),
+                "checkpoint right after that start, nothing appended since (O(1): resumes from the stored one)".into(),
+                f.checkpoint_after_start_ms,
+            ));
+            r.push(Row::millis(
+                format!("startup.connect.{size}"),
+                "Store::connect alone on that file".into(),
+                f.connect_ms,
+            ));
+            r.push(Row::millis(
+                format!("startup.first_checkpoint.{size}"),
+                format!(
+                    "first checkpoint of a log without one: replays and re-checks all {size} entries, O(n)"
+                ),
+                f.first_checkpoint_ms,
+            ));
+            r.push(Row::millis(
+                format!("startup.backfill.{size}"),
+                format!(
+                    "first Store::connect after the upgrade to migration 0004: fills in {} subtree hashes, once, O(n)",
+                    f.backfilled_nodes
+                ),
+                f.backfill_ms,
+            ));
+            r.note(format!(
+                "Synthetic SQLite log of {size} entries built in {:.1} s; {:.0} MB on disk with its subtree hashes.",
+                f.build_s,
+                f.file_bytes as f64 / 1e6
+            ));
+        }
+    }
+
+    // --- Hub memory with many stored transfers -----------------------------
+    if opts.wants("rss") {
+        let work = d.min(Duration::from_secs(3));
+        for row in rss::measure(&env, &opts.rss_sizes, opts.connections, work).await? {
+            r.push(row);
         }
     }
     r.note(format!(

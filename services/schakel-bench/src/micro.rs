@@ -152,8 +152,8 @@ pub fn keys(n: usize) -> (Vec<Recipient>, Vec<age::x25519::Identity>) {
     (ids.iter().map(age::x25519::Identity::to_public).collect(), ids)
 }
 
-/// Seals every group of `doc` separately to `recipients` (what the hub does
-/// per submit), on `threads` threads: documents per second.
+/// Seals every group of `doc` separately to `recipients` (what the hub did
+/// per submit before issue 7), on `threads` threads: documents per second.
 pub fn seal_per_group(
     doc: &[GroupPlaintext],
     recipients: &[Recipient],
@@ -170,22 +170,19 @@ pub fn seal_per_group(
     })
 }
 
-/// Seals the whole document as one unit to `recipients`: documents per
-/// second (the "seal once per document and purpose" alternative).
+/// Seals the whole document as one unit (`schakel_crypto::seal_groups`:
+/// one age file per document and purpose, what the hub does per submit) to
+/// `recipients`: documents per second.
 pub fn seal_once(doc: &[GroupPlaintext], recipients: &[Recipient], threads: usize, d: Duration) -> Measured {
-    let one = GroupPlaintext {
-        group: "document".into(),
-        fields: doc.iter().flat_map(|g| g.fields.clone()).collect(),
-    };
+    let doc = Arc::new(doc.to_vec());
     let recipients = Arc::new(recipients.to_vec());
     spin(threads, d, move |_| {
         let r: Vec<&Recipient> = recipients.iter().collect();
-        std::hint::black_box(schakel_crypto::seal(&one, &r).ok());
+        std::hint::black_box(schakel_crypto::seal_groups(&doc, &r).ok());
     })
 }
 
-/// Opens every group of a document sealed per group: documents per second
-/// (the client's side of fetch + open).
+/// Opens every group of a document sealed per group: documents per second.
 pub fn open_per_group(doc: &[GroupPlaintext], threads: usize, d: Duration) -> anyhow::Result<Measured> {
     let (recipients, ids) = keys(2);
     let r: Vec<&Recipient> = recipients.iter().collect();
@@ -203,12 +200,22 @@ pub fn open_per_group(doc: &[GroupPlaintext], threads: usize, d: Duration) -> an
     }))
 }
 
-/// Total ciphertext bytes of `doc` sealed per group to `recipients`.
+/// Opens a document sealed as one unit (the client's side of fetch + open
+/// since issue 7): documents per second.
+pub fn open_once(doc: &[GroupPlaintext], threads: usize, d: Duration) -> anyhow::Result<Measured> {
+    let (recipients, ids) = keys(2);
+    let r: Vec<&Recipient> = recipients.iter().collect();
+    let sealed = Arc::new(schakel_crypto::seal_groups(doc, &r)?);
+    let id = Arc::new(vec![ids[0].clone()]);
+    let n = doc.len();
+    Ok(spin(threads, d, move |_| {
+        std::hint::black_box(schakel_crypto::open_groups(&sealed, &id, n).ok());
+    }))
+}
+
+/// Ciphertext bytes of `doc` sealed as the hub stores it (one unit) to
+/// `recipients`.
 pub fn sealed_bytes(doc: &[GroupPlaintext], recipients: &[Recipient]) -> anyhow::Result<usize> {
     let r: Vec<&Recipient> = recipients.iter().collect();
-    let mut total = 0;
-    for g in doc {
-        total += schakel_crypto::seal(g, &r)?.len();
-    }
-    Ok(total)
+    Ok(schakel_crypto::seal_groups(doc, &r)?.len())
 }

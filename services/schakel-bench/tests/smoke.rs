@@ -19,6 +19,8 @@ fn smoke_run_prints_every_figure() {
         "echo.c4",
         "raw.sqlite.c4",
         "seal.full.2",
+        "seal.once.2",
+        "open.once",
         "submit.sqlite.c4",
         "list.sqlite",
         "fetch.sqlite.c4",
@@ -27,6 +29,12 @@ fn smoke_run_prints_every_figure() {
         "submit.sqlite.r4",
         "audit.verify",
         "proof.inclusion.5000",
+        "proof.db.inclusion.5000",
+        "proof.db.consistency.5000",
+        "startup.5000",
+        "rss.start",
+        "rss.300",
+        "rss.peak.300",
     ] {
         assert!(stdout.contains(&format!("`{key}`")), "no {key} in:\n{stdout}");
     }
