@@ -28,6 +28,8 @@ pub struct Row {
     pub kind: Kind,
     /// Latency percentiles, for request/response loads.
     pub latency: Option<Latency>,
+    /// Process CPU per operation (ms), for request/response loads.
+    pub cpu_ms: Option<f64>,
     /// Keys of the baselines it is compared with.
     pub baselines: Vec<String>,
 }
@@ -41,6 +43,7 @@ impl Row {
             value: m.rate(),
             kind: Kind::Rate("/s"),
             latency: m.latency,
+            cpu_ms: m.cpu_ms_per_op,
             baselines: Vec::new(),
         }
     }
@@ -53,6 +56,7 @@ impl Row {
             value,
             kind: Kind::Rate(unit),
             latency: None,
+            cpu_ms: None,
             baselines: Vec::new(),
         }
     }
@@ -65,6 +69,7 @@ impl Row {
             value: ms,
             kind: Kind::Millis,
             latency: None,
+            cpu_ms: None,
             baselines: Vec::new(),
         }
     }
@@ -139,8 +144,10 @@ impl Report {
                 ""
             }
         );
-        s.push_str("| measurement | result | p50 ms | p99 ms | max ms | baseline (same run) | ratio |\n");
-        s.push_str("|---|---:|---:|---:|---:|---|---:|\n");
+        s.push_str(
+            "| measurement | result | p50 ms | p99 ms | max ms | CPU ms/op | baseline (same run) | ratio |\n",
+        );
+        s.push_str("|---|---:|---:|---:|---:|---:|---|---:|\n");
         for row in &self.rows {
             let (p50, p99, max) = row.latency.map_or_else(
                 || ("".into(), "".into(), "".into()),
@@ -161,10 +168,11 @@ impl Report {
             }
             let _ = writeln!(
                 s,
-                "| {} <br>`{}` | {} | {p50} | {p99} | {max} | {} | {} |",
+                "| {} <br>`{}` | {} | {p50} | {p99} | {max} | {} | {} | {} |",
                 row.label,
                 row.key,
                 row.show(),
+                row.cpu_ms.map(millis).unwrap_or_default(),
                 base.join("<br>"),
                 ratio.join("<br>")
             );

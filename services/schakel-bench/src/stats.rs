@@ -14,6 +14,22 @@ pub struct Measured {
     pub elapsed: Duration,
     /// Latency percentiles (ms): p50, p99, max; absent for pure throughput runs.
     pub latency: Option<Latency>,
+    /// CPU time of the whole process (hub, client and everything else in
+    /// it) per operation in the measured window, in ms: what one call costs
+    /// the machine, whatever the concurrency.
+    pub cpu_ms_per_op: Option<f64>,
+}
+
+/// CPU time (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 10 ms).
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Latency percentiles in milliseconds.
@@ -71,6 +87,10 @@ where
     let start = Instant::now();
     let measure_from = start + warmup;
     let deadline = measure_from + duration;
+    let cpu_at_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        process_cpu()
+    });
     let mut tasks = Vec::with_capacity(concurrency);
     for w in 0..concurrency {
         let op = op.clone();
@@ -99,10 +119,17 @@ where
     // The window closes when the last in-flight call started before the
     // deadline has returned.
     let end = Instant::now();
+    let cpu = match (cpu_at_start.await.ok().flatten(), process_cpu()) {
+        (Some(a), Some(b)) if !all.is_empty() => {
+            Some(b.saturating_sub(a).as_secs_f64() * 1000.0 / all.len() as f64)
+        }
+        _ => None,
+    };
     Ok(Measured {
         ops: all.len() as u64,
         elapsed: end.saturating_duration_since(measure_from),
         latency: latency(all),
+        cpu_ms_per_op: cpu,
     })
 }
 
@@ -136,5 +163,31 @@ where
         ops,
         elapsed: start.elapsed(),
         latency: None,
+        cpu_ms_per_op: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_cpu_time_grows_while_this_process_works() {
+        let before = process_cpu().expect("/proc/self/stat has utime and stime");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut x = 0u64;
+        while process_cpu().is_some_and(|now| now < before + Duration::from_millis(30)) {
+            assert!(Instant::now() < deadline, "no CPU time counted while spinning");
+            for i in 0..100_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+        }
+    }
+
+    #[test]
+    fn percentiles_of_microseconds() {
+        let l = latency((1..=100).map(|ms| ms * 1000).collect()).unwrap();
+        assert_eq!((l.p50, l.p99, l.max), (51.0, 99.0, 100.0));
+        assert!(latency(Vec::new()).is_none());
     }
 }
