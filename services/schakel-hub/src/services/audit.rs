@@ -355,6 +355,10 @@ impl AuditApi {
         let mut out = Vec::new();
         loop {
             let batch = self.0.store.audit_query(&f.query, from_seq, READ_BATCH).await?;
+            // Group commit: entries may be visible a flush before they are
+            // durable. An export streams them after the answer has started,
+            // past the barrier in the auth layer, so each batch waits here.
+            self.0.store.flush_commits().await?;
             let exhausted = batch.len() < READ_BATCH as usize;
             for stored in &batch {
                 let e = decode(stored)?;
