@@ -158,6 +158,14 @@ fn error_json(e: &AuditError) -> Value {
         | AuditError::EntryModified { position }
         | AuditError::LeafHashMismatch { position } => (Some(*position), None),
         AuditError::RootMismatch { size, after } => (None, Some([*after, *size])),
+        // A stored subtree hash covers the entries [index·2^level, (index+1)·2^level).
+        AuditError::NodeMismatch { level, index } => {
+            let at = |i: u64| i.checked_shl(u32::from(*level)).filter(|v| v >> *level == i);
+            match (at(*index), index.checked_add(1).and_then(at)) {
+                (Some(start), Some(end)) => (None, Some([start, end])),
+                _ => (None, None),
+            }
+        }
         AuditError::Truncated { found, .. } | AuditError::Shortened { found, .. } => (Some(*found), None),
         _ => (None, None),
     };
@@ -205,6 +213,11 @@ mod tests {
         let e = AuditError::RootMismatch { size: 40, after: 20 };
         assert_eq!(error_json(&e)["positions"], json!([20, 40]));
         assert!(e.to_string().contains("20..40"));
+        let e = AuditError::NodeMismatch { level: 3, index: 2 };
+        assert_eq!(error_json(&e)["positions"], json!([16, 24]));
+        assert!(e.to_string().contains("16..24"), "{e}");
+        let e = AuditError::NodeMismatch { level: 62, index: 9 };
+        assert_eq!(error_json(&e)["positions"], Value::Null, "beyond u64: no range");
     }
 
     #[test]
