@@ -153,6 +153,18 @@ pub enum AuditError {
         /// Its position among the subtrees of that height.
         index: u64,
     },
+    /// The query columns stored beside the entry at `position` (who acted,
+    /// what, about whom, the organisations party to it) are not the ones its
+    /// bytes say. They decide which privacy officer sees the entry, so one
+    /// that was changed, removed or added hides an entry or shows it to
+    /// another organisation.
+    #[error("the query columns of the entry at position {position} do not match it ({column})")]
+    IndexMismatch {
+        /// Leaf index of the entry.
+        position: u64,
+        /// Which column (or `parties`) differs.
+        column: &'static str,
+    },
     /// The log ends before the checkpoint's size: entries were removed from the tail.
     #[error("log truncated: checkpoint covers {expected} entries, log has {found}")]
     Truncated {

@@ -84,22 +84,25 @@ macro_rules! append_audit_in_tx {
             entry.time_ms = u64::try_from(appended_at.as_millisecond()).unwrap_or(0);
             let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
             let leaf = schakel_audit::leaf_hash(&bytes);
+            // The query columns, from the one function that also checks
+            // them (`audit_index`).
+            let index = $crate::audit_index::IndexRow::of(&entry);
             sqlx::query($crate::audit::AUDIT_INSERT)
                 .bind(next)
-                .bind(appended_at.as_millisecond())
+                .bind(index.time_ms)
                 .bind(&bytes[..])
                 .bind(&leaf[..])
-                .bind(entry.actor.oin.as_deref())
-                .bind(entry.action.as_str())
-                .bind(entry.subject.as_deref())
-                .bind(entry.transfer_id.map(|u| u.to_string()))
-                .bind(entry.consent_id.map(|u| u.to_string()))
-                .bind(entry.actor.user_id.as_deref())
-                .bind(entry.activity.as_ref().map(|a| a.purpose.as_str()))
+                .bind(index.actor_oin)
+                .bind(index.action)
+                .bind(index.subject)
+                .bind(index.transfer_id)
+                .bind(index.consent_id)
+                .bind(index.user_id)
+                .bind(index.purpose)
                 .execute(&mut *$tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            for party in &entry.parties {
+            for party in &index.parties {
                 sqlx::query($crate::audit::AUDIT_INSERT_PARTY)
                     .bind(next)
                     .bind(party.as_str())
@@ -124,15 +127,16 @@ macro_rules! append_audit_in_tx {
 macro_rules! audited_write {
     ($store:expr, $what:literal, $audit:expr, $now:expr, $tx:ident => $body:expr) => {
         $crate::pool::on_pool!($store, p => {
-            let turn = $store.write_turn().await;
-            let mut $tx = $crate::pool::BeginWrite::begin_write(p)
+            let mut turn = $store.write_turn().await;
+            let (mut $tx, made_on) = $crate::pool::BeginWrite::begin_write(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx($what, e))?;
             let out = $body?;
             $crate::audit::append_audit_in_tx!($tx, $audit, $now);
+            turn.committing();
             $tx.commit().await.map_err(|e| StoreError::from_sqlx($what, e))?;
             // Acknowledged only once a flush covers this commit (`durable`).
-            turn.durable().await?;
+            turn.durable(made_on).await?;
             out
         })
     };
@@ -198,11 +202,12 @@ impl Store {
     #[tracing::instrument(name = "store.append_audit", skip_all)]
     pub async fn append_audit(&self, entry: Entry, now: Timestamp) -> Result<u64, StoreError> {
         on_pool!(self, p => {
-            let turn = self.write_turn().await;
-            let mut tx = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            let mut turn = self.write_turn().await;
+            let (mut tx, made_on) = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
             let seq = append_audit_in_tx!(tx, entry, now);
+            turn.committing();
             tx.commit().await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            turn.durable().await?;
+            turn.durable(made_on).await?;
             Ok(seq)
         })
     }
@@ -289,19 +294,26 @@ impl Store {
     pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
         let frontier: Vec<u8> = cp.frontier.concat();
         let size = to_i64(cp.size)?;
-        let turn = self.write_turn().await;
-        let n = on_pool!(self, p => sqlx::query(AUDIT_INSERT_CHECKPOINT)
-            .bind(size)
-            .bind(&cp.root[..])
-            .bind(frontier)
-            .bind(&cp.note)
-            .bind(cp.created_at.as_millisecond())
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
-        turn.durable().await?;
-        Ok(n > 0)
+        on_pool!(self, p => {
+            let mut turn = self.write_turn().await;
+            let (mut tx, made_on) = crate::pool::BeginWrite::begin_write(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+            let n = sqlx::query(AUDIT_INSERT_CHECKPOINT)
+                .bind(size)
+                .bind(&cp.root[..])
+                .bind(frontier)
+                .bind(&cp.note)
+                .bind(cp.created_at.as_millisecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?
+                .rows_affected();
+            turn.committing();
+            tx.commit().await.map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
+            turn.durable(made_on).await?;
+            Ok(n > 0)
+        })
     }
 }
 

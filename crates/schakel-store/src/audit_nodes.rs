@@ -369,8 +369,8 @@ impl Store {
     /// Inserts nodes in one write transaction, keeping any already stored.
     async fn insert_nodes(&self, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
         on_pool!(self, p => {
-            let turn = self.write_turn().await;
-            let mut tx = crate::pool::BeginWrite::begin_write(p)
+            let mut turn = self.write_turn().await;
+            let (mut tx, made_on) = crate::pool::BeginWrite::begin_write(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx("audit node", e))?;
             for chunk in nodes.chunks(INSERT_CHUNK) {
@@ -382,8 +382,9 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::from_sqlx("audit node", e))?;
             }
+            turn.committing();
             tx.commit().await.map_err(|e| StoreError::from_sqlx("audit node", e))?;
-            turn.durable().await
+            turn.durable(made_on).await
         })
     }
 

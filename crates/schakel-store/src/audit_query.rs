@@ -212,6 +212,8 @@ impl Store {
         // reported only then; a fault in the entries is named first.
         let mut tree = CompactRange::new();
         let mut bad_node: Option<NodeId> = None;
+        // The first entry whose query columns differ from its bytes.
+        let mut bad_index: Option<AuditError> = None;
         let mut from = 0;
         while from < size {
             let to = size.min(from + BATCH);
@@ -234,6 +236,9 @@ impl Store {
                     .check_nodes(from, from + batch.len() as u64, &computed)
                     .await?;
             }
+            if bad_index.is_none() {
+                bad_index = self.check_audit_index(&batch).await?.err();
+            }
             from = batch.last().map_or(to, |e| e.seq + 1).max(from + 1);
         }
         let report = verifier.finish();
@@ -249,6 +254,9 @@ impl Store {
         let Ok(report) = report else {
             return Ok(report);
         };
+        if let Some(e) = bad_index {
+            return Ok(Err(e));
+        }
         // A node for a subtree the log does not complete was added.
         if bad_node.is_none() {
             for level in 1..=62u8 {

@@ -18,6 +18,13 @@ pub enum StoreError {
     /// Callers answer `UNAVAILABLE`; nothing was stored.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// A write committed, but whether it is on disk could not be confirmed
+    /// (the database server restarted between the commit and its flush, or
+    /// a flush failed). Callers answer `UNAVAILABLE` and the client retries
+    /// with its idempotency key: it then gets the stored answer, or the
+    /// write is made again if the crash took it.
+    #[error("write not confirmed on disk: {0}")]
+    NotDurable(&'static str),
     /// A stored value does not decode into its domain type.
     #[error("stored {0} is corrupt")]
     Corrupt(&'static str),
@@ -63,7 +70,7 @@ impl StoreError {
 
     /// Whether the caller may retry later (the database was unavailable).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::NotDurable(_))
     }
 }
 

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod audit_index;
 mod audit_nodes;
 mod audit_query;
 mod directory;
@@ -24,7 +25,7 @@ mod retention;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use audit_query::{AuditQuery, TransferClosure};
-pub use durable::CommitStats;
+pub use durable::{CommitStats, ReadMark};
 pub use error::StoreError;
 pub use exchange::{
     ConsentFilter, ConsentRow, ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,

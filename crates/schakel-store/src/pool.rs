@@ -11,7 +11,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::StoreError;
 use crate::directory_cache::DirectoryCache;
-use crate::durable::{Durability, FlushTarget, WriteTurn};
+use crate::durable::{Durability, FlushTarget, Incarnation, WriteTurn};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -75,31 +75,43 @@ pub struct Store {
     pub(crate) directory: Arc<DirectoryCache>,
 }
 
-/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
-/// the write lock is taken at once (waiting under the busy timeout), so a
-/// transaction never reads a snapshot it cannot later write on.
+/// Starts a transaction that will write, and says which server
+/// incarnation it runs on (pass it to `WriteTurn::durable` after COMMIT). On
+/// SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once (waiting
+/// under the busy timeout), so a transaction never reads a snapshot it
+/// cannot later write on.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    ) -> impl std::future::Future<
+        Output = Result<(sqlx::Transaction<'static, Self::Db>, Incarnation), sqlx::Error>,
+    > + Send;
 }
 
 impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
+    async fn begin_write(
+        &self,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, Incarnation), sqlx::Error> {
+        Ok((self.begin_with("BEGIN IMMEDIATE").await?, Incarnation::Local))
     }
 }
 
 impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    async fn begin_write(
+        &self,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, Incarnation), sqlx::Error> {
         // Commits do not wait for the disk, so the audit head's row lock is
         // released at COMMIT; `WriteTurn::durable` then waits for a flush
-        // that covers this commit before anything is acknowledged.
-        self.begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
-            .await
+        // that covers this commit, on this same server incarnation, before
+        // anything is acknowledged.
+        let mut tx = self
+            .begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
+            .await?;
+        let on = crate::durable::server_incarnation(&mut tx).await?;
+        Ok((tx, on))
     }
 }
 
@@ -180,7 +192,10 @@ impl Store {
                 .run(&pool)
                 .await
                 .map_err(StoreError::Migration)?;
-            target = FlushTarget::Postgres(pool.clone());
+            target = FlushTarget::Postgres {
+                pool: pool.clone(),
+                writer: uuid::Uuid::new_v4().to_string(),
+            };
             Pool::Postgres(pool)
         } else {
             return Err(StoreError::Config(
@@ -200,9 +215,9 @@ impl Store {
         if let Err(e) = store.backfill_audit_nodes().await {
             tracing::warn!(error = %e, "audit subtree hashes not filled in; proofs recompute them");
         }
-        // Migrations and the backfill committed without waiting for the
-        // disk; flush once before the store is used.
-        store.write_turn().await.durable().await?;
+        // The backfill committed without waiting for the disk; flush once
+        // before the store is used.
+        store.flush_commits(&store.read_mark()).await?;
         Ok(store)
     }
 

@@ -523,15 +523,13 @@ async fn concurrent_appends_stay_gapless_and_ordered(s: Store, _url: String) {
     }
     assert_eq!(s.audit_size().await.unwrap(), 80);
     // Group commit (issue 7): every append returned after a flush covered
-    // it, and concurrent appends shared flushes.
+    // it. Whether concurrent appends shared flushes depends on the disk and
+    // the scheduler (a fast disk gives every commit its own): schakel-bench
+    // measures that, a test must not assert it (issue 14).
     let after = s.commit_stats();
     assert_eq!(after.commits - before.commits, 80);
     assert_eq!(after.durable, after.commits, "nothing left unflushed");
-    assert!(
-        after.flushes - before.flushes < 80,
-        "{} flushes for 80 concurrent commits",
-        after.flushes - before.flushes
-    );
+    assert!(after.flushes > before.flushes, "the appends were flushed");
     let stored = s.audit_range(0, 80).await.unwrap();
     assert_eq!(
         stored.iter().map(|e| e.seq).collect::<Vec<_>>(),

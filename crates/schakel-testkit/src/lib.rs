@@ -60,6 +60,25 @@ fn pg_command(bin: &Path, program: &str) -> Command {
     }
 }
 
+/// `pg_ctl start` of the cluster in `data` on `port`, its socket and log in
+/// `dir`; waits until the server accepts connections (crash recovery
+/// included).
+fn pg_start_command(bin: &Path, data: &Path, dir: &Path, port: u16) -> Command {
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB",
+        dir.display()
+    );
+    let mut start = pg_command(bin, "pg_ctl");
+    start.args([
+        "-D",
+        &data.to_string_lossy(),
+        "-l",
+        &dir.join("log").to_string_lossy(),
+    ]);
+    start.args(["-o", &opts, "-w", "-t", "120", "start"]);
+    start
+}
+
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -116,19 +135,7 @@ impl PgCluster {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port().map_err(|e| e.to_string())?;
-            let opts = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB",
-                dir.path().display()
-            );
-            let mut start = pg_command(&bin, "pg_ctl");
-            start.args([
-                "-D",
-                &data.to_string_lossy(),
-                "-l",
-                &dir.path().join("log").to_string_lossy(),
-            ]);
-            start.args(["-o", &opts, "-w", "-t", "60", "start"]);
-            match run(start, "pg_ctl start") {
+            match run(pg_start_command(&bin, &data, dir.path(), port), "pg_ctl start") {
                 Ok(()) => {
                     let cluster = Self {
                         bin,
@@ -200,12 +207,104 @@ impl PgCluster {
         Ok(self.url(&name))
     }
 
-    /// Stops the server now (fast shutdown).
+    /// Stops the server now (fast shutdown: the WAL is flushed first).
     pub fn stop(&self) -> Result<(), String> {
         let mut c = pg_command(&self.bin, "pg_ctl");
         c.args(["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"]);
         run(c, "pg_ctl stop")
     }
+
+    /// Crashes the server: `pg_ctl stop -m immediate`, which ends every
+    /// server process without flushing anything, as a power cut would (the
+    /// next start runs crash recovery).
+    pub fn stop_immediate(&self) -> Result<(), String> {
+        let mut c = pg_command(&self.bin, "pg_ctl");
+        c.args([
+            "-D",
+            &self.data.to_string_lossy(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]);
+        run(c, "pg_ctl stop -m immediate")
+    }
+
+    /// Crashes the server by SIGKILL of the postmaster. Its children notice
+    /// and end by themselves; this waits for them (SIGKILL after 10 s), so
+    /// the cluster can be started again, into crash recovery.
+    pub fn kill_postmaster(&self) -> Result<(), String> {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .map_err(|e| format!("postmaster.pid: {e}"))?;
+        let pid: u32 = pid_file
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or("postmaster.pid has no process id")?;
+        let children = children_of(pid);
+        signal_kill(pid)?;
+        let started = std::time::Instant::now();
+        loop {
+            let alive: Vec<u32> = std::iter::once(pid)
+                .chain(children.iter().copied())
+                .filter(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
+                .collect();
+            if alive.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                for p in alive {
+                    let _ = signal_kill(p);
+                }
+            }
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                return Err("server processes survived SIGKILL".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Starts a stopped or crashed cluster again on its port; waits until it
+    /// accepts connections (after crash recovery).
+    pub fn start_again(&self) -> Result<(), String> {
+        let dir = self.data.parent().ok_or("the cluster has no directory")?;
+        run(
+            pg_start_command(&self.bin, &self.data, dir, self.port),
+            "pg_ctl start",
+        )
+    }
+}
+
+/// Process ids whose parent is `pid` (from /proc).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| parent_of(*p) == Some(pid))
+        .collect()
+}
+
+/// Fields after the command name in /proc/<pid>/stat (the name may hold
+/// spaces and parentheses, so split after the last ')').
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+fn is_zombie(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) == Some("Z"))
+}
+
+fn signal_kill(pid: u32) -> Result<(), String> {
+    let mut c = Command::new("kill");
+    c.args(["-KILL", &pid.to_string()]);
+    run(c, "kill -KILL")
 }
 
 impl Drop for PgCluster {

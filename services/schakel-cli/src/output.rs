@@ -223,7 +223,14 @@ pub fn print_organisation(out: &mut Out, o: Option<&pb::Organisation>) {
 /// violation on its own line.
 pub fn status_message(status: &tonic::Status) -> String {
     let code = format!("{:?}", status.code());
-    let mut s = format!("refused ({}): {}\n", code_name(&code), headline(status));
+    // DATA_LOSS is the hub's own data failing verification, not a refusal of
+    // the caller: say so (the message names the position or checkpoint).
+    let what = if status.code() == tonic::Code::DataLoss {
+        "verification failed"
+    } else {
+        "refused"
+    };
+    let mut s = format!("{what} ({}): {}\n", code_name(&code), headline(status));
     for (field, description) in violations(status) {
         s.push_str(&format!("  - {field}: {description}\n"));
     }

@@ -229,6 +229,9 @@ where
         let started = std::time::Instant::now();
         let rpc_span = span.clone();
         let store = self.state.store.clone();
+        // Before anything is read: a database crash after this point may
+        // take commits the answer read (see `flush_commits` below).
+        let mark = store.read_mark();
         let call = async move {
             let ctx = match ctx {
                 Ok(ctx) => ctx,
@@ -279,7 +282,7 @@ where
                 // commit may be visible before it is on disk. An answer that
                 // read it leaves only once it is durable; immediate when no
                 // commit is waiting for its flush.
-                let out = match store.flush_commits().await {
+                let out = match store.flush_commits(&mark).await {
                     Ok(()) => out,
                     Err(e) => Ok(Status::from(HubError::from(e)).into_http()),
                 };

@@ -39,7 +39,9 @@ impl From<CheckpointError> for HubError {
             CheckpointError::Store(e) => e.into(),
             CheckpointError::Integrity(e) => {
                 tracing::error!(error = %e, "audit log integrity check failed; no checkpoint signed");
-                HubError::Internal
+                HubError::DataLoss(format!(
+                    "the audit log does not verify ({e}); no checkpoint was signed"
+                ))
             }
         }
     }
@@ -132,6 +134,9 @@ impl Checkpointer {
                 check.push(&entry.bytes, Some(&entry.leaf_hash))?;
                 range.push(leaf_hash(&entry.bytes));
             }
+            // The query columns decide who sees an entry: never sign over an
+            // index that hides an entry or shows it to another organisation.
+            self.store.check_audit_index(&batch).await??;
         }
         check.finish()?;
         let checkpoint = Checkpoint::new(self.signer.name(), range.size(), range.root());

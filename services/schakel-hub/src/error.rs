@@ -40,6 +40,13 @@ pub enum HubError {
     /// stored one (replayed) or a new one, never two.
     #[error("storage unavailable, retry later")]
     Unavailable,
+    /// Stored data does not verify: the audit log contradicts itself or a
+    /// signed checkpoint, or a stored row does not match the entry that
+    /// wrote it (DESIGN.md §7 properties 4 and 8). The message names the
+    /// position, row or checkpoint — never content — so a privacy officer
+    /// learns what failed without reading the hub's log.
+    #[error("stored data does not verify: {0}")]
+    DataLoss(String),
     /// A bug or corrupt data; details are in the hub's log.
     #[error("internal error")]
     Internal,
@@ -77,6 +84,12 @@ impl From<StoreError> for HubError {
                 tracing::warn!(error = %source, "database unavailable");
                 Self::Unavailable
             }
+            // Logged where it was found (the store's group commit).
+            StoreError::NotDurable(_) => Self::Unavailable,
+            StoreError::Corrupt(what) => {
+                tracing::error!(what, "a stored value does not decode");
+                Self::DataLoss(format!("a stored {what} does not decode"))
+            }
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other).map(|s| s.to_string()), "storage failed");
                 Self::Internal
@@ -100,6 +113,7 @@ impl From<HubError> for Status {
             HubError::PermissionDenied(msg) => Status::permission_denied(msg),
             HubError::Unauthenticated(msg) => Status::unauthenticated(msg),
             HubError::Unavailable => Status::unavailable("storage unavailable, retry later"),
+            HubError::DataLoss(reason) => Status::data_loss(format!("stored data does not verify: {reason}")),
             HubError::Internal => Status::internal("internal error"),
         }
     }

@@ -224,7 +224,10 @@ fn checkpoint_to_pb(cp: &StoredCheckpoint, origin: &str) -> pb::Checkpoint {
 fn decode(stored: &StoredEntry) -> Result<Entry, HubError> {
     Entry::decode(&stored.bytes).map_err(|e| {
         tracing::error!(seq = stored.seq, error = %e, "stored audit entry does not decode");
-        HubError::Internal
+        HubError::DataLoss(format!(
+            "the stored audit entry at position {} does not decode",
+            stored.seq
+        ))
     })
 }
 
@@ -354,11 +357,12 @@ impl AuditApi {
     ) -> Result<(Vec<(Entry, Hash)>, Option<u64>), HubError> {
         let mut out = Vec::new();
         loop {
+            let mark = self.0.store.read_mark();
             let batch = self.0.store.audit_query(&f.query, from_seq, READ_BATCH).await?;
             // Group commit: entries may be visible a flush before they are
             // durable. An export streams them after the answer has started,
             // past the barrier in the auth layer, so each batch waits here.
-            self.0.store.flush_commits().await?;
+            self.0.store.flush_commits(&mark).await?;
             let exhausted = batch.len() < READ_BATCH as usize;
             for stored in &batch {
                 let e = decode(stored)?;
@@ -587,7 +591,10 @@ impl AuditService for AuditApi {
             verify_inclusion(&leaf_hash(&stored.bytes), r.sequence, tree_size, &hashes, &cp.root).map_err(
                 |e| {
                     tracing::error!(error = %e, tree_size, "inclusion proof does not match the signed checkpoint");
-                    HubError::Internal
+                    HubError::DataLoss(format!(
+                        "the inclusion proof of the entry at position {} contradicts the signed checkpoint at size {tree_size} ({e}): the stored log or its subtree hashes were changed",
+                        r.sequence
+                    ))
                 },
             )?;
         }
@@ -640,7 +647,10 @@ impl AuditService for AuditApi {
             // Never hand out a proof that fails between our own signed roots.
             verify_consistency(r.first_size, second, &first.root, &cp.root, &hashes).map_err(|e| {
                 tracing::error!(error = %e, first_size = r.first_size, second_size = second, "consistency proof does not match the signed checkpoints");
-                HubError::Internal
+                HubError::DataLoss(format!(
+                    "the consistency proof contradicts the signed checkpoints at sizes {} and {second} ({e}): the stored log or its subtree hashes were changed",
+                    r.first_size
+                ))
             })?;
         }
         Ok(Response::new(pb::GetConsistencyProofResponse {
