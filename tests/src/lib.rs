@@ -145,6 +145,20 @@ impl TestHub {
             h.shutdown().await;
         }
     }
+
+    /// Starts the hub again on the same database and environment (after
+    /// [`TestHub::stop`], e.g. once a test changed the database behind its
+    /// back).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let cfg = self.env.hub_config(listen, &self.db_url).expect("hub config");
+        let hub = schakel_hub::start(cfg).await.expect("hub starts again");
+        self.env
+            .write_profiles(&format!("https://{}", hub.addr()))
+            .expect("profiles");
+        self.hub = Some(hub);
+    }
 }
 
 /// Runs each named async test function (taking a [`TestHub`]) once on

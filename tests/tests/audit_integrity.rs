@@ -127,8 +127,9 @@ struct Built {
     p: u64,
     /// Decoded entries, in order.
     entries: Vec<Entry>,
-    /// The stopped hub; it holds the SQLite file's directory.
-    _hub: TestHub,
+    /// The stopped hub; it holds the SQLite file's directory, and can be
+    /// started again on the tampered database.
+    hub: TestHub,
 }
 
 impl Built {
@@ -207,7 +208,7 @@ async fn build_log(mut t: TestHub) -> Built {
         size,
         p,
         entries,
-        _hub: t,
+        hub: t,
     }
 }
 
@@ -499,6 +500,10 @@ on_both_backends!(
     forged_entry_inserted_with_renumbered_tail_is_bracketed,
     rewritten_subtree_hash_is_named,
     added_subtree_hash_is_named,
+    changed_index_column_is_named,
+    deleted_party_rows_are_named,
+    added_party_row_is_named,
+    index_changed_in_the_unchecked_tail_stops_the_checkpointer,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -638,6 +643,22 @@ async fn reencoded_entry_with_rewritten_hash_is_bracketed_by_checkpoints(t: Test
     );
     // A thorough attacker rewrites those too.
     assert!(raw.rewrite_nodes_over(b.p, b.size).await >= 1);
+    // The query column still holds the old end user.
+    let err = verify(&b.url, &b.verifier, &[]).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::IndexMismatch {
+            position: b.p,
+            column: "user_id"
+        }
+    );
+    // And that column too.
+    raw.exec(&format!(
+        "UPDATE audit_log SET user_id = 'medewerker-7' WHERE seq = {}",
+        b.p
+    ))
+    .await
+    .expect("update user_id");
     raw.close().await;
     let report = verify(&b.url, &b.verifier, &[])
         .await
@@ -766,6 +787,129 @@ async fn truncated_unproven_tail_is_detected_by_the_head(t: TestHub) {
     );
 }
 
+/// (f) An index column changed (entry bytes untouched): the entry would
+/// vanish from its organisation's privacy-officer queries.
+async fn changed_index_column_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let other = "00000001003214345000";
+    assert_ne!(b.entries[b.p as usize].actor.oin.as_deref(), Some(other));
+    let n = raw
+        .exec(&format!(
+            "UPDATE audit_log SET actor_oin = '{other}' WHERE seq = {}",
+            b.p
+        ))
+        .await
+        .expect("update actor_oin");
+    assert_eq!(n, 1);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::IndexMismatch {
+            position: b.p,
+            column: "actor_oin"
+        }
+    );
+}
+
+/// The first entry at or after `from` that has parties.
+fn with_parties(b: &Built, from: u64) -> u64 {
+    b.entries
+        .iter()
+        .find(|e| e.seq >= from && !e.parties.is_empty())
+        .expect("an entry with parties")
+        .seq
+}
+
+/// (g) The party rows of an entry deleted: the gemeente's privacy officer
+/// would no longer see that a school sent it a handover.
+async fn deleted_party_rows_are_named(t: TestHub) {
+    let b = build_log(t).await;
+    let q = with_parties(&b, b.kept[0].size);
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let n = raw
+        .exec(&format!("DELETE FROM audit_parties WHERE seq = {q}"))
+        .await
+        .expect("delete parties");
+    assert!(n > 0);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::IndexMismatch {
+            position: q,
+            column: "parties"
+        }
+    );
+}
+
+/// (h) A party row added: the entry would be listed for another
+/// organisation's privacy officer.
+async fn added_party_row_is_named(t: TestHub) {
+    let b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    let n = raw
+        .exec(&format!(
+            "INSERT INTO audit_parties (seq, oin) VALUES ({}, '00000001003214345000')",
+            b.p
+        ))
+        .await
+        .expect("insert party");
+    assert_eq!(n, 1);
+    raw.close().await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::IndexMismatch {
+            position: b.p,
+            column: "parties"
+        }
+    );
+}
+
+/// (i) An index column changed in entries no checkpoint covers yet: the
+/// hub refuses to sign over them, and the privacy officer asking for a
+/// fresh checkpoint is told why (DATA_LOSS with the position), not
+/// "internal error".
+async fn index_changed_in_the_unchecked_tail_stops_the_checkpointer(t: TestHub) {
+    let mut b = build_log(t).await;
+    b.hub.restart().await;
+    {
+        let mut school = clients(&b.hub, "mbo-school").await;
+        let bsn = &test_bsns(6)[5];
+        give_consent(&mut school, bsn, "consent-tail").await;
+    }
+    let size = b.hub.audit_size().await;
+    assert!(size > b.size, "a new entry after the last checkpoint");
+    b.hub.stop().await;
+    let tail = size - 1;
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    raw.exec(&format!(
+        "UPDATE audit_log SET user_id = 'someone-else' WHERE seq = {tail}"
+    ))
+    .await
+    .expect("update user_id");
+    raw.close().await;
+    b.hub.restart().await;
+    let mut officer = AuditServiceClient::new(b.hub.connect("gemeente-privacy-officer").await.channel());
+    let status = officer
+        .get_checkpoint(req(pb::GetCheckpointRequest { fresh: true }))
+        .await
+        .expect_err("no checkpoint over a tampered index");
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    assert!(
+        status.message().contains(&format!("position {tail}")) && status.message().contains("user_id"),
+        "the reason names the position and column: {}",
+        status.message()
+    );
+    b.hub.stop().await;
+}
+
 /// A forged entry for position `p`: another end user, same time.
 fn forged(b: &Built) -> Entry {
     let mut e = b.entries[b.p as usize].clone();
@@ -851,11 +995,11 @@ async fn rewritten_subtree_hash_is_named(t: TestHub) {
     // The hub, restarted on the tampered database, will not serve a proof
     // of `p` through that node.
     let listen: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let hub = schakel_hub::start(b._hub.env.hub_config(listen, &b.url).expect("config"))
+    let hub = schakel_hub::start(b.hub.env.hub_config(listen, &b.url).expect("config"))
         .await
         .expect("hub starts");
     let url = format!("https://{}", hub.addr());
-    let mut officer = AuditServiceClient::new(channel_at(&b._hub.env, &url, "mbo-privacy-officer").await);
+    let mut officer = AuditServiceClient::new(channel_at(&b.hub.env, &url, "mbo-privacy-officer").await);
     let status = officer
         .get_inclusion_proof(req(pb::GetInclusionProofRequest {
             sequence: b.p,
@@ -863,7 +1007,13 @@ async fn rewritten_subtree_hash_is_named(t: TestHub) {
         }))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    // It says why, with the position, instead of "internal error".
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    assert!(
+        status.message().contains(&format!("position {}", b.p)),
+        "{}",
+        status.message()
+    );
     hub.shutdown().await;
 }
 

@@ -254,9 +254,6 @@ impl Store {
         let Ok(report) = report else {
             return Ok(report);
         };
-        if let Some(e) = bad_index {
-            return Ok(Err(e));
-        }
         // A node for a subtree the log does not complete was added.
         if bad_node.is_none() {
             for level in 1..=62u8 {
@@ -266,12 +263,15 @@ impl Store {
                 }
             }
         }
-        Ok(match bad_node {
-            Some(n) => Err(AuditError::NodeMismatch {
+        // A changed subtree hash is named before a changed index column:
+        // the nodes are hashes, the columns copies.
+        Ok(match (bad_node, bad_index) {
+            (Some(n), _) => Err(AuditError::NodeMismatch {
                 level: n.level,
                 index: n.index,
             }),
-            None => Ok(report),
+            (None, Some(e)) => Err(e),
+            (None, None) => Ok(report),
         })
     }
 
