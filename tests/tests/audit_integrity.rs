@@ -504,6 +504,9 @@ on_both_backends!(
     deleted_party_rows_are_named,
     added_party_row_is_named,
     index_changed_in_the_unchecked_tail_stops_the_checkpointer,
+    tail_entry_changed_is_refused,
+    forged_entry_appended_is_refused,
+    truncated_log_with_checkpoints_deleted_is_refused,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -871,12 +874,12 @@ async fn added_party_row_is_named(t: TestHub) {
     );
 }
 
-/// (i) An index column changed in entries no checkpoint covers yet: the
-/// hub refuses to sign over them, and the privacy officer asking for a
-/// fresh checkpoint is told why (DATA_LOSS with the position), not
-/// "internal error".
-async fn index_changed_in_the_unchecked_tail_stops_the_checkpointer(t: TestHub) {
-    let mut b = build_log(t).await;
+/// The hub started again after the log grew by one consent past the
+/// privacy officer's last kept checkpoint, and stopped; then the stored
+/// checkpoints above that one removed, so the new entries are an unchecked
+/// tail as a crash would leave it (a clean stop signs a last checkpoint).
+/// Returns the log size.
+async fn grow_an_unchecked_tail(b: &mut Built) -> u64 {
     b.hub.restart().await;
     {
         let mut school = clients(&b.hub, "mbo-school").await;
@@ -884,30 +887,175 @@ async fn index_changed_in_the_unchecked_tail_stops_the_checkpointer(t: TestHub) 
         give_consent(&mut school, bsn, "consent-tail").await;
     }
     let size = b.hub.audit_size().await;
-    assert!(size > b.size, "a new entry after the last checkpoint");
+    assert!(size > b.size, "a new entry after the last kept checkpoint");
     b.hub.stop().await;
-    let tail = size - 1;
     let raw = Raw::open(&b.url).await;
     raw.disable_protection().await;
+    raw.exec(&format!("DELETE FROM audit_checkpoints WHERE size > {}", b.size))
+        .await
+        .expect("delete checkpoints");
+    raw.close().await;
+    size
+}
+
+/// The hub, started again, asked for a fresh checkpoint by a privacy
+/// officer: refused with DATA_LOSS, whose message must hold every one of
+/// `needles`.
+async fn fresh_checkpoint_is_refused(b: &mut Built, needles: &[String]) {
+    b.hub.restart().await;
+    let mut officer = AuditServiceClient::new(b.hub.connect("gemeente-privacy-officer").await.channel());
+    let status = officer
+        .get_checkpoint(req(pb::GetCheckpointRequest { fresh: true }))
+        .await
+        .expect_err("no checkpoint over a tampered log");
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    for n in needles {
+        assert!(
+            status.message().contains(n.as_str()),
+            "the reason names {n:?}: {}",
+            status.message()
+        );
+    }
+    b.hub.stop().await;
+}
+
+/// (i) An index column changed in entries no checkpoint covers yet: the
+/// hub refuses to sign over them, and the privacy officer asking for a
+/// fresh checkpoint is told why (DATA_LOSS with the position), not
+/// "internal error".
+async fn index_changed_in_the_unchecked_tail_stops_the_checkpointer(t: TestHub) {
+    let mut b = build_log(t).await;
+    let size = grow_an_unchecked_tail(&mut b).await;
+    let tail = size - 1;
+    let raw = Raw::open(&b.url).await;
     raw.exec(&format!(
         "UPDATE audit_log SET user_id = 'someone-else' WHERE seq = {tail}"
     ))
     .await
     .expect("update user_id");
     raw.close().await;
-    b.hub.restart().await;
-    let mut officer = AuditServiceClient::new(b.hub.connect("gemeente-privacy-officer").await.channel());
-    let status = officer
-        .get_checkpoint(req(pb::GetCheckpointRequest { fresh: true }))
+    fresh_checkpoint_is_refused(&mut b, &[format!("position {tail}"), "user_id".into()]).await;
+}
+
+/// (j) An entry of the unchecked tail changed with its leaf hash and
+/// subtree hashes rewritten (nothing in the database contradicts it): the
+/// hub finds no valid authentication code and refuses to sign.
+async fn tail_entry_changed_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    let size = grow_an_unchecked_tail(&mut b).await;
+    let tail = size - 1;
+    let raw = Raw::open(&b.url).await;
+    let mut e = Entry::decode(&raw.row(tail).await.entry).expect("decodes");
+    e.actor.user_id = Some("medewerker-666".into());
+    let bytes = e.encode().expect("encode");
+    raw.set_entry(tail, &bytes, Some(&leaf_hash(&bytes))).await;
+    raw.exec(&format!(
+        "UPDATE audit_log SET user_id = 'medewerker-666' WHERE seq = {tail}"
+    ))
+    .await
+    .expect("update user_id");
+    raw.rewrite_nodes_over(tail, size).await;
+    raw.close().await;
+    fresh_checkpoint_is_refused(
+        &mut b,
+        &[format!("position {tail}"), "not appended by a hub".into()],
+    )
+    .await;
+}
+
+/// (k) A forged entry appended after the tail (and the head moved on): no
+/// hub appended it, so none signs over it.
+async fn forged_entry_appended_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    let size = grow_an_unchecked_tail(&mut b).await;
+    let mut e = forged(&b);
+    e.seq = size;
+    e.time_ms += 60_000;
+    let bytes = e.encode().expect("encode");
+    let leaf = leaf_hash(&bytes);
+    let raw = Raw::open(&b.url).await;
+    raw!(&raw, p => sqlx::query(
+        "INSERT INTO audit_log (seq, time_ms, entry, leaf_hash, actor_oin, action, subject, transfer_id, consent_id, user_id, purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind(i64::try_from(size).expect("seq"))
+        .bind(i64::try_from(e.time_ms).expect("time"))
+        .bind(&bytes[..])
+        .bind(&leaf[..])
+        .bind(e.actor.oin.as_deref())
+        .bind(e.action.as_str())
+        .bind(e.subject.as_deref())
+        .bind(e.transfer_id.map(|u| u.to_string()))
+        .bind(e.consent_id.map(|u| u.to_string()))
+        .bind(e.actor.user_id.as_deref())
+        .bind(e.activity.as_ref().map(|a| a.purpose.as_str()))
+        .execute(p)
         .await
-        .expect_err("no checkpoint over a tampered index");
-    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
-    assert!(
-        status.message().contains(&format!("position {tail}")) && status.message().contains("user_id"),
-        "the reason names the position and column: {}",
-        status.message()
+        .map(|r| r.rows_affected()))
+    .expect("insert forged entry");
+    for party in &e.parties {
+        raw.exec(&format!(
+            "INSERT INTO audit_parties (seq, oin) VALUES ({size}, '{party}')"
+        ))
+        .await
+        .expect("party");
+    }
+    raw.exec("UPDATE audit_head SET next_seq = next_seq + 1 WHERE id = 1")
+        .await
+        .expect("head");
+    raw.close().await;
+    fresh_checkpoint_is_refused(
+        &mut b,
+        &[format!("position {size}"), "not appended by a hub".into()],
+    )
+    .await;
+}
+
+/// (l) The log truncated at `p`, every stored checkpoint above removed and
+/// the head lowered: nothing in the database remembers the lost entries.
+/// The checkpoint file outside it does: the hub refuses to sign a smaller
+/// log, and `verify_audit_log` given the file's checkpoint names the
+/// truncation.
+async fn truncated_log_with_checkpoints_deleted_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    let file = b.hub.env.checkpoint_file(&b.url);
+    let in_file = schakel_hub::checkpoint::read_checkpoint_file(&file, &b.verifier)
+        .expect("checkpoint file")
+        .expect("the hub kept its checkpoints outside the database");
+    assert_eq!(in_file.size, b.size);
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    assert_eq!(raw.delete_range(b.p, b.size).await, b.size - b.p);
+    raw.exec(&format!("DELETE FROM audit_checkpoints WHERE size > {}", b.p))
+        .await
+        .expect("delete checkpoints");
+    raw.exec(&format!(
+        "DELETE FROM audit_nodes WHERE (idx + 1) * (1 << level) > {}",
+        b.p
+    ))
+    .await
+    .expect("delete nodes");
+    raw.exec(&format!("UPDATE audit_head SET next_seq = {} WHERE id = 1", b.p))
+        .await
+        .expect("head");
+    raw.close().await;
+    // The database alone no longer shows it.
+    let report = verify(&b.url, &b.verifier, &[])
+        .await
+        .expect("the database alone agrees");
+    assert_eq!(report.end, b.p);
+    // The file does.
+    let err = verify(&b.url, &b.verifier, std::slice::from_ref(&in_file))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::Truncated {
+            expected: b.size,
+            found: b.p
+        }
     );
-    b.hub.stop().await;
+    let needle = format!("checkpoint covers {} entries", b.size);
+    fresh_checkpoint_is_refused(&mut b, &[needle]).await;
 }
 
 /// A forged entry for position `p`: another end user, same time.

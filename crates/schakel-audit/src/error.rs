@@ -165,6 +165,16 @@ pub enum AuditError {
         /// Which column (or `parties`) differs.
         column: &'static str,
     },
+    /// The entry at `position`, which no checkpoint covers yet, carries no
+    /// valid authentication code of a hub of this log: it was written,
+    /// changed or moved outside a hub. A hub refuses to sign over it.
+    #[error(
+        "the entry at position {position} was not appended by a hub of this log (no valid authentication code)"
+    )]
+    Unauthenticated {
+        /// Leaf index of the entry.
+        position: u64,
+    },
     /// The log ends before the checkpoint's size: entries were removed from the tail.
     #[error("log truncated: checkpoint covers {expected} entries, log has {found}")]
     Truncated {

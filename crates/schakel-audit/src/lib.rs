@@ -15,23 +15,29 @@
 //! - [`Checkpoint`]s in the C2SP `tlog-checkpoint` format, signed as C2SP
 //!   `signed-note`s with Ed25519 ([`Signer`], [`Verifier`]).
 //! - [`LogVerifier`] and [`verify_log`], which name the first bad position.
+//! - [`LeafKey`]: the codes with which hubs authenticate the entries they
+//!   append, checked before a checkpoint covers them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod checkpoint;
+mod checkpoint_log;
 mod encoding;
 mod entry;
 mod error;
+mod leaf_auth;
 mod merkle;
 mod note;
 mod verify;
 
 pub use checkpoint::Checkpoint;
+pub use checkpoint_log::{CheckpointLogError, checkpoint_log_line, parse_checkpoint_log};
 pub use encoding::ENCODING_VERSION;
 pub use entry::{
     Action, Actor, Entry, OtherAction, Outcome, ProcessingActivity, SpanId, TraceContext, TraceId,
 };
 pub use error::{AuditError, Result};
+pub use leaf_auth::LeafKey;
 pub use merkle::{
     CompactRange, EMPTY_ROOT, Hash, NodeId, complete_nodes, consistency_proof, consistency_proof_ranges,
     fold_range, inclusion_proof, inclusion_proof_ranges, leaf_hash, left_siblings, node_hash,

@@ -67,6 +67,12 @@ impl Signer {
         })
     }
 
+    /// The key of the leaf authentication codes of the log this signer
+    /// signs checkpoints of (derived from its seed, see [`crate::LeafKey`]).
+    pub fn leaf_key(&self) -> crate::LeafKey {
+        crate::LeafKey::derive(&self.key.to_bytes())
+    }
+
     /// The key name.
     pub fn name(&self) -> &str {
         &self.name

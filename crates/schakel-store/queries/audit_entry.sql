@@ -1,1 +1,1 @@
-SELECT seq, entry, leaf_hash FROM audit_log WHERE seq = $1
+SELECT seq, entry, leaf_hash, leaf_mac FROM audit_log WHERE seq = $1

@@ -2,7 +2,7 @@
 -- from sequence $1 on, in order. Optional filters are NULL when unused; $10
 -- is a ','-delimited list of action names (',transfer_fetched,consent_viewed,')
 -- or NULL for every action. $12: an upper bound (exclusive) on the sequence.
-SELECT l.seq, l.entry, l.leaf_hash FROM audit_log l
+SELECT l.seq, l.entry, l.leaf_hash, l.leaf_mac FROM audit_log l
 WHERE l.seq >= $1
   AND (CAST($12 AS BIGINT) IS NULL OR l.seq < $12)
   AND (l.actor_oin = $2

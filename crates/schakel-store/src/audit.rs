@@ -34,6 +34,9 @@ pub struct StoredEntry {
     pub bytes: Vec<u8>,
     /// The leaf hash written when the entry was appended.
     pub leaf_hash: Hash,
+    /// The authentication code the appending hub stored beside it
+    /// (schakel-audit `LeafKey`), if it had the key.
+    pub leaf_mac: Option<Hash>,
 }
 
 /// A signed checkpoint with the compact range at its size.
@@ -66,7 +69,7 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
 /// Appends `$entry` (its `seq` and `time_ms` are assigned here) inside the
 /// open write transaction `$tx`; evaluates to the sequence number.
 macro_rules! append_audit_in_tx {
-    ($tx:expr, $entry:expr, $now:expr) => {{
+    ($tx:expr, $entry:expr, $now:expr, $leaf_key:expr) => {{
         use tracing::Instrument as _;
         let entry: schakel_audit::Entry = $entry;
         let now: jiff::Timestamp = $now;
@@ -84,6 +87,10 @@ macro_rules! append_audit_in_tx {
             entry.time_ms = u64::try_from(appended_at.as_millisecond()).unwrap_or(0);
             let bytes = entry.encode().map_err(StoreError::AuditEntry)?;
             let leaf = schakel_audit::leaf_hash(&bytes);
+            // The hub's code over position and leaf (`schakel_audit::LeafKey`):
+            // checked before a checkpoint covers the entry.
+            let leaf_mac: Option<schakel_audit::Hash> =
+                $leaf_key.map(|k: &schakel_audit::LeafKey| k.tag(entry.seq, &leaf));
             // The query columns, from the one function that also checks
             // them (`audit_index`).
             let index = $crate::audit_index::IndexRow::of(&entry);
@@ -99,6 +106,7 @@ macro_rules! append_audit_in_tx {
                 .bind(index.consent_id)
                 .bind(index.user_id)
                 .bind(index.purpose)
+                .bind(leaf_mac.as_ref().map(|m| &m[..]))
                 .execute(&mut *$tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("audit log", e))?;
@@ -132,7 +140,7 @@ macro_rules! audited_write {
                 .await
                 .map_err(|e| StoreError::from_sqlx($what, e))?;
             let out = $body?;
-            $crate::audit::append_audit_in_tx!($tx, $audit, $now);
+            $crate::audit::append_audit_in_tx!($tx, $audit, $now, $store.leaf_key.as_deref());
             turn.committing();
             $tx.commit().await.map_err(|e| StoreError::from_sqlx($what, e))?;
             // Acknowledged only once a flush covers this commit (`durable`).
@@ -152,10 +160,17 @@ macro_rules! stored_entry_from_row {
         let leaf: Vec<u8> = $r
             .try_get("leaf_hash")
             .map_err(|_| StoreError::Corrupt("audit leaf hash"))?;
+        let mac: Option<Vec<u8>> = $r
+            .try_get("leaf_mac")
+            .map_err(|_| StoreError::Corrupt("audit leaf code"))?;
         StoredEntry {
             seq: $crate::audit::seq_from("audit seq", seq)?,
             bytes,
             leaf_hash: $crate::audit::hash_from("audit leaf hash", &leaf)?,
+            leaf_mac: match mac {
+                Some(m) => Some($crate::audit::hash_from("audit leaf code", &m)?),
+                None => None,
+            },
         }
     }};
 }
@@ -204,7 +219,7 @@ impl Store {
         on_pool!(self, p => {
             let mut turn = self.write_turn().await;
             let (mut tx, made_on) = crate::pool::BeginWrite::begin_write(p).await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            let seq = append_audit_in_tx!(tx, entry, now);
+            let seq = append_audit_in_tx!(tx, entry, now, self.leaf_key.as_deref());
             turn.committing();
             tx.commit().await.map_err(|e| StoreError::from_sqlx("audit log", e))?;
             turn.durable(made_on).await?;

@@ -34,5 +34,5 @@ pub use exchange::{
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };
-pub use pool::{Backend, Store, StoreOptions};
+pub use pool::{Backend, Store, StoreOptions, sqlite_file};
 pub use retention::{PurgeCandidate, PurgeKind, PurgeReason};

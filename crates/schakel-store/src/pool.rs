@@ -16,6 +16,15 @@ use crate::durable::{Durability, FlushTarget, Incarnation, WriteTurn};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The file of a SQLite database URL (`sqlite:PATH`, `sqlite://PATH?…`);
+/// none for an in-memory database or another backend.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -40,6 +49,12 @@ pub struct StoreOptions {
     /// through this store are seen at once; changes made by another hub or
     /// process within this time (`directory_cache`).
     pub directory_cache_ttl: Duration,
+    /// The key with which appended audit entries are authenticated
+    /// (`schakel_audit::LeafKey`, from the log's signing key). A hub always
+    /// sets it; a tool without it (registering the first operator) appends
+    /// entries without a code, which a hub accepts only before the log's
+    /// first checkpoint.
+    pub audit_leaf_key: Option<schakel_audit::LeafKey>,
 }
 
 impl StoreOptions {
@@ -50,6 +65,7 @@ impl StoreOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
             directory_cache_ttl: Duration::from_secs(2),
+            audit_leaf_key: None,
         }
     }
 }
@@ -73,6 +89,8 @@ pub struct Store {
     pub(crate) durability: Arc<Durability>,
     /// Recent directory reads (see `directory_cache`).
     pub(crate) directory: Arc<DirectoryCache>,
+    /// Authenticates appended audit entries (`StoreOptions::audit_leaf_key`).
+    pub(crate) leaf_key: Option<Arc<schakel_audit::LeafKey>>,
 }
 
 /// Starts a transaction that will write, and says which server
@@ -208,6 +226,7 @@ impl Store {
             write_gate,
             durability: Durability::new(target),
             directory: Arc::new(DirectoryCache::new(opts.directory_cache_ttl)),
+            leaf_key: opts.audit_leaf_key.clone().map(Arc::new),
         };
         // A log appended before migration 0004 gets its subtree hashes once
         // (O(log n) reads when there is nothing to do). Proofs do not depend

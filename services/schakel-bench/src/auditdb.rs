@@ -206,7 +206,7 @@ pub async fn measure(
     let listen: SocketAddr = "127.0.0.1:0".parse()?;
     let cfg = env.hub_config(listen, &url)?;
     let signer = cfg.audit_signer.clone();
-    let checkpointer = Checkpointer::new(store.clone(), signer.clone());
+    let checkpointer = Checkpointer::new(store.clone(), signer.clone(), None).expect("checkpointer");
     let t = Instant::now();
     let cp = checkpointer
         .checkpoint_now()
@@ -224,7 +224,8 @@ pub async fn measure(
     let hub = schakel_hub::start(cfg).await?;
     let start_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let again = Checkpointer::new(hub.store().clone(), signer)
+    let again = Checkpointer::new(hub.store().clone(), signer, None)
+        .expect("checkpointer")
         .checkpoint_now()
         .await
         .map_err(|e| anyhow::anyhow!("checkpoint after start: {e}"))?;

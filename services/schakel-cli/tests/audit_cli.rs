@@ -609,6 +609,25 @@ async fn operator_verify_finds_a_tampered_row() {
     assert_exit(&o, 0);
     assert_contains(&o, "audit log verified");
     assert_contains(&o, "matched (sizes");
+    // The hub's checkpoint file beside the database is read by default:
+    // something outside the database to compare with, so no warning.
+    let file = PathBuf::from(format!("{}.checkpoints", db.display()));
+    assert!(file.is_file(), "the hub keeps {}", file.display());
+    let o = e.bare(operator(None)).await;
+    assert_exit(&o, 0);
+    assert!(!stderr(&o).contains("WARNING"), "{}", shown(&o));
+    // Without it and without a saved checkpoint, the check still runs but
+    // says loudly that it has only the database's word.
+    let away = file.with_extension("moved");
+    std::fs::rename(&file, &away).expect("move the checkpoint file");
+    let o = e.bare(operator(None)).await;
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).contains("WARNING: nothing outside the database"),
+        "{}",
+        shown(&o)
+    );
+    std::fs::rename(&away, &file).expect("put the checkpoint file back");
 
     // A database owner drops the protection and flips one byte of entry k.
     sqlite_exec(&db, "DROP TRIGGER audit_log_no_update").await;

@@ -7,12 +7,34 @@
 //! Several hubs on one database may checkpoint at once: a checkpoint of a
 //! size that exists already is not stored twice, and both signed the same
 //! root because the entries below that size are the same.
+//!
+//! What the database alone cannot be trusted with (issue 14):
+//!
+//! - Entries no checkpoint covers yet. Before it signs, the hub checks the
+//!   authentication code of every entry it is about to cover
+//!   (`schakel_audit::LeafKey`): an entry changed, moved or added in the
+//!   database has none that verifies, and the hub refuses. Entries without
+//!   a code are accepted only while the log has no checkpoint at all (the
+//!   first operator, registered by a tool without the key).
+//! - The checkpoints themselves. Every checkpoint the hub signs is also
+//!   appended to a file outside the database (`checkpoint_file`), and the
+//!   largest one it knows — from that file, or signed or read since it
+//!   started — is its anchor: it never signs a checkpoint smaller than the
+//!   anchor or one the anchor is not consistent with (a consistency proof
+//!   from the store, checked against both signed roots). So deleting stored
+//!   checkpoints and truncating or rewriting the log beneath them cannot
+//!   make the hub sign a checkpoint that contradicts its own earlier one.
 
-use std::sync::Arc;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use schakel_audit::{Checkpoint, CompactRange, LogVerifier, Signer, VerifyConfig, leaf_hash};
+use schakel_audit::{
+    AuditError, Checkpoint, CompactRange, LeafKey, LogVerifier, Signer, VerifyConfig,
+    consistency_proof_ranges, leaf_hash, verify_consistency,
+};
 use schakel_store::{Store, StoreError, StoredCheckpoint};
 use tokio::task::JoinHandle;
 
@@ -31,6 +53,15 @@ pub enum CheckpointError {
     /// refuses to sign over it. The error names the position.
     #[error("the audit log does not verify: {0}")]
     Integrity(#[from] schakel_audit::AuditError),
+    /// The checkpoint file outside the database could not be read or
+    /// written; no checkpoint is signed without it.
+    #[error("checkpoint file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What failed (an I/O error or a line that does not verify).
+        reason: String,
+    },
 }
 
 impl From<CheckpointError> for HubError {
@@ -43,6 +74,10 @@ impl From<CheckpointError> for HubError {
                     "the audit log does not verify ({e}); no checkpoint was signed"
                 ))
             }
+            CheckpointError::File { path, reason } => {
+                tracing::error!(path = %path.display(), reason, "checkpoint file unusable; no checkpoint signed");
+                HubError::Unavailable
+            }
         }
     }
 }
@@ -52,18 +87,112 @@ impl From<CheckpointError> for HubError {
 pub struct Checkpointer {
     store: Store,
     signer: Arc<Signer>,
+    leaf_key: Arc<LeafKey>,
+    /// The append-only file every signed checkpoint is also written to.
+    file: Option<PathBuf>,
+    /// The largest checkpoint of this log this hub knows to be genuine (see
+    /// the module comment).
+    anchor: Arc<Mutex<Option<Checkpoint>>>,
     /// One checkpoint at a time per hub.
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Checkpointer {
-    /// A checkpointer signing with `signer` (its name is the log origin).
-    pub fn new(store: Store, signer: Arc<Signer>) -> Self {
-        Self {
-            store,
-            signer,
-            lock: Arc::new(tokio::sync::Mutex::new(())),
+    /// A checkpointer signing with `signer` (its name is the log origin),
+    /// keeping its checkpoints in `file` as well; the largest checkpoint in
+    /// the file becomes its anchor. A line of the file that is not a
+    /// checkpoint signed by this key is an error (a truncated last line,
+    /// from a crash while writing, is skipped).
+    pub fn new(store: Store, signer: Arc<Signer>, file: Option<PathBuf>) -> Result<Self, CheckpointError> {
+        let anchor = match &file {
+            Some(path) => read_checkpoint_file(path, &signer.verifier())?,
+            None => None,
+        };
+        if let Some(a) = &anchor {
+            tracing::info!(size = a.size, "audit anchor read from the checkpoint file");
         }
+        Ok(Self {
+            store,
+            leaf_key: Arc::new(signer.leaf_key()),
+            signer,
+            file,
+            anchor: Arc::new(Mutex::new(anchor)),
+            lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    fn anchor(&self) -> Option<Checkpoint> {
+        self.anchor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Raises the anchor to `cp` if it is larger.
+    fn remember(&self, cp: &Checkpoint) {
+        let mut anchor = self
+            .anchor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if anchor.as_ref().is_none_or(|a| a.size < cp.size) {
+            *anchor = Some(cp.clone());
+        }
+    }
+
+    /// Checks that the log this hub is about to sign at (`size`, `root`)
+    /// extends its anchor: never smaller, never another history.
+    async fn check_anchor(&self, size: u64, root: &schakel_audit::Hash) -> Result<(), CheckpointError> {
+        let Some(anchor) = self.anchor() else {
+            return Ok(());
+        };
+        if anchor.size > size {
+            return Err(AuditError::Truncated {
+                expected: anchor.size,
+                found: size,
+            }
+            .into());
+        }
+        if anchor.size == size {
+            return if anchor.root == *root {
+                Ok(())
+            } else {
+                Err(AuditError::RootMismatch { size, after: 0 }.into())
+            };
+        }
+        let ranges = consistency_proof_ranges(anchor.size, size)?;
+        let hashes = self.store.audit_subtree_hashes(&ranges).await?;
+        verify_consistency(anchor.size, size, &anchor.root, root, &hashes).map_err(|_| {
+            CheckpointError::Integrity(AuditError::RootMismatch {
+                size: anchor.size,
+                after: 0,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Appends `note` to the checkpoint file and syncs it.
+    async fn write_file(&self, note: &str) -> Result<(), CheckpointError> {
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let line = schakel_audit::checkpoint_log_line(note);
+        let written = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || -> std::io::Result<()> {
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
+                f.write_all(format!("{line}\n").as_bytes())?;
+                f.sync_data()
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the file task did not finish")));
+        written.map_err(|e| CheckpointError::File {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// The note verifier key auditors pin (`<origin>+<hash>+<key>`).
@@ -104,11 +233,22 @@ impl Checkpointer {
                     }
                     .into());
                 }
+                // A genuine checkpoint of this log. When the anchor lies
+                // at or below it, this one must extend the anchor; when the
+                // anchor lies above (stored checkpoints were removed), the
+                // checkpoint about to be signed is checked against it below.
+                if self.anchor().is_none_or(|a| a.size <= signed.size) {
+                    self.check_anchor(signed.size, &signed.root).await?;
+                    self.remember(&signed);
+                }
                 range
             }
             None => CompactRange::new(),
         };
         let size = self.store.audit_size().await?;
+        // Entries without a code are accepted only while the log has never
+        // had a checkpoint (here or in the file).
+        let first_checkpoint = latest.is_none() && self.anchor().is_none();
         if let Some(stored) = latest.filter(|s| s.size >= size) {
             crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
             return Ok(stored);
@@ -132,7 +272,16 @@ impl Checkpointer {
             }
             for entry in &batch {
                 check.push(&entry.bytes, Some(&entry.leaf_hash))?;
-                range.push(leaf_hash(&entry.bytes));
+                let leaf = leaf_hash(&entry.bytes);
+                // Appended by a hub of this log, at this position?
+                let genuine = match &entry.leaf_mac {
+                    Some(tag) => self.leaf_key.verify(entry.seq, &leaf, tag),
+                    None => first_checkpoint,
+                };
+                if !genuine {
+                    return Err(AuditError::Unauthenticated { position: entry.seq }.into());
+                }
+                range.push(leaf);
             }
             // The query columns decide who sees an entry: never sign over an
             // index that hides an entry or shows it to another organisation.
@@ -140,6 +289,7 @@ impl Checkpointer {
         }
         check.finish()?;
         let checkpoint = Checkpoint::new(self.signer.name(), range.size(), range.root());
+        self.check_anchor(checkpoint.size, &checkpoint.root).await?;
         let stored = StoredCheckpoint {
             size: checkpoint.size,
             root: checkpoint.root,
@@ -149,6 +299,10 @@ impl Checkpointer {
                 .unwrap_or_else(|_| Timestamp::now()),
         };
         crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
+        // Outside the database first: a checkpoint in the file and not in
+        // the database is still a true statement about the log.
+        self.write_file(&stored.note).await?;
+        self.remember(&checkpoint);
         if self.store.insert_checkpoint(&stored).await? {
             tracing::debug!(size = stored.size, "audit checkpoint signed");
             return Ok(stored);
@@ -174,11 +328,30 @@ impl Checkpointer {
                     Err(CheckpointError::Store(e)) => {
                         tracing::warn!(error = %e, "audit checkpoint postponed")
                     }
-                    Err(e @ CheckpointError::Integrity(_)) => {
+                    Err(e) => {
                         tracing::error!(error = %e, "audit checkpoint refused");
                     }
                 }
             }
         })
     }
+}
+
+/// The largest checkpoint in the checkpoint file (see
+/// `schakel_audit::parse_checkpoint_log`); none when there is no file yet.
+pub fn read_checkpoint_file(
+    path: &Path,
+    verifier: &schakel_audit::Verifier,
+) -> Result<Option<Checkpoint>, CheckpointError> {
+    let fail = |reason: String| CheckpointError::File {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let all = schakel_audit::parse_checkpoint_log(&text, verifier).map_err(|e| fail(e.to_string()))?;
+    Ok(all.into_iter().max_by_key(|c| c.size))
 }

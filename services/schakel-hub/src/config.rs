@@ -43,6 +43,12 @@ pub struct FileConfig {
     pub log_origin: Option<String>,
     /// Seconds between checkpoints while entries are appended (default 60).
     pub checkpoint_interval_secs: Option<u64>,
+    /// Append-only file, outside the database, that keeps every checkpoint
+    /// this hub signs (one JSON line each); the hub never signs a
+    /// checkpoint that contradicts the largest one in it. Default for
+    /// SQLite: the database file's name with `.checkpoints` added; for
+    /// PostgreSQL set it on every hub (a local path of that hub).
+    pub checkpoint_file: Option<PathBuf>,
     /// Database pool size (default 8).
     pub max_connections: Option<u32>,
     /// Milliseconds directory reads (organisations, certificate bindings,
@@ -86,6 +92,7 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("audit_signing_key_file", false),
     ("log_origin", false),
     ("checkpoint_interval_secs", true),
+    ("checkpoint_file", false),
     ("max_connections", true),
     ("directory_cache_ms", true),
     ("otlp_endpoint", false),
@@ -423,7 +430,7 @@ impl FileConfig {
                     database: StoreOptions {
                         max_connections,
                         directory_cache_ttl: std::time::Duration::from_millis(directory_cache_ms),
-                        ..StoreOptions::new(database_url)
+                        ..StoreOptions::new(database_url.clone())
                     },
                     ca_bundle_pem,
                     cert_chain_pem,
@@ -433,6 +440,11 @@ impl FileConfig {
                     pseudonymiser,
                     audit_signer: std::sync::Arc::new(signer),
                     checkpoint_interval: std::time::Duration::from_secs(checkpoint_interval),
+                    checkpoint_file: cfg
+                        .checkpoint_file
+                        .as_ref()
+                        .map(|p| base.join(p))
+                        .or_else(|| default_checkpoint_file(&database_url)),
                     anomaly_defaults: cfg.anomalies,
                     otlp_endpoint: cfg.otlp_endpoint,
                     log_format,
@@ -445,9 +457,33 @@ impl FileConfig {
     }
 }
 
+/// `<database file>.checkpoints` for a SQLite database in a file; none for
+/// PostgreSQL or an in-memory database.
+pub fn default_checkpoint_file(database_url: &str) -> Option<PathBuf> {
+    let mut file = schakel_store::sqlite_file(database_url)?.into_os_string();
+    file.push(".checkpoints");
+    Some(PathBuf::from(file))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checkpoint_file_defaults_beside_a_sqlite_file() {
+        for (url, want) in [
+            (
+                "sqlite:///var/lib/schakel/schakel.db",
+                Some("/var/lib/schakel/schakel.db.checkpoints"),
+            ),
+            ("sqlite://data/hub.db?mode=rwc", Some("data/hub.db.checkpoints")),
+            ("sqlite:hub.db", Some("hub.db.checkpoints")),
+            ("sqlite::memory:", None),
+            ("postgres://hub@db/schakel", None),
+        ] {
+            assert_eq!(default_checkpoint_file(url), want.map(PathBuf::from), "{url}");
+        }
+    }
 
     #[test]
     fn the_deploy_example_parses() {

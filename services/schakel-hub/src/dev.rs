@@ -280,7 +280,9 @@ impl DevEnvironment {
     /// Registers the demo directory in the database at `url` (migrating it
     /// first), unless the operator organisation is already there.
     pub async fn seed(&self, url: &str) -> Result<(), DevError> {
-        let store = Store::connect(&StoreOptions::new(url)).await?;
+        let mut opts = StoreOptions::new(url);
+        opts.audit_leaf_key = Some(self.audit_signer()?.leaf_key());
+        let store = Store::connect(&opts).await?;
         let result = self.seed_store(&store).await;
         store.close().await;
         result
@@ -387,6 +389,19 @@ impl DevEnvironment {
         Ok(self.audit_signer()?.verifier())
     }
 
+    /// The file that keeps the checkpoints of the log in `database_url`
+    /// outside the database: beside a SQLite file as in production; for
+    /// PostgreSQL one per database in this environment (it may serve
+    /// several).
+    pub fn checkpoint_file(&self, database_url: &str) -> std::path::PathBuf {
+        use sha2::Digest as _;
+        crate::config::default_checkpoint_file(database_url).unwrap_or_else(|| {
+            let digest = sha2::Sha256::digest(database_url.as_bytes());
+            self.dir
+                .join(format!("audit-checkpoints-{}.jsonl", hex::encode(&digest[..6])))
+        })
+    }
+
     /// The hub configuration for this environment.
     pub fn hub_config(&self, listen: SocketAddr, database_url: &str) -> Result<HubConfig, DevError> {
         let read = |p: &str| std::fs::read(self.dir.join(p)).map_err(io_err(&self.dir));
@@ -404,6 +419,7 @@ impl DevEnvironment {
                 .ok_or_else(|| DevError::Invalid(format!("{PSEUDONYM_KEY_FILE}: must hold 64 hex digits")))?,
             audit_signer: std::sync::Arc::new(self.audit_signer()?),
             checkpoint_interval: std::time::Duration::from_secs(10),
+            checkpoint_file: Some(self.checkpoint_file(database_url)),
             anomaly_defaults: crate::config::AnomalyDefaults::default(),
             otlp_endpoint: None,
             log_format: crate::config::LogFormat::Text,

@@ -2,6 +2,7 @@
 //! services, gRPC health and reflection.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,11 @@ pub struct HubConfig {
     pub audit_signer: Arc<schakel_audit::Signer>,
     /// How often a checkpoint is signed when entries were appended.
     pub checkpoint_interval: Duration,
+    /// The append-only file outside the database that keeps every signed
+    /// checkpoint too (see `checkpoint`); none: only the database keeps
+    /// them, and a database editor who removes stored checkpoints can make
+    /// this hub sign over a rewritten log (a warning says so at start).
+    pub checkpoint_file: Option<PathBuf>,
     /// Default thresholds of the anomaly report.
     pub anomaly_defaults: crate::config::AnomalyDefaults,
     /// OTLP/gRPC endpoint for traces and metrics; none = nothing exported.
@@ -86,6 +92,10 @@ pub enum StartError {
     /// The listen address could not be bound.
     #[error("listening on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
+    /// The checkpoint file could not be read, or holds something other
+    /// than this log's signed checkpoints.
+    #[error(transparent)]
+    Checkpoints(#[from] crate::checkpoint::CheckpointError),
     /// gRPC reflection could not be built.
     #[error("building gRPC reflection: {0}")]
     Reflection(String),
@@ -100,6 +110,9 @@ pub struct RunningHub {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     acceptor: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
+    /// Signs a last checkpoint at shutdown, so a clean restart finds no
+    /// entries that no checkpoint covers.
+    final_checkpoint: Checkpointer,
     purge_job: Option<JoinHandle<()>>,
 }
 
@@ -134,6 +147,9 @@ impl RunningHub {
                 tracing::warn!("connections still open after the grace period; closing them");
                 self.server.abort();
             }
+        }
+        if let Err(e) = self.final_checkpoint.checkpoint_now().await {
+            tracing::warn!(error = %e, "no final audit checkpoint at shutdown");
         }
         self.store.close().await;
     }
@@ -206,7 +222,15 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
     let certs = certs_from_pem("hub certificate", &cfg.cert_chain_pem)?;
     let key = key_from_pem("hub key", &cfg.key_pem)?;
     let tls = Arc::new(server_config(&authority, certs, key)?);
-    let store = Store::connect(&cfg.database).await?;
+    // Every entry this hub appends carries its authentication code, checked
+    // before a checkpoint covers it (`checkpoint`).
+    let mut database = cfg.database.clone();
+    database.audit_leaf_key = Some(cfg.audit_signer.leaf_key());
+    let store = Store::connect(&database).await?;
+    if cfg.checkpoint_file.is_none() {
+        tracing::warn!("no checkpoint_file configured: signed checkpoints are kept only in the database");
+    }
+    let checkpointer = Checkpointer::new(store.clone(), cfg.audit_signer, cfg.checkpoint_file)?;
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| StartError::Listen(cfg.listen, e))?;
@@ -221,10 +245,11 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         authority: authority.clone(),
         policy: cfg.policy,
         pseudonymiser: Arc::new(cfg.pseudonymiser),
-        checkpointer: Checkpointer::new(store.clone(), cfg.audit_signer),
+        checkpointer,
         anomaly_defaults: cfg.anomaly_defaults,
         retention: cfg.retention,
     };
+    let final_checkpoint = state.checkpointer.clone();
     let checkpointer = state.checkpointer.clone().spawn(cfg.checkpoint_interval);
     let purge_job = crate::retention::spawn(store.clone(), cfg.retention, Arc::from(policy_version.as_str()));
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -267,6 +292,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         server,
         acceptor,
         checkpointer,
+        final_checkpoint,
         purge_job,
     })
 }

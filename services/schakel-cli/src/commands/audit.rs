@@ -270,6 +270,12 @@ pub struct VerifyArgs {
     /// must still extend it. Repeatable.
     #[arg(long, value_name = "FILE")]
     saved: Vec<PathBuf>,
+    /// With --database: the hub's checkpoint file (`checkpoint_file` in its
+    /// configuration), whose checkpoints the log must extend too. Default
+    /// for SQLite: the database file's name with `.checkpoints` added, when
+    /// it exists.
+    #[arg(long, value_name = "FILE", requires = "database")]
+    checkpoint_file: Option<PathBuf>,
     /// After a successful verification, keep the new checkpoint's note here.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
@@ -288,7 +294,9 @@ pub async fn run(session: &mut Session, cmd: AuditCommand, out: &mut Out) -> any
         AuditCommand::Anomalies(a) => anomalies(session, a, out).await,
         AuditCommand::Checkpoint(a) => checkpoint(session, a, out).await,
         AuditCommand::Verify(a) => match &a.database {
-            Some(url) => operator::verify(session, url, &a.key, &a.saved, out).await,
+            Some(url) => {
+                operator::verify(session, url, &a.key, &a.saved, a.checkpoint_file.as_deref(), out).await
+            }
             None => verify(session, a, out).await,
         },
     }

@@ -21,6 +21,7 @@ pub async fn verify(
     url: &str,
     key: &KeyArgs,
     saved: &[PathBuf],
+    checkpoint_file: Option<&Path>,
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
     let Some((verifier, _)) = pinned(key, session)? else {
@@ -45,6 +46,38 @@ pub async fn verify(
         }
     }
     refuse_missing_sqlite_file(url)?;
+    // The hub's own checkpoints kept outside the database.
+    let default_file = schakel_store::sqlite_file(url).map(|db| {
+        let mut f = db.into_os_string();
+        f.push(".checkpoints");
+        PathBuf::from(f)
+    });
+    let file = match checkpoint_file {
+        Some(f) => Some(f.to_owned()),
+        None => default_file.filter(|f| f.is_file()),
+    };
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the checkpoint file {}", path.display()))?;
+        match schakel_audit::parse_checkpoint_log(&text, &verifier) {
+            Ok(cps) => extra.extend(cps),
+            Err(e) => {
+                return Ok(failed(
+                    out,
+                    &format!("checkpoint file {}: {e}", path.display()),
+                    json!({ "checkpoint_file": path.display().to_string() }),
+                ));
+            }
+        }
+    }
+    if extra.is_empty() {
+        eprintln!(
+            "WARNING: nothing outside the database to compare with (no --saved checkpoint, no \
+             checkpoint file). The log is checked only against the checkpoints stored in the \
+             database itself: someone who can edit the database could remove those and rewrite \
+             the log, and this check would still pass. Give --saved or --checkpoint-file."
+        );
+    }
     // Few connections: the verification reads in order, one batch at a time.
     let opts = StoreOptions {
         max_connections: 2,
@@ -74,18 +107,11 @@ pub async fn verify(
 /// A SQLite URL's file must exist: connecting would create an empty
 /// database and "verify" nothing.
 fn refuse_missing_sqlite_file(url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    if !url.starts_with("sqlite:") {
         return Ok(());
-    };
-    let path = rest.split('?').next().unwrap_or_default();
-    anyhow::ensure!(
-        !path.is_empty() && !path.contains(":memory:"),
-        "the database URL names no database file"
-    );
-    anyhow::ensure!(Path::new(path).is_file(), "no database file at {path}");
+    }
+    let path = schakel_store::sqlite_file(url).context("the database URL names no database file")?;
+    anyhow::ensure!(path.is_file(), "no database file at {}", path.display());
     Ok(())
 }
 
