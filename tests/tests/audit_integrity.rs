@@ -507,6 +507,7 @@ on_both_backends!(
     tail_entry_changed_is_refused,
     forged_entry_appended_is_refused,
     truncated_log_with_checkpoints_deleted_is_refused,
+    swapped_sealed_units_are_refused_by_the_receiver,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -1056,6 +1057,77 @@ async fn truncated_log_with_checkpoints_deleted_is_refused(t: TestHub) {
     );
     let needle = format!("checkpoint covers {} entries", b.size);
     fresh_checkpoint_is_refused(&mut b, &[needle]).await;
+}
+
+/// (m) The sealed units of two transfers to the same gemeente swapped in
+/// the database: the werkcoach's fetch of one would otherwise open the other
+/// youth's data under its id. The binding sealed inside each unit names its
+/// own transfer, so the receiver refuses both.
+async fn swapped_sealed_units_are_refused_by_the_receiver(t: TestHub) {
+    let mut b = build_log(t).await;
+    let ids: Vec<String> = b
+        .entries
+        .iter()
+        .filter(|e| e.action == Action::TransferSubmitted)
+        .filter_map(|e| e.transfer_id.map(|u| u.to_string()))
+        .collect();
+    let (x, y) = (ids[0].clone(), ids[1].clone());
+    let raw = Raw::open(&b.url).await;
+    let unit_of = async |id: &str| -> Vec<u8> {
+        raw!(&raw, p => sqlx::query_scalar("SELECT ciphertext FROM transfer_groups WHERE transfer_id = $1 AND ordinal = 0")
+            .bind(id)
+            .fetch_one(p)
+            .await)
+        .expect("unit")
+    };
+    let (ux, uy) = (unit_of(&x).await, unit_of(&y).await);
+    assert_ne!(ux, uy);
+    for (id, unit) in [(&x, &uy), (&y, &ux)] {
+        let n = raw!(&raw, p => sqlx::query("UPDATE transfer_groups SET ciphertext = $1 WHERE transfer_id = $2 AND ordinal = 0")
+            .bind(&unit[..])
+            .bind(id.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .expect("swap");
+        assert_eq!(n, 1);
+    }
+    raw.close().await;
+    b.hub.restart().await;
+    let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
+    let werkcoach = identity(&b.hub, "gemeente-participatiewet");
+    for id in [&x, &y] {
+        let answer = werk
+            .inbox
+            .fetch(req(pb::FetchRequest {
+                transfer_id: id.clone(),
+                purpose: "handover.school_to_gemeente".into(),
+            }))
+            .await
+            .expect("fetch")
+            .into_inner();
+        let to = answer
+            .transfer
+            .as_ref()
+            .and_then(|t| t.recipient.as_ref())
+            .map(schakel_client::binding_party);
+        let opened = schakel_client::open_record_groups(
+            id,
+            to.as_deref(),
+            &answer.groups,
+            std::slice::from_ref(&werkcoach),
+        );
+        assert!(!opened.is_empty());
+        for g in &opened {
+            assert_eq!(
+                g.result.as_ref().err(),
+                Some(&schakel_client::OpenError::BindingMismatch),
+                "{id}: {} opened although it belongs to the other transfer",
+                g.group
+            );
+        }
+    }
+    b.hub.stop().await;
 }
 
 /// A forged entry for position `p`: another end user, same time.

@@ -38,7 +38,10 @@ pub use metadata::{
     CallMetadata, EndUser, MAX_TOKEN_LEN, TRACEPARENT_HEADER, USER_ID_HEADER, USER_ROLE_HEADER,
     is_valid_token, new_traceparent,
 };
-pub use open::{AgeIdentity, OpenError, OpenedGroup, open_groups, read_identities, unit_groups};
+pub use open::{
+    AgeIdentity, OpenError, OpenedGroup, binding_party, open_groups, open_record_groups, read_identities,
+    unit_groups,
+};
 pub use proofs::{ProofError, check_consistency, check_inclusion, open_checkpoint, open_optional_checkpoint};
 pub use schakel_crypto::{GroupPlaintext, PlainField};
 

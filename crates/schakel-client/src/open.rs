@@ -30,6 +30,15 @@ pub enum OpenError {
     /// not trusted.
     #[error("the opened content belongs to another group than announced")]
     GroupMismatch,
+    /// The unit was sealed for another transfer or request, purpose or
+    /// addressee than the one asked for (the binding inside it says so): it
+    /// was moved in the hub's database. Not trusted; nothing of it is used.
+    #[error("the sealed unit belongs to another record, purpose or addressee than announced")]
+    BindingMismatch,
+    /// The unit carries no binding, so it cannot be shown to belong to the
+    /// record asked for (only units sealed by an older hub lack one).
+    #[error("the sealed unit carries no binding to a record")]
+    Unbound,
 }
 
 impl From<CryptoError> for OpenError {
@@ -69,20 +78,65 @@ pub fn unit_groups(unit: &pb::SealedGroup) -> Vec<&str> {
 /// group, in order: a unit of several groups (one age file per purpose) is
 /// opened once and yields each of its groups. A unit that cannot be opened
 /// is reported in the entry of each of its groups; the others still open.
+/// The group names and purpose sealed inside a unit must match the ones the
+/// hub announced beside it; [`open_record_groups`] also checks the record
+/// and addressee.
 pub fn open_groups(units: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Vec<OpenedGroup> {
+    open_checked(units, identities, None)
+}
+
+/// As [`open_groups`], for the units of one record — the transfer or
+/// expertise request `record` asked for, addressed to `recipient`
+/// (`<OIN>/<function>`, see [`binding_party`]; `None` when the answer does
+/// not name the addressee): every unit must carry a binding (sealed inside
+/// it) to exactly that record, addressee, purpose and groups. A unit moved
+/// from another record in the hub's database fails with
+/// [`OpenError::BindingMismatch`].
+pub fn open_record_groups(
+    record: &str,
+    recipient: Option<&str>,
+    units: &[pb::SealedGroup],
+    identities: &[AgeIdentity],
+) -> Vec<OpenedGroup> {
+    open_checked(units, identities, Some((record, recipient)))
+}
+
+fn open_checked(
+    units: &[pb::SealedGroup],
+    identities: &[AgeIdentity],
+    record: Option<(&str, Option<&str>)>,
+) -> Vec<OpenedGroup> {
     let mut out = Vec::new();
     for unit in units {
         let names = unit_groups(unit);
         let opened: Result<Vec<GroupPlaintext>, OpenError> =
-            schakel_crypto::open_groups(&unit.ciphertext, identities, names.len())
+            schakel_crypto::open_bound(&unit.ciphertext, identities, names.len())
                 .map_err(OpenError::from)
-                .and_then(|plain| {
+                .and_then(|mut opened| {
                     // The names inside the ciphertext are authenticated; the
                     // ones next to it are not. They must agree, in order.
-                    if plain.iter().map(|p| p.group.as_str()).eq(names.iter().copied()) {
-                        Ok(plain)
-                    } else {
-                        Err(OpenError::GroupMismatch)
+                    if !opened
+                        .groups
+                        .iter()
+                        .map(|p| p.group.as_str())
+                        .eq(names.iter().copied())
+                    {
+                        return Err(OpenError::GroupMismatch);
+                    }
+                    match (&opened.binding, record) {
+                        (Some(b), _)
+                            if b.purpose != unit.purpose
+                                || !b.groups.iter().map(String::as_str).eq(names.iter().copied()) =>
+                        {
+                            Err(OpenError::BindingMismatch)
+                        }
+                        (Some(b), Some((id, to)))
+                            if b.record != id || to.is_some_and(|to| b.recipient != to) =>
+                        {
+                            Err(OpenError::BindingMismatch)
+                        }
+                        (None, Some(_)) => Err(OpenError::Unbound),
+                        _ => Ok(std::mem::take(&mut opened.groups)),
                     }
                 });
         let entry = |group: &str, result| OpenedGroup {
@@ -97,6 +151,20 @@ pub fn open_groups(units: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Vec
         }
     }
     out
+}
+
+/// A party as a sealed binding names it: `<OIN>/<function>` (the function's
+/// text form, e.g. `participatiewet`).
+pub fn binding_party(p: &pb::PartyRef) -> String {
+    let function = match pb::FunctionKind::try_from(p.function) {
+        Ok(pb::FunctionKind::School) => "school",
+        Ok(pb::FunctionKind::Doorstroompunt) => "doorstroompunt",
+        Ok(pb::FunctionKind::Participatiewet) => "participatiewet",
+        Ok(pb::FunctionKind::PrivacyOfficer) => "privacy_officer",
+        Ok(pb::FunctionKind::Admin) => "admin",
+        _ => "unspecified",
+    };
+    format!("{}/{function}", p.oin)
 }
 
 /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).

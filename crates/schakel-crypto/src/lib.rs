@@ -24,8 +24,8 @@ mod seal;
 
 pub use pseudonym::{PSEUDONYM_KEY_LEN, Pseudonymiser};
 pub use seal::{
-    GroupPlaintext, MAX_PLAINTEXT, PlainField, Recipient, open, open_groups, parse_identities,
-    parse_recipient, seal, seal_groups,
+    GroupPlaintext, MAX_PLAINTEXT, OpenedUnit, PlainField, Recipient, SealBinding, open, open_bound,
+    open_groups, parse_identities, parse_recipient, seal, seal_bound, seal_groups,
 };
 
 /// Why sealing or opening failed. Messages never contain key material or

@@ -72,11 +72,34 @@ impl GroupPlaintext {
     }
 }
 
+/// What a sealed unit belongs to, sealed inside it with the groups (issue
+/// 14): the record (transfer or expertise request) it was sealed for, the
+/// purpose, the addressee and the group names. The database keeps the same
+/// facts in clear beside the ciphertext, where someone who can edit it could
+/// move a unit to another record; a receiver that checks the binding it
+/// opened against the record it asked for notices. Content-free: ids and
+/// names only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealBinding {
+    /// The transfer or expertise request id.
+    pub record: String,
+    /// The purpose every group of the unit is bound to.
+    pub purpose: String,
+    /// The addressee, `<OIN>/<function>`.
+    pub recipient: String,
+    /// The group names, in order.
+    pub groups: Vec<String>,
+}
+
 /// Several groups in one sealed unit: the JSON `{"groups":[<group>,…]}`,
-/// each `<group>` in the one-group form. Borrowed for sealing, so the
-/// plaintext is not copied.
+/// each `<group>` in the one-group form, with `"binding"` when sealed with
+/// one ([`seal_bound`]). Borrowed for sealing, so the plaintext is not
+/// copied.
 #[derive(Serialize)]
 struct BundleRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    binding: Option<&'a SealBinding>,
     groups: &'a [GroupPlaintext],
 }
 
@@ -84,7 +107,19 @@ struct BundleRef<'a> {
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct Bundle {
+    #[zeroize(skip)]
+    #[serde(default)]
+    binding: Option<SealBinding>,
     groups: Vec<GroupPlaintext>,
+}
+
+/// A unit opened by [`open_bound`]: its groups and the binding sealed with
+/// them (none for a unit sealed without one, by an older hub).
+pub struct OpenedUnit {
+    /// The groups, in order.
+    pub groups: Vec<GroupPlaintext>,
+    /// What the unit was sealed for.
+    pub binding: Option<SealBinding>,
 }
 
 /// `value` as JSON, in a buffer sized up front from `raw` (so no
@@ -144,9 +179,71 @@ pub fn seal_groups(groups: &[GroupPlaintext], recipients: &[&Recipient]) -> Resu
                 return Err(CryptoError::NoRecipients);
             }
             let raw = 16 + several.iter().map(GroupPlaintext::raw_len).sum::<usize>();
-            encrypt(&to_json(&BundleRef { groups: several }, raw)?, recipients)
+            let bundle = BundleRef {
+                binding: None,
+                groups: several,
+            };
+            encrypt(&to_json(&bundle, raw)?, recipients)
         }
     }
+}
+
+/// Seals `groups` (all bound to one purpose) as one unit with `binding`
+/// inside: always the `{"binding":…,"groups":[…]}` form, whatever the
+/// number of groups. [`open_bound`] reverses it.
+pub fn seal_bound(
+    groups: &[GroupPlaintext],
+    binding: &SealBinding,
+    recipients: &[&Recipient],
+) -> Result<Vec<u8>, CryptoError> {
+    if groups.is_empty() {
+        return Err(CryptoError::Seal);
+    }
+    if recipients.is_empty() {
+        return Err(CryptoError::NoRecipients);
+    }
+    let raw = 64
+        + binding.record.len()
+        + binding.purpose.len()
+        + binding.recipient.len()
+        + binding.groups.iter().map(|g| g.len() + 4).sum::<usize>()
+        + groups.iter().map(GroupPlaintext::raw_len).sum::<usize>();
+    let bundle = BundleRef {
+        binding: Some(binding),
+        groups,
+    };
+    encrypt(&to_json(&bundle, raw)?, recipients)
+}
+
+/// Opens a unit sealed by [`seal_bound`] — or, from an older hub, by
+/// [`seal_groups`] (then without a binding) — that the hub announced as
+/// holding `count` groups. Checking the binding against the record asked
+/// for is the caller's part.
+pub fn open_bound(
+    ciphertext: &[u8],
+    identities: &[age::x25519::Identity],
+    count: usize,
+) -> Result<OpenedUnit, CryptoError> {
+    let json = decrypt(ciphertext, identities)?;
+    let mut bundle: Bundle = match serde_json::from_slice(&json) {
+        Ok(b) => b,
+        // The one-group form of an older unit.
+        Err(_) if count <= 1 => {
+            let one: GroupPlaintext = serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)?;
+            return Ok(OpenedUnit {
+                groups: vec![one],
+                binding: None,
+            });
+        }
+        Err(_) => return Err(CryptoError::BadPlaintext),
+    };
+    if bundle.groups.len() != count.max(1) {
+        return Err(CryptoError::BadPlaintext);
+    }
+    Ok(OpenedUnit {
+        groups: std::mem::take(&mut bundle.groups),
+        binding: bundle.binding.take(),
+    })
 }
 
 /// The age file of `json` to every key in `recipients`.
@@ -168,25 +265,19 @@ pub fn open(ciphertext: &[u8], identities: &[age::x25519::Identity]) -> Result<G
     serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)
 }
 
-/// Opens a unit sealed by [`seal_groups`] that the hub announced as holding
-/// `count` groups: one group in the one-group form, several in the
-/// `{"groups":[…]}` form. Fails with [`CryptoError::BadPlaintext`] when the
-/// content does not hold exactly `count` groups; checking their names
-/// against the announcement is the caller's part.
+/// Opens a unit sealed by [`seal_groups`] or [`seal_bound`] that the hub
+/// announced as holding `count` groups: one group in the one-group form,
+/// several (or a bound unit) in the `{"groups":[…]}` form. Fails with
+/// [`CryptoError::BadPlaintext`] when the content does not hold exactly
+/// `count` groups; checking their names against the announcement is the
+/// caller's part. The binding, if any, is dropped: use [`open_bound`] to
+/// check it.
 pub fn open_groups(
     ciphertext: &[u8],
     identities: &[age::x25519::Identity],
     count: usize,
 ) -> Result<Vec<GroupPlaintext>, CryptoError> {
-    if count <= 1 {
-        return open(ciphertext, identities).map(|g| vec![g]);
-    }
-    let json = decrypt(ciphertext, identities)?;
-    let mut bundle: Bundle = serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)?;
-    if bundle.groups.len() != count {
-        return Err(CryptoError::BadPlaintext);
-    }
-    Ok(std::mem::take(&mut bundle.groups))
+    open_bound(ciphertext, identities, count).map(|mut u| std::mem::take(&mut u.groups))
 }
 
 /// The plaintext bytes of an age file (zeroized on drop).

@@ -118,8 +118,12 @@ async fn insert_entries(
                 sql.push(')');
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            // The party index rows, as the store writes them (the
+            // checkpointer checks them against the entries).
+            let mut parties: Vec<(i64, String)> = Vec::new();
             for i in seq..seq + rows {
                 let e = micro::entry(i);
+                parties.extend(e.parties.iter().map(|p| (i as i64, p.clone())));
                 let bytes = e.encode()?;
                 let leaf = leaf_hash(&bytes);
                 tree.push(leaf);
@@ -140,6 +144,20 @@ async fn insert_entries(
                     .bind(e.activity.as_ref().map(|a| a.purpose.clone()));
             }
             q.execute(&mut *tx).await?;
+            for chunk in parties.chunks(ROWS_PER_INSERT as usize * 5) {
+                let mut sql = String::from("INSERT INTO audit_parties (seq, oin) VALUES ");
+                for r in 0..chunk.len() {
+                    if r > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("(${}, ${})", 2 * r + 1, 2 * r + 2));
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (seq, oin) in chunk {
+                    q = q.bind(*seq).bind(oin.clone());
+                }
+                q.execute(&mut *tx).await?;
+            }
             seq += rows;
         }
         sqlx::query("UPDATE audit_head SET next_seq = $1 WHERE id = 1")

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use schakel_client::{AgeIdentity, GroupPlaintext, OpenError, open_groups};
+use schakel_client::{AgeIdentity, GroupPlaintext, OpenError, binding_party, open_record_groups};
 use schakel_proto::v1 as pb;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -40,14 +40,22 @@ pub struct Opened {
     pub unopened: Vec<Unopened>,
 }
 
-/// Opens every group with `identities`.
-pub fn open(groups: &[pb::SealedGroup], identities: &[AgeIdentity]) -> Opened {
+/// Opens every group of record `record` (a transfer or expertise request
+/// id) addressed to `recipient` with `identities`; a unit sealed for
+/// another record or addressee is not opened (`OpenError::BindingMismatch`).
+pub fn open(
+    record: &str,
+    recipient: Option<&pb::PartyRef>,
+    groups: &[pb::SealedGroup],
+    identities: &[AgeIdentity],
+) -> Opened {
+    let recipient = recipient.map(binding_party);
     let mut o = Opened {
         plain: Vec::new(),
         opened: Vec::new(),
         unopened: Vec::new(),
     };
-    for g in open_groups(groups, identities) {
+    for g in open_record_groups(record, recipient.as_deref(), groups, identities) {
         match g.result {
             Ok(p) => {
                 o.opened.push(g.group);
@@ -338,19 +346,55 @@ mod tests {
         let id = uuid::Uuid::now_v7();
         let identity = AgeIdentity::generate();
         let plain = group("wishes", &[("sector", "techniek")]);
+        let purpose = "handover.school_to_gemeente";
+        let to = pb::PartyRef {
+            oin: "00000001003214345000".into(),
+            function: pb::FunctionKind::Participatiewet as i32,
+        };
+        let binding = |group: &str| schakel_crypto::SealBinding {
+            record: id.to_string(),
+            purpose: purpose.into(),
+            recipient: binding_party(&to),
+            groups: vec![group.into()],
+        };
         let sealed = pb::SealedGroup {
             group: "wishes".into(),
-            purpose: "handover.school_to_gemeente".into(),
+            purpose: purpose.into(),
             key_ids: vec!["k".into()],
-            ciphertext: schakel_crypto::seal(&plain, &[&identity.to_public()]).unwrap(),
+            ciphertext: schakel_crypto::seal_bound(
+                std::slice::from_ref(&plain),
+                &binding("wishes"),
+                &[&identity.to_public()],
+            )
+            .unwrap(),
             groups: Vec::new(),
         };
         let other = pb::SealedGroup {
             group: "skills".into(),
-            ciphertext: schakel_crypto::seal(&plain, &[&AgeIdentity::generate().to_public()]).unwrap(),
+            purpose: purpose.into(),
+            ciphertext: schakel_crypto::seal_bound(
+                std::slice::from_ref(&plain),
+                &binding("skills"),
+                &[&AgeIdentity::generate().to_public()],
+            )
+            .unwrap(),
             ..Default::default()
         };
-        let o = open(&[sealed, other], std::slice::from_ref(&identity));
+        let o = open(
+            &id.to_string(),
+            Some(&to),
+            &[sealed.clone(), other],
+            std::slice::from_ref(&identity),
+        );
+        // The same unit asked for as another record's: refused, not opened.
+        let moved = open(
+            &uuid::Uuid::now_v7().to_string(),
+            Some(&to),
+            &[sealed],
+            std::slice::from_ref(&identity),
+        );
+        assert!(moved.opened.is_empty());
+        assert_eq!(moved.unopened[0].error, OpenError::BindingMismatch);
         assert_eq!(o.opened, ["wishes"]);
         assert_eq!(o.unopened.len(), 1);
         let meta = json!({"transfer": {"transfer_id": id.to_string()}});

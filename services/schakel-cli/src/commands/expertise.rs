@@ -140,7 +140,8 @@ pub async fn run(session: &mut Session, cmd: ExpertiseCommand, out: &mut Out) ->
                 Err(s) => return Ok(Outcome::Refused(s)),
             };
             let meta = json!({ "expertise_request": r.request.as_ref().map(render::expertise_json) });
-            super::inbox::write_opened(out, &a.out, &a.id, meta, &r.groups, &identities)
+            let to = r.request.as_ref().and_then(|q| q.doorstroompunt.as_ref());
+            super::inbox::write_opened(out, &a.out, &a.id, to, meta, &r.groups, &identities)
         }
         ExpertiseCommand::Advise(a) => advise(session, a, out).await,
         ExpertiseCommand::Advice(a) => {
@@ -157,7 +158,9 @@ pub async fn run(session: &mut Session, cmd: ExpertiseCommand, out: &mut Out) ->
                 Err(s) => return Ok(Outcome::Refused(s)),
             };
             let meta = json!({ "advice": r.advice.as_ref().map(render::advice_json) });
-            super::inbox::write_opened(out, &a.out, &a.id, meta, &r.groups, &identities)
+            // The advice answer does not name its addressee (the asking
+            // function): the record is checked, not the addressee.
+            super::inbox::write_opened(out, &a.out, &a.id, None, meta, &r.groups, &identities)
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
-use schakel_client::AgeIdentity;
+use schakel_client::{AgeIdentity, OpenError};
 use schakel_proto::v1 as pb;
 use serde_json::{Value, json};
 
@@ -195,17 +195,35 @@ pub async fn inbox(session: &mut Session, args: InboxArgs, out: &mut Out) -> any
     })
 }
 
-/// Opens `groups`, writes the file and reports it. Nothing opened at all
-/// is a failure (wrong identity?), and then no file is written.
+/// Opens `groups` of record `id` addressed to `recipient`, writes the file
+/// and reports it. Nothing opened at all is a failure (wrong identity?), and
+/// so is any unit sealed for another record or addressee (the hub's
+/// database was changed): then no file is written.
 pub fn write_opened(
     out: &mut Out,
     dir: &Path,
     id: &uuid::Uuid,
+    recipient: Option<&pb::PartyRef>,
     metadata: Value,
     groups: &[pb::SealedGroup],
     identities: &[AgeIdentity],
 ) -> anyhow::Result<Outcome> {
-    let o = opened::open(groups, identities);
+    let o = opened::open(&id.to_string(), recipient, groups, identities);
+    let moved: Vec<&str> = o
+        .unopened
+        .iter()
+        .filter(|u| matches!(u.error, OpenError::BindingMismatch | OpenError::Unbound))
+        .map(|u| u.group.as_str())
+        .collect();
+    if !moved.is_empty() {
+        eprintln!(
+            "refused: the sealed content of {} does not belong to {id} ({}); the hub's stored \
+             data was changed — nothing written. Tell the hub's operator and your privacy officer.",
+            moved.join(", "),
+            OpenError::BindingMismatch
+        );
+        return Ok(Outcome::Failed);
+    }
     if !groups.is_empty() && o.opened.is_empty() {
         eprintln!(
             "none of the {} groups could be opened with the given identity; nothing written",
@@ -253,7 +271,8 @@ pub async fn fetch(session: &mut Session, a: FetchArgs, out: &mut Out) -> anyhow
         Err(s) => return Ok(Outcome::Refused(s)),
     };
     let meta = json!({ "transfer": r.transfer.as_ref().map(render::transfer_json) });
-    write_opened(out, &a.out, &a.id, meta, &r.groups, &identities)
+    let recipient = r.transfer.as_ref().and_then(|t| t.recipient.as_ref());
+    write_opened(out, &a.out, &a.id, recipient, meta, &r.groups, &identities)
 }
 
 /// Runs `ack`.

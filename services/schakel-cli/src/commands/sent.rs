@@ -118,7 +118,8 @@ pub async fn run(session: &mut Session, args: SentArgs, out: &mut Out) -> anyhow
                 Err(s) => return Ok(Outcome::Refused(s)),
             };
             let meta = json!({ "transfer": r.transfer.as_ref().map(render::transfer_json) });
-            super::inbox::write_opened(out, &dir, &id, meta, &r.groups, &identities)
+            let recipient = r.transfer.as_ref().and_then(|t| t.recipient.as_ref());
+            super::inbox::write_opened(out, &dir, &id, recipient, meta, &r.groups, &identities)
         }
     }
 }

@@ -271,11 +271,23 @@ pub fn decide(
 /// one X25519 per key per document, not per group; R8/R9 binding is per
 /// purpose and key, so nothing is shared across purposes). The plaintext is
 /// dropped — and zeroized — as soon as it is sealed.
+///
+/// Each unit carries, sealed inside it, its binding to `record` (the
+/// transfer or expertise request), `to` (the addressee), its purpose and
+/// group names, so a unit moved to another record in the database is
+/// refused by the receiver (`schakel_client::open_record_groups`).
 #[tracing::instrument(name = "seal", skip_all, fields(groups = groups.len(), recipients = keys.len()))]
-pub async fn seal_all(groups: Vec<ToSeal>, keys: Vec<(Uuid, Recipient)>) -> Result<Vec<SealedRow>, HubError> {
+pub async fn seal_all(
+    groups: Vec<ToSeal>,
+    keys: Vec<(Uuid, Recipient)>,
+    record: Uuid,
+    to: &PartyKey,
+) -> Result<Vec<SealedRow>, HubError> {
     if keys.is_empty() || groups.is_empty() {
         return Err(HubError::Internal);
     }
+    let record = record.to_string();
+    let recipient = binding_party(to);
     tokio::task::spawn_blocking(move || {
         let recipients: Vec<&Recipient> = keys.iter().map(|(_, r)| r).collect();
         let key_ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
@@ -289,7 +301,13 @@ pub async fn seal_all(groups: Vec<ToSeal>, keys: Vec<(Uuid, Recipient)>) -> Resu
         units
             .into_iter()
             .map(|(purpose, plain)| {
-                let ciphertext = schakel_crypto::seal_groups(&plain, &recipients).map_err(|e| {
+                let binding = schakel_crypto::SealBinding {
+                    record: record.clone(),
+                    purpose: purpose.as_str().to_owned(),
+                    recipient: recipient.clone(),
+                    groups: plain.iter().map(|g| g.group.clone()).collect(),
+                };
+                let ciphertext = schakel_crypto::seal_bound(&plain, &binding, &recipients).map_err(|e| {
                     tracing::error!(error = %e, "sealing failed");
                     HubError::Internal
                 })?;
@@ -304,6 +322,11 @@ pub async fn seal_all(groups: Vec<ToSeal>, keys: Vec<(Uuid, Recipient)>) -> Resu
     })
     .await
     .map_err(|_| HubError::Internal)?
+}
+
+/// A party as a sealed binding names it: `<OIN>/<function>`.
+pub fn binding_party(p: &PartyKey) -> String {
+    format!("{}/{}", p.0.as_str(), p.1.as_str())
 }
 
 /// A `meta.*` group of free texts (`key` → text), e.g. justifications.

@@ -282,9 +282,10 @@ impl ExpertiseApi {
             purpose: purpose_id.clone(),
         });
         let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
-        let sealed = seal_all(to_seal, keys).await?;
+        let request_id = Uuid::now_v7();
+        let sealed = seal_all(to_seal, keys, request_id, &dp_key).await?;
         let row = ExpertiseRow {
-            request_id: Uuid::now_v7(),
+            request_id,
             requester: party_of(caller),
             doorstroompunt: dp_key,
             subject: pseudonym,
@@ -485,7 +486,7 @@ impl ExpertiseApi {
         let sealed = if to_seal.is_empty() {
             Vec::new()
         } else {
-            seal_all(to_seal, keys).await?
+            seal_all(to_seal, keys, request.request_id, &request.requester).await?
         };
         let advice = NewAdvice {
             answered_at: now,

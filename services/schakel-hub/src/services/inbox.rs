@@ -270,6 +270,8 @@ impl InboxApi {
                     purpose: found.purpose.clone(),
                 }],
                 keys,
+                found.transfer_id,
+                &found.recipient,
             )
             .await?
         };

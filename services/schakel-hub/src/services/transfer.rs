@@ -346,10 +346,11 @@ impl TransferApi {
             });
         }
         let group_names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
-        let sealed = seal_all(to_seal, keys).await?;
+        let transfer_id = Uuid::now_v7();
+        let sealed = seal_all(to_seal, keys, transfer_id, &recipient_key).await?;
 
         let row = TransferRow {
-            transfer_id: Uuid::now_v7(),
+            transfer_id,
             sender: party_of(caller),
             recipient: recipient_key,
             purpose: purpose_id,
