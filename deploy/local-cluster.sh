@@ -297,6 +297,7 @@ pseudonym_key_file = "$tmp/hub/pseudonym.key"
 audit_signing_key_file = "$tmp/hub/audit-signing.key"
 log_origin = "$log_origin"
 checkpoint_interval_secs = 5
+checkpoint_file = "$tmp/hub/hub$n.checkpoints"
 EOF
 done
 

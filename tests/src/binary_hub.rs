@@ -97,9 +97,11 @@ pub fn write_config(env: &DevEnvironment, dir: &Path, addr: SocketAddr, db_url: 
          audit_signing_key_file = {ak:?}\n\
          log_origin = {DEV_LOG_ORIGIN:?}\n\
          checkpoint_interval_secs = 1\n\
+         checkpoint_file = {cpf:?}\n\
          rate_limit_per_second = 0\n\
          max_connections = 8\n",
         listen = addr.to_string(),
+        cpf = dir.join("hub.checkpoints").display().to_string(),
         ca = p("ca/ca.pem"),
         cert = p("hub/cert.pem"),
         key = p("hub/key.pem"),

@@ -39,8 +39,8 @@ pub use metadata::{
     is_valid_token, new_traceparent,
 };
 pub use open::{
-    AgeIdentity, OpenError, OpenedGroup, binding_party, open_groups, open_record_groups, read_identities,
-    unit_groups,
+    AgeIdentity, OpenError, OpenedGroup, binding_party, function_name, open_groups, open_record_groups,
+    read_identities, unit_groups,
 };
 pub use proofs::{ProofError, check_consistency, check_inclusion, open_checkpoint, open_optional_checkpoint};
 pub use schakel_crypto::{GroupPlaintext, PlainField};

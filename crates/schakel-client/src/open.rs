@@ -153,18 +153,22 @@ fn open_checked(
     out
 }
 
-/// A party as a sealed binding names it: `<OIN>/<function>` (the function's
-/// text form, e.g. `participatiewet`).
-pub fn binding_party(p: &pb::PartyRef) -> String {
-    let function = match pb::FunctionKind::try_from(p.function) {
+/// The text form of a function (`participatiewet`, …), as the hub stores
+/// and seals it; `unspecified` for a value this client does not know.
+pub fn function_name(f: i32) -> &'static str {
+    match pb::FunctionKind::try_from(f) {
         Ok(pb::FunctionKind::School) => "school",
         Ok(pb::FunctionKind::Doorstroompunt) => "doorstroompunt",
         Ok(pb::FunctionKind::Participatiewet) => "participatiewet",
         Ok(pb::FunctionKind::PrivacyOfficer) => "privacy_officer",
         Ok(pb::FunctionKind::Admin) => "admin",
         _ => "unspecified",
-    };
-    format!("{}/{function}", p.oin)
+    }
+}
+
+/// A party as a sealed binding names it: `<OIN>/<function>`.
+pub fn binding_party(p: &pb::PartyRef) -> String {
+    format!("{}/{}", p.oin, function_name(p.function))
 }
 
 /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines, `#` comments).

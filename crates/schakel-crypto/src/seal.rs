@@ -227,7 +227,7 @@ pub fn open_bound(
     let json = decrypt(ciphertext, identities)?;
     let mut bundle: Bundle = match serde_json::from_slice(&json) {
         Ok(b) => b,
-        // The one-group form of an older unit.
+        // The one-group form of [`seal`] (and of older units).
         Err(_) if count <= 1 => {
             let one: GroupPlaintext = serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)?;
             return Ok(OpenedUnit {
@@ -259,10 +259,11 @@ fn encrypt(json: &[u8], recipients: &[&Recipient]) -> Result<Vec<u8>, CryptoErro
     Ok(out)
 }
 
-/// Opens a group sealed by [`seal`] with any of `identities`.
+/// Opens one group sealed by [`seal`], or by [`seal_bound`] as a unit of
+/// one group (its binding is dropped), with any of `identities`.
 pub fn open(ciphertext: &[u8], identities: &[age::x25519::Identity]) -> Result<GroupPlaintext, CryptoError> {
-    let json = decrypt(ciphertext, identities)?;
-    serde_json::from_slice(&json).map_err(|_| CryptoError::BadPlaintext)
+    let mut unit = open_bound(ciphertext, identities, 1)?;
+    unit.groups.pop().ok_or(CryptoError::BadPlaintext)
 }
 
 /// Opens a unit sealed by [`seal_groups`] or [`seal_bound`] that the hub

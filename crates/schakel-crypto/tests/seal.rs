@@ -199,3 +199,41 @@ proptest::proptest! {
         proptest::prop_assert_eq!(open_groups(&sealed, &[id], groups.len()).unwrap(), groups);
     }
 }
+
+/// A bound unit carries what it was sealed for inside the age file, and
+/// every way of opening it reads it (issue 14).
+#[test]
+fn a_bound_unit_opens_with_its_binding_in_every_form() {
+    use schakel_crypto::{SealBinding, open, open_bound, open_groups, seal_bound};
+    let id = age::x25519::Identity::generate();
+    let one = GroupPlaintext {
+        group: "wishes".into(),
+        fields: vec![PlainField {
+            key: "sector".into(),
+            value: "techniek".into(),
+        }],
+    };
+    let binding = SealBinding {
+        record: "01a24ec5-43a4-713a-9bed-6dcf88ac8c2f".into(),
+        purpose: "handover.school_to_gemeente".into(),
+        recipient: "00000001003214345000/participatiewet".into(),
+        groups: vec!["wishes".into()],
+    };
+    let sealed = seal_bound(std::slice::from_ref(&one), &binding, &[&id.to_public()]).unwrap();
+    let unit = open_bound(&sealed, std::slice::from_ref(&id), 1).unwrap();
+    assert_eq!(unit.binding.as_ref(), Some(&binding));
+    assert_eq!(unit.groups, vec![one.clone()]);
+    assert_eq!(open(&sealed, std::slice::from_ref(&id)).unwrap(), one);
+    assert_eq!(
+        open_groups(&sealed, std::slice::from_ref(&id), 1).unwrap(),
+        vec![one.clone()]
+    );
+    // A unit sealed without a binding opens without one.
+    let plain = schakel_crypto::seal(&one, &[&id.to_public()]).unwrap();
+    assert_eq!(
+        open_bound(&plain, std::slice::from_ref(&id), 1).unwrap().binding,
+        None
+    );
+    // The count announced must match.
+    assert!(open_bound(&sealed, std::slice::from_ref(&id), 2).is_err());
+}

@@ -207,27 +207,23 @@ impl PgCluster {
         Ok(self.url(&name))
     }
 
+    /// `pg_ctl stop -m <mode>`, waiting until the server is down.
+    fn pg_ctl_stop(&self, mode: &str) -> Command {
+        let mut c = pg_command(&self.bin, "pg_ctl");
+        c.args(["-D", &self.data.to_string_lossy(), "-m", mode, "-w", "stop"]);
+        c
+    }
+
     /// Stops the server now (fast shutdown: the WAL is flushed first).
     pub fn stop(&self) -> Result<(), String> {
-        let mut c = pg_command(&self.bin, "pg_ctl");
-        c.args(["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"]);
-        run(c, "pg_ctl stop")
+        run(self.pg_ctl_stop("fast"), "pg_ctl stop")
     }
 
     /// Crashes the server: `pg_ctl stop -m immediate`, which ends every
     /// server process without flushing anything, as a power cut would (the
     /// next start runs crash recovery).
     pub fn stop_immediate(&self) -> Result<(), String> {
-        let mut c = pg_command(&self.bin, "pg_ctl");
-        c.args([
-            "-D",
-            &self.data.to_string_lossy(),
-            "-m",
-            "immediate",
-            "-w",
-            "stop",
-        ]);
-        run(c, "pg_ctl stop -m immediate")
+        run(self.pg_ctl_stop("immediate"), "pg_ctl stop -m immediate")
     }
 
     /// Crashes the server by SIGKILL of the postmaster. Its children notice
@@ -309,16 +305,11 @@ fn signal_kill(pid: u32) -> Result<(), String> {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        let mut c = pg_command(&self.bin, "pg_ctl");
-        c.args([
-            "-D",
-            &self.data.to_string_lossy(),
-            "-m",
-            "immediate",
-            "-w",
-            "stop",
-        ]);
-        let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .pg_ctl_stop("immediate")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

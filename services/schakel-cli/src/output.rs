@@ -21,16 +21,7 @@ fn kind_name(k: i32) -> &'static str {
     }
 }
 
-fn function_name(f: i32) -> &'static str {
-    match pb::FunctionKind::try_from(f) {
-        Ok(pb::FunctionKind::School) => "school",
-        Ok(pb::FunctionKind::Doorstroompunt) => "doorstroompunt",
-        Ok(pb::FunctionKind::Participatiewet) => "participatiewet",
-        Ok(pb::FunctionKind::PrivacyOfficer) => "privacy_officer",
-        Ok(pb::FunctionKind::Admin) => "admin",
-        _ => "unspecified",
-    }
-}
+use schakel_client::function_name;
 
 use crate::render::ts;
 

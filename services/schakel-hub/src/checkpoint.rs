@@ -105,7 +105,10 @@ impl Checkpointer {
     /// from a crash while writing, is skipped).
     pub fn new(store: Store, signer: Arc<Signer>, file: Option<PathBuf>) -> Result<Self, CheckpointError> {
         let anchor = match &file {
-            Some(path) => read_checkpoint_file(path, &signer.verifier())?,
+            Some(path) => {
+                cut_torn_line(path)?;
+                read_checkpoint_file(path, &signer.verifier())?
+            }
             None => None,
         };
         if let Some(a) = &anchor {
@@ -335,6 +338,28 @@ impl Checkpointer {
             }
         })
     }
+}
+
+/// Removes a last line that a crash cut short while it was written (no
+/// newline at the end), so the next checkpoint starts a line of its own.
+fn cut_torn_line(path: &Path) -> Result<(), CheckpointError> {
+    let fail = |e: std::io::Error| CheckpointError::File {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(fail(e)),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    tracing::warn!(path = %path.display(), "cutting a checkpoint line a crash left unfinished");
+    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(fail)?;
+    f.set_len(keep as u64).map_err(fail)?;
+    f.sync_all().map_err(fail)
 }
 
 /// The largest checkpoint in the checkpoint file (see
