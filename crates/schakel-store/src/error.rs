@@ -28,11 +28,18 @@ pub enum StoreError {
     /// A stored value does not decode into its domain type.
     #[error("stored {0} is corrupt")]
     Corrupt(&'static str),
+    /// The database could not be reached or refused the connection when
+    /// the store was opened; the driver's reason (a refused connection, a
+    /// wrong password, an unknown database) is shown to the operator. It
+    /// names hosts and users, never case data.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
     /// The configuration (URL, options) is invalid.
     #[error("invalid database configuration: {0}")]
     Config(String),
-    /// Running the schema migrations failed.
-    #[error("database migration failed")]
+    /// Running the schema migrations failed (the reason says which and why,
+    /// e.g. a missing privilege).
+    #[error("database migration failed: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
     /// An audit entry could not be encoded; the action it belongs to is not
     /// carried out (fail-closed).
@@ -109,5 +116,34 @@ mod tests {
             assert!(!is_unavailable_code(Some(c)), "{c}");
         }
         assert!(!is_unavailable_code(None));
+    }
+}
+
+#[cfg(test)]
+mod connect_tests {
+    use std::time::Duration;
+
+    use crate::{Store, StoreError, StoreOptions};
+
+    /// An operator who gets the URL wrong is told why, not "database error"
+    /// (issue 22).
+    #[tokio::test]
+    async fn a_refused_connection_says_why() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let opts = StoreOptions {
+            acquire_timeout: Duration::from_secs(2),
+            ..StoreOptions::new(format!("postgres://schakel_hub@127.0.0.1:{port}/schakel"))
+        };
+        let err = Store::connect(&opts).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Connect(_)), "{text}");
+        assert!(text.starts_with("cannot connect to the database: "), "{text}");
+        assert!(
+            text.contains("Connection refused"),
+            "the reason, not a pool timeout: {text}"
+        );
     }
 }

@@ -190,7 +190,7 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
                 .await
-                .map_err(|e| StoreError::from_sqlx("database", e))?;
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
             SQLITE_MIGRATIONS
                 .run(&pool)
                 .await
@@ -199,13 +199,26 @@ impl Store {
         } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(&opts.url)
                 .map_err(|_| StoreError::Config("the database URL cannot be parsed".into()))?;
+            // One connection first, on its own: the pool retries a failed
+            // connect until its timeout and then says only that it timed
+            // out, where the operator needs the reason (refused, wrong
+            // password, no such database).
+            {
+                use sqlx::Connection as _;
+                let probe =
+                    tokio::time::timeout(opts.acquire_timeout, sqlx::PgConnection::connect_with(&connect))
+                        .await
+                        .map_err(|_| StoreError::Connect("no answer within the acquire timeout".into()))?
+                        .map_err(|e| StoreError::Connect(e.to_string()))?;
+                let _ = probe.close().await;
+            }
             let pool = PgPoolOptions::new()
                 .before_acquire(|conn, _| Box::pin(async move { Ok(usable(&*conn)) }))
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
                 .await
-                .map_err(|e| StoreError::from_sqlx("database", e))?;
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
             POSTGRES_MIGRATIONS
                 .run(&pool)
                 .await
