@@ -235,6 +235,11 @@ mod tests {
             "audit checkpoint --fresh --save cp.note",
             "audit verify --saved cp1.note --saved cp2.note --save cp3.note --bsn - --action transfer_fetch",
             "audit verify --database sqlite:hub.db --verifier-key KEY --saved cp.note",
+            "audit verify --database sqlite:hub.db --verifier-key KEY --checkpoint-file hub.db.checkpoints",
+            // One name for the function everywhere (issue 22); the old CLI
+            // spelling still works.
+            "admin add-function --oin 00000001999990014000 --function privacy_officer",
+            "admin add-function --oin 00000001999990014000 --function privacy-officer",
         ] {
             let line = line.replace("ID", ID).replace("KEY", &verifier_key());
             let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -270,6 +275,7 @@ mod tests {
             "audit checkpoint --verifier-key not-a-key",
             "audit verify --database sqlite:hub.db --bsn 999990019",
             "audit verify --database sqlite:hub.db --save cp.note",
+            "audit verify --checkpoint-file hub.db.checkpoints",
         ] {
             let line = line.replace("ID", ID);
             assert!(parse(&line).is_err(), "{line} parsed");

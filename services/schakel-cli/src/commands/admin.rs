@@ -19,7 +19,9 @@ pub enum Function {
     Doorstroompunt,
     /// Participatiewet (receiver).
     Participatiewet,
-    /// Privacy officer.
+    /// Privacy officer (`privacy_officer`, the name the docs, the hub and
+    /// `--json` use; `privacy-officer` is accepted too).
+    #[value(name = "privacy_officer", alias = "privacy-officer")]
     PrivacyOfficer,
     /// Hub operator.
     Admin,
