@@ -101,6 +101,19 @@ fn print_problems(e: &ConfigError) {
 fn check_config(path: &std::path::Path) -> ExitCode {
     match FileConfig::load(path) {
         Ok(cfg) => {
+            // What the hub would only find out when it starts (issue 22).
+            let problems = schakel_hub::tls::server_identity_problems(
+                &cfg.cert_chain_pem,
+                &cfg.key_pem,
+                &cfg.ca_bundle_pem,
+            );
+            if !problems.is_empty() {
+                eprintln!("configuration {} cannot be used:", path.display());
+                for p in &problems {
+                    eprintln!("  - {p}");
+                }
+                return ExitCode::FAILURE;
+            }
             println!("configuration {} is valid", path.display());
             println!("  listen            {}", cfg.listen);
             println!(

@@ -195,6 +195,80 @@ pub fn server_config(
     Ok(cfg)
 }
 
+/// What `schakel-hub --check-config` can tell about the hub's own
+/// certificate and key before the hub starts (issue 22): the key belongs to
+/// the certificate, the certificate may serve TLS (extended key usage
+/// serverAuth, or none), it names the host clients connect to (a DNS name
+/// or IP address), it is valid now, and the CA bundle parses. Every problem,
+/// in plain words; none when the hub can use them.
+pub fn server_identity_problems(cert_chain_pem: &[u8], key_pem: &[u8], ca_bundle_pem: &[u8]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let authority = match ClientAuthority::from_pem(ca_bundle_pem) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            problems.push(format!("ca_bundle: {e}"));
+            None
+        }
+    };
+    let chain = match certs_from_pem("server_cert", cert_chain_pem) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(e.to_string());
+            return problems;
+        }
+    };
+    let key = match key_from_pem("server_key", key_pem) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    if let (Some(authority), Some(key)) = (&authority, key)
+        && let Err(e) = server_config(authority, chain.clone(), key)
+    {
+        problems.push(format!(
+            "server_key: does not fit server_cert, or is of a kind the hub cannot use ({e})"
+        ));
+    }
+    match x509_parser::parse_x509_certificate(&chain[0]) {
+        Err(_) => problems.push("server_cert: the first certificate does not parse".into()),
+        Ok((_, cert)) => {
+            match cert.extended_key_usage() {
+                Ok(Some(eku)) if !eku.value.server_auth && !eku.value.any => problems.push(
+                    "server_cert: its extended key usage does not include serverAuth (is it a client certificate?); clients will refuse it".into(),
+                ),
+                Err(_) => problems.push("server_cert: its extended key usage does not parse".into()),
+                _ => {}
+            }
+            let names = match cert.subject_alternative_name() {
+                Ok(Some(san)) => san
+                    .value
+                    .general_names
+                    .iter()
+                    .filter(|n| {
+                        matches!(
+                            n,
+                            x509_parser::extensions::GeneralName::DNSName(_)
+                                | x509_parser::extensions::GeneralName::IPAddress(_)
+                        )
+                    })
+                    .count(),
+                _ => 0,
+            };
+            if names == 0 {
+                problems.push(
+                    "server_cert: names no DNS name or IP address (subjectAltName); clients check the host name against it".into(),
+                );
+            }
+            if !cert.validity().is_valid() {
+                problems.push("server_cert: not valid now (expired, or not yet valid)".into());
+            }
+        }
+    }
+    problems
+}
+
 /// Longest client chain (end entity plus intermediates) the hub considers;
 /// longer chains are refused without building a path.
 pub const MAX_CLIENT_CHAIN: usize = 4;
@@ -310,5 +384,40 @@ impl AsyncWrite for PeerStream {
 
     fn is_write_vectored(&self) -> bool {
         self.tls.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::server_identity_problems;
+    use crate::pki::{DevCa, Validity};
+
+    #[test]
+    fn a_proper_server_certificate_passes_and_each_mistake_is_named() {
+        let ca = DevCa::generate("test CA").unwrap();
+        let server = ca.issue_server(&["hub.example.nl"]).unwrap();
+        let bundle = ca.cert_pem().as_bytes();
+        assert_eq!(
+            server_identity_problems(server.cert_pem.as_bytes(), server.key_pem.as_bytes(), bundle),
+            Vec::<String>::new()
+        );
+        // Another certificate's key.
+        let other = ca.issue_server(&["hub.example.nl"]).unwrap();
+        let p = server_identity_problems(server.cert_pem.as_bytes(), other.key_pem.as_bytes(), bundle);
+        assert!(
+            p.iter().any(|p| p.starts_with("server_key: does not fit")),
+            "{p:?}"
+        );
+        // A client certificate used as the server's: clientAuth only, no name.
+        let oin = "00000001003214345000".parse().unwrap();
+        let client = ca
+            .issue_client(&oin, "Gemeente", "werkcoach", Validity::days_from_now(30))
+            .unwrap();
+        let p = server_identity_problems(client.cert_pem.as_bytes(), client.key_pem.as_bytes(), bundle);
+        assert!(p.iter().any(|p| p.contains("serverAuth")), "{p:?}");
+        assert!(p.iter().any(|p| p.contains("no DNS name")), "{p:?}");
+        // A CA bundle that is not one.
+        let p = server_identity_problems(server.cert_pem.as_bytes(), server.key_pem.as_bytes(), b"nonsense");
+        assert!(p.iter().any(|p| p.starts_with("ca_bundle")), "{p:?}");
     }
 }

@@ -98,3 +98,41 @@ fn a_good_file_is_described_and_the_environment_overrides_it() {
         "{stdout}"
     );
 }
+
+/// A configuration whose server certificate is a client certificate (and
+/// whose key belongs to another certificate) is refused, although every file
+/// exists and parses: the hub could not serve with it (issue 22).
+#[test]
+fn a_client_certificate_as_the_server_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = DevEnvironment::ensure(dir.path().join("dev")).unwrap();
+    let d = env.dir().display().to_string();
+    // A demo party's client certificate, with the hub's key.
+    let path = dir.path().join("hub.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:7443\"\n\
+             database_url = \"sqlite:///tmp/unused.db\"\n\
+             ca_bundle = \"{d}/ca/ca.pem\"\n\
+             server_cert = \"{}\"\n\
+             server_key = \"{d}/hub/key.pem\"\n\
+             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
+             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
+             log_origin = \"{}\"\n",
+            env.profile("mbo-school").join("cert.pem").display(),
+            schakel_hub::dev::DEV_LOG_ORIGIN
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&path, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for expected in [
+        "cannot be used",
+        "server_key: does not fit",
+        "serverAuth",
+        "no DNS name",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
