@@ -407,6 +407,46 @@ impl Store {
         }
     }
 
+    /// A mark for something that will be vouched for outside the database
+    /// (a signed checkpoint): the server incarnation now, read from the
+    /// server itself. Check it with [`Store::confirm_durable`] after the
+    /// reads.
+    pub async fn durability_mark(&self) -> Result<ReadMark, StoreError> {
+        let on = match &self.pool {
+            crate::pool::Pool::Sqlite(_) => Incarnation::Local,
+            crate::pool::Pool::Postgres(p) => {
+                let mut tx = p
+                    .begin()
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("database", e))?;
+                let on = server_incarnation(&mut tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("database", e))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("database", e))?;
+                on
+            }
+        };
+        Ok(ReadMark { on: Some(on) })
+    }
+
+    /// Makes sure that everything read since `mark` — also other hubs'
+    /// commits — is on disk, on the same server incarnation: a fresh flush,
+    /// started now. A signed checkpoint must never cover entries a crash
+    /// can still take (it would contradict the log forever after).
+    pub async fn confirm_durable(&self, mark: &ReadMark) -> Result<(), StoreError> {
+        let n = self.durability.number_commit();
+        self.durability.settle(n);
+        let after = self.durability.wait_flushed(n).await?;
+        match (&mark.on, after) {
+            (Some(b), Some(a)) if a == *b => Ok(()),
+            _ => Err(StoreError::NotDurable(
+                "the database restarted while what was read could be flushed; try again",
+            )),
+        }
+    }
+
     /// How many commits this store made and how many flushes made them
     /// durable (for the benchmark: commits per flush is the group size).
     pub fn commit_stats(&self) -> CommitStats {
@@ -520,6 +560,22 @@ mod tests {
             .unwrap_err();
         assert!(err.is_unavailable(), "{err}");
         assert!(matches!(err, StoreError::NotDurable(_)));
+    }
+
+    /// What a checkpoint is signed over must be flushed on the incarnation
+    /// it was read from; a mark from another one is refused.
+    #[tokio::test]
+    async fn a_checkpoint_is_confirmed_only_on_the_incarnation_it_read() {
+        let store = Store::connect(&crate::StoreOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let mark = store.durability_mark().await.unwrap();
+        store.confirm_durable(&mark).await.unwrap();
+        let before_a_crash = ReadMark {
+            on: Some(Incarnation::Server("before the crash".into())),
+        };
+        let err = store.confirm_durable(&before_a_crash).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotDurable(_)), "{err}");
     }
 
     /// After a failed fdatasync nothing is acknowledged, even when the next

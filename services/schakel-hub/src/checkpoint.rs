@@ -221,6 +221,9 @@ impl Checkpointer {
     /// appended since).
     pub async fn checkpoint_now(&self) -> Result<StoredCheckpoint, CheckpointError> {
         let _one_at_a_time = self.lock.lock().await;
+        // Before anything is read: what this checkpoint covers must be on
+        // disk on this same server before it is signed (`confirm_durable`).
+        let mark = self.store.durability_mark().await?;
         let verifier = self.signer.verifier();
         let latest = self.store.latest_checkpoint().await?;
         let mut range = match &latest {
@@ -293,6 +296,11 @@ impl Checkpointer {
         check.finish()?;
         let checkpoint = Checkpoint::new(self.signer.name(), range.size(), range.root());
         self.check_anchor(checkpoint.size, &checkpoint.root).await?;
+        // With group commit an entry is visible before it is durable (and
+        // another hub's may not be flushed at all yet): a checkpoint over
+        // entries a database crash then takes would contradict the log, and
+        // its copy in the checkpoint file would stop all signing after.
+        self.store.confirm_durable(&mark).await?;
         let stored = StoredCheckpoint {
             size: checkpoint.size,
             root: checkpoint.root,
