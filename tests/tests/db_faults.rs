@@ -446,6 +446,23 @@ async fn postgres_crashes_under_two_hubs() {
             .expect("client tasks stop")
             .expect("client task");
     }
+    // Both hubs still sign: no checkpoint was made over entries a crash
+    // took (it would contradict the log, and the hub would refuse from then on).
+    for url in &urls {
+        let channel = schakel_client::Profile::load(env.profile("gemeente-privacy-officer"))
+            .expect("profile")
+            .with_hub(url)
+            .connect()
+            .await
+            .expect("connect")
+            .channel();
+        let mut officer = schakel_proto::v1::audit_service_client::AuditServiceClient::new(channel);
+        let cp = officer
+            .get_checkpoint(req(schakel_proto::v1::GetCheckpointRequest { fresh: true }))
+            .await
+            .unwrap_or_else(|s| panic!("a fresh checkpoint after the crashes: {s:?}"));
+        assert!(cp.into_inner().checkpoint.is_some());
+    }
     for hub in &mut hubs {
         assert_eq!(hub.starts(), 1, "the hubs were never restarted");
         tokio::task::block_in_place(|| hub.stop());
@@ -492,6 +509,25 @@ async fn postgres_crashes_under_two_hubs() {
         "after the crashes",
     )
     .await;
+    // Every checkpoint the hubs kept outside the database still holds for
+    // the log the crashes left.
+    let verifier = env.audit_verifier().expect("verifier");
+    let mut kept = Vec::new();
+    for name in ["hub-a", "hub-b"] {
+        let text = std::fs::read_to_string(dir.path().join(name).join("hub.checkpoints")).unwrap_or_default();
+        kept.extend(schakel_audit::parse_checkpoint_log(&text, &verifier).expect("checkpoint file"));
+    }
+    assert!(!kept.is_empty(), "the hubs kept checkpoints outside the database");
+    let store = schakel_store::Store::connect(&schakel_store::StoreOptions::new(&db_url))
+        .await
+        .expect("open the database");
+    let report = store
+        .verify_audit_log(&verifier, &kept, schakel_audit::VerifyConfig::default())
+        .await
+        .expect("database")
+        .unwrap_or_else(|e| panic!("a checkpoint in a hub's file contradicts the log: {e}"));
+    store.close().await;
+    assert!(!report.checkpoints_matched.is_empty(), "{report:?}");
     assert_eq!(
         c.transfers,
         ledger.acked.len(),
