@@ -270,14 +270,19 @@ impl Drop for HubProcess {
     }
 }
 
-pub async fn connect(env: &DevEnvironment, party: &str, url: &str) -> Clients {
-    let ch = Profile::load(env.profile(party))
+/// A channel to the hub at `url` as demo party `party`.
+pub async fn channel(env: &DevEnvironment, party: &str, url: &str) -> tonic::transport::Channel {
+    Profile::load(env.profile(party))
         .expect("profile")
         .with_hub(url)
         .connect()
         .await
         .expect("connect")
-        .channel();
+        .channel()
+}
+
+pub async fn connect(env: &DevEnvironment, party: &str, url: &str) -> Clients {
+    let ch = channel(env, party, url).await;
     Clients {
         consent: ConsentServiceClient::new(ch.clone()),
         transfer: TransferServiceClient::new(ch.clone()),

@@ -449,14 +449,9 @@ async fn postgres_crashes_under_two_hubs() {
     // Both hubs still sign: no checkpoint was made over entries a crash
     // took (it would contradict the log, and the hub would refuse from then on).
     for url in &urls {
-        let channel = schakel_client::Profile::load(env.profile("gemeente-privacy-officer"))
-            .expect("profile")
-            .with_hub(url)
-            .connect()
-            .await
-            .expect("connect")
-            .channel();
-        let mut officer = schakel_proto::v1::audit_service_client::AuditServiceClient::new(channel);
+        let mut officer = schakel_proto::v1::audit_service_client::AuditServiceClient::new(
+            schakel_e2e::binary_hub::channel(&env, "gemeente-privacy-officer", url).await,
+        );
         let cp = officer
             .get_checkpoint(req(schakel_proto::v1::GetCheckpointRequest { fresh: true }))
             .await
