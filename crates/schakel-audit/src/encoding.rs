@@ -5,10 +5,11 @@
 //! byte string per entry value, and every rule that makes it so is checked when
 //! decoding, so `decode` accepts only what `encode` produces.
 //!
-//! Version 1, all integers big-endian, fields in this fixed order:
+//! Version 1 (an entry without row commitments) and version 2 (with), all
+//! integers big-endian, fields in this fixed order:
 //!
 //! ```text
-//! u8      version = 0x01
+//! u8      version = 0x01 | 0x02
 //! u64     seq
 //! u64     time_ms
 //! opt     actor.oin            str (20 digits)
@@ -26,11 +27,21 @@
 //! list    parties              (OINs, strictly increasing)
 //! 16      trace_id             (not all zero)
 //! 8       span_id              (not all zero)
+//! -- version 2 only:
+//! u16     row count            (1..=256)
+//!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise)
+//!   16    row id
+//!   32    metadata digest
+//!   32    units digest
 //! ```
 //!
 //! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
 //! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
-//! many `str`. Nothing may follow the span id.
+//! many `str`. Rows are strictly increasing by table code, then id bytes.
+//! Nothing may follow the span id (version 1) or the last row (version 2).
+//! An entry without rows is always written as version 1, so each entry value
+//! still has exactly one encoding, and logs written before version 2 existed
+//! keep their bytes.
 
 use uuid::Uuid;
 
@@ -39,9 +50,16 @@ use crate::entry::{
     check_sorted_unique, check_text, check_token,
 };
 use crate::error::{AuditError, Result};
+use crate::row::{RowCommitment, RowTable};
 
-/// The encoding version this crate writes (and the only one it reads).
-pub const ENCODING_VERSION: u8 = 1;
+/// The newest encoding version this crate writes; it reads versions 1 and 2
+/// and writes 1 for an entry without row commitments.
+pub const ENCODING_VERSION: u8 = 2;
+
+/// The version of entries without row commitments.
+const VERSION_WITHOUT_ROWS: u8 = 1;
+/// Bytes of one row commitment: table code, id, two digests.
+const ROW_LEN: usize = 1 + 16 + 32 + 32;
 
 const OUTCOME_SUCCESS: u8 = 0;
 const OUTCOME_REFUSED: u8 = 1;
@@ -53,8 +71,12 @@ impl Entry {
     /// Fails when a field breaks its rule (an OIN that is not 20 digits, groups
     /// not sorted, text with a newline, …), naming the field.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut w = Vec::with_capacity(256);
-        w.push(ENCODING_VERSION);
+        let mut w = Vec::with_capacity(256 + ROW_LEN * self.rows.len());
+        w.push(if self.rows.is_empty() {
+            VERSION_WITHOUT_ROWS
+        } else {
+            ENCODING_VERSION
+        });
         w.extend_from_slice(&self.seq.to_be_bytes());
         w.extend_from_slice(&self.time_ms.to_be_bytes());
         put_opt_str(&mut w, "actor.oin", self.actor.oin.as_deref())?;
@@ -89,6 +111,9 @@ impl Entry {
         put_list(&mut w, "parties", &self.parties)?;
         w.extend_from_slice(self.trace.trace_id.as_bytes());
         w.extend_from_slice(self.trace.span_id.as_bytes());
+        if !self.rows.is_empty() {
+            put_rows(&mut w, &self.rows)?;
+        }
         // One set of rules: whatever decode refuses, encode refuses too.
         EntryRef::parse(&w).map_err(|e| match e {
             AuditError::Malformed { .. } => AuditError::InvalidField {
@@ -136,6 +161,24 @@ fn put_opt_uuid(w: &mut Vec<u8>, id: Option<Uuid>) {
             w.extend_from_slice(id.as_bytes());
         }
     }
+}
+
+fn put_rows(w: &mut Vec<u8>, rows: &[RowCommitment]) -> Result<()> {
+    if rows.len() > MAX_ITEMS {
+        return Err(AuditError::InvalidField {
+            field: "rows",
+            reason: "too many items",
+        });
+    }
+    // MAX_ITEMS fits in u16.
+    w.extend_from_slice(&(rows.len() as u16).to_be_bytes());
+    for row in rows {
+        w.push(row.table.code());
+        w.extend_from_slice(row.id.as_bytes());
+        w.extend_from_slice(&row.meta);
+        w.extend_from_slice(&row.units);
+    }
+    Ok(())
 }
 
 fn put_list(w: &mut Vec<u8>, field: &'static str, items: &[String]) -> Result<()> {
@@ -195,6 +238,8 @@ pub(crate) struct EntryRef<'a> {
     parties: StrList<'a>,
     trace_id: TraceId,
     span_id: SpanId,
+    /// The row commitments' bytes, validated ([`ROW_LEN`] each).
+    rows: &'a [u8],
 }
 
 enum OutcomeRef<'a> {
@@ -287,6 +332,38 @@ impl<'a> Reader<'a> {
         Ok(Some(Uuid::from_bytes(self.array()?)))
     }
 
+    /// The row commitments of a version 2 entry: at least one, each table
+    /// code not 0, strictly increasing by (table, id).
+    fn rows(&mut self) -> Result<&'a [u8]> {
+        let count = self.u16()? as usize;
+        if count == 0 || count > MAX_ITEMS {
+            return Err(AuditError::InvalidField {
+                field: "rows",
+                reason: "not 1 to 256 rows",
+            });
+        }
+        let start = self.pos;
+        let mut prev: Option<(RowTable, Uuid)> = None;
+        for _ in 0..count {
+            let row = self.take(ROW_LEN)?;
+            if row[0] == 0 {
+                return Err(AuditError::InvalidField {
+                    field: "rows.table",
+                    reason: "table code 0",
+                });
+            }
+            let key = row_from(row).key();
+            if prev.is_some_and(|p| p >= key) {
+                return Err(AuditError::InvalidField {
+                    field: "rows",
+                    reason: "not sorted without duplicates",
+                });
+            }
+            prev = Some(key);
+        }
+        Ok(&self.buf[start..self.pos])
+    }
+
     fn list(
         &mut self,
         field: &'static str,
@@ -314,12 +391,29 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// One validated row commitment of [`ROW_LEN`] bytes.
+fn row_from(b: &[u8]) -> RowCommitment {
+    let mut id = [0u8; 16];
+    let mut meta = [0u8; 32];
+    let mut units = [0u8; 32];
+    id.copy_from_slice(&b[1..17]);
+    meta.copy_from_slice(&b[17..49]);
+    units.copy_from_slice(&b[49..81]);
+    RowCommitment {
+        // Checked not to be 0 when parsed.
+        table: RowTable::from_code(b[0]).unwrap_or(RowTable::TRANSFER),
+        id: Uuid::from_bytes(id),
+        meta,
+        units,
+    }
+}
+
 impl<'a> EntryRef<'a> {
     /// Parses and checks every field; no allocation.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<EntryRef<'a>> {
         let mut r = Reader { buf: bytes, pos: 0 };
         let version = r.u8()?;
-        if version != ENCODING_VERSION {
+        if version != VERSION_WITHOUT_ROWS && version != ENCODING_VERSION {
             return Err(AuditError::UnknownVersion(version));
         }
         let seq = r.u64()?;
@@ -371,6 +465,11 @@ impl<'a> EntryRef<'a> {
         let parties = r.list("parties", check_oin)?;
         let trace_id = TraceId::from_bytes(r.array()?)?;
         let span_id = SpanId::from_bytes(r.array()?)?;
+        let rows = if version == ENCODING_VERSION {
+            r.rows()?
+        } else {
+            &[]
+        };
         if r.pos != bytes.len() {
             return Err(r.malformed("trailing bytes"));
         }
@@ -392,6 +491,7 @@ impl<'a> EntryRef<'a> {
             parties,
             trace_id,
             span_id,
+            rows,
         })
     }
 
@@ -430,6 +530,7 @@ impl<'a> EntryRef<'a> {
                 trace_id: self.trace_id,
                 span_id: self.span_id,
             },
+            rows: self.rows.chunks_exact(ROW_LEN).map(row_from).collect(),
         }
     }
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{AuditError, Result};
+use crate::row::RowCommitment;
 
 /// One audit log entry.
 ///
@@ -66,6 +67,11 @@ pub struct Entry {
     pub parties: Vec<String>,
     /// W3C trace context of the request that caused the action.
     pub trace: TraceContext,
+    /// The rows the action wrote, as it left them, sorted by table and id
+    /// without duplicates; empty for an action that writes none. See
+    /// [`RowCommitment`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowCommitment>,
 }
 
 /// Who performed an action.

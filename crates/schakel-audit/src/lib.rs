@@ -15,6 +15,8 @@
 //! - [`Checkpoint`]s in the C2SP `tlog-checkpoint` format, signed as C2SP
 //!   `signed-note`s with Ed25519 ([`Signer`], [`Verifier`]).
 //! - [`LogVerifier`] and [`verify_log`], which name the first bad position.
+//! - [`RowCommitment`]: what an entry says the rows it wrote look like, so a
+//!   row changed outside the hub is noticed when it is read.
 //! - [`LeafKey`]: the codes with which hubs authenticate the entries they
 //!   append, checked before a checkpoint covers them.
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ mod error;
 mod leaf_auth;
 mod merkle;
 mod note;
+mod row;
 mod verify;
 
 pub use checkpoint::Checkpoint;
@@ -44,4 +47,5 @@ pub use merkle::{
     nodes_completed_by, range_nodes, root, verify_consistency, verify_inclusion,
 };
 pub use note::{Signer, Verifier};
+pub use row::{RowCommitment, RowTable};
 pub use verify::{LogVerifier, VerifyConfig, VerifyReport, verify_log};

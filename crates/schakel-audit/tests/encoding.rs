@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use schakel_audit::{
-    Action, Actor, AuditError, Entry, Outcome, ProcessingActivity, SpanId, TraceContext, TraceId, leaf_hash,
+    Action, Actor, AuditError, Entry, Outcome, ProcessingActivity, RowCommitment, RowTable, SpanId,
+    TraceContext, TraceId, leaf_hash,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,7 @@ fn minimal() -> Entry {
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".parse().expect("trace id"),
             span_id: "00f067aa0ba902b7".parse().expect("span id"),
         },
+        rows: Vec::new(),
     }
 }
 
@@ -77,6 +79,104 @@ fn full_entry_encoding_is_pinned() {
         hex::encode(leaf_hash(&bytes)),
         "a919e6809e1464485dcf8543c60648d927e9c31143c6a19801c478202f430c23"
     );
+}
+
+// ---- version 2: row commitments ----
+
+fn row(table: RowTable, id: u128, fill: u8) -> RowCommitment {
+    RowCommitment {
+        table,
+        id: Uuid::from_u128(id),
+        meta: [fill; 32],
+        units: [fill.wrapping_add(1); 32],
+    }
+}
+
+/// The minimal entry committing to one transfer row.
+fn minimal_with_row() -> Entry {
+    let mut e = minimal();
+    e.rows = vec![row(RowTable::TRANSFER, 7, 0xaa)];
+    e
+}
+
+#[test]
+fn an_entry_with_rows_has_the_documented_version_2_layout() {
+    let bytes = minimal_with_row().encode().expect("encode");
+    let mut expected = minimal_bytes();
+    expected[0] = 2;
+    expected.extend_from_slice(&hex::decode("0001").expect("hex")); // one row
+    expected.push(2); // table: transfer
+    expected.extend_from_slice(Uuid::from_u128(7).as_bytes());
+    expected.extend_from_slice(&[0xaa; 32]);
+    expected.extend_from_slice(&[0xab; 32]);
+    assert_eq!(hex::encode(&bytes), hex::encode(&expected));
+    assert_eq!(Entry::decode(&bytes).expect("decode"), minimal_with_row());
+}
+
+#[test]
+fn an_entry_without_rows_keeps_version_1_so_old_logs_keep_their_bytes() {
+    assert_eq!(minimal().encode().expect("encode")[0], 1);
+    // Version 2 with no rows would be a second encoding of the same value.
+    let mut b = minimal_bytes();
+    b[0] = 2;
+    b.extend_from_slice(&[0, 0]);
+    assert!(matches!(
+        decode_err(&b),
+        AuditError::InvalidField { field: "rows", .. }
+    ));
+}
+
+#[test]
+fn rows_must_be_sorted_without_duplicates_and_name_a_table() {
+    let mut e = minimal();
+    e.rows = vec![row(RowTable::TRANSFER, 2, 1), row(RowTable::CONSENT, 9, 1)];
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField { field: "rows", .. })
+    ));
+    e.rows = vec![row(RowTable::TRANSFER, 2, 1), row(RowTable::TRANSFER, 2, 3)];
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField { field: "rows", .. })
+    ));
+    let mut b = minimal_with_row().encode().expect("encode");
+    let table = MINIMAL_HEX.len() / 2 + 2;
+    b[table] = 0;
+    assert!(matches!(
+        decode_err(&b),
+        AuditError::InvalidField {
+            field: "rows.table",
+            ..
+        }
+    ));
+    // A table this version has no name for still decodes (an older verifier
+    // reads a newer log).
+    b[table] = 9;
+    let decoded = Entry::decode(&b).expect("decode");
+    assert_eq!(decoded.rows[0].table.code(), 9);
+    assert_eq!(decoded.rows[0].table.name(), "table_9");
+    assert_eq!(decoded.encode().expect("encode"), b);
+}
+
+#[test]
+fn a_truncated_row_is_malformed() {
+    let mut b = minimal_with_row().encode().expect("encode");
+    b.pop();
+    assert!(matches!(decode_err(&b), AuditError::Malformed { .. }));
+}
+
+#[test]
+fn rows_round_trip_through_json_as_hex() {
+    let mut e = minimal();
+    e.rows = vec![row(RowTable::CONSENT, 1, 0x01), row(RowTable::TRANSFER, 1, 0x10)];
+    let json = serde_json::to_string(&e).expect("json");
+    assert!(
+        json.contains(&format!(r#""meta":"{}""#, "10".repeat(32))),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<Entry>(&json).expect("parse"), e);
+    // An entry without rows has no `rows` key, as before version 2.
+    assert!(!serde_json::to_string(&minimal()).expect("json").contains("rows"));
 }
 
 #[test]
@@ -122,7 +222,7 @@ fn decode_err(bytes: &[u8]) -> AuditError {
 
 #[test]
 fn decode_refuses_unknown_version() {
-    assert_eq!(decode_err(&with(0, 2)), AuditError::UnknownVersion(2));
+    assert_eq!(decode_err(&with(0, 3)), AuditError::UnknownVersion(3));
     assert_eq!(decode_err(&with(0, 0)), AuditError::UnknownVersion(0));
 }
 
@@ -467,6 +567,7 @@ prop_compose! {
                 trace_id: TraceId::from_bytes(trace_id).expect("non-zero"),
                 span_id: SpanId::from_bytes(span_id).expect("non-zero"),
             },
+            rows: Vec::new(),
         }
     }
 }

@@ -232,6 +232,7 @@ prop_compose! {
                 trace_id: TraceId::from_bytes(trace_id).expect("non-zero"),
                 span_id: SpanId::from_bytes(span_id).expect("non-zero"),
             },
+            rows: Vec::new(),
         }
     }
 }

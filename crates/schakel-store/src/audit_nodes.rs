@@ -466,6 +466,7 @@ mod tests {
                 trace_id: TraceId::from_bytes([7; 16]).expect("trace id"),
                 span_id: SpanId::from_bytes([9; 8]).expect("span id"),
             },
+            rows: Vec::new(),
         }
     }
 

@@ -432,6 +432,7 @@ fn audit_entry(actor: u64, party: u64) -> Entry {
             trace_id: TraceId::from_bytes([7; 16]).unwrap(),
             span_id: SpanId::from_bytes([9; 8]).unwrap(),
         },
+        rows: Vec::new(),
     }
 }
 

@@ -57,6 +57,7 @@ pub fn entry(seq: u64) -> Entry {
             trace_id: TraceId::from_bytes(trace).unwrap_or_else(|_| unreachable!()),
             span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]).unwrap_or_else(|_| unreachable!()),
         },
+        rows: Vec::new(),
     }
 }
 

@@ -139,6 +139,7 @@ impl RequestContext {
             groups: Vec::new(),
             parties,
             trace: self.trace,
+            rows: Vec::new(),
         }
     }
 }

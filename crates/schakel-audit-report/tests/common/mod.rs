@@ -75,6 +75,7 @@ pub fn entry(seq: u64, time_ms: u64, oin: &str, function: &str, user: &str, acti
         groups: Vec::new(),
         parties: Vec::new(),
         trace: trace(),
+        rows: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ pub fn entry(seq: u64) -> Entry {
             trace_id: TraceId::from_bytes(trace).expect("non-zero"),
             span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]).expect("non-zero"),
         },
+        rows: Vec::new(),
     }
 }
 
