@@ -143,6 +143,14 @@ BEGIN
     -- The audit log: read and append only.
     IF to_regclass('public.audit_log') IS NOT NULL THEN
         REVOKE UPDATE, DELETE ON audit_log, audit_parties, audit_checkpoints FROM schakel_hub;
+    END IF;
+    -- Which entries commit to which exchange rows (migration 0006): read and
+    -- append only, like the log; the rows from before it are the owner's.
+    IF to_regclass('public.audit_rows') IS NOT NULL THEN
+        REVOKE UPDATE, DELETE ON audit_rows FROM schakel_hub;
+        REVOKE INSERT, UPDATE, DELETE ON rows_before_commitments FROM schakel_hub;
+    END IF;
+    IF to_regclass('public.audit_log') IS NOT NULL THEN
         -- Appending takes the next sequence number with
         -- `UPDATE audit_head SET next_seq = next_seq + 1 … RETURNING`
         -- (queries/audit_next_seq.sql): that one column, nothing else.

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use schakel_audit::{
-    Action, AuditError, Checkpoint, Entry, NodeId, Verifier, VerifyConfig, VerifyReport, leaf_hash,
+    Action, AuditError, Checkpoint, Entry, NodeId, RowTable, Verifier, VerifyConfig, VerifyReport, leaf_hash,
     verify_consistency, verify_inclusion,
 };
 use schakel_e2e::flow::*;
@@ -263,12 +263,15 @@ impl Raw {
                 "DROP TRIGGER audit_checkpoints_no_delete",
                 "DROP TRIGGER audit_nodes_no_update",
                 "DROP TRIGGER audit_nodes_no_delete",
+                "DROP TRIGGER audit_rows_no_update",
+                "DROP TRIGGER audit_rows_no_delete",
             ],
             Raw::Pg(_) => &[
                 "ALTER TABLE audit_log DISABLE TRIGGER USER",
                 "ALTER TABLE audit_parties DISABLE TRIGGER USER",
                 "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
                 "ALTER TABLE audit_nodes DISABLE TRIGGER USER",
+                "ALTER TABLE audit_rows DISABLE TRIGGER USER",
             ],
         };
         for s in stmts {
@@ -341,13 +344,16 @@ impl Raw {
     /// the foreign key wants); the number of log rows removed.
     async fn delete_range(&self, from: u64, to: u64) -> u64 {
         let (from, to) = (i64::try_from(from).expect("seq"), i64::try_from(to).expect("seq"));
-        raw!(self, p => sqlx::query("DELETE FROM audit_parties WHERE seq >= $1 AND seq < $2")
-            .bind(from)
-            .bind(to)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .expect("delete parties");
+        for table in ["audit_parties", "audit_rows"] {
+            let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE seq >= $1 AND seq < $2"));
+            raw!(self, p => sqlx::query(sql)
+                .bind(from)
+                .bind(to)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))
+            .expect("delete index rows");
+        }
         raw!(self, p => sqlx::query("DELETE FROM audit_log WHERE seq >= $1 AND seq < $2")
             .bind(from)
             .bind(to)
@@ -366,12 +372,21 @@ impl Raw {
         // The parties rows refer to the numbers that move: take them out
         // and put them back one place up.
         let parties = self.parties_from(at).await;
-        raw!(self, p => sqlx::query("DELETE FROM audit_parties WHERE seq >= $1")
+        let committed: Vec<(i64, String, String)> = raw!(self, p => sqlx::query_as(
+            "SELECT seq, row_table, row_id FROM audit_rows WHERE seq >= $1")
             .bind(at_i)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .expect("delete parties");
+            .fetch_all(p)
+            .await)
+        .expect("row commitments");
+        for table in ["audit_parties", "audit_rows"] {
+            let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE seq >= $1"));
+            raw!(self, p => sqlx::query(sql)
+                .bind(at_i)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))
+            .expect("delete index rows");
+        }
         // Two steps, so no intermediate number collides with another row.
         raw!(self, p => sqlx::query("UPDATE audit_log SET seq = seq + 1000000 WHERE seq >= $1")
             .bind(at_i)
@@ -416,6 +431,16 @@ impl Raw {
                 .await
                 .map(|r| r.rows_affected()))
             .expect("put parties back");
+        }
+        for (seq, table, id) in committed {
+            raw!(self, p => sqlx::query("INSERT INTO audit_rows (seq, row_table, row_id) VALUES ($1, $2, $3)")
+                .bind(seq + 1)
+                .bind(&table)
+                .bind(&id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))
+            .expect("put row commitments back");
         }
         // The head is not protected: a hub would go on appending after the
         // forged tail.
@@ -508,6 +533,10 @@ on_both_backends!(
     forged_entry_appended_is_refused,
     truncated_log_with_checkpoints_deleted_is_refused,
     swapped_sealed_units_are_refused_by_the_receiver,
+    readdressed_transfer_is_refused_to_both_functions,
+    transfer_state_reset_is_refused,
+    changed_consent_is_refused,
+    deleted_row_commitment_index_is_named,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -1012,10 +1041,10 @@ async fn forged_entry_appended_is_refused(t: TestHub) {
 }
 
 /// (l) The log truncated at `p`, every stored checkpoint above removed and
-/// the head lowered: nothing in the database remembers the lost entries.
-/// The checkpoint file outside it does: the hub refuses to sign a smaller
-/// log, and `verify_audit_log` given the file's checkpoint names the
-/// truncation.
+/// the head lowered: nothing in the log remembers the lost entries, only the
+/// rows they wrote, which no entry now commits to. The checkpoint file
+/// outside the database does: the hub refuses to sign a smaller log, and
+/// `verify_audit_log` given the file's checkpoint names the truncation.
 async fn truncated_log_with_checkpoints_deleted_is_refused(t: TestHub) {
     let mut b = build_log(t).await;
     let file = b.hub.env.checkpoint_file(&b.url);
@@ -1039,12 +1068,14 @@ async fn truncated_log_with_checkpoints_deleted_is_refused(t: TestHub) {
         .await
         .expect("head");
     raw.close().await;
-    // The database alone no longer shows it.
-    let report = verify(&b.url, &b.verifier, &[])
-        .await
-        .expect("the database alone agrees");
-    assert_eq!(report.end, b.p);
-    // The file does.
+    // The log in the database alone no longer shows it; the rows the lost
+    // entries wrote do: no entry commits to them any more.
+    let err = verify(&b.url, &b.verifier, &[]).await.unwrap_err();
+    assert!(
+        matches!(err, AuditError::RowMismatch { position: None, .. }),
+        "{err:?}"
+    );
+    // The file names the truncation itself.
     let err = verify(&b.url, &b.verifier, std::slice::from_ref(&in_file))
         .await
         .unwrap_err();
@@ -1059,19 +1090,71 @@ async fn truncated_log_with_checkpoints_deleted_is_refused(t: TestHub) {
     fresh_checkpoint_is_refused(&mut b, &[needle]).await;
 }
 
+/// The id of every row of `table` the built log wrote, in the order first
+/// written, with the position of the entry that last wrote it: the entry its
+/// stored row must match.
+fn last_writes(b: &Built, table: RowTable) -> Vec<(String, u64)> {
+    let mut order: Vec<uuid::Uuid> = Vec::new();
+    let mut last = std::collections::HashMap::new();
+    for e in &b.entries {
+        for r in e.rows.iter().filter(|r| r.table == table) {
+            if !order.contains(&r.id) {
+                order.push(r.id);
+            }
+            last.insert(r.id, e.seq);
+        }
+    }
+    order.into_iter().map(|id| (id.to_string(), last[&id])).collect()
+}
+
+/// A hub's answer to a read of a row changed in the database: DATA_LOSS
+/// naming the entry the row no longer matches.
+fn assert_row_refused(answer: Result<impl std::fmt::Debug, tonic::Status>, position: Option<u64>) {
+    let status = answer.expect_err("a changed row is not served");
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    let expected = match position {
+        Some(p) => format!("at position {p} that last wrote it"),
+        None => "has no audit entry that wrote it".to_owned(),
+    };
+    assert!(status.message().contains(&expected), "{status:?}");
+}
+
+/// Runs `sql` with `id` bound as `$1`; it must change one row.
+async fn change_row(url: &str, sql: &str, id: &str) {
+    let raw = Raw::open(url).await;
+    let n = raw!(&raw, p => sqlx::query(AssertSqlSafe(sql.to_owned())).bind(id).execute(p).await.map(|r| r.rows_affected()))
+        .expect("change");
+    assert_eq!(n, 1, "one row changed");
+    raw.close().await;
+}
+
+/// `verify_audit_log` names the changed row and the entry it contradicts.
+async fn assert_verify_names_row(b: &Built, table: &'static str, id: &str, position: Option<u64>) {
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::RowMismatch {
+            table,
+            id: id.parse().expect("uuid"),
+            position
+        }
+    );
+}
+
+fn list_inbox() -> tonic::Request<pb::ListInboxRequest> {
+    req(pb::ListInboxRequest::default())
+}
+
 /// (m) The sealed units of two transfers to the same gemeente swapped in
 /// the database: the werkcoach's fetch of one would otherwise open the other
-/// youth's data under its id. The binding sealed inside each unit names its
-/// own transfer, so the receiver refuses both.
+/// youth's data under its id. The hub refuses to serve either (their
+/// entries commit to each transfer's own ciphertext); and the binding sealed
+/// inside each unit names its own transfer, so a receiver served them
+/// anyway (by a hub that does not check) refuses both.
 async fn swapped_sealed_units_are_refused_by_the_receiver(t: TestHub) {
     let mut b = build_log(t).await;
-    let ids: Vec<String> = b
-        .entries
-        .iter()
-        .filter(|e| e.action == Action::TransferSubmitted)
-        .filter_map(|e| e.transfer_id.map(|u| u.to_string()))
-        .collect();
-    let (x, y) = (ids[0].clone(), ids[1].clone());
+    let handovers = last_writes(&b, RowTable::TRANSFER);
+    let ((x, at_x), (y, _)) = (handovers[0].clone(), handovers[1].clone());
     let raw = Raw::open(&b.url).await;
     let unit_of = async |id: &str| -> Vec<u8> {
         raw!(&raw, p => sqlx::query_scalar("SELECT ciphertext FROM transfer_groups WHERE transfer_id = $1 AND ordinal = 0")
@@ -1092,41 +1175,146 @@ async fn swapped_sealed_units_are_refused_by_the_receiver(t: TestHub) {
         .expect("swap");
         assert_eq!(n, 1);
     }
+    // What a hub that did not check would serve for x.
+    let served: Vec<pb::SealedGroup> = raw!(&raw, p => sqlx::query_as::<_, (String, String, String, Vec<u8>)>(
+        "SELECT group_name, purpose, key_ids, ciphertext FROM transfer_groups WHERE transfer_id = $1 ORDER BY ordinal")
+        .bind(x.as_str())
+        .fetch_all(p)
+        .await)
+    .expect("units")
+    .into_iter()
+    .map(|(names, purpose, keys, ciphertext)| pb::SealedGroup {
+        groups: names.split(' ').map(str::to_owned).collect(),
+        purpose,
+        key_ids: keys.split(' ').map(str::to_owned).collect(),
+        ciphertext,
+        ..Default::default()
+    })
+    .collect();
     raw.close().await;
     b.hub.restart().await;
     let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
+    let answer = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: x.clone(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await;
+    assert_row_refused(answer, Some(at_x));
+    b.hub.stop().await;
     let werkcoach = identity(&b.hub, "gemeente-participatiewet");
-    for id in [&x, &y] {
-        let answer = werk
-            .inbox
-            .fetch(req(pb::FetchRequest {
-                transfer_id: id.clone(),
-                purpose: "handover.school_to_gemeente".into(),
-            }))
-            .await
-            .expect("fetch")
-            .into_inner();
-        let to = answer
-            .transfer
-            .as_ref()
-            .and_then(|t| t.recipient.as_ref())
-            .map(schakel_client::binding_party);
-        let opened = schakel_client::open_record_groups(
-            id,
-            to.as_deref(),
-            &answer.groups,
-            std::slice::from_ref(&werkcoach),
+    let to = schakel_client::binding_party(&pb::PartyRef {
+        oin: schakel_e2e::flow::GEMEENTE_OIN.into(),
+        function: pb::FunctionKind::Participatiewet as i32,
+    });
+    let opened = schakel_client::open_record_groups(&x, Some(&to), &served, std::slice::from_ref(&werkcoach));
+    assert!(!opened.is_empty());
+    for g in &opened {
+        assert_eq!(
+            g.result.as_ref().err(),
+            Some(&schakel_client::OpenError::BindingMismatch),
+            "{}: opened although it belongs to the other transfer",
+            g.group
         );
-        assert!(!opened.is_empty());
-        for g in &opened {
-            assert_eq!(
-                g.result.as_ref().err(),
-                Some(&schakel_client::OpenError::BindingMismatch),
-                "{id}: {} opened although it belongs to the other transfer",
-                g.group
-            );
-        }
     }
+    assert_verify_names_row(&b, "transfer", &x, Some(at_x)).await;
+}
+
+/// (n) A transfer readdressed in the database, from the gemeente's
+/// Participatiewet function to its Doorstroompunt: the intended receiver
+/// would lose it and the other would list and fetch it. Both are refused.
+async fn readdressed_transfer_is_refused_to_both_functions(t: TestHub) {
+    let mut b = build_log(t).await;
+    let (x, at) = last_writes(&b, RowTable::TRANSFER)[0].clone();
+    change_row(
+        &b.url,
+        "UPDATE transfers SET recipient_function = 'doorstroompunt' WHERE transfer_id = $1",
+        &x,
+    )
+    .await;
+    b.hub.restart().await;
+    let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
+    let fetched = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: x.clone(),
+            purpose: "handover.school_to_gemeente".into(),
+        }))
+        .await;
+    assert_row_refused(fetched, Some(at));
+    let mut dp = clients(&b.hub, "gemeente-doorstroompunt").await;
+    assert_row_refused(dp.inbox.list_inbox(list_inbox()).await, Some(at));
+    b.hub.stop().await;
+    assert_verify_names_row(&b, "transfer", &x, Some(at)).await;
+}
+
+/// (o) A fetched transfer reset to `submitted` in the database would be
+/// served as new again; the gemeente's inbox refuses it instead.
+async fn transfer_state_reset_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    // The last handover is the one the gemeente fetched: its fetch entry
+    // committed to the state `fetched`.
+    let (x, at) = last_writes(&b, RowTable::TRANSFER)[4].clone();
+    assert_eq!(b.entries[at as usize].action, Action::TransferFetched);
+    change_row(
+        &b.url,
+        "UPDATE transfers SET state = 'submitted', first_fetched_at = NULL WHERE transfer_id = $1",
+        &x,
+    )
+    .await;
+    b.hub.restart().await;
+    let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
+    assert_row_refused(werk.inbox.list_inbox(list_inbox()).await, Some(at));
+    b.hub.stop().await;
+    assert_verify_names_row(&b, "transfer", &x, Some(at)).await;
+}
+
+/// (p) A consent record changed in the database (valid for decades more)
+/// is refused to the school that recorded it, and named by verification.
+async fn changed_consent_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    let (c, at) = last_writes(&b, RowTable::CONSENT)[0].clone();
+    change_row(
+        &b.url,
+        "UPDATE consents SET valid_until = '2099-12-31' WHERE consent_id = $1",
+        &c,
+    )
+    .await;
+    b.hub.restart().await;
+    let mut school = clients(&b.hub, "mbo-school").await;
+    let got = school
+        .consent
+        .get_consent(req(pb::GetConsentRequest {
+            consent_id: c.clone(),
+        }))
+        .await;
+    assert_row_refused(got, Some(at));
+    b.hub.stop().await;
+    assert_verify_names_row(&b, "consent", &c, Some(at)).await;
+}
+
+/// (q) The index row that finds a transfer's entry removed, so the read
+/// would find no entry to compare with: the read is refused, and
+/// verification names the entry whose index lost it.
+async fn deleted_row_commitment_index_is_named(t: TestHub) {
+    let mut b = build_log(t).await;
+    let (x, at) = last_writes(&b, RowTable::TRANSFER)[0].clone();
+    let raw = Raw::open(&b.url).await;
+    raw.disable_protection().await;
+    raw.close().await;
+    change_row(&b.url, "DELETE FROM audit_rows WHERE row_id = $1", &x).await;
+    let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::IndexMismatch {
+            position: at,
+            column: "rows"
+        }
+    );
+    b.hub.restart().await;
+    let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
+    assert_row_refused(werk.inbox.list_inbox(list_inbox()).await, None);
     b.hub.stop().await;
 }
 

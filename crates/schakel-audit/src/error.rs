@@ -175,6 +175,19 @@ pub enum AuditError {
         /// Leaf index of the entry.
         position: u64,
     },
+    /// A stored consent, transfer or expertise request is not what the
+    /// latest entry that wrote it (at `position`) commits to, or no entry
+    /// wrote it (`position` absent): the row was changed, or added, outside a
+    /// hub. The id is the row's own (a transfer id), never personal data.
+    #[error("{}", row_mismatch(table, id, *position))]
+    RowMismatch {
+        /// `consent`, `transfer` or `expertise`.
+        table: &'static str,
+        /// The row's id.
+        id: uuid::Uuid,
+        /// The entry it was compared with.
+        position: Option<u64>,
+    },
     /// The log ends before the checkpoint's size: entries were removed from the tail.
     #[error("log truncated: checkpoint covers {expected} entries, log has {found}")]
     Truncated {
@@ -201,6 +214,13 @@ pub enum AuditError {
         /// First position of the range.
         start: u64,
     },
+}
+
+fn row_mismatch(table: &str, id: &uuid::Uuid, position: Option<u64>) -> String {
+    match position {
+        Some(p) => format!("stored {table} {id} does not match the entry at position {p} that last wrote it"),
+        None => format!("stored {table} {id} has no entry that wrote it"),
+    }
 }
 
 /// Result with [`AuditError`].

@@ -18,6 +18,7 @@ use crate::{Store, StoreError};
 pub(crate) const AUDIT_NEXT_SEQ: &str = include_str!("../queries/audit_next_seq.sql");
 pub(crate) const AUDIT_INSERT: &str = include_str!("../queries/audit_insert.sql");
 pub(crate) const AUDIT_INSERT_PARTY: &str = include_str!("../queries/audit_insert_party.sql");
+pub(crate) const AUDIT_INSERT_ROW: &str = include_str!("../queries/audit_insert_row.sql");
 const AUDIT_SIZE: &str = include_str!("../queries/audit_size.sql");
 const AUDIT_RANGE: &str = include_str!("../queries/audit_range.sql");
 const AUDIT_ENTRY: &str = include_str!("../queries/audit_entry.sql");
@@ -118,6 +119,15 @@ macro_rules! append_audit_in_tx {
                     .await
                     .map_err(|e| StoreError::from_sqlx("audit log", e))?;
             }
+            for (table, id) in &index.rows {
+                sqlx::query($crate::audit::AUDIT_INSERT_ROW)
+                    .bind(next)
+                    .bind(table.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            }
             // The subtree hashes this entry completes (migration 0004).
             $crate::audit_nodes::append_nodes_in_tx!($tx, entry.seq, leaf);
             Ok::<u64, StoreError>(entry.seq)
@@ -132,15 +142,26 @@ macro_rules! append_audit_in_tx {
 /// same transaction, and commits: the action and its audit entry are
 /// stored together or not at all (DESIGN.md §7 property 3). An error before
 /// the commit rolls both back.
+///
+/// With `rows = [(table, id), …]`, the entry commits to those rows as the
+/// body left them (`row_commitments`), read back in the same transaction.
 macro_rules! audited_write {
     ($store:expr, $what:literal, $audit:expr, $now:expr, $tx:ident => $body:expr) => {
+        $crate::audit::audited_write!($store, $what, $audit, $now, rows = [], $tx => $body)
+    };
+    ($store:expr, $what:literal, $audit:expr, $now:expr, rows = $rows:expr, $tx:ident => $body:expr) => {
         $crate::pool::on_pool!($store, p => {
             let mut turn = $store.write_turn().await;
             let (mut $tx, made_on) = $crate::pool::BeginWrite::begin_write(p)
                 .await
                 .map_err(|e| StoreError::from_sqlx($what, e))?;
             let out = $body?;
-            $crate::audit::append_audit_in_tx!($tx, $audit, $now, $store.leaf_key.as_deref());
+            let mut audit: schakel_audit::Entry = $audit;
+            let rows: &[(schakel_audit::RowTable, uuid::Uuid)] = &$rows;
+            if !rows.is_empty() {
+                audit.rows = $crate::row_commitments::commitments_in_tx(&mut *$tx, rows).await?;
+            }
+            $crate::audit::append_audit_in_tx!($tx, audit, $now, $store.leaf_key.as_deref());
             turn.committing();
             $tx.commit().await.map_err(|e| StoreError::from_sqlx($what, e))?;
             // Acknowledged only once a flush covers this commit (`durable`).

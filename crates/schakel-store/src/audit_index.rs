@@ -1,5 +1,5 @@
 //! The query columns of the audit log (`audit_log.actor_oin`, `action`, …,
-//! and the rows of `audit_parties`) are copies of fields of each entry, kept
+//! and the rows of `audit_parties` and `audit_rows`) are copies of fields of each entry, kept
 //! so a privacy officer's query reads an index instead of decoding every
 //! entry. They are not covered by the Merkle tree, yet they decide who sees
 //! an entry: a changed `actor_oin` or a deleted party row hides an entry from
@@ -19,6 +19,7 @@ use crate::{Store, StoreError};
 
 const AUDIT_INDEX_RANGE: &str = include_str!("../queries/audit_index_range.sql");
 const AUDIT_PARTIES_RANGE: &str = include_str!("../queries/audit_parties_range.sql");
+const AUDIT_ROWS_RANGE: &str = include_str!("../queries/audit_rows_range.sql");
 
 /// The query columns of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,6 +33,9 @@ pub(crate) struct IndexRow {
     pub(crate) user_id: Option<String>,
     pub(crate) purpose: Option<String>,
     pub(crate) parties: BTreeSet<String>,
+    /// The rows the entry commits to, as (`row_table`, `row_id`) of
+    /// `audit_rows` (migration 0006).
+    pub(crate) rows: BTreeSet<(String, String)>,
 }
 
 impl IndexRow {
@@ -47,6 +51,16 @@ impl IndexRow {
             user_id: entry.actor.user_id.clone(),
             purpose: entry.activity.as_ref().map(|a| a.purpose.as_str().to_owned()),
             parties: entry.parties.iter().cloned().collect(),
+            rows: entry
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        crate::row_commitments::table_name(r.table).to_owned(),
+                        r.id.to_string(),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -62,6 +76,7 @@ impl IndexRow {
             ("user_id", self.user_id == found.user_id),
             ("purpose", self.purpose == found.purpose),
             ("parties", self.parties == found.parties),
+            ("rows", self.rows == found.rows),
         ]
         .into_iter()
         .find_map(|(column, same)| (!same).then_some(column))
@@ -101,6 +116,7 @@ impl Store {
                     user_id: r.try_get("user_id").map_err(|_| StoreError::Corrupt("audit user id"))?,
                     purpose: r.try_get("purpose").map_err(|_| StoreError::Corrupt("audit purpose"))?,
                     parties: BTreeSet::new(),
+                    rows: BTreeSet::new(),
                 };
                 found.insert(crate::audit::seq_from("audit seq", seq)?, row);
             }
@@ -123,6 +139,29 @@ impl Store {
                         return Ok(Err(AuditError::IndexMismatch {
                             position: seq,
                             column: "parties",
+                        }));
+                    }
+                }
+            }
+            let committed = sqlx::query(AUDIT_ROWS_RANGE)
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
+            for r in committed {
+                let seq: i64 = r.try_get("seq").map_err(|_| StoreError::Corrupt("audit seq"))?;
+                let table: String = r.try_get("row_table").map_err(|_| StoreError::Corrupt("audit row"))?;
+                let id: String = r.try_get("row_id").map_err(|_| StoreError::Corrupt("audit row"))?;
+                let seq = crate::audit::seq_from("audit seq", seq)?;
+                match found.get_mut(&seq) {
+                    Some(row) => {
+                        row.rows.insert((table, id));
+                    }
+                    None => {
+                        return Ok(Err(AuditError::IndexMismatch {
+                            position: seq,
+                            column: "rows",
                         }));
                     }
                 }

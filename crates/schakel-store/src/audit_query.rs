@@ -175,7 +175,9 @@ impl Store {
     /// `verifier`) and every checkpoint in `extra` (ones a privacy officer
     /// kept), and every stored subtree hash (`audit_nodes`) is the hash of
     /// the entries it covers ([`AuditError::NodeMismatch`] names the first
-    /// that is not, or one the log does not complete). The inner error
+    /// that is not, or one the log does not complete), and every consent,
+    /// transfer and expertise request is what the latest entry that wrote it
+    /// commits to ([`AuditError::RowMismatch`], `row_commitments`). The inner error
     /// names the first bad position; the outer one is a database failure.
     #[tracing::instrument(name = "store.verify_audit_log", skip_all)]
     pub async fn verify_audit_log(
@@ -265,14 +267,18 @@ impl Store {
         }
         // A changed subtree hash is named before a changed index column:
         // the nodes are hashes, the columns copies.
-        Ok(match (bad_node, bad_index) {
-            (Some(n), _) => Err(AuditError::NodeMismatch {
-                level: n.level,
-                index: n.index,
-            }),
-            (None, Some(e)) => Err(e),
-            (None, None) => Ok(report),
-        })
+        match (bad_node, bad_index) {
+            (Some(n), _) => {
+                return Ok(Err(AuditError::NodeMismatch {
+                    level: n.level,
+                    index: n.index,
+                }));
+            }
+            (None, Some(e)) => return Ok(Err(e)),
+            (None, None) => {}
+        }
+        // The log holds; now the exchange's rows against what it says of them.
+        Ok(self.verify_rows().await?.map(|_| report))
     }
 
     /// Compares the stored nodes completed by entries `from..to` with

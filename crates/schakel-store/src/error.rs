@@ -28,6 +28,17 @@ pub enum StoreError {
     /// A stored value does not decode into its domain type.
     #[error("stored {0} is corrupt")]
     Corrupt(&'static str),
+    /// A stored consent, transfer or expertise request differs from what the
+    /// latest audit entry that wrote it commits to (at `position`; `None`:
+    /// no entry wrote it), or that entry is not authentic. The row was
+    /// changed outside the hub; it is not served. Callers answer `DATA_LOSS`.
+    #[error("{}", row_changed(table, *position))]
+    RowChanged {
+        /// `consent`, `transfer` or `expertise`.
+        table: &'static str,
+        /// The entry it was compared with.
+        position: Option<u64>,
+    },
     /// The database could not be reached or refused the connection when
     /// the store was opened; the driver's reason (a refused connection, a
     /// wrong password, an unknown database) is shown to the operator. It
@@ -48,6 +59,15 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error")]
     Database(#[source] sqlx::Error),
+}
+
+fn row_changed(table: &str, position: Option<u64>) -> String {
+    match position {
+        Some(p) => {
+            format!("stored {table} does not match the audit entry at position {p} that last wrote it")
+        }
+        None => format!("stored {table} has no audit entry that wrote it"),
+    }
 }
 
 impl StoreError {

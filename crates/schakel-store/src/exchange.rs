@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use schakel_audit::Entry;
+use schakel_audit::{Entry, RowTable};
 use schakel_domain::{
     ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, PurposeId, TransferState,
 };
@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::audit::audited_write;
 use crate::pool::on_pool;
+use crate::row_commitments::Found;
 use crate::{Store, StoreError};
 
 const CONSENT_INSERT: &str = include_str!("../queries/consent_insert.sql");
@@ -680,6 +681,112 @@ fn states_filter(states: &[TransferState]) -> Option<String> {
     }
 }
 
+/// The sealed units of an expertise exchange, each with its part, in the
+/// order their digest takes them (`row_commitments`).
+pub(crate) fn expertise_parts<'a>(
+    request: &'a [SealedRow],
+    advice: &'a [SealedRow],
+) -> impl Iterator<Item = (&'a str, &'a SealedRow)> {
+    let request = request.iter().map(|u| (ExpertisePart::Request.as_str(), u));
+    request.chain(advice.iter().map(|u| (ExpertisePart::Advice.as_str(), u)))
+}
+
+/// Reads, inside a write transaction, of the rows an audit entry commits to
+/// (`row_commitments::commitments_in_tx`): the same queries and decoding as
+/// the reads that later check them.
+pub(crate) trait CommittedRows {
+    /// A consent with its idempotency key.
+    async fn consent_in_tx(&mut self, id: Uuid) -> Result<Option<(ConsentRow, Idempotency)>, StoreError>;
+    /// A transfer with its idempotency key and sealed units.
+    async fn transfer_in_tx(
+        &mut self,
+        id: Uuid,
+    ) -> Result<Option<(TransferRow, Idempotency, Vec<SealedRow>)>, StoreError>;
+    /// An expertise request with its idempotency key and the sealed units of
+    /// its request and advice.
+    #[allow(clippy::type_complexity)]
+    async fn expertise_in_tx(
+        &mut self,
+        id: Uuid,
+    ) -> Result<Option<(ExpertiseRow, Idempotency, Vec<SealedRow>, Vec<SealedRow>)>, StoreError>;
+}
+
+macro_rules! committed_rows_for {
+    ($conn:ty) => {
+        impl CommittedRows for $conn {
+            async fn consent_in_tx(
+                &mut self,
+                id: Uuid,
+            ) -> Result<Option<(ConsentRow, Idempotency)>, StoreError> {
+                let row = sqlx::query(CONSENT_SELECT)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("consent", e))?;
+                Ok(match row {
+                    None => None,
+                    Some(r) => Some(consent_from_row!(r)),
+                })
+            }
+
+            async fn transfer_in_tx(
+                &mut self,
+                id: Uuid,
+            ) -> Result<Option<(TransferRow, Idempotency, Vec<SealedRow>)>, StoreError> {
+                let row = sqlx::query(TRANSFER_SELECT)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("transfer", e))?;
+                let Some(r) = row else { return Ok(None) };
+                let (t, idem) = transfer_from_row!(r);
+                let mut units = Vec::new();
+                for r in sqlx::query(TRANSFER_GROUPS_SELECT)
+                    .bind(id.to_string())
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("transfer", e))?
+                {
+                    units.push(sealed_from_row!(r));
+                }
+                Ok(Some((t, idem, units)))
+            }
+
+            async fn expertise_in_tx(
+                &mut self,
+                id: Uuid,
+            ) -> Result<Option<(ExpertiseRow, Idempotency, Vec<SealedRow>, Vec<SealedRow>)>, StoreError> {
+                let row = sqlx::query(EXPERTISE_SELECT)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("expertise request", e))?;
+                let Some(r) = row else { return Ok(None) };
+                let (e, idem) = expertise_from_row!(r);
+                let mut parts = [Vec::new(), Vec::new()];
+                for (part, units) in [ExpertisePart::Request, ExpertisePart::Advice]
+                    .into_iter()
+                    .zip(&mut parts)
+                {
+                    for r in sqlx::query(EXPERTISE_GROUPS_SELECT)
+                        .bind(id.to_string())
+                        .bind(part.as_str())
+                        .fetch_all(&mut *self)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx("expertise request", e))?
+                    {
+                        units.push(sealed_from_row!(r));
+                    }
+                }
+                let [request, advice] = parts;
+                Ok(Some((e, idem, request, advice)))
+            }
+        }
+    };
+}
+committed_rows_for!(sqlx::SqliteConnection);
+committed_rows_for!(sqlx::PgConnection);
+
 impl Store {
     // ---- consents ----
 
@@ -694,7 +801,7 @@ impl Store {
         now: Timestamp,
         audit: Entry,
     ) -> Result<(), StoreError> {
-        audited_write!(self, "consent", audit, now, tx => sqlx::query(CONSENT_INSERT)
+        audited_write!(self, "consent", audit, now, rows = [(RowTable::CONSENT, c.consent_id)], tx => sqlx::query(CONSENT_INSERT)
             .bind(c.consent_id.to_string())
             .bind(c.recorder.0.as_str())
             .bind(c.recorder.1.as_str())
@@ -733,6 +840,9 @@ impl Store {
             consent_from_row,
             [id.to_string()]
         )?;
+        if let Some((c, idem)) = &found {
+            self.check_row(Found::consent(c, idem)).await?;
+        }
         Ok(found.map(|(c, _)| c))
     }
 
@@ -743,13 +853,17 @@ impl Store {
         recorder: &PartyKey,
         key: &str,
     ) -> Result<Option<(ConsentRow, Idempotency)>, StoreError> {
-        fetch_one_of!(
+        let found: Option<(ConsentRow, Idempotency)> = fetch_one_of!(
             self,
             CONSENT_BY_KEY,
             "consent",
             consent_from_row,
             [recorder.0.as_str(), recorder.1.as_str(), key]
-        )
+        )?;
+        if let Some((c, idem)) = &found {
+            self.check_row(Found::consent(c, idem)).await?;
+        }
+        Ok(found)
     }
 
     /// Consents a party recorded, newest first, after the cursor `before` (exclusive).
@@ -780,6 +894,8 @@ impl Store {
                 limit(max)
             ]
         )?;
+        let found: Vec<_> = rows.iter().map(|(c, idem)| Found::consent(c, idem)).collect();
+        self.check_rows(found).await?;
         Ok(rows.into_iter().map(|(c, _)| c).collect())
     }
 
@@ -796,7 +912,10 @@ impl Store {
         transitions: &[Transition],
         audit: Entry,
     ) -> Result<(), StoreError> {
-        audited_write!(self, "consent", audit, withdrawn_at, tx => async {
+        let rows: Vec<(RowTable, Uuid)> = std::iter::once((RowTable::CONSENT, consent_id))
+            .chain(transitions.iter().map(|t| (RowTable::TRANSFER, t.transfer_id)))
+            .collect();
+        audited_write!(self, "consent", audit, withdrawn_at, rows = rows[..], tx => async {
             let n = sqlx::query(CONSENT_WITHDRAW)
                 .bind(consent_id.to_string())
                 .bind(ms(withdrawn_at))
@@ -836,7 +955,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let r = &t.row;
         let id = r.transfer_id.to_string();
-        audited_write!(self, "transfer", audit, now, tx => async {
+        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, r.transfer_id)], tx => async {
             sqlx::query(TRANSFER_INSERT)
                 .bind(&id)
                 .bind(r.sender.0.as_str())
@@ -886,6 +1005,9 @@ impl Store {
             transfer_from_row,
             [id.to_string()]
         )?;
+        if let Some((t, idem)) = &found {
+            self.check_row(Found::transfer(t, idem)).await?;
+        }
         Ok(found.map(|(t, _)| t))
     }
 
@@ -896,13 +1018,17 @@ impl Store {
         sender: &PartyKey,
         key: &str,
     ) -> Result<Option<(TransferRow, Idempotency)>, StoreError> {
-        fetch_one_of!(
+        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
             self,
             TRANSFER_BY_KEY,
             "transfer",
             transfer_from_row,
             [sender.0.as_str(), sender.1.as_str(), key]
-        )
+        )?;
+        if let Some((t, idem)) = &found {
+            self.check_row(Found::transfer(t, idem)).await?;
+        }
+        Ok(found)
     }
 
     /// The transfer a withdrawal notice belongs to.
@@ -915,6 +1041,9 @@ impl Store {
             transfer_from_row,
             [notice_id.to_string()]
         )?;
+        if let Some((t, idem)) = &found {
+            self.check_row(Found::transfer(t, idem)).await?;
+        }
         Ok(found.map(|(t, _)| t))
     }
 
@@ -928,19 +1057,23 @@ impl Store {
             transfer_from_row,
             [consent_id.to_string()]
         )?;
+        let found: Vec<_> = rows.iter().map(|(t, idem)| Found::transfer(t, idem)).collect();
+        self.check_rows(found).await?;
         Ok(rows.into_iter().map(|(t, _)| t).collect())
     }
 
     /// The sealed groups of a transfer, in order.
     #[tracing::instrument(name = "store.transfer_groups", skip_all)]
     pub async fn transfer_groups(&self, id: Uuid) -> Result<Vec<SealedRow>, StoreError> {
-        fetch_all_of!(
+        let units: Vec<SealedRow> = fetch_all_of!(
             self,
             TRANSFER_GROUPS_SELECT,
             "transfer",
             sealed_from_row,
             [id.to_string()]
-        )
+        )?;
+        self.check_row(Found::transfer_units(id, &units)).await?;
+        Ok(units)
     }
 
     /// One party's transfers: sent ones newest first, received ones oldest
@@ -980,6 +1113,8 @@ impl Store {
                 limit(max)
             ]
         )?;
+        let found: Vec<_> = rows.iter().map(|(t, idem)| Found::transfer(t, idem)).collect();
+        self.check_rows(found).await?;
         Ok(rows.into_iter().map(|(t, _)| t).collect())
     }
 
@@ -1006,6 +1141,8 @@ impl Store {
                 limit(max)
             ]
         )?;
+        let found: Vec<_> = rows.iter().map(|(t, idem)| Found::transfer(t, idem)).collect();
+        self.check_rows(found).await?;
         Ok(rows.into_iter().map(|(t, _)| t).collect())
     }
 
@@ -1022,7 +1159,7 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let id = t.transfer_id.to_string();
-        audited_write!(self, "transfer", audit, now, tx => async {
+        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, t.transfer_id)], tx => async {
             let n = bind_transition!(sqlx::query(TRANSFER_UPDATE), t)
                 .execute(&mut *tx)
                 .await
@@ -1069,7 +1206,7 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let id = r.request_id.to_string();
-        audited_write!(self, "expertise request", audit, now, tx => async {
+        audited_write!(self, "expertise request", audit, now, rows = [(RowTable::EXPERTISE, r.request_id)], tx => async {
             sqlx::query(EXPERTISE_INSERT)
                 .bind(&id)
                 .bind(r.requester.0.as_str())
@@ -1103,6 +1240,9 @@ impl Store {
             expertise_from_row,
             [id.to_string()]
         )?;
+        if let Some((e, idem)) = &found {
+            self.check_row(Found::expertise(e, idem)).await?;
+        }
         Ok(found.map(|(e, _)| e))
     }
 
@@ -1113,13 +1253,17 @@ impl Store {
         requester: &PartyKey,
         key: &str,
     ) -> Result<Option<(ExpertiseRow, Idempotency)>, StoreError> {
-        fetch_one_of!(
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
             self,
             EXPERTISE_BY_KEY,
             "expertise request",
             expertise_from_row,
             [requester.0.as_str(), requester.1.as_str(), key]
-        )
+        )?;
+        if let Some((e, idem)) = &found {
+            self.check_row(Found::expertise(e, idem)).await?;
+        }
+        Ok(found)
     }
 
     /// The request a Doorstroompunt answered under an advice idempotency key.
@@ -1136,6 +1280,9 @@ impl Store {
             expertise_from_row,
             [doorstroompunt.0.as_str(), doorstroompunt.1.as_str(), key]
         )?;
+        if let Some((e, idem)) = &found {
+            self.check_row(Found::expertise(e, idem)).await?;
+        }
         Ok(found.map(|(e, _)| e))
     }
 
@@ -1146,13 +1293,27 @@ impl Store {
         id: Uuid,
         part: ExpertisePart,
     ) -> Result<Vec<SealedRow>, StoreError> {
-        fetch_all_of!(
-            self,
-            EXPERTISE_GROUPS_SELECT,
-            "expertise request",
-            sealed_from_row,
-            [id.to_string(), part.as_str()]
-        )
+        // The commitment covers both parts: read both, serve one.
+        let mut parts: [Vec<SealedRow>; 2] = [Vec::new(), Vec::new()];
+        for (p, units) in [ExpertisePart::Request, ExpertisePart::Advice]
+            .into_iter()
+            .zip(&mut parts)
+        {
+            *units = fetch_all_of!(
+                self,
+                EXPERTISE_GROUPS_SELECT,
+                "expertise request",
+                sealed_from_row,
+                [id.to_string(), p.as_str()]
+            )?;
+        }
+        let [request, advice] = parts;
+        self.check_row(Found::expertise_units(id, &request, &advice))
+            .await?;
+        Ok(match part {
+            ExpertisePart::Request => request,
+            ExpertisePart::Advice => advice,
+        })
     }
 
     /// A party's expertise requests, newest first: those it asked
@@ -1181,6 +1342,8 @@ impl Store {
                 limit(max)
             ]
         )?;
+        let found: Vec<_> = rows.iter().map(|(e, idem)| Found::expertise(e, idem)).collect();
+        self.check_rows(found).await?;
         Ok(rows.into_iter().map(|(e, _)| e).collect())
     }
 
@@ -1195,7 +1358,7 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let id = request_id.to_string();
-        audited_write!(self, "expertise request", audit, advice.answered_at, tx => async {
+        audited_write!(self, "expertise request", audit, advice.answered_at, rows = [(RowTable::EXPERTISE, request_id)], tx => async {
             let n = sqlx::query(EXPERTISE_ANSWER)
                 .bind(&id)
                 .bind(ms(advice.answered_at))

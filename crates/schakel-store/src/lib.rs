@@ -22,6 +22,7 @@ mod exchange;
 mod model;
 mod pool;
 mod retention;
+mod row_commitments;
 
 pub use audit::{StoredCheckpoint, StoredEntry, recompute_leaf};
 pub use audit_query::{AuditQuery, TransferClosure};

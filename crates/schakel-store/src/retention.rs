@@ -167,7 +167,17 @@ impl Store {
             PurgeKind::Transfer => (PURGE_TRANSFER, PURGE_TRANSFER_GROUPS),
             PurgeKind::Expertise => (PURGE_EXPERTISE, PURGE_EXPERTISE_GROUPS),
         };
-        audited_write!(self, "purge", audit, now, tx => async {
+        // Purging commits to the row as it then is: check it first, so a row
+        // changed in the database is refused, not laundered into the log.
+        match c.kind {
+            PurgeKind::Transfer => self.transfer(c.id).await.map(|_| ())?,
+            PurgeKind::Expertise => self.expertise(c.id).await.map(|_| ())?,
+        }
+        let table = match c.kind {
+            PurgeKind::Transfer => schakel_audit::RowTable::TRANSFER,
+            PurgeKind::Expertise => schakel_audit::RowTable::EXPERTISE,
+        };
+        audited_write!(self, "purge", audit, now, rows = [(table, c.id)], tx => async {
             let n = sqlx::query(mark)
                 .bind(&id)
                 .bind(&c.state)

@@ -90,6 +90,8 @@ impl From<StoreError> for HubError {
                 tracing::error!(what, "a stored value does not decode");
                 Self::DataLoss(format!("a stored {what} does not decode"))
             }
+            // Logged where it was found (`row_commitments`), with the position.
+            e @ StoreError::RowChanged { .. } => Self::DataLoss(e.to_string()),
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other).map(|s| s.to_string()), "storage failed");
                 Self::Internal

@@ -1,0 +1,38 @@
+-- Which audit entries commit to which exchange rows (issue 14).
+--
+-- An audit entry of an action that writes a consent, a transfer or an
+-- expertise request carries a digest of that row as the action left it
+-- (schakel-audit RowCommitment: clear metadata, and the sealed units'
+-- ciphertext). Every read of such a row by the hub compares the row with the
+-- latest entry that committed to it, found through this index, so a row
+-- changed in the database (another recipient, an earlier state, swapped
+-- ciphertext) is answered DATA_LOSS instead of served. Like audit_parties,
+-- these rows are copies of what the entries say; the checkpointer and
+-- `audit verify --database` check them against the entries.
+CREATE TABLE audit_rows (
+    seq       BIGINT NOT NULL REFERENCES audit_log (seq),
+    row_table TEXT NOT NULL,
+    row_id    TEXT NOT NULL,
+    PRIMARY KEY (row_table, row_id, seq)
+);
+CREATE INDEX audit_rows_by_seq ON audit_rows (seq);
+
+-- Rows written before entries carried commitments. They are read without a
+-- comparison (nothing to compare with); every row written since must have
+-- its entry. The hub never writes this table.
+CREATE TABLE rows_before_commitments (
+    row_table TEXT NOT NULL,
+    row_id    TEXT NOT NULL,
+    PRIMARY KEY (row_table, row_id)
+);
+INSERT INTO rows_before_commitments (row_table, row_id)
+    SELECT 'consent', consent_id FROM consents;
+INSERT INTO rows_before_commitments (row_table, row_id)
+    SELECT 'transfer', transfer_id FROM transfers;
+INSERT INTO rows_before_commitments (row_table, row_id)
+    SELECT 'expertise', request_id FROM expertise_requests;
+
+CREATE TRIGGER audit_rows_append_only BEFORE UPDATE OR DELETE ON audit_rows
+    FOR EACH ROW EXECUTE FUNCTION schakel_append_only();
+CREATE TRIGGER audit_rows_no_truncate BEFORE TRUNCATE ON audit_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION schakel_append_only();
