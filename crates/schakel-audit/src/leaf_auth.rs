@@ -24,8 +24,8 @@ const KEY_LABEL: &[u8] = b"schakel/audit-leaf-key/v1";
 const TAG_LABEL: &[u8] = b"schakel/audit-leaf/v1";
 
 /// The key of the leaf authentication codes of one log. Never shown by
-/// `Debug`.
-#[derive(Clone)]
+/// `Debug`; its bytes are wiped when it is dropped.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct LeafKey([u8; 32]);
 
 impl std::fmt::Debug for LeafKey {

@@ -408,6 +408,7 @@ impl FileConfig {
         let retention = crate::retention::RetentionSettings {
             closed_retention: jiff::SignedDuration::from_hours(i64::from(closed_days) * 24),
             interval: (purge_interval > 0).then(|| std::time::Duration::from_secs(purge_interval)),
+            clock: crate::retention::RetentionClock::default(),
         };
         let rate = cfg.rate_limit_per_second.unwrap_or(100);
         let burst = cfg.rate_limit_burst.unwrap_or(1000);

@@ -23,12 +23,14 @@ use crate::auth::Caller;
 const JOB_BATCH: u32 = 500;
 
 /// The retention settings of a hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RetentionSettings {
     /// How long declined and undelivered-withdrawn transfers are kept.
     pub closed_retention: jiff::SignedDuration,
     /// How often the purge job runs; `None` = only on the operator's request.
     pub interval: Option<Duration>,
+    /// When "now" is for deciding what is due.
+    pub clock: RetentionClock,
 }
 
 impl Default for RetentionSettings {
@@ -36,7 +38,34 @@ impl Default for RetentionSettings {
         Self {
             closed_retention: jiff::SignedDuration::from_hours(30 * 24),
             interval: Some(Duration::from_secs(3600)),
+            clock: RetentionClock::default(),
         }
+    }
+}
+
+/// The time at which the purge decides what is due: the system clock, or
+/// one moved ahead of it by [`RetentionClock::advance`], so a test can let
+/// a year pass without editing stored rows (which the hub would rightly
+/// refuse as tampering). Only *what is due* follows it; the purge itself,
+/// its audit entry and `purged_at` carry the real time. The hub's
+/// configuration has no setting for it: a running hub uses the system clock.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionClock(Arc<std::sync::atomic::AtomicI64>);
+
+impl RetentionClock {
+    /// Now, as the purge sees it.
+    pub fn now(&self) -> Timestamp {
+        let ahead = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        let now = Timestamp::now();
+        now.checked_add(jiff::SignedDuration::from_millis(ahead))
+            .unwrap_or(now)
+    }
+
+    /// Moves this clock (and every clone of it) `by` further ahead of the
+    /// system clock.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -123,7 +152,7 @@ pub fn spawn(store: Store, settings: RetentionSettings, policy_version: Arc<str>
                 return;
             };
             let round = async {
-                let (items, _) = due(&store, &settings, Timestamp::now(), JOB_BATCH).await?;
+                let (items, _) = due(&store, &settings, settings.clock.now(), JOB_BATCH).await?;
                 purge(&store, &Purger::Job(&ctx), &policy_version, items).await
             };
             match round.await {

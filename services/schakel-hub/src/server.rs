@@ -247,7 +247,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         pseudonymiser: Arc::new(cfg.pseudonymiser),
         checkpointer,
         anomaly_defaults: cfg.anomaly_defaults,
-        retention: cfg.retention,
+        retention: cfg.retention.clone(),
     };
     let final_checkpoint = state.checkpointer.clone();
     let checkpointer = state.checkpointer.clone().spawn(cfg.checkpoint_interval);

@@ -507,7 +507,8 @@ impl AdminService for AdminApi {
     async fn purge(&self, req: Request<pb::PurgeRequest>) -> Result<Response<pb::PurgeResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
         let r = req.into_inner();
-        let now = Timestamp::now();
+        let state = &self.0;
+        let now = state.retention.clock.now();
         let mut v = Violations::default();
         let as_of = match r.as_of.as_ref() {
             None => now,
@@ -531,7 +532,6 @@ impl AdminService for AdminApi {
             }),
         };
         v.finish()?;
-        let state = &self.0;
         let (items, more) = crate::retention::due(&state.store, &state.retention, as_of, limit)
             .await
             .map_err(HubError::from)?;
