@@ -447,6 +447,25 @@ impl Store {
         }
     }
 
+    /// Makes sure a row found by its idempotency key, about to be answered
+    /// again as done (a replay), is on disk, also when another hub on the
+    /// same PostgreSQL committed it and has not flushed it yet: that hub's
+    /// flush is not this one's to wait for, and a crash before it would take
+    /// a row this answer acknowledged. A fresh flush started after the read
+    /// covers the other hub's commit record, which precedes it in the WAL;
+    /// a crash between the read and this flush changes the incarnation the
+    /// answer barrier ([`Store::flush_commits`]) compares. On SQLite one
+    /// process writes, and the answer barrier already covers its commits.
+    pub(crate) async fn vouch_for_replay(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            crate::pool::Pool::Sqlite(_) => Ok(()),
+            crate::pool::Pool::Postgres(_) => {
+                let mark = self.durability_mark().await?;
+                self.confirm_durable(&mark).await
+            }
+        }
+    }
+
     /// How many commits this store made and how many flushes made them
     /// durable (for the benchmark: commits per flush is the group size).
     pub fn commit_stats(&self) -> CommitStats {

@@ -862,6 +862,7 @@ impl Store {
         )?;
         if let Some((c, idem)) = &found {
             self.check_row(Found::consent(c, idem)).await?;
+            self.vouch_for_replay().await?;
         }
         Ok(found)
     }
@@ -1027,6 +1028,7 @@ impl Store {
         )?;
         if let Some((t, idem)) = &found {
             self.check_row(Found::transfer(t, idem)).await?;
+            self.vouch_for_replay().await?;
         }
         Ok(found)
     }
@@ -1262,6 +1264,7 @@ impl Store {
         )?;
         if let Some((e, idem)) = &found {
             self.check_row(Found::expertise(e, idem)).await?;
+            self.vouch_for_replay().await?;
         }
         Ok(found)
     }
@@ -1282,6 +1285,7 @@ impl Store {
         )?;
         if let Some((e, idem)) = &found {
             self.check_row(Found::expertise(e, idem)).await?;
+            self.vouch_for_replay().await?;
         }
         Ok(found.map(|(e, _)| e))
     }
