@@ -209,3 +209,78 @@ pub fn opened(units: &[pb::SealedGroup], id: &Identity) -> Vec<GroupPlaintext> {
 pub fn group_names(units: &[pb::SealedGroup]) -> Vec<&str> {
     units.iter().flat_map(schakel_client::unit_groups).collect()
 }
+
+/// A method path the hub does not serve, chosen by a hostile client to
+/// carry a youth's name and BSN into telemetry (issue 15).
+pub fn hostile_path() -> String {
+    format!("/schakel.v1.{GIVEN}{BSN2}/{SURNAME}")
+}
+
+/// Asserts that `status` is `code` and does not repeat a BSN or a name.
+fn refused_without_echo(status: &Status, code: tonic::Code) {
+    assert_eq!(status.code(), code, "{status:?}");
+    let text = format!("{status:?}");
+    for secret in [BSN, BSN2, GIVEN, SURNAME] {
+        assert!(!text.contains(secret), "the refusal repeats {secret}: {text}");
+    }
+}
+
+/// Sends a BSN and a name everywhere a client chooses the text and no
+/// personal data may go (issue 15): as the method path (with and without a
+/// certificate), as the end-user id and role, and in idempotency keys. Each
+/// is refused with the field it came in, and nothing is stored.
+pub async fn send_hostile_text(t: &TestHub) {
+    let path: http::uri::PathAndQuery = hostile_path().parse().unwrap();
+    for (hub, code) in [
+        (t.connect("mbo-school").await, tonic::Code::PermissionDenied),
+        (t.connect_with(None).await, tonic::Code::Unauthenticated),
+    ] {
+        let mut grpc = tonic::client::Grpc::new(hub.channel());
+        grpc.ready().await.unwrap();
+        let codec = tonic_prost::ProstCodec::<(), ()>::default();
+        let status = grpc.unary(req(()), path.clone(), codec).await.unwrap_err();
+        refused_without_echo(&status, code);
+    }
+    let mut school = clients(t, "mbo-school").await;
+    for (header, value) in [
+        ("x-schakel-user-id", format!("{GIVEN}-{BSN2}")),
+        ("x-schakel-user-role", format!("role{BSN2}")),
+    ] {
+        let mut r = req(handover(BSN2, "", "hostile-metadata"));
+        r.metadata_mut().insert(header, value.parse().unwrap());
+        let status = school.transfer.submit(r).await.unwrap_err();
+        refused_without_echo(&status, tonic::Code::InvalidArgument);
+        assert!(
+            violations(&status)
+                .iter()
+                .any(|(f, m)| f == header && m.contains("BSN")),
+            "{:?}",
+            violations(&status)
+        );
+    }
+    let status = school
+        .transfer
+        .submit(req(handover(BSN2, "", &format!("key-{BSN2}"))))
+        .await
+        .unwrap_err();
+    refused_without_echo(&status, tonic::Code::InvalidArgument);
+    assert!(
+        has(&status, "idempotency_key", "format"),
+        "{:?}",
+        violations(&status)
+    );
+    let status = school
+        .consent
+        .record_consent(req(pb::RecordConsentRequest {
+            idempotency_key: format!("c{BSN2}"),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    refused_without_echo(&status, tonic::Code::InvalidArgument);
+    assert!(
+        has(&status, "idempotency_key", "format"),
+        "{:?}",
+        violations(&status)
+    );
+}

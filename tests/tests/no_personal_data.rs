@@ -149,6 +149,8 @@ async fn exercise(t: &TestHub) {
         .unwrap();
     // A second youth, consent only (BSN2 must not leak through consent rows).
     give_consent(&mut school, BSN2, "c-2").await;
+    // A hostile client puts a BSN and a name where it chooses the text.
+    send_hostile_text(t).await;
     verify_audit_log(t).await;
 }
 

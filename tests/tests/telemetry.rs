@@ -138,6 +138,17 @@ async fn spans_and_metrics_arrive_without_personal_data() {
         .await
         .unwrap();
 
+    // A hostile client puts a BSN and a name in the method path, the
+    // end-user id and idempotency keys; and a trace id of 30 digits, which
+    // must be ignored, not padded with zeros into the caller's trace.
+    send_hostile_text(&t).await;
+    let mut short = req(pb::ListInboxRequest::default());
+    short.metadata_mut().insert(
+        "traceparent",
+        format!("00-{}-{PARENT}-01", &TRACE[2..]).parse().unwrap(),
+    );
+    werk.inbox.list_inbox(short).await.unwrap();
+
     // Export, and wait for the collector to have the submit's spans.
     let flush = {
         let telemetry = Arc::new(telemetry);
@@ -210,6 +221,18 @@ async fn spans_and_metrics_arrive_without_personal_data() {
     assert!(everything.contains("TransferService/Submit"));
     for secret in [BSN, BSN2, SURNAME, GIVEN, "dossier-A17", "9711 AB", "Monteur"] {
         assert!(!everything.contains(secret), "{secret} was exported");
+    }
+    // The hostile path reached the hub and is counted, as `other`.
+    assert!(everything.contains("other"), "unknown methods are labelled other");
+    let padded = hex::decode(format!("00{}", &TRACE[2..])).unwrap();
+    let lists: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "/schakel.v1.InboxService/ListInbox")
+        .collect();
+    assert!(!lists.is_empty(), "the list call was traced");
+    for s in lists {
+        assert_ne!(s.trace_id, padded, "a 30-digit trace id is ignored, not padded");
+        assert!(s.parent_span_id.is_empty(), "it starts a new trace");
     }
     server.abort();
 }

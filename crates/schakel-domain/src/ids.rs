@@ -190,6 +190,35 @@ impl Bsn {
     }
 }
 
+/// Whether `text` holds a number that could be a BSN: a run of 9 digits, or
+/// of 8 (a BSN with its leading zero left off), not part of a longer run,
+/// that passes the elfproef. For text a client chooses (end-user ids,
+/// idempotency keys) that must never carry personal data: about one in
+/// eleven random 9-digit numbers passes, so such text should not use them.
+pub fn holds_possible_bsn(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run = &b[start..i];
+        if run.len() == 8 || run.len() == 9 {
+            let mut d = [b'0'; 9];
+            d[9 - run.len()..].copy_from_slice(run);
+            if Bsn::elfproef(&d) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 impl FromStr for Bsn {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -230,6 +259,22 @@ mod tests {
     use super::*;
 
     const TEST_BSNS: [&str; 5] = ["999990019", "999990925", "999992740", "999993653", "999994669"];
+
+    #[test]
+    fn possible_bsns_are_found_in_text() {
+        assert!(holds_possible_bsn("999990019"));
+        assert!(holds_possible_bsn("user-999990019"));
+        assert!(holds_possible_bsn("Jip999990019/Testjongere"));
+        assert!(
+            holds_possible_bsn("x12345672y"),
+            "8 digits, read with a leading zero"
+        );
+        assert!(!holds_possible_bsn("999990018"), "fails the elfproef");
+        assert!(!holds_possible_bsn("1999990019"), "part of a longer number");
+        assert!(!holds_possible_bsn("submit-1733571234567"), "a timestamp");
+        assert!(!holds_possible_bsn("000000000"), "all zeros");
+        assert!(!holds_possible_bsn("werkcoach-3"));
+    }
 
     #[test]
     fn test_bsns_pass_the_elfproef() {

@@ -23,19 +23,37 @@ pub struct RequestContext {
     pub user_role: Option<String>,
 }
 
-/// Why request metadata was refused.
+/// Why request metadata was refused: the header and what is wrong with it
+/// (never the value, which the client chose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadMetadata(pub &'static str);
+pub struct BadMetadata {
+    /// The header, e.g. `x-schakel-user-id`.
+    pub header: &'static str,
+    /// What is wrong, in plain words.
+    pub problem: &'static str,
+}
 
 /// A metadata token: 1 to 128 printable ASCII characters without spaces,
-/// the form the audit entry accepts.
+/// the form the audit entry accepts, and no number that could be a BSN:
+/// the end-user id and role go into the append-only log, where personal
+/// data could never be erased again (issue 15).
 fn token(value: Option<&str>, header: &'static str) -> Result<Option<String>, BadMetadata> {
     match value {
         None => Ok(None),
         Some(v) if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(v.to_owned()))
+            if schakel_domain::holds_possible_bsn(v) {
+                Err(BadMetadata {
+                    header,
+                    problem: "must not contain a number that could be a BSN (9 digits passing the elfproef)",
+                })
+            } else {
+                Ok(Some(v.to_owned()))
+            }
         }
-        Some(_) => Err(BadMetadata(header)),
+        Some(_) => Err(BadMetadata {
+            header,
+            problem: "must be 1 to 128 printable ASCII characters without spaces",
+        }),
     }
 }
 
@@ -59,10 +77,28 @@ pub fn trace_id_from_traceparent(value: &str) -> Option<[u8; 16]> {
     if version == "00" && parts.next().is_some() {
         return None;
     }
+    // Lowercase hex only (W3C Trace Context §3.2.2); anything else is
+    // ignored and a new trace starts.
+    let lower_hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if ![version, trace, parent, flags].into_iter().all(lower_hex) {
+        return None;
+    }
+    if parent.bytes().all(|b| b == b'0') {
+        return None;
+    }
     let mut id = [0u8; 16];
     hex::decode_to_slice(trace, &mut id).ok()?;
-    hex::decode(parent).ok()?;
     id.iter().any(|&b| b != 0).then_some(id)
+}
+
+fn bad_traceparent() -> BadMetadata {
+    BadMetadata {
+        header: "traceparent",
+        problem: "not a W3C trace context",
+    }
 }
 
 impl RequestContext {
@@ -73,8 +109,8 @@ impl RequestContext {
             .and_then(trace_id_from_traceparent)
             .unwrap_or_else(nonzero::<16>);
         let trace = TraceContext {
-            trace_id: TraceId::from_bytes(trace_id).map_err(|_| BadMetadata("traceparent"))?,
-            span_id: SpanId::from_bytes(nonzero::<8>()).map_err(|_| BadMetadata("traceparent"))?,
+            trace_id: TraceId::from_bytes(trace_id).map_err(|_| bad_traceparent())?,
+            span_id: SpanId::from_bytes(nonzero::<8>()).map_err(|_| bad_traceparent())?,
         };
         Ok(Self {
             trace,
@@ -162,6 +198,11 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
             "00-4bf92f3577b34da6a3ce929d0e0e47zz-00f067aa0ba902b7-01",
+            // 30 digits: not padded with zeros, ignored (issue 15).
+            "00-4bf92f3577b34da6a3ce929d0e0e4-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
         ] {
             assert_eq!(trace_id_from_traceparent(bad), None, "{bad}");
         }
@@ -176,8 +217,14 @@ mod tests {
         assert_eq!(ctx.user_id.as_deref(), Some("werkcoach-17"));
         h.insert(USER_ROLE_HEADER, "two words".parse().unwrap());
         assert_eq!(
-            RequestContext::from_headers(&h).unwrap_err(),
-            BadMetadata(USER_ROLE_HEADER)
+            RequestContext::from_headers(&h).unwrap_err().header,
+            USER_ROLE_HEADER
         );
+        // A BSN as the end-user id would be in the append-only log forever.
+        h.insert(USER_ROLE_HEADER, "werkcoach".parse().unwrap());
+        h.insert(USER_ID_HEADER, "jip-999990019".parse().unwrap());
+        let err = RequestContext::from_headers(&h).unwrap_err();
+        assert_eq!(err.header, USER_ID_HEADER);
+        assert!(err.problem.contains("BSN"), "{err:?}");
     }
 }

@@ -174,6 +174,14 @@ impl AuthState {
                 )
             })?;
         let method = path.trim_start_matches('/').split('/').nth(1).unwrap_or("");
+        // The path is the client's text: a refusal names it only when it is
+        // a method the hub serves (it could hold a BSN or a name otherwise).
+        if crate::telemetry::method_label(path) == "other" {
+            return Err(HubError::PermissionDenied(format!(
+                "function {} may not call this method: the hub does not serve it",
+                binding.function
+            )));
+        }
         if !authz::may_call(service, binding.function) {
             return Err(HubError::PermissionDenied(format!(
                 "function {} may not call {service}",
@@ -235,11 +243,8 @@ where
         let call = async move {
             let ctx = match ctx {
                 Ok(ctx) => ctx,
-                Err(BadMetadata(header)) => {
-                    let v = Violation::new(
-                        header,
-                        "must be 1 to 128 printable ASCII characters without spaces",
-                    );
+                Err(BadMetadata { header, problem }) => {
+                    let v = Violation::new(header, problem);
                     return Ok(Status::from(HubError::InvalidArgument(vec![v])).into_http());
                 }
             };
@@ -269,7 +274,8 @@ where
                 }
                 Err(e) => {
                     let remote = peer.as_ref().and_then(|p| p.remote_addr).map(|a| a.to_string());
-                    tracing::info!(path, remote, reason = %e, "call refused");
+                    let method = crate::telemetry::method_label(&path);
+                    tracing::info!(method, remote, reason = %e, "call refused");
                     state.audit_refusal(peer.as_ref(), &ctx, &e).await;
                     Ok(Status::from(e).into_http())
                 }

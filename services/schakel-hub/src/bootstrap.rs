@@ -57,7 +57,7 @@ async fn register(store: &Store, oin: &Oin, name: &str, facts: CertFacts) -> Res
         ));
     }
     let now = Timestamp::now();
-    let ctx = RequestContext::internal("schakel-hub-register-operator").map_err(|e| e.0.to_owned())?;
+    let ctx = RequestContext::internal("schakel-hub-register-operator").map_err(|e| e.header.to_owned())?;
     let audit = || {
         ctx.entry(
             None,

@@ -304,8 +304,8 @@ impl DevEnvironment {
         let now = Timestamp::now();
         // The set-up is recorded like any admin change, by the operator
         // organisation, so the audit log is complete from its first entry.
-        let ctx =
-            RequestContext::internal("schakel-hub-dev-setup").map_err(|e| DevError::Invalid(e.0.into()))?;
+        let ctx = RequestContext::internal("schakel-hub-dev-setup")
+            .map_err(|e| DevError::Invalid(e.header.into()))?;
         let audit = |party: &str| {
             ctx.entry(
                 None,

@@ -149,15 +149,52 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// The method label of a request path: the gRPC method for schakel's and
-/// the standard services, `other` for anything else (bounded cardinality).
+/// The method label of a request path: the path of a method the hub
+/// serves (schakel's, health, reflection), `other` for anything else. The
+/// path is the client's text: an unknown one could carry a BSN or a name
+/// (`/schakel.v1.Jip999990019/Testjongere`) and would make metric labels
+/// unbounded, so it never reaches a span, a log line or a metric.
 pub fn method_label(path: &str) -> &str {
-    let known = ["/schakel.v1.", "/grpc.health.v1.", "/grpc.reflection.v1."];
-    if known.iter().any(|p| path.starts_with(p)) && path.len() <= 128 {
+    if served_methods().contains(path) {
         path
     } else {
         "other"
     }
+}
+
+/// `/package.Service/Method` of every method the hub serves, from the API's
+/// own descriptors.
+fn served_methods() -> &'static std::collections::HashSet<String> {
+    static SERVED: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SERVED.get_or_init(|| {
+        use prost::Message as _;
+        let mut served: std::collections::HashSet<String> = [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        // Built into the binary; a decoding failure would be a build fault,
+        // and then only the standard services are labelled.
+        if let Ok(set) = prost_types::FileDescriptorSet::decode(schakel_proto::FILE_DESCRIPTOR_SET) {
+            for file in &set.file {
+                for service in &file.service {
+                    for method in &service.method {
+                        served.insert(format!(
+                            "/{}.{}/{}",
+                            file.package(),
+                            service.name(),
+                            method.name()
+                        ));
+                    }
+                }
+            }
+        }
+        served
+    })
 }
 
 /// The span of one RPC, a child of the caller's span when `headers` carry
@@ -172,8 +209,15 @@ pub fn rpc_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
         rpc.method = method,
         rpc.grpc.status_code = tracing::field::Empty,
     );
+    // Only a traceparent the W3C rules accept: the propagator itself pads
+    // a short trace id with zeros instead of ignoring it.
+    let well_formed = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::audit::trace_id_from_traceparent)
+        .is_some();
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    if parent.span().span_context().is_valid() {
+    if well_formed && parent.span().span_context().is_valid() {
         // Fails only when no OpenTelemetry layer is installed.
         let _ = span.set_parent(parent);
     }
@@ -286,6 +330,12 @@ mod tests {
             "/schakel.v1.TransferService/Submit"
         );
         assert_eq!(method_label("/evil/999990019"), "other");
+        assert_eq!(method_label("/schakel.v1.Jip999990019/Testjongere"), "other");
+        assert_eq!(method_label("/schakel.v1.TransferService/Jip999990019"), "other");
+        assert_eq!(
+            method_label("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
         assert_eq!(method_label(&format!("/schakel.v1.{}", "x".repeat(200))), "other");
     }
 }

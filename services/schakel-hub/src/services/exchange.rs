@@ -67,12 +67,20 @@ pub fn require_user(ctx: &RequestContext) -> Result<(), HubError> {
     v.finish()
 }
 
-/// Checks a caller-chosen key (idempotency key) of 1–128 printable characters.
+/// Checks a caller-chosen key (idempotency key) of 1–128 printable
+/// characters, holding no number that could be a BSN.
 pub fn check_key(v: &mut Violations, field: &str, key: &str) {
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
         v.add(
             field,
             format!("format: must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"),
+        );
+    } else if schakel_domain::holds_possible_bsn(key) {
+        // Keys are stored in clear beside the record, to answer retries:
+        // personal data must not be one.
+        v.add(
+            field,
+            "format: must not contain a number that could be a BSN (9 digits passing the elfproef)",
         );
     }
 }
