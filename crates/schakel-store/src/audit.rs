@@ -63,8 +63,13 @@ pub(crate) fn seq_from(what: &'static str, v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(what))
 }
 
+/// A position or size as the database column holds it. Numbers beyond the
+/// largest column value come from clients (`GetInclusionProof` with
+/// sequence 2^64 − 1): they compare as that largest value and so find
+/// nothing — an out-of-range question, not a corrupt log (which an operator
+/// would be alarmed by).
 pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt("audit sequence number"))
+    Ok(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
 /// Appends `$entry` (its `seq` and `time_ms` are assigned here) inside the

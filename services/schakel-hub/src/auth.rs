@@ -292,6 +292,13 @@ where
                     Ok(()) => out,
                     Err(e) => Ok(Status::from(HubError::from(e)).into_http()),
                 };
+                let out = match out {
+                    Ok(resp) => match client_input_fault(resp.headers()) {
+                        Some(status) => Ok(status.into_http()),
+                        None => Ok(resp),
+                    },
+                    err => err,
+                };
                 // A failed call carries its status in the headers; a
                 // successful one in the trailers, as OK.
                 let code = match &out {
@@ -314,5 +321,24 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// The client's input, not the hub, is at fault when tonic could not decode
+/// the request: it answers that with INTERNAL and the decoder's own text
+/// ("failed to decode Protobuf message: invalid string value …"), and a
+/// request over the size limit with OUT_OF_RANGE. Answered as the bad
+/// input they are (issue 15): INVALID_ARGUMENT and RESOURCE_EXHAUSTED,
+/// with plain messages.
+fn client_input_fault(headers: &http::HeaderMap) -> Option<Status> {
+    let status = Status::from_header_map(headers)?;
+    match status.code() {
+        tonic::Code::Internal if status.message().starts_with("failed to decode Protobuf message") => Some(
+            Status::invalid_argument("the request is not a valid protobuf message of this method"),
+        ),
+        tonic::Code::OutOfRange if status.message().contains("message length too large") => Some(
+            Status::resource_exhausted("the request is larger than the hub accepts (4 MiB)"),
+        ),
+        _ => None,
     }
 }

@@ -199,6 +199,16 @@ impl Violations {
         self.0.push(Violation::new(field, description));
     }
 
+    /// Refuses an enum number this version of the API does not define.
+    /// Protobuf keeps unknown numbers; read as "not set", one would be
+    /// stored as not given (a `return_to_education` of -5 became "no
+    /// judgement") instead of refused (issue 15).
+    pub fn known_enum<E: TryFrom<i32>>(&mut self, field: impl Into<String>, value: i32) {
+        if E::try_from(value).is_err() {
+            self.add(field, "format: not a value this API defines");
+        }
+    }
+
     /// Parses `value` into `T`, recording a violation of `field` on failure.
     pub fn parse<T: std::str::FromStr>(&mut self, field: &str, value: &str) -> Option<T>
     where

@@ -221,6 +221,9 @@ pub fn subject_facts(
     }
     let leave = date_from_pb(v, &f("leaving_date"), s.leaving_date.as_ref());
     let diploma = date_from_pb(v, &f("diploma_date"), s.diploma_date.as_ref());
+    v.known_enum::<pb::SchoolType>(f("school_type"), s.school_type);
+    v.known_enum::<pb::VsoExitProfile>(f("vso_exit_profile"), s.vso_exit_profile);
+    v.known_enum::<pb::Startkwalificatie>(f("startkwalificatie"), s.startkwalificatie);
     let school_type = match school_type_from_pb(s.school_type) {
         Some(Ok(t)) => Some(t),
         Some(Err(())) => {

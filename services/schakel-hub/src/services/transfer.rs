@@ -134,6 +134,7 @@ impl TransferApi {
         let on = today(now)?;
         let mut v = Violations::default();
         check_key(&mut v, "idempotency_key", &r.idempotency_key);
+        v.known_enum::<pb::ReturnToEducation>("return_to_education", r.return_to_education);
         let fingerprint = state.pseudonymiser.fingerprint("submit", &r.encode_to_vec());
         // A retry returns the first answer, even if the world changed since.
         if v.is_empty()

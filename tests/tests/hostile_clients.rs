@@ -1,0 +1,142 @@
+//! Issue 15: what a hostile client sends is answered as bad input, with the
+//! code the gRPC status table gives for it and a plain message, never
+//! `INTERNAL` and never the decoder's own text; and nothing is stored.
+//! Bounded and on loopback. (Client-chosen text that could hold a BSN is in
+//! `no_personal_data.rs` and `telemetry.rs`, through `send_hostile_text`.)
+
+use bytes::{Buf, BufMut};
+use schakel_e2e::flow::*;
+use schakel_e2e::{Db, TestHub};
+use schakel_proto::v1 as pb;
+use schakel_proto::v1::audit_service_client::AuditServiceClient;
+use tonic::Code;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+/// Sends and receives raw bytes: a request body no protobuf library would
+/// make.
+#[derive(Default)]
+struct RawCodec;
+
+struct Raw;
+
+impl Encoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Raw;
+    type Decoder = Raw;
+    fn encoder(&mut self) -> Raw {
+        Raw
+    }
+    fn decoder(&mut self) -> Raw {
+        Raw
+    }
+}
+
+async fn send_raw(t: &TestHub, method: &'static str, body: Vec<u8>) -> tonic::Status {
+    let hub = t.connect("mbo-school").await;
+    let mut grpc = tonic::client::Grpc::new(hub.channel());
+    grpc.ready().await.unwrap();
+    grpc.unary(req(body), http::uri::PathAndQuery::from_static(method), RawCodec)
+        .await
+        .expect_err("refused")
+}
+
+const SUBMIT: &str = "/schakel.v1.TransferService/Submit";
+
+#[tokio::test]
+async fn malformed_protobuf_is_invalid_argument_with_a_plain_message() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    let before = t.audit_size().await;
+    let cases: [(&str, Vec<u8>); 3] = [
+        // Field 1 (idempotency_key, a string) holding bytes that are not UTF-8.
+        ("invalid UTF-8", vec![0x0a, 0x02, 0xff, 0xfe]),
+        // A length of 5 with one byte after it.
+        ("truncated", vec![0x0a, 0x05, b'a']),
+        // A varint of eleven bytes.
+        ("bad varint", [vec![0x08], vec![0xff; 10], vec![0x01]].concat()),
+    ];
+    for (what, body) in cases {
+        let status = send_raw(&t, SUBMIT, body).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        assert_eq!(
+            status.message(),
+            "the request is not a valid protobuf message of this method",
+            "{what}"
+        );
+    }
+    assert_eq!(t.audit_size().await, before, "nothing stored");
+}
+
+#[tokio::test]
+async fn a_request_over_the_size_limit_is_resource_exhausted() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    // Field 1 with 5 MiB of text: over the 4 MiB the hub accepts.
+    let len = 5 * 1024 * 1024;
+    let mut body = vec![0x0a];
+    let mut n = len;
+    while n >= 0x80 {
+        body.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    body.push(n as u8);
+    body.resize(body.len() + len, b'a');
+    let status = send_raw(&t, SUBMIT, body).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("larger than the hub accepts"),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_enum_value_is_refused_not_stored_as_unset() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    let mut school = clients(&t, "mbo-school").await;
+    let consent = give_consent(&mut school, BSN, "c-1").await;
+    let before = t.audit_size().await;
+    let mut r = handover(BSN, &consent, "s-1");
+    r.return_to_education = -5;
+    r.subject.as_mut().unwrap().vso_exit_profile = 42;
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(has(&e, "return_to_education", "format"), "{:?}", violations(&e));
+    assert!(
+        has(&e, "subject.vso_exit_profile", "format"),
+        "{:?}",
+        violations(&e)
+    );
+    // The refusal is audited (rule ids only); no transfer is stored.
+    assert_eq!(t.audit_size().await, before + 1);
+}
+
+#[tokio::test]
+async fn an_inclusion_proof_far_beyond_the_log_is_not_found() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    let mut officer = AuditServiceClient::new(t.connect("gemeente-privacy-officer").await.channel());
+    for (sequence, tree_size) in [(u64::MAX, u64::MAX), (1 << 63, 0), (i64::MAX as u64, 5)] {
+        let e = officer
+            .get_inclusion_proof(req(pb::GetInclusionProofRequest { sequence, tree_size }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{sequence} {tree_size}: {e:?}");
+    }
+}
