@@ -121,12 +121,14 @@ impl From<HubError> for Status {
     }
 }
 
-/// The field violations of one answer travel in a response header, which
-/// clients cap (16 KiB by default in gRPC libraries); a bigger answer would
-/// reach them as a protocol error. So at most this many bytes of field paths
-/// and descriptions are listed, and a last entry says how many more there
-/// were.
-const MAX_DETAIL_BYTES: usize = 6 * 1024;
+/// The field violations of one answer travel in a response header,
+/// `grpc-status-details-bin`, base64-encoded (4 bytes for every 3), beside
+/// `grpc-message`. C-core gRPC clients (Python, C++, Ruby, PHP) refuse
+/// response metadata over 8 KiB and report `RESOURCE_EXHAUSTED` instead of
+/// the refusal (issue 15). So the encoded details stay within this many
+/// bytes (about 5.5 KiB once base64-encoded), and a last entry says how many
+/// more problems there were.
+const MAX_DETAIL_BYTES: usize = 4 * 1024;
 
 /// A status with every violation as a `google.rpc.BadRequest` field violation
 /// (within [`MAX_DETAIL_BYTES`]; the rest are counted in a last entry).
@@ -138,10 +140,14 @@ fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status
         format!("{what}: {} problems", violations.len())
     };
     let total = violations.len();
-    let mut used = 0;
     let mut listed: Vec<FieldViolation> = Vec::new();
+    // Room for the summary, the wrappers (`Status`, `Any`, `BadRequest`) and
+    // the last entry's count.
+    let mut used = summary.len() + 256;
     for v in violations {
-        used += v.field.len() + v.description.len();
+        // Each field violation costs its text and about 8 bytes of tags and
+        // lengths.
+        used += v.field.len() + v.description.len() + 8;
         if used > MAX_DETAIL_BYTES {
             break;
         }
@@ -176,15 +182,49 @@ mod detail_tests {
         let status = Status::from(HubError::InvalidArgument(many));
         let bad = status.get_details_bad_request().unwrap();
         let listed = bad.field_violations.len();
-        assert!(listed > 50 && listed < 500, "{listed}");
+        assert!(listed > 40 && listed < 500, "{listed}");
         let last = bad.field_violations.last().unwrap();
         assert!(
             last.description
                 .contains(&format!("and {} more problems", 500 - (listed - 1))),
             "{last:?}"
         );
-        assert!(status.details().len() < 10 * 1024, "{}", status.details().len());
+        // What travels: the details base64-encoded, and the message.
+        let header = status.details().len().div_ceil(3) * 4 + status.message().len();
+        assert!(header < 7 * 1024, "{header} bytes of headers");
+        assert!(
+            status.details().len() <= MAX_DETAIL_BYTES,
+            "{}",
+            status.details().len()
+        );
         assert_eq!(status.message(), "invalid request: 500 problems");
+    }
+
+    /// The case that reached Python clients as RESOURCE_EXHAUSTED: 60
+    /// unknown field keys, each with a long explanation.
+    #[test]
+    fn long_explanations_stay_under_the_c_core_metadata_limit() {
+        let long: Vec<Violation> = (0..60)
+            .map(|i| {
+                Violation::new(
+                    format!("groups[{i}].fields[{i}].key"),
+                    format!(
+                        "R14: {}",
+                        "not a field of the catalogue for this group; ".repeat(6)
+                    ),
+                )
+            })
+            .collect();
+        let status = Status::from(HubError::InvalidArgument(long));
+        let header = status.details().len().div_ceil(3) * 4 + status.message().len();
+        assert!(header < 7 * 1024, "{header} bytes of headers");
+        let last = status
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .pop()
+            .unwrap();
+        assert!(last.description.contains("more problems"), "{last:?}");
     }
 }
 
