@@ -5,10 +5,14 @@
 //! `no_personal_data.rs` and `telemetry.rs`, through `send_hostile_text`.)
 
 use bytes::{Buf, BufMut};
+use schakel_audit::{Action, Entry};
 use schakel_e2e::flow::*;
 use schakel_e2e::{Db, TestHub};
+use schakel_hub::pki::Validity;
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::audit_service_client::AuditServiceClient;
+use schakel_proto::v1::consent_service_client::ConsentServiceClient;
+use schakel_store::{Store, StoreOptions};
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -138,5 +142,87 @@ async fn an_inclusion_proof_far_beyond_the_log_is_not_found() {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::NotFound, "{sequence} {tree_size}: {e:?}");
+    }
+}
+
+/// Every entry appended from position `from` on, once the hub has stopped
+/// (and so written the counts it held).
+async fn entries_after_stop(t: &mut TestHub, from: u64) -> Vec<Entry> {
+    t.stop().await;
+    let store = Store::connect(&StoreOptions::new(&t.db_url))
+        .await
+        .expect("store");
+    let size = store.audit_size().await.expect("size");
+    let stored = store.audit_range(from, size).await.expect("range");
+    store.close().await;
+    stored
+        .iter()
+        .map(|e| Entry::decode(&e.bytes).expect("decodes"))
+        .collect()
+}
+
+fn attempts_of(entries: &[Entry], action: &Action) -> (usize, u64) {
+    let of: Vec<&Entry> = entries.iter().filter(|e| &e.action == action).collect();
+    (of.len(), of.iter().map(|e| e.attempts.unwrap_or(1)).sum())
+}
+
+/// A flood of refused calls grows the permanent log by one entry and one
+/// count per source, method and reason, not one entry per call; the counts
+/// add up to the attempts, so a privacy officer still learns how many
+/// there were and from whom (issue 15, items 2 and 8).
+#[tokio::test]
+async fn a_flood_of_refused_and_probing_calls_is_counted_not_written_one_by_one() {
+    const CALLS: usize = 60;
+    // An interval no test run reaches: what is written does not depend on
+    // how fast this machine is.
+    let mut t = TestHub::start_with(Db::Sqlite, |c| {
+        c.refused_calls_interval = std::time::Duration::from_secs(86_400);
+    })
+    .await
+    .expect("hub");
+    let before = t.audit_size().await;
+    let list = || req(pb::ListConsentsRequest::default());
+    // No certificate, a new connection each time.
+    for _ in 0..CALLS {
+        let mut c = ConsentServiceClient::new(t.connect_with(None).await.channel());
+        let e = c.list_consents(list()).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    // A valid certificate of a registered organisation, bound to no function.
+    let unbound = t.issue(MBO_OIN, Validity::days_from_now(30));
+    let mut c = ConsentServiceClient::new(t.connect_with(Some(&unbound)).await.channel());
+    for _ in 0..CALLS {
+        let e = c.list_consents(list()).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+    }
+    // An organisation probing transfer ids that are not its own.
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    for _ in 0..CALLS {
+        let e = werk
+            .inbox
+            .fetch(req(pb::FetchRequest {
+                transfer_id: uuid::Uuid::now_v7().to_string(),
+                purpose: "handover.school_to_gemeente".into(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+    }
+    let during = t.audit_size().await - before;
+    assert_eq!(during, 3, "one entry per source and reason while it lasts");
+    let entries = entries_after_stop(&mut t, before).await;
+    for (action, from) in [
+        (Action::AuthenticationFailed, None),
+        (Action::AuthorisationFailed, Some(MBO_OIN)),
+        (Action::LookupNotFound, Some(GEMEENTE_OIN)),
+    ] {
+        assert_eq!(
+            attempts_of(&entries, &action),
+            (2, CALLS as u64),
+            "{action}: the first at once, then a count of the rest"
+        );
+        for e in entries.iter().filter(|e| e.action == action) {
+            assert_eq!(e.actor.oin.as_deref(), from, "{action}: from whom");
+        }
     }
 }

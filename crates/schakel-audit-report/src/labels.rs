@@ -76,6 +76,7 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
         Action::AuditExport => "Audit entries exported by a privacy officer".to_owned(),
         Action::AuthenticationFailed => "Caller could not be authenticated".to_owned(),
         Action::AuthorisationFailed => "Request not allowed for this caller".to_owned(),
+        Action::LookupNotFound => "Record asked for that does not exist or is not the caller's".to_owned(),
         // `Action` is non-exhaustive: a newer log may hold actions this version
         // does not know by name. Matched by text so the label works whether or
         // not the audit crate in use has the variant yet.

@@ -28,20 +28,22 @@
 //! 16      trace_id             (not all zero)
 //! 8       span_id              (not all zero)
 //! -- version 2 only:
-//! u16     row count            (1..=256)
+//! u16     row count            (0..=256)
 //!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise)
 //!   16    row id
 //!   32    metadata digest
 //!   32    units digest
+//! opt     attempts             u64 (at least 2)
 //! ```
 //!
 //! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
 //! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
 //! many `str`. Rows are strictly increasing by table code, then id bytes.
-//! Nothing may follow the span id (version 1) or the last row (version 2).
-//! An entry without rows is always written as version 1, so each entry value
-//! still has exactly one encoding, and logs written before version 2 existed
-//! keep their bytes.
+//! Nothing may follow the span id (version 1) or the attempts (version 2).
+//! Version 2 holds at least one row or an attempts count; an entry with
+//! neither is always written as version 1, so each entry value still has
+//! exactly one encoding, and logs written before version 2 existed keep
+//! their bytes.
 
 use uuid::Uuid;
 
@@ -53,10 +55,10 @@ use crate::error::{AuditError, Result};
 use crate::row::{RowCommitment, RowTable};
 
 /// The newest encoding version this crate writes; it reads versions 1 and 2
-/// and writes 1 for an entry without row commitments.
+/// and writes 1 for an entry without row commitments or attempts count.
 pub const ENCODING_VERSION: u8 = 2;
 
-/// The version of entries without row commitments.
+/// The version of entries without row commitments or attempts count.
 const VERSION_WITHOUT_ROWS: u8 = 1;
 /// Bytes of one row commitment: table code, id, two digests.
 const ROW_LEN: usize = 1 + 16 + 32 + 32;
@@ -72,7 +74,8 @@ impl Entry {
     /// not sorted, text with a newline, …), naming the field.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Vec::with_capacity(256 + ROW_LEN * self.rows.len());
-        w.push(if self.rows.is_empty() {
+        let v2 = !self.rows.is_empty() || self.attempts.is_some();
+        w.push(if !v2 {
             VERSION_WITHOUT_ROWS
         } else {
             ENCODING_VERSION
@@ -111,8 +114,15 @@ impl Entry {
         put_list(&mut w, "parties", &self.parties)?;
         w.extend_from_slice(self.trace.trace_id.as_bytes());
         w.extend_from_slice(self.trace.span_id.as_bytes());
-        if !self.rows.is_empty() {
+        if v2 {
             put_rows(&mut w, &self.rows)?;
+            match self.attempts {
+                None => w.push(0),
+                Some(n) => {
+                    w.push(1);
+                    w.extend_from_slice(&n.to_be_bytes());
+                }
+            }
         }
         // One set of rules: whatever decode refuses, encode refuses too.
         EntryRef::parse(&w).map_err(|e| match e {
@@ -240,6 +250,7 @@ pub(crate) struct EntryRef<'a> {
     span_id: SpanId,
     /// The row commitments' bytes, validated ([`ROW_LEN`] each).
     rows: &'a [u8],
+    attempts: Option<u64>,
 }
 
 enum OutcomeRef<'a> {
@@ -332,14 +343,14 @@ impl<'a> Reader<'a> {
         Ok(Some(Uuid::from_bytes(self.array()?)))
     }
 
-    /// The row commitments of a version 2 entry: at least one, each table
+    /// The row commitments of a version 2 entry: at most 256, each table
     /// code not 0, strictly increasing by (table, id).
     fn rows(&mut self) -> Result<&'a [u8]> {
         let count = self.u16()? as usize;
-        if count == 0 || count > MAX_ITEMS {
+        if count > MAX_ITEMS {
             return Err(AuditError::InvalidField {
                 field: "rows",
-                reason: "not 1 to 256 rows",
+                reason: "more than 256 rows",
             });
         }
         let start = self.pos;
@@ -465,10 +476,24 @@ impl<'a> EntryRef<'a> {
         let parties = r.list("parties", check_oin)?;
         let trace_id = TraceId::from_bytes(r.array()?)?;
         let span_id = SpanId::from_bytes(r.array()?)?;
-        let rows = if version == ENCODING_VERSION {
-            r.rows()?
+        let (rows, attempts) = if version == ENCODING_VERSION {
+            let rows = r.rows()?;
+            let attempts = if r.present()? { Some(r.u64()?) } else { None };
+            if attempts.is_some_and(|n| n < 2) {
+                return Err(AuditError::InvalidField {
+                    field: "attempts",
+                    reason: "a count of attempts is at least 2 (one is no count)",
+                });
+            }
+            if rows.is_empty() && attempts.is_none() {
+                return Err(AuditError::InvalidField {
+                    field: "rows",
+                    reason: "version 2 without rows or attempts (that entry is version 1)",
+                });
+            }
+            (rows, attempts)
         } else {
-            &[]
+            (&[][..], None)
         };
         if r.pos != bytes.len() {
             return Err(r.malformed("trailing bytes"));
@@ -492,6 +517,7 @@ impl<'a> EntryRef<'a> {
             trace_id,
             span_id,
             rows,
+            attempts,
         })
     }
 
@@ -531,6 +557,7 @@ impl<'a> EntryRef<'a> {
                 span_id: self.span_id,
             },
             rows: self.rows.chunks_exact(ROW_LEN).map(row_from).collect(),
+            attempts: self.attempts,
         }
     }
 }

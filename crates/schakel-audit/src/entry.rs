@@ -72,6 +72,12 @@ pub struct Entry {
     /// [`RowCommitment`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<RowCommitment>,
+    /// How many attempts this entry stands for, when it summarises refused
+    /// calls of one peer or organisation for one reason (at least 2; absent:
+    /// one). Repeated refusals are counted, not each written, so a flood
+    /// cannot fill the permanent log (issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u64>,
 }
 
 /// Who performed an action.
@@ -282,6 +288,9 @@ actions! {
     AuthenticationFailed = "authentication_failed",
     /// An authenticated caller was not allowed the action.
     AuthorisationFailed = "authorisation_failed",
+    /// An identified caller asked for a record that does not exist or is not
+    /// its own (`NOT_FOUND`); repeated ones are counted (`attempts`).
+    LookupNotFound = "lookup_not_found",
 }
 
 /// The name of an action this version of the crate does not know. Only

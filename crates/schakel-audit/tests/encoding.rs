@@ -37,6 +37,7 @@ fn minimal() -> Entry {
             span_id: "00f067aa0ba902b7".parse().expect("span id"),
         },
         rows: Vec::new(),
+        attempts: None,
     }
 }
 
@@ -109,6 +110,7 @@ fn an_entry_with_rows_has_the_documented_version_2_layout() {
     expected.extend_from_slice(Uuid::from_u128(7).as_bytes());
     expected.extend_from_slice(&[0xaa; 32]);
     expected.extend_from_slice(&[0xab; 32]);
+    expected.push(0); // attempts: absent
     assert_eq!(hex::encode(&bytes), hex::encode(&expected));
     assert_eq!(Entry::decode(&bytes).expect("decode"), minimal_with_row());
 }
@@ -119,11 +121,34 @@ fn an_entry_without_rows_keeps_version_1_so_old_logs_keep_their_bytes() {
     // Version 2 with no rows would be a second encoding of the same value.
     let mut b = minimal_bytes();
     b[0] = 2;
-    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&[0, 0, 0]);
     assert!(matches!(
         decode_err(&b),
         AuditError::InvalidField { field: "rows", .. }
     ));
+}
+
+#[test]
+fn a_count_of_attempts_makes_version_2_and_is_at_least_two() {
+    let mut e = minimal();
+    e.attempts = Some(4999);
+    let bytes = e.encode().expect("encode");
+    let mut expected = minimal_bytes();
+    expected[0] = 2;
+    expected.extend_from_slice(&[0, 0, 1]); // no rows; attempts present
+    expected.extend_from_slice(&4999u64.to_be_bytes());
+    assert_eq!(hex::encode(&bytes), hex::encode(&expected));
+    assert_eq!(Entry::decode(&bytes).expect("decode"), e);
+    e.attempts = Some(1);
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField {
+            field: "attempts",
+            ..
+        })
+    ));
+    let json = serde_json::to_string(&minimal_with_row()).expect("json");
+    assert!(!json.contains("attempts"), "{json}");
 }
 
 #[test]
@@ -568,6 +593,7 @@ prop_compose! {
                 span_id: SpanId::from_bytes(span_id).expect("non-zero"),
             },
             rows: Vec::new(),
+            attempts: None,
         }
     }
 }

@@ -233,6 +233,7 @@ prop_compose! {
                 span_id: SpanId::from_bytes(span_id).expect("non-zero"),
             },
             rows: Vec::new(),
+            attempts: None,
         }
     }
 }

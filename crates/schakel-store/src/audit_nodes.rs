@@ -467,6 +467,7 @@ mod tests {
                 span_id: SpanId::from_bytes([9; 8]).expect("span id"),
             },
             rows: Vec::new(),
+            attempts: None,
         }
     }
 

@@ -433,6 +433,7 @@ fn audit_entry(actor: u64, party: u64) -> Entry {
             span_id: SpanId::from_bytes([9; 8]).unwrap(),
         },
         rows: Vec::new(),
+        attempts: None,
     }
 }
 

@@ -58,6 +58,7 @@ pub fn entry(seq: u64) -> Entry {
             span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]).unwrap_or_else(|_| unreachable!()),
         },
         rows: Vec::new(),
+        attempts: None,
     }
 }
 

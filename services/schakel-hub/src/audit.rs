@@ -176,6 +176,7 @@ impl RequestContext {
             parties,
             trace: self.trace,
             rows: Vec::new(),
+            attempts: None,
         }
     }
 }

@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 use crate::audit::{BadMetadata, RequestContext};
 use crate::authz;
 use crate::error::{HubError, Violation};
+use crate::refusals::{RefusalBook, Source};
 use crate::tls::{CertRejection, PeerIdentity, PeerInfo};
 use schakel_audit::{Action, Outcome};
 
@@ -58,6 +59,8 @@ impl Caller {
 struct AuthState {
     store: Store,
     limiter: Option<crate::ratelimit::RateLimiter>,
+    /// Refused and probing calls, tallied so they cannot flood the log.
+    refusals: Arc<RefusalBook>,
 }
 
 /// The layer that authenticates every request.
@@ -66,11 +69,13 @@ pub struct AuthLayer(Arc<AuthState>);
 
 impl AuthLayer {
     /// A layer that takes each connection's certificate verdict (see
-    /// [`crate::tls::PeerStream`]) and resolves callers in `store`.
-    pub fn new(store: Store, limit: Option<crate::ratelimit::RateLimit>) -> Self {
+    /// [`crate::tls::PeerStream`]) and resolves callers in `store`; refused
+    /// calls are audited through `refusals`.
+    pub fn new(store: Store, limit: Option<crate::ratelimit::RateLimit>, refusals: Arc<RefusalBook>) -> Self {
         Self(Arc::new(AuthState {
             store,
             limiter: limit.map(crate::ratelimit::RateLimiter::new),
+            refusals,
         }))
     }
 }
@@ -101,23 +106,29 @@ enum Admission {
 }
 
 impl AuthState {
-    /// Records a refused call. An unidentified peer is recorded once per
-    /// connection; an identified organisation's refused calls each time.
-    /// If the entry cannot be written the call is refused all the same.
-    async fn audit_refusal(&self, peer: Option<&PeerInfo>, ctx: &RequestContext, e: &HubError) {
+    /// Records a refused call, tallied per source, method and reason
+    /// ([`RefusalBook`]): the first at once, the rest as a count. If the
+    /// entry cannot be written the call is refused all the same.
+    async fn audit_refusal(
+        &self,
+        peer: Option<&PeerInfo>,
+        method: &'static str,
+        ctx: &RequestContext,
+        e: &HubError,
+    ) {
         let (action, code) = match e {
             HubError::Unauthenticated(_) => (Action::AuthenticationFailed, "unauthenticated"),
             HubError::PermissionDenied(_) => (Action::AuthorisationFailed, "permission_denied"),
             _ => return,
         };
-        if action == Action::AuthenticationFailed
-            && peer.is_some_and(|p| p.refusal_audited.swap(true, std::sync::atomic::Ordering::Relaxed))
-        {
-            return;
-        }
         let claimed = match peer.map(|p| &p.identity) {
             Some(PeerIdentity::Verified(facts)) => Some(facts.oin.to_string()),
             _ => None,
+        };
+        let source = match (&claimed, peer.and_then(|p| p.remote_addr)) {
+            (Some(oin), _) => Source::Organisation(oin.clone()),
+            (None, Some(addr)) => Source::Address(addr.ip()),
+            (None, None) => Source::Other,
         };
         let entry = ctx.entry(
             None,
@@ -126,7 +137,37 @@ impl AuthState {
             Outcome::Error { code: code.into() },
             &[],
         );
-        if let Err(err) = self.store.append_audit(entry, jiff::Timestamp::now()).await {
+        self.write_tallied(source, method, entry).await;
+    }
+
+    /// Records that an identified caller asked for something that does not
+    /// exist or is not its own (`NOT_FOUND`): probing ids shows in the log,
+    /// tallied like refusals.
+    async fn audit_not_found(&self, caller: &Caller, method: &'static str, ctx: &RequestContext) {
+        let entry = ctx.entry(
+            Some(caller),
+            None,
+            Action::LookupNotFound,
+            Outcome::Error {
+                code: "not_found".into(),
+            },
+            &[],
+        );
+        let source = Source::Organisation(caller.organisation.oin.to_string());
+        self.write_tallied(source, method, entry).await;
+    }
+
+    /// How long `oin` must wait, when it is over its rate.
+    fn over_limit(&self, oin: &str) -> Option<std::time::Duration> {
+        self.limiter.as_ref()?.check(oin, std::time::Instant::now()).err()
+    }
+
+    async fn write_tallied(&self, source: Source, method: &'static str, entry: schakel_audit::Entry) {
+        if let Some(entry) = self
+            .refusals
+            .note(source, method, entry, std::time::Instant::now())
+            && let Err(err) = self.store.append_audit(entry, jiff::Timestamp::now()).await
+        {
             tracing::warn!(error = %err, "could not audit a refused call");
         }
     }
@@ -248,35 +289,36 @@ where
                     return Ok(Status::from(HubError::InvalidArgument(vec![v])).into_http());
                 }
             };
+            let method = crate::telemetry::method_label(&path);
             match state.admit(peer.as_ref(), &path).await {
                 Ok(Admission::Open) => inner.call(req).await,
                 Ok(Admission::Caller(caller)) => {
-                    if let Some(limiter) = &state.limiter
-                        && let Err(wait) =
-                            limiter.check(caller.organisation.oin.as_str(), std::time::Instant::now())
-                    {
-                        // The wait also travels as google.rpc.RetryInfo, so
-                        // clients (the CLI's push) can back off exactly.
-                        use tonic_types::StatusExt as _;
-                        let status = Status::with_error_details(
-                            tonic::Code::ResourceExhausted,
-                            format!(
-                                "rate limit of this organisation reached; retry in {} ms",
-                                wait.as_millis().max(1)
-                            ),
-                            tonic_types::ErrorDetails::with_retry_info(Some(wait)),
-                        );
-                        return Ok(status.into_http());
+                    if let Some(wait) = state.over_limit(caller.organisation.oin.as_str()) {
+                        return Ok(rate_limited(wait).into_http());
                     }
+                    let (who, audit_ctx) = ((*caller).clone(), ctx.clone());
                     req.extensions_mut().insert(*caller);
                     req.extensions_mut().insert(ctx);
-                    inner.call(req).await
+                    let answer = inner.call(req).await;
+                    if let Ok(resp) = &answer
+                        && Status::from_header_map(resp.headers())
+                            .is_some_and(|s| s.code() == tonic::Code::NotFound)
+                    {
+                        state.audit_not_found(&who, method, &audit_ctx).await;
+                    }
+                    answer
                 }
                 Err(e) => {
                     let remote = peer.as_ref().and_then(|p| p.remote_addr).map(|a| a.to_string());
-                    let method = crate::telemetry::method_label(&path);
                     tracing::info!(method, remote, reason = %e, "call refused");
-                    state.audit_refusal(peer.as_ref(), &ctx, &e).await;
+                    state.audit_refusal(peer.as_ref(), method, &ctx, &e).await;
+                    // An identified organisation over its rate is told to
+                    // wait, whether its calls are refused or not.
+                    if let Some(PeerIdentity::Verified(facts)) = peer.as_ref().map(|p| &p.identity)
+                        && let Some(wait) = state.over_limit(facts.oin.as_str())
+                    {
+                        return Ok(rate_limited(wait).into_http());
+                    }
                     Ok(Status::from(e).into_http())
                 }
             }
@@ -341,4 +383,18 @@ fn client_input_fault(headers: &http::HeaderMap) -> Option<Status> {
         ),
         _ => None,
     }
+}
+
+/// `RESOURCE_EXHAUSTED` with how long to wait, also as
+/// `google.rpc.RetryInfo`, so clients (the CLI's push) can back off exactly.
+fn rate_limited(wait: std::time::Duration) -> Status {
+    use tonic_types::StatusExt as _;
+    Status::with_error_details(
+        tonic::Code::ResourceExhausted,
+        format!(
+            "rate limit of this organisation reached; retry in {} ms",
+            wait.as_millis().max(1)
+        ),
+        tonic_types::ErrorDetails::with_retry_info(Some(wait)),
+    )
 }

@@ -73,6 +73,10 @@ pub struct FileConfig {
     /// Calls one organisation may make at once after a quiet period
     /// (default 1000).
     pub rate_limit_burst: Option<u32>,
+    /// Seconds over which refused calls of one source (an organisation, or
+    /// an address without a valid certificate), method and reason get one
+    /// audit entry and a count of the rest (default 60; 1 to 86400).
+    pub refused_calls_interval_secs: Option<u64>,
     /// Default thresholds of the anomaly report.
     #[serde(default)]
     pub anomalies: AnomalyDefaults,
@@ -101,6 +105,7 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("closed_retention_days", true),
     ("rate_limit_per_second", true),
     ("rate_limit_burst", true),
+    ("refused_calls_interval_secs", true),
 ];
 
 /// Keys that must be present (in the file or the environment).
@@ -419,6 +424,10 @@ impl FileConfig {
             per_second: f64::from(rate),
             burst: f64::from(burst.max(1)),
         });
+        let refused_interval = cfg.refused_calls_interval_secs.unwrap_or(60);
+        if !(1..=86_400).contains(&refused_interval) {
+            problems.push("refused_calls_interval_secs: must be 1 to 86400".into());
+        }
         for (key, problem) in cfg.anomalies.problems() {
             problems.push(format!("anomalies.{key}: {problem}"));
         }
@@ -451,6 +460,7 @@ impl FileConfig {
                     log_format,
                     retention,
                     rate_limit,
+                    refused_calls_interval: std::time::Duration::from_secs(refused_interval),
                 })
             }
             _ => Err(fail(problems)),

@@ -426,6 +426,7 @@ impl DevEnvironment {
             retention: crate::retention::RetentionSettings::default(),
             // The development hub serves benchmarks and tests: unlimited.
             rate_limit: None,
+            refused_calls_interval: std::time::Duration::from_secs(60),
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod pki;
 pub mod policy_files;
 pub mod ratelimit;
+pub mod refusals;
 pub mod regions;
 pub mod retention;
 pub mod server;

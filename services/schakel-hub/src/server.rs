@@ -78,6 +78,9 @@ pub struct HubConfig {
     pub retention: crate::retention::RetentionSettings,
     /// Calls per organisation; `None` = unlimited.
     pub rate_limit: Option<crate::ratelimit::RateLimit>,
+    /// Refused calls of one source, method and reason get one audit entry
+    /// per this interval and a count of the rest (`crate::refusals`).
+    pub refused_calls_interval: Duration,
 }
 
 /// Why a hub did not start.
@@ -114,6 +117,9 @@ pub struct RunningHub {
     /// entries that no checkpoint covers.
     final_checkpoint: Checkpointer,
     purge_job: Option<JoinHandle<()>>,
+    /// Writes the counts of refused calls every interval.
+    refusals_job: JoinHandle<()>,
+    refusals: Arc<crate::refusals::RefusalBook>,
 }
 
 impl RunningHub {
@@ -131,6 +137,7 @@ impl RunningHub {
     pub async fn shutdown(mut self) {
         self.acceptor.abort();
         self.checkpointer.abort();
+        self.refusals_job.abort();
         if let Some(job) = &self.purge_job {
             job.abort();
         }
@@ -148,6 +155,10 @@ impl RunningHub {
                 self.server.abort();
             }
         }
+        // Counts of refused calls not yet written, then the last checkpoint
+        // over them.
+        let counted = self.refusals.due(std::time::Instant::now(), true);
+        crate::refusals::write(&self.store, counted).await;
         if let Err(e) = self.final_checkpoint.checkpoint_now().await {
             tracing::warn!(error = %e, "no final audit checkpoint at shutdown");
         }
@@ -163,6 +174,7 @@ impl RunningHub {
                 tracing::error!(?result, "server stopped by itself");
                 self.acceptor.abort();
                 self.checkpointer.abort();
+                self.refusals_job.abort();
                 if let Some(job) = &self.purge_job {
                     job.abort();
                 }
@@ -252,6 +264,8 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
     let final_checkpoint = state.checkpointer.clone();
     let checkpointer = state.checkpointer.clone().spawn(cfg.checkpoint_interval);
     let purge_job = crate::retention::spawn(store.clone(), cfg.retention, Arc::from(policy_version.as_str()));
+    let refusals = Arc::new(crate::refusals::RefusalBook::new(cfg.refused_calls_interval));
+    let refusals_job = crate::refusals::spawn(refusals.clone(), store.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
     health.set_serving::<AdminServiceServer<AdminApi>>().await;
@@ -268,7 +282,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         // One connection cannot hold more than this many calls open: a
         // stalled client ties up at most its own streams.
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
-        .layer(AuthLayer::new(store.clone(), cfg.rate_limit))
+        .layer(AuthLayer::new(store.clone(), cfg.rate_limit, refusals.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
@@ -294,5 +308,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         checkpointer,
         final_checkpoint,
         purge_job,
+        refusals_job,
+        refusals,
     })
 }

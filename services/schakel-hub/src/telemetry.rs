@@ -154,12 +154,8 @@ impl Extractor for HeaderExtractor<'_> {
 /// path is the client's text: an unknown one could carry a BSN or a name
 /// (`/schakel.v1.Jip999990019/Testjongere`) and would make metric labels
 /// unbounded, so it never reaches a span, a log line or a metric.
-pub fn method_label(path: &str) -> &str {
-    if served_methods().contains(path) {
-        path
-    } else {
-        "other"
-    }
+pub fn method_label(path: &str) -> &'static str {
+    served_methods().get(path).map_or("other", String::as_str)
 }
 
 /// `/package.Service/Method` of every method the hub serves, from the API's

@@ -307,10 +307,6 @@ pub struct PeerInfo {
     pub remote_addr: Option<SocketAddr>,
     /// The outcome of the connection's certificate check.
     pub identity: PeerIdentity,
-    /// Set once an authentication failure on this connection has been
-    /// audited: an unidentified peer gets one audit entry per connection,
-    /// not one per request it sends.
-    pub refusal_audited: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A TLS connection that hands [`PeerInfo`] to tonic.
@@ -318,7 +314,6 @@ pub struct PeerInfo {
 pub struct PeerStream {
     tls: tokio_rustls::server::TlsStream<TcpStream>,
     identity: PeerIdentity,
-    refusal_audited: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PeerStream {
@@ -331,11 +326,7 @@ impl PeerStream {
             .map(|c| c.to_vec())
             .unwrap_or_default();
         let identity = authority.identify(&chain, UnixTime::now());
-        Self {
-            tls,
-            identity,
-            refusal_audited: Arc::default(),
-        }
+        Self { tls, identity }
     }
 }
 
@@ -346,7 +337,6 @@ impl Connected for PeerStream {
         PeerInfo {
             remote_addr: self.tls.get_ref().0.peer_addr().ok(),
             identity: self.identity.clone(),
-            refusal_audited: self.refusal_audited.clone(),
         }
     }
 }

@@ -76,6 +76,7 @@ pub fn entry(seq: u64, time_ms: u64, oin: &str, function: &str, user: &str, acti
         parties: Vec::new(),
         trace: trace(),
         rows: Vec::new(),
+        attempts: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub fn entry(seq: u64) -> Entry {
             span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]).expect("non-zero"),
         },
         rows: Vec::new(),
+        attempts: None,
     }
 }
 

@@ -60,7 +60,11 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
     use pb::AuditAction as A;
     match a {
         A::Unspecified => &[],
-        A::AccessDenied => &[Action::AuthenticationFailed, Action::AuthorisationFailed],
+        A::AccessDenied => &[
+            Action::AuthenticationFailed,
+            Action::AuthorisationFailed,
+            Action::LookupNotFound,
+        ],
         A::ConsentGiven => &[Action::ConsentRecorded],
         A::ConsentRefused => &[Action::ConsentRefused],
         A::ConsentWithdrawn => &[Action::ConsentWithdrawn],
@@ -89,7 +93,9 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
 fn action_to_pb(a: &Action) -> pb::AuditAction {
     use pb::AuditAction as A;
     match a {
-        Action::AuthenticationFailed | Action::AuthorisationFailed => A::AccessDenied,
+        Action::AuthenticationFailed | Action::AuthorisationFailed | Action::LookupNotFound => {
+            A::AccessDenied
+        }
         Action::ConsentRecorded => A::ConsentGiven,
         Action::ConsentRefused => A::ConsentRefused,
         Action::ConsentWithdrawn => A::ConsentWithdrawn,
@@ -125,7 +131,10 @@ fn is_expertise(a: &Action) -> bool {
 }
 
 fn is_denial(a: &Action) -> bool {
-    matches!(a, Action::AuthenticationFailed | Action::AuthorisationFailed)
+    matches!(
+        a,
+        Action::AuthenticationFailed | Action::AuthorisationFailed | Action::LookupNotFound
+    )
 }
 
 fn outcome_to_pb(e: &Entry) -> pb::AuditOutcome {
