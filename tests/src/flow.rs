@@ -272,7 +272,7 @@ pub async fn send_hostile_text(t: &TestHub) {
     let status = school
         .consent
         .record_consent(req(pb::RecordConsentRequest {
-            idempotency_key: format!("c{BSN2}"),
+            idempotency_key: format!("consent-{BSN2}"),
             ..Default::default()
         }))
         .await

@@ -190,33 +190,34 @@ impl Bsn {
     }
 }
 
-/// Whether `text` holds a number that could be a BSN: a run of 9 digits, or
-/// of 8 (a BSN with its leading zero left off), not part of a longer run,
-/// that passes the elfproef. For text a client chooses (end-user ids,
-/// idempotency keys) that must never carry personal data: about one in
-/// eleven random 9-digit numbers passes, so such text should not use them.
+/// Whether `text` holds a number that could be a BSN: a run of exactly 9
+/// digits that passes the elfproef. For text a client chooses (end-user ids,
+/// roles, idempotency keys) that must never carry personal data.
+///
+/// Machine-made identifiers are not mistaken for one: a word of at least 8
+/// hexadecimal characters with a letter among them (a UUID's groups, a
+/// SHA-256 in hex) is an opaque id, whatever digits it holds — otherwise
+/// about one random UUID in 500 would be refused. So `jip999990019`,
+/// `key-999990019` and `999990019` are found, `c0ffee999990019` is not.
 pub fn holds_possible_bsn(text: &str) -> bool {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let run = &b[start..i];
-        if run.len() == 8 || run.len() == 9 {
-            let mut d = [b'0'; 9];
-            d[9 - run.len()..].copy_from_slice(run);
-            if Bsn::elfproef(&d) {
-                return true;
-            }
-        }
-    }
-    false
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !is_hex_id(word))
+        .any(|word| {
+            word.split(|c: char| !c.is_ascii_digit()).any(|run| {
+                run.len() == 9 && {
+                    let mut d = [0u8; 9];
+                    d.copy_from_slice(run.as_bytes());
+                    Bsn::elfproef(&d)
+                }
+            })
+        })
+}
+
+/// A word of 8 or more hexadecimal characters, at least one a letter.
+fn is_hex_id(word: &str) -> bool {
+    word.len() >= 8
+        && word.bytes().all(|b| b.is_ascii_hexdigit())
+        && word.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 impl FromStr for Bsn {
@@ -264,16 +265,43 @@ mod tests {
     fn possible_bsns_are_found_in_text() {
         assert!(holds_possible_bsn("999990019"));
         assert!(holds_possible_bsn("user-999990019"));
-        assert!(holds_possible_bsn("Jip999990019/Testjongere"));
-        assert!(
-            holds_possible_bsn("x12345672y"),
-            "8 digits, read with a leading zero"
-        );
+        assert!(holds_possible_bsn("jip999990019"));
+        assert!(holds_possible_bsn("Quirijntje999990019/Testjongere"));
         assert!(!holds_possible_bsn("999990018"), "fails the elfproef");
-        assert!(!holds_possible_bsn("1999990019"), "part of a longer number");
+        assert!(!holds_possible_bsn("1999990019"), "ten digits");
         assert!(!holds_possible_bsn("submit-1733571234567"), "a timestamp");
         assert!(!holds_possible_bsn("000000000"), "all zeros");
         assert!(!holds_possible_bsn("werkcoach-3"));
+        // Machine-made ids are opaque, whatever digits they hold.
+        assert!(!holds_possible_bsn("c0ffee999990019"));
+        assert!(!holds_possible_bsn("99999001-9abc-4def-8123-456789abcdef"));
+    }
+
+    /// No UUID or hex digest is ever taken for a BSN: clients generate them
+    /// as idempotency keys, and one refused at random would be a fault.
+    #[test]
+    fn generated_ids_are_never_taken_for_a_bsn() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let (a, b) = (next(), next());
+            let uuid = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xffff,
+                b >> 48,
+                b & 0xffff_ffff_ffff
+            );
+            assert!(!holds_possible_bsn(&uuid), "{uuid}");
+            let hex = format!("{a:016x}{b:016x}{:016x}{:016x}", next(), next());
+            assert!(!holds_possible_bsn(&hex), "{hex}");
+        }
     }
 
     #[test]

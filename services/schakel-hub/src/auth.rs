@@ -121,14 +121,13 @@ impl AuthState {
             HubError::PermissionDenied(_) => (Action::AuthorisationFailed, "permission_denied"),
             _ => return,
         };
-        let claimed = match peer.map(|p| &p.identity) {
-            Some(PeerIdentity::Verified(facts)) => Some(facts.oin.to_string()),
-            _ => None,
-        };
-        let source = match (&claimed, peer.and_then(|p| p.remote_addr)) {
-            (Some(oin), _) => Source::Organisation(oin.clone()),
-            (None, Some(addr)) => Source::Address(addr.ip()),
-            (None, None) => Source::Other,
+        let (claimed, source) = match (peer.map(|p| &p.identity), peer.and_then(|p| p.remote_addr)) {
+            (Some(PeerIdentity::Verified(facts)), _) => (
+                Some(facts.oin.to_string()),
+                Source::Certificate(facts.sha256.clone()),
+            ),
+            (_, Some(addr)) => (None, Source::Address(addr.ip())),
+            (_, None) => (None, Source::Other),
         };
         let entry = ctx.entry(
             None,
@@ -137,7 +136,7 @@ impl AuthState {
             Outcome::Error { code: code.into() },
             &[],
         );
-        self.write_tallied(source, method, entry).await;
+        self.write_tallied(source, method, &e.to_string(), entry).await;
     }
 
     /// Records that an identified caller asked for something that does not
@@ -153,8 +152,8 @@ impl AuthState {
             },
             &[],
         );
-        let source = Source::Organisation(caller.organisation.oin.to_string());
-        self.write_tallied(source, method, entry).await;
+        let source = Source::Certificate(caller.certificate_sha256.clone());
+        self.write_tallied(source, method, "not found", entry).await;
     }
 
     /// How long `oin` must wait, when it is over its rate.
@@ -162,10 +161,16 @@ impl AuthState {
         self.limiter.as_ref()?.check(oin, std::time::Instant::now()).err()
     }
 
-    async fn write_tallied(&self, source: Source, method: &'static str, entry: schakel_audit::Entry) {
+    async fn write_tallied(
+        &self,
+        source: Source,
+        method: &'static str,
+        reason: &str,
+        entry: schakel_audit::Entry,
+    ) {
         if let Some(entry) = self
             .refusals
-            .note(source, method, entry, std::time::Instant::now())
+            .note(source, method, reason, entry, std::time::Instant::now())
             && let Err(err) = self.store.append_audit(entry, jiff::Timestamp::now()).await
         {
             tracing::warn!(error = %err, "could not audit a refused call");

@@ -4,8 +4,9 @@
 //! does not accept, an organisation calling what its function may not, an
 //! organisation asking for transfer ids that are not its own. But the log is
 //! permanent, and a client that can open TCP connections must not be able to
-//! fill it. So refusals are tallied per *source* (the organisation a
-//! verified certificate names, otherwise the peer's address), *method* (one
+//! fill it. So refusals are tallied per *source* (a certificate that chains
+//! to the CA — its organisation's, which the entry names — otherwise the
+//! peer's address), *method* (one
 //! the hub serves, or `other`) and *reason*:
 //! the first refusal of a source and reason is written at once, the ones
 //! after it within [`RefusalBook::interval`] are only counted, and the count
@@ -32,8 +33,9 @@ pub const MAX_SOURCES: usize = 10_000;
 /// Who a refusal is attributed to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
-    /// The organisation a verified certificate names.
-    Organisation(String),
+    /// A certificate that chains to the CA (hex SHA-256): one of an
+    /// organisation's, which the CA issued, so their number is bounded.
+    Certificate(String),
     /// The peer's address (no verified certificate).
     Address(IpAddr),
     /// Unknown, or one of too many sources.
@@ -45,10 +47,11 @@ struct Key {
     source: Source,
     /// The method label (`crate::telemetry::method_label`): bounded.
     method: &'static str,
-    /// The entry's action and outcome code, e.g. `authentication_failed`
-    /// and `unauthenticated`.
+    /// The entry's action, e.g. `authentication_failed`.
     action: String,
-    code: String,
+    /// Why: the refusal's own message (`the certificate has expired`), a
+    /// text of the hub's, never the client's.
+    reason: String,
 }
 
 #[derive(Debug)]
@@ -83,19 +86,22 @@ impl RefusalBook {
         self.interval
     }
 
-    /// Notes one refused attempt by `source`, described by `entry` (its
-    /// action and outcome are the reason). Returns the entry to write now,
-    /// or `None` when it is only counted.
-    pub fn note(&self, source: Source, method: &'static str, entry: Entry, now: Instant) -> Option<Entry> {
-        let code = match &entry.outcome {
-            schakel_audit::Outcome::Error { code } => code.clone(),
-            _ => String::new(),
-        };
+    /// Notes one refused attempt by `source` at `method` for `reason` (the
+    /// hub's own words for it), described by `entry`. Returns the entry to
+    /// write now, or `None` when it is only counted.
+    pub fn note(
+        &self,
+        source: Source,
+        method: &'static str,
+        reason: &str,
+        entry: Entry,
+        now: Instant,
+    ) -> Option<Entry> {
         let mut key = Key {
             source,
             method,
             action: entry.action.as_str().to_owned(),
-            code,
+            reason: reason.to_owned(),
         };
         let mut tallies = self
             .tallies
@@ -217,7 +223,7 @@ mod tests {
         let mut written = Vec::new();
         for i in 0..5000u64 {
             let now = t0 + Duration::from_millis(i);
-            written.extend(book.note(peer.clone(), M, refused(Action::AuthenticationFailed), now));
+            written.extend(book.note(peer.clone(), M, "why", refused(Action::AuthenticationFailed), now));
         }
         assert_eq!(written.len(), 1, "the first at once, the rest counted");
         assert!(
@@ -234,29 +240,42 @@ mod tests {
         // Another peer and another reason are tallied apart.
         let other = Source::Address("192.0.2.8".parse().unwrap());
         assert!(
-            book.note(other, M, refused(Action::AuthenticationFailed), t0)
+            book.note(other, M, "why", refused(Action::AuthenticationFailed), t0)
                 .is_some()
         );
         assert!(
-            book.note(peer.clone(), M, refused(Action::AuthorisationFailed), t0)
+            book.note(peer.clone(), M, "why", refused(Action::AuthorisationFailed), t0)
                 .is_some()
         );
         // After the interval the next one is written at once, and the one
         // after the next interval with what came since.
         let later = t0 + Duration::from_secs(200);
         assert!(
-            book.note(peer.clone(), M, refused(Action::AuthenticationFailed), later)
-                .is_some()
+            book.note(
+                peer.clone(),
+                M,
+                "why",
+                refused(Action::AuthenticationFailed),
+                later
+            )
+            .is_some()
         );
         let counted = later + Duration::from_secs(1);
         assert!(
-            book.note(peer.clone(), M, refused(Action::AuthenticationFailed), counted)
-                .is_none()
+            book.note(
+                peer.clone(),
+                M,
+                "why",
+                refused(Action::AuthenticationFailed),
+                counted
+            )
+            .is_none()
         );
         let e = book
             .note(
                 peer,
                 M,
+                "why",
                 refused(Action::AuthenticationFailed),
                 later + Duration::from_secs(61),
             )
@@ -270,9 +289,9 @@ mod tests {
         let t0 = Instant::now();
         let mut total = 0;
         for i in 0..300u64 {
-            let source = Source::Organisation(format!("{:020}", i % 3));
+            let source = Source::Certificate(format!("{:064}", i % 3));
             total += book
-                .note(source, M, refused(Action::AuthorisationFailed), t0)
+                .note(source, M, "why", refused(Action::AuthorisationFailed), t0)
                 .map_or(0, |e| attempts(&e));
         }
         let rest = book.due(t0, true);
@@ -289,7 +308,7 @@ mod tests {
         for i in 0..(MAX_SOURCES as u32 + 500) {
             let source = Source::Address(IpAddr::from(i.to_be_bytes()));
             written += usize::from(
-                book.note(source, M, refused(Action::AuthenticationFailed), t0)
+                book.note(source, M, "why", refused(Action::AuthenticationFailed), t0)
                     .is_some(),
             );
         }

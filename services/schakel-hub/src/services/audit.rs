@@ -216,6 +216,7 @@ fn entry_to_pb(e: &Entry, leaf: &Hash, viewer: &str) -> pb::AuditEntry {
         trace_id: hex::encode(e.trace.trace_id.as_bytes()),
         span_id: hex::encode(e.trace.span_id.as_bytes()),
         leaf_hash: leaf.to_vec(),
+        attempts: e.attempts.unwrap_or(1),
     }
 }
 

@@ -83,6 +83,7 @@ pub fn entry_json(e: &pb::AuditEntry) -> Value {
         "trace_id": opt(&e.trace_id),
         "span_id": opt(&e.span_id),
         "leaf_hash": hex::encode(&e.leaf_hash),
+        "attempts": e.attempts.max(1),
     })
 }
 
@@ -100,11 +101,15 @@ fn actor_text(a: &Option<pb::AuditActor>) -> String {
 
 fn outcome_text(e: &pb::AuditEntry) -> String {
     let outcome = name(names::AUDIT_OUTCOMES, e.outcome);
-    if e.refusal_rules.is_empty() {
+    let mut text = if e.refusal_rules.is_empty() {
         outcome.to_owned()
     } else {
         format!("{outcome} {}", e.refusal_rules.join(","))
+    };
+    if e.attempts > 1 {
+        write!(text, " ×{}", e.attempts).unwrap_or_default();
     }
+    text
 }
 
 /// What the entry is about: transfer, consent and/or expertise request.
