@@ -461,6 +461,7 @@ impl FileConfig {
                     retention,
                     rate_limit,
                     refused_calls_interval: std::time::Duration::from_secs(refused_interval),
+                    handshake_timeout: crate::server::HANDSHAKE_TIMEOUT,
                 })
             }
             _ => Err(fail(problems)),

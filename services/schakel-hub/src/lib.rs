@@ -16,6 +16,7 @@ pub mod config;
 pub mod convert;
 pub mod dev;
 pub mod error;
+pub mod handshakes;
 pub mod pki;
 pub mod policy_files;
 pub mod ratelimit;

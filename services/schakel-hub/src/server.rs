@@ -15,7 +15,7 @@ use schakel_proto::v1::inbox_service_server::InboxServiceServer;
 use schakel_proto::v1::transfer_service_server::TransferServiceServer;
 use schakel_store::{Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,14 +29,13 @@ use crate::services::{
 };
 use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
 
-/// A TLS handshake that takes longer than this is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A TLS handshake that takes longer than this is dropped (the default of
+/// [`HubConfig::handshake_timeout`]).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long running calls may take to finish when the hub stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// At most this many calls in flight on one connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 128;
-/// At most this many handshakes run at once.
-const MAX_PENDING_HANDSHAKES: usize = 256;
 
 /// Everything a hub needs to start.
 #[derive(Debug, Clone)]
@@ -81,6 +80,8 @@ pub struct HubConfig {
     /// Refused calls of one source, method and reason get one audit entry
     /// per this interval and a count of the rest (`crate::refusals`).
     pub refused_calls_interval: Duration,
+    /// A TLS handshake that takes longer is dropped ([`HANDSHAKE_TIMEOUT`]).
+    pub handshake_timeout: Duration,
 }
 
 /// Why a hub did not start.
@@ -187,20 +188,21 @@ impl RunningHub {
 }
 
 /// Accepts TCP connections and runs TLS handshakes off the accept loop, so
-/// one slow client cannot stall others.
+/// one slow client cannot stall others. The loop never waits for room:
+/// [`crate::handshakes`] closes a connection from an address that has its
+/// share of handshakes running, and stops the oldest when all run.
 fn tls_incoming(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     authority: ClientAuthority,
+    handshake_timeout: Duration,
 ) -> (ReceiverStream<std::io::Result<PeerStream>>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
-    let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let handshakes =
+        crate::handshakes::Handshakes::new(crate::handshakes::PER_ADDRESS, crate::handshakes::TOTAL);
     let task = tokio::spawn(async move {
         loop {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
-            };
-            let (tcp, _) = match listener.accept().await {
+            let (tcp, peer) = match listener.accept().await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -208,13 +210,18 @@ fn tls_incoming(
                     continue;
                 }
             };
+            let Some(slot) = handshakes.admit(peer.ip()) else {
+                tracing::debug!("too many handshakes from one address; connection closed");
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let authority = authority.clone();
             let tx = tx.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let id = slot.id();
+            let handshake = tokio::spawn(async move {
+                let _slot = slot;
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
                         let peer = PeerStream::new(tls, &authority);
                         let _ = tx.send(Ok(peer)).await;
@@ -223,6 +230,7 @@ fn tls_incoming(
                     Err(_) => tracing::debug!("TLS handshake timed out"),
                 }
             });
+            handshakes.attach(id, handshake.abort_handle());
         }
     });
     (ReceiverStream::new(rx), task)
@@ -293,7 +301,8 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .add_service(ExpertiseServiceServer::new(ExpertiseApi(state.clone())))
         .add_service(AuditServiceServer::new(AuditApi(state)));
 
-    let (incoming, acceptor) = tls_incoming(listener, TlsAcceptor::from(tls), authority);
+    let (incoming, acceptor) =
+        tls_incoming(listener, TlsAcceptor::from(tls), authority, cfg.handshake_timeout);
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;
