@@ -435,6 +435,11 @@ fn rpcs() -> Vec<Rpc> {
         ),
         rpc!(
             "schakel.v1.AuditService",
+            "GetInclusionProofs",
+            AuditServiceClient::get_inclusion_proofs(GetInclusionProofsRequest)
+        ),
+        rpc!(
+            "schakel.v1.AuditService",
             "GetConsistencyProof",
             AuditServiceClient::get_consistency_proof(GetConsistencyProofRequest)
         ),

@@ -36,7 +36,11 @@ struct Env {
 
 impl Env {
     async fn start() -> Self {
-        let t = TestHub::start(Db::Sqlite).await.expect("sqlite hub");
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut schakel_hub::HubConfig)) -> Self {
+        let t = TestHub::start_with(Db::Sqlite, adjust).await.expect("sqlite hub");
         let env = Self { t };
         std::fs::create_dir_all(env.work()).expect("work dir");
         env
@@ -656,4 +660,69 @@ async fn operator_verify_finds_a_tampered_row() {
     let v: Value = serde_json::from_slice(&o.stdout).expect("verify JSON");
     assert_eq!(v["verified"], json!(false), "{v}");
     assert_eq!(v["position"], json!(k), "{v}");
+}
+
+/// A privacy officer's verification finishes on a log with more entries
+/// than the rate limit lets through one by one (issue 15, item 9): it failed
+/// at ~1,100 visible entries under the default limit, asking one proof per
+/// entry without backing off. Proofs now come 500 to a call, and a call over
+/// the limit waits as the hub's RetryInfo says.
+#[tokio::test]
+async fn verify_finishes_under_the_rate_limit_with_thousands_of_entries() {
+    const ENTRIES: u64 = 1_500;
+    let e = Env::start_with(|c| {
+        c.rate_limit = Some(schakel_hub::ratelimit::RateLimit {
+            per_second: 5.0,
+            burst: 10.0,
+        });
+    })
+    .await;
+    // Entries the gemeente's privacy officer sees, appended as a hub of this
+    // log would (with its authentication code), faster than through the
+    // rate-limited API.
+    let opts = schakel_store::StoreOptions {
+        audit_leaf_key: Some(e.t.env.audit_signer().expect("signer").leaf_key()),
+        ..schakel_store::StoreOptions::new(&e.t.db_url)
+    };
+    let store = schakel_store::Store::connect(&opts).await.expect("store");
+    for i in 0..ENTRIES {
+        let entry = schakel_audit::Entry {
+            seq: 0,
+            time_ms: 0,
+            actor: schakel_audit::Actor {
+                oin: Some(GEMEENTE_OIN.into()),
+                function: Some("participatiewet".into()),
+                user_id: Some(format!("werkcoach-{}", i % 7)),
+                user_role: Some("werkcoach".into()),
+            },
+            action: schakel_audit::Action::ConsentViewed,
+            outcome: schakel_audit::Outcome::Success,
+            activity: None,
+            legal_basis: None,
+            subject: None,
+            transfer_id: None,
+            consent_id: None,
+            groups: vec![],
+            parties: vec![],
+            trace: schakel_audit::TraceContext {
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".parse().expect("trace"),
+                span_id: "00f067aa0ba902b7".parse().expect("span"),
+            },
+            rows: vec![],
+            attempts: None,
+        };
+        store
+            .append_audit(entry, jiff::Timestamp::now())
+            .await
+            .expect("append");
+    }
+    store.close().await;
+    let vkey = e.vkey();
+    let o = e
+        .officer(&["--json", "audit", "verify", "--verifier-key", &vkey])
+        .await;
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("verify JSON");
+    assert_eq!(v["verified"], json!(true), "{v}");
+    assert!(v["entries_proved"].as_u64().unwrap_or(0) >= ENTRIES, "{v}");
 }

@@ -377,7 +377,7 @@ impl DevEnvironment {
     }
 
     /// The development hub's checkpoint signer.
-    fn audit_signer(&self) -> Result<schakel_audit::Signer, DevError> {
+    pub fn audit_signer(&self) -> Result<schakel_audit::Signer, DevError> {
         crate::config::seed_from_hex(&read_file(&self.dir.join(AUDIT_SIGNING_KEY_FILE))?)
             .and_then(|seed| schakel_audit::Signer::from_seed(DEV_LOG_ORIGIN, &seed).ok())
             .ok_or_else(|| DevError::Invalid(format!("{AUDIT_SIGNING_KEY_FILE}: must hold 64 hex digits")))

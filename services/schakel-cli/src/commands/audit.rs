@@ -36,7 +36,41 @@ use crate::output::Out;
 use crate::render::print_rows;
 
 /// Inclusion proofs asked for at once by `verify`.
-const PROOF_CONCURRENCY: usize = 8;
+const PROOF_CONCURRENCY: usize = 4;
+/// Entries proved per `GetInclusionProofs` call (the hub's maximum).
+const PROOFS_PER_CALL: usize = 500;
+/// Times one call is retried when the hub's rate limit is reached.
+const RATE_LIMITED_ATTEMPTS: u32 = 50;
+
+/// Calls `call` again while the hub answers `RESOURCE_EXHAUSTED`, waiting
+/// each time as long as its `google.rpc.RetryInfo` says (at most
+/// [`RATE_LIMITED_ATTEMPTS`] times), so a long verification finishes under
+/// the default rate limit instead of failing halfway (issue 15).
+async fn honouring_rate_limit<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    use tonic_types::StatusExt as _;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(s) if s.code() == tonic::Code::ResourceExhausted && attempt + 1 < RATE_LIMITED_ATTEMPTS => {
+                attempt += 1;
+                let wait = s
+                    .get_details_retry_info()
+                    .and_then(|r| r.retry_delay)
+                    .unwrap_or(std::time::Duration::from_millis(100));
+                tokio::time::sleep(wait.clamp(
+                    std::time::Duration::from_millis(5),
+                    std::time::Duration::from_secs(10),
+                ))
+                .await;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// `schakel audit …`.
 #[derive(Debug, Subcommand)]
@@ -952,33 +986,60 @@ async fn verify(session: &mut Session, a: VerifyArgs, out: &mut Out) -> anyhow::
     };
     let (covered, later): (Vec<_>, Vec<_>) = listed.into_iter().partition(|e| e.sequence < new.size);
     let tree_size = new.size;
-    let mut proofs = futures::stream::iter(covered.iter().map(|e| {
-        let mut client = hub.audit();
-        let req = pb::GetInclusionProofRequest {
-            sequence: e.sequence,
+    // In batches of 500 (a million visible entries are 2,000 calls), a few
+    // at once, waiting as the hub says when its rate limit is reached.
+    let mut batches = futures::stream::iter(covered.chunks(PROOFS_PER_CALL).map(|batch| {
+        let hub = hub.clone();
+        let req = pb::GetInclusionProofsRequest {
+            sequences: batch.iter().map(|e| e.sequence).collect(),
             tree_size,
         };
-        async move { (e, client.get_inclusion_proof(req).await) }
+        async move {
+            let answer = honouring_rate_limit(|| {
+                let mut client = hub.audit();
+                let req = req.clone();
+                async move { client.get_inclusion_proofs(req).await }
+            })
+            .await;
+            (batch, answer)
+        }
     }))
     .buffered(PROOF_CONCURRENCY);
     let mut proved = 0u64;
-    while let Some((entry, answer)) = proofs.next().await {
-        let answer = match answer {
-            Ok(a) => a.into_inner(),
+    while let Some((batch, answer)) = batches.next().await {
+        let proofs = match answer {
+            Ok(a) => a.into_inner().proofs,
             Err(s) => {
-                eprintln!("inclusion proof of entry {}:", entry.sequence);
+                eprintln!(
+                    "inclusion proofs of entries {} to {}:",
+                    batch.first().map_or(0, |e| e.sequence),
+                    batch.last().map_or(0, |e| e.sequence)
+                );
                 return Ok(Outcome::Refused(s));
             }
         };
-        let listed_leaf = Some(entry.leaf_hash.as_slice()).filter(|h| !h.is_empty());
-        if let Err(e) = check_inclusion(&answer, &new, entry.sequence, listed_leaf) {
+        if proofs.len() != batch.len() {
             return Ok(failed(
                 out,
-                &format!("entry {}: {e}", entry.sequence),
-                json!({ "first_bad_sequence": entry.sequence, "size": new.size }),
+                &format!(
+                    "the hub answered {} proofs for {} entries",
+                    proofs.len(),
+                    batch.len()
+                ),
+                json!({ "size": new.size }),
             ));
         }
-        proved += 1;
+        for (entry, answer) in batch.iter().zip(&proofs) {
+            let listed_leaf = Some(entry.leaf_hash.as_slice()).filter(|h| !h.is_empty());
+            if let Err(e) = check_inclusion(answer, &new, entry.sequence, listed_leaf) {
+                return Ok(failed(
+                    out,
+                    &format!("entry {}: {e}", entry.sequence),
+                    json!({ "first_bad_sequence": entry.sequence, "size": new.size }),
+                ));
+            }
+            proved += 1;
+        }
     }
 
     if let Some(path) = &a.save {

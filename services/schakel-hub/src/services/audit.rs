@@ -31,7 +31,7 @@ use super::exchange::{page_size, require_user};
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_to_pb, ts_from_pb, ts_to_pb};
-use crate::error::{HubError, Violations};
+use crate::error::{HubError, Violation, Violations};
 
 mod export;
 mod reports;
@@ -54,6 +54,9 @@ struct Filter {
     query: AuditQuery,
     outcome: pb::AuditOutcome,
 }
+
+/// Inclusion proofs one `GetInclusionProofs` call may ask for.
+const MAX_PROOFS_PER_CALL: usize = 500;
 
 /// The entry-action names that make up one API action.
 fn action_names(a: pb::AuditAction) -> &'static [Action] {
@@ -423,6 +426,87 @@ impl AuditApi {
         Ok(())
     }
 
+    /// The stored entry at `seq` when `viewer` may see it; `NOT_FOUND`
+    /// otherwise (also for a position beyond the log).
+    async fn visible_entry(&self, seq: u64, viewer: &str) -> Result<(StoredEntry, Entry), HubError> {
+        let stored = self
+            .0
+            .store
+            .audit_entry(seq)
+            .await?
+            .ok_or(HubError::NotFound("audit entry"))?;
+        let entry = decode(&stored)?;
+        if !visible(&entry, viewer) {
+            return Err(HubError::NotFound("audit entry"));
+        }
+        Ok((stored, entry))
+    }
+
+    /// The tree size a proof of entries up to `highest` is made against:
+    /// `asked`, or the latest checkpoint (a new one when that does not cover
+    /// `highest`).
+    async fn proof_tree_size(&self, asked: u64, highest: u64) -> Result<u64, HubError> {
+        let state = &self.0;
+        let tree_size = match asked {
+            0 => {
+                let latest = state.checkpointer.latest().await?;
+                if latest.size > highest {
+                    latest.size
+                } else {
+                    state.checkpointer.checkpoint_now().await?.size
+                }
+            }
+            n => n,
+        };
+        let current = state.store.audit_size().await?;
+        let mut v = Violations::default();
+        if tree_size <= highest {
+            v.add("tree_size", "must be greater than the entry's sequence number");
+        } else if tree_size > current {
+            v.add("tree_size", format!("must not exceed the log's size ({current})"));
+        }
+        v.finish()?;
+        Ok(tree_size)
+    }
+
+    /// The inclusion proof of `stored` in the tree of `tree_size`, checked
+    /// against the signed checkpoint of that size when there is one.
+    async fn prove(
+        &self,
+        stored: &StoredEntry,
+        entry: &Entry,
+        tree_size: u64,
+        viewer: &str,
+    ) -> Result<pb::GetInclusionProofResponse, HubError> {
+        let state = &self.0;
+        let seq = stored.seq;
+        // O(log n): the stored subtree hashes the proof is made of, not every
+        // leaf of the tree.
+        let ranges = inclusion_proof_ranges(seq, tree_size).map_err(|e| {
+            tracing::error!(error = %e, "inclusion proof failed");
+            HubError::Internal
+        })?;
+        let hashes = state.store.audit_subtree_hashes(&ranges).await?;
+        let stored_cp = exact_stored_checkpoint(state, tree_size).await?;
+        if let Some(cp) = &stored_cp {
+            // Never hand out a proof that fails against our own signed root.
+            verify_inclusion(&leaf_hash(&stored.bytes), seq, tree_size, &hashes, &cp.root).map_err(|e| {
+                tracing::error!(error = %e, tree_size, "inclusion proof does not match the signed checkpoint");
+                HubError::DataLoss(format!(
+                    "the inclusion proof of the entry at position {seq} contradicts the signed checkpoint at size {tree_size} ({e}): the stored log or its subtree hashes were changed"
+                ))
+            })?;
+        }
+        let checkpoint = stored_cp.map(|cp| checkpoint_to_pb(&cp, state.checkpointer.origin()));
+        Ok(pb::GetInclusionProofResponse {
+            entry: Some(entry_to_pb(entry, &stored.leaf_hash, viewer)),
+            leaf_index: seq,
+            tree_size,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+            checkpoint,
+        })
+    }
+
     fn viewer(caller: &Caller) -> String {
         caller.organisation.oin.to_string()
     }
@@ -541,42 +625,9 @@ impl AuditService for AuditApi {
         let (caller, ctx) = Caller::with_context(&req)?;
         require_user(&ctx)?;
         let r = req.into_inner();
-        let state = &self.0;
         let viewer = Self::viewer(&caller);
-        let stored = state
-            .store
-            .audit_entry(r.sequence)
-            .await
-            .map_err(HubError::from)?
-            .ok_or(HubError::NotFound("audit entry"))?;
-        let entry = decode(&stored)?;
-        if !visible(&entry, &viewer) {
-            return Err(HubError::NotFound("audit entry").into());
-        }
-        let tree_size = match r.tree_size {
-            0 => {
-                let latest = state.checkpointer.latest().await.map_err(HubError::from)?;
-                if latest.size > r.sequence {
-                    latest.size
-                } else {
-                    state
-                        .checkpointer
-                        .checkpoint_now()
-                        .await
-                        .map_err(HubError::from)?
-                        .size
-                }
-            }
-            n => n,
-        };
-        let current = state.store.audit_size().await.map_err(HubError::from)?;
-        let mut v = Violations::default();
-        if tree_size <= r.sequence {
-            v.add("tree_size", "must be greater than the entry's sequence number");
-        } else if tree_size > current {
-            v.add("tree_size", format!("must not exceed the log's size ({current})"));
-        }
-        v.finish()?;
+        let (stored, entry) = self.visible_entry(r.sequence, &viewer).await?;
+        let tree_size = self.proof_tree_size(r.tree_size, r.sequence).await?;
         let q = AuditQuery {
             transfer_id: entry.transfer_id,
             consent_id: entry.consent_id,
@@ -584,38 +635,41 @@ impl AuditService for AuditApi {
             ..AuditQuery::default()
         };
         self.log_query(&ctx, &caller, Action::AuditQuery, &q).await?;
-        // O(log n): the stored subtree hashes the proof is made of, not every
-        // leaf of the tree.
-        let ranges = inclusion_proof_ranges(r.sequence, tree_size).map_err(|e| {
-            tracing::error!(error = %e, "inclusion proof failed");
-            HubError::Internal
-        })?;
-        let hashes = state
-            .store
-            .audit_subtree_hashes(&ranges)
-            .await
-            .map_err(HubError::from)?;
-        let stored_cp = exact_stored_checkpoint(state, tree_size).await?;
-        if let Some(cp) = &stored_cp {
-            // Never hand out a proof that fails against our own signed root.
-            verify_inclusion(&leaf_hash(&stored.bytes), r.sequence, tree_size, &hashes, &cp.root).map_err(
-                |e| {
-                    tracing::error!(error = %e, tree_size, "inclusion proof does not match the signed checkpoint");
-                    HubError::DataLoss(format!(
-                        "the inclusion proof of the entry at position {} contradicts the signed checkpoint at size {tree_size} ({e}): the stored log or its subtree hashes were changed",
-                        r.sequence
-                    ))
-                },
-            )?;
+        Ok(Response::new(
+            self.prove(&stored, &entry, tree_size, &viewer).await?,
+        ))
+    }
+
+    async fn get_inclusion_proofs(
+        &self,
+        req: Request<pb::GetInclusionProofsRequest>,
+    ) -> Result<Response<pb::GetInclusionProofsResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        let r = req.into_inner();
+        if r.sequences.is_empty() || r.sequences.len() > MAX_PROOFS_PER_CALL {
+            return Err(HubError::InvalidArgument(vec![Violation::new(
+                "sequences",
+                format!("format: give 1 to {MAX_PROOFS_PER_CALL} sequence numbers"),
+            )])
+            .into());
         }
-        let checkpoint = stored_cp.map(|cp| checkpoint_to_pb(&cp, state.checkpointer.origin()));
-        Ok(Response::new(pb::GetInclusionProofResponse {
-            entry: Some(entry_to_pb(&entry, &stored.leaf_hash, &viewer)),
-            leaf_index: r.sequence,
-            tree_size,
-            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
-            checkpoint,
-        }))
+        let viewer = Self::viewer(&caller);
+        let mut found = Vec::with_capacity(r.sequences.len());
+        for &seq in &r.sequences {
+            found.push(self.visible_entry(seq, &viewer).await?);
+        }
+        let highest = r.sequences.iter().copied().max().unwrap_or(0);
+        let tree_size = self.proof_tree_size(r.tree_size, highest).await?;
+        // One entry for the batch: a verification of entries the officer
+        // already sees, not a search.
+        self.log_query(&ctx, &caller, Action::AuditQuery, &AuditQuery::default())
+            .await?;
+        let mut proofs = Vec::with_capacity(found.len());
+        for (stored, entry) in &found {
+            proofs.push(self.prove(stored, entry, tree_size, &viewer).await?);
+        }
+        Ok(Response::new(pb::GetInclusionProofsResponse { proofs }))
     }
 
     async fn get_consistency_proof(
