@@ -262,3 +262,24 @@ async fn stalled_connections_from_one_address_do_not_keep_others_out() {
         .expect("and is served");
     drop(stalled);
 }
+
+/// Oversized request metadata is answered with a gRPC status the client
+/// can read (RESOURCE_EXHAUSTED), not an HTTP 431 that clients show as
+/// UNKNOWN (issue 15, item 6).
+#[tokio::test]
+async fn oversized_metadata_is_resource_exhausted() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    let mut school = clients(&t, "mbo-school").await;
+    let mut r = req(pb::ListConsentsRequest::default());
+    r.metadata_mut()
+        .insert("x-padding", "a".repeat(16 * 1024).parse().expect("header"));
+    let e = school.consent.list_consents(r).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("metadata"), "{e:?}");
+    // The connection is still good.
+    school
+        .consent
+        .list_consents(req(pb::ListConsentsRequest::default()))
+        .await
+        .expect("served");
+}

@@ -286,7 +286,15 @@ where
         // Before anything is read: a database crash after this point may
         // take commits the answer read (see `flush_commits` below).
         let mark = store.read_mark();
+        let metadata_bytes = metadata_size(req.headers());
         let call = async move {
+            if metadata_bytes > MAX_METADATA_BYTES {
+                return Ok(Status::resource_exhausted(format!(
+                    "request metadata over {} KiB",
+                    MAX_METADATA_BYTES / 1024
+                ))
+                .into_http());
+            }
             let ctx = match ctx {
                 Ok(ctx) => ctx,
                 Err(BadMetadata { header, problem }) => {
@@ -402,4 +410,16 @@ fn rate_limited(wait: std::time::Duration) -> Status {
         ),
         tonic_types::ErrorDetails::with_retry_info(Some(wait)),
     )
+}
+
+/// Request metadata the hub reads: far more than any client of it sends
+/// (an end-user id, a role, a trace context), far less than could burden it.
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// The size of `headers` as HTTP/2 counts it (name, value and 32 bytes each).
+fn metadata_size(headers: &http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
 }

@@ -290,6 +290,10 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         // One connection cannot hold more than this many calls open: a
         // stalled client ties up at most its own streams.
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+        // Request metadata up to 64 KiB reaches the authentication layer,
+        // which answers anything over 8 KiB with a gRPC status; hyper's own
+        // limit (16 KiB) answered HTTP 431, which clients show as UNKNOWN.
+        .http2_max_header_list_size(Some(64 * 1024))
         .layer(AuthLayer::new(store.clone(), cfg.rate_limit, refusals.clone()))
         .add_service(health_service)
         .add_service(reflection)
