@@ -537,6 +537,7 @@ on_both_backends!(
     transfer_state_reset_is_refused,
     changed_consent_is_refused,
     deleted_row_commitment_index_is_named,
+    replaced_recipient_key_is_refused,
 );
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
@@ -1322,6 +1323,44 @@ async fn deleted_row_commitment_index_is_named(t: TestHub) {
     let mut werk = clients(&b.hub, "gemeente-participatiewet").await;
     assert_row_refused(werk.inbox.list_inbox(list_inbox()).await, None);
     b.hub.stop().await;
+}
+
+/// (r) The gemeente's age key replaced in the database by one the attacker
+/// holds: new handovers would be sealed to the attacker. The hub refuses to
+/// seal to a key that is not what the entry that registered it says.
+async fn replaced_recipient_key_is_refused(t: TestHub) {
+    let mut b = build_log(t).await;
+    let raw = Raw::open(&b.url).await;
+    let (key_id,): (String,) = raw!(&raw, p => sqlx::query_as(
+        "SELECT key_id FROM recipient_keys WHERE oin = $1 AND function = 'participatiewet'")
+        .bind(schakel_e2e::flow::GEMEENTE_OIN)
+        .fetch_one(p)
+        .await)
+    .expect("the gemeente's key");
+    raw.close().await;
+    let attacker = age::x25519::Identity::generate().to_public().to_string();
+    change_row(
+        &b.url,
+        &format!("UPDATE recipient_keys SET age_recipient = '{attacker}' WHERE key_id = $1"),
+        &key_id,
+    )
+    .await;
+    b.hub.restart().await;
+    let mut school = clients(&b.hub, "mbo-school").await;
+    let bsn = &test_bsns(6)[5];
+    let consent = give_consent(&mut school, bsn, "consent-after").await;
+    let sent = school
+        .transfer
+        .submit(req(handover(bsn, &consent, "submit-after")))
+        .await;
+    let status = sent.expect_err("nothing is sealed to a replaced key");
+    assert_eq!(status.code(), tonic::Code::DataLoss, "{status:?}");
+    b.hub.stop().await;
+    let position = last_writes(&b, RowTable::RECIPIENT_KEY)
+        .into_iter()
+        .find(|(id, _)| *id == key_id)
+        .map(|(_, at)| at);
+    assert_verify_names_row(&b, "recipient_key", &key_id, position).await;
 }
 
 /// A forged entry for position `p`: another end user, same time.

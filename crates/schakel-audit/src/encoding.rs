@@ -29,7 +29,8 @@
 //! 8       span_id              (not all zero)
 //! -- version 2 only:
 //! u16     row count            (0..=256)
-//!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise)
+//!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise,
+//!                                4 recipient key)
 //!   16    row id
 //!   32    metadata digest
 //!   32    units digest

@@ -36,6 +36,9 @@ impl RowTable {
     /// An expertise request with its advice and sealed units
     /// (`expertise_requests`, `expertise_groups`).
     pub const EXPERTISE: RowTable = RowTable(3);
+    /// An age recipient key of a function (`recipient_keys`): what the hub
+    /// seals case data to.
+    pub const RECIPIENT_KEY: RowTable = RowTable(4);
 
     /// The code as stored; never 0.
     pub fn code(self) -> u8 {
@@ -54,6 +57,7 @@ impl RowTable {
             Self::CONSENT => "consent".to_owned(),
             Self::TRANSFER => "transfer".to_owned(),
             Self::EXPERTISE => "expertise".to_owned(),
+            Self::RECIPIENT_KEY => "recipient_key".to_owned(),
             other => format!("table_{}", other.0),
         }
     }

@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::audit::audited_write;
 use crate::pool::on_pool;
+use crate::row_commitments::Found;
 use crate::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey, Store,
     StoreError,
 };
-use schakel_audit::Entry;
+use schakel_audit::{Entry, RowTable};
 
 const INSERT_ORGANISATION: &str = include_str!("../queries/insert_organisation.sql");
 const UPDATE_ORGANISATION: &str = include_str!("../queries/update_organisation.sql");
@@ -273,7 +274,7 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let _changing = self.directory.changing();
-        audited_write!(self, "recipient key", audit, now, tx => sqlx::query(INSERT_RECIPIENT)
+        audited_write!(self, "recipient key", audit, now, rows = [(RowTable::RECIPIENT_KEY, key.key_id)], tx => sqlx::query(INSERT_RECIPIENT)
             .bind(key.key_id.to_string())
             .bind(key.oin.as_str())
             .bind(key.function.as_str())
@@ -301,6 +302,34 @@ impl Store {
     }
 
     async fn load_recipients(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
+        let keys = self.load_recipients_unchecked(oin).await?;
+        // A key changed in the database would have case data sealed to
+        // someone else: each must be what the entry that wrote it says.
+        self.check_rows(keys.iter().map(Found::recipient_key).collect())
+            .await?;
+        Ok(keys)
+    }
+
+    /// One recipient key by id, checked like every read.
+    pub(crate) async fn recipient_key(&self, id: Uuid) -> Result<Option<RecipientKey>, StoreError> {
+        let key: Option<RecipientKey> = on_pool!(self, p => {
+            let row = sqlx::query(SELECT_RECIPIENT)
+                .bind(id.to_string())
+                .fetch_optional(p)
+                .await
+                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+            match row {
+                None => Ok::<_, StoreError>(None),
+                Some(r) => Ok(Some(recipient_from_row!(r))),
+            }
+        })?;
+        if let Some(k) = &key {
+            self.check_row(Found::recipient_key(k)).await?;
+        }
+        Ok(key)
+    }
+
+    async fn load_recipients_unchecked(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
         on_pool!(self, p => {
             let rows = sqlx::query(SELECT_RECIPIENTS)
                 .bind(oin.as_str())
@@ -324,7 +353,7 @@ impl Store {
         audit: Entry,
     ) -> Result<RecipientKey, StoreError> {
         let _changing = self.directory.changing();
-        let key = audited_write!(self, "recipient key", audit, now, tx => async {
+        let key = audited_write!(self, "recipient key", audit, now, rows = [(RowTable::RECIPIENT_KEY, key_id)], tx => async {
             let done = sqlx::query(REVOKE_RECIPIENT)
                 .bind(key_id.to_string())
                 .bind(millis(now))
@@ -419,3 +448,30 @@ impl Store {
         Ok(())
     }
 }
+
+/// Reads, inside a write transaction, of the directory rows an audit entry
+/// commits to (`row_commitments::commitments_in_tx`).
+pub(crate) trait CommittedDirectoryRows {
+    /// An age recipient key.
+    async fn recipient_key_in_tx(&mut self, id: Uuid) -> Result<Option<RecipientKey>, StoreError>;
+}
+
+macro_rules! committed_directory_rows_for {
+    ($conn:ty) => {
+        impl CommittedDirectoryRows for $conn {
+            async fn recipient_key_in_tx(&mut self, id: Uuid) -> Result<Option<RecipientKey>, StoreError> {
+                let row = sqlx::query(SELECT_RECIPIENT)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
+                Ok(match row {
+                    None => None,
+                    Some(r) => Some(recipient_from_row!(r)),
+                })
+            }
+        }
+    };
+}
+committed_directory_rows_for!(sqlx::SqliteConnection);
+committed_directory_rows_for!(sqlx::PgConnection);

@@ -21,12 +21,13 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::audit::{StoredEntry, stored_entry_from_row};
+use crate::directory::CommittedDirectoryRows;
 use crate::exchange::{
     CommittedRows, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, SealedRow, TransferRow,
     expertise_parts,
 };
 use crate::pool::on_pool;
-use crate::{Store, StoreError};
+use crate::{RecipientKey, Store, StoreError};
 
 const AUDIT_ROW_LATEST: &str = include_str!("../queries/audit_row_latest.sql");
 const ROW_BEFORE_COMMITMENTS: &str = include_str!("../queries/row_before_commitments.sql");
@@ -249,6 +250,28 @@ pub(crate) fn expertise_meta(row: &ExpertiseRow, idem: &Idempotency) -> Hash {
     c.finish()
 }
 
+/// The metadata digest of an age recipient key.
+pub(crate) fn recipient_key_meta(key: &RecipientKey) -> Hash {
+    let RecipientKey {
+        key_id,
+        oin,
+        function,
+        age_recipient,
+        valid_from,
+        valid_until,
+        revoked_at,
+    } = key;
+    let mut c = Canon::new("recipient_key");
+    c.text(&key_id.to_string())
+        .text(oin.as_str())
+        .text(function.as_str())
+        .text(age_recipient)
+        .ms(*valid_from)
+        .opt_ms(*valid_until)
+        .opt_ms(*revoked_at);
+    c.finish()
+}
+
 /// The digest of sealed units, in order, each with the part it belongs to
 /// (`transfer`, or an expertise exchange's `request` and `advice`).
 pub(crate) fn units_digest<'a>(units: impl IntoIterator<Item = (&'a str, &'a SealedRow)>) -> Hash {
@@ -270,7 +293,7 @@ fn transfer_units(units: &[SealedRow]) -> Hash {
 /// The commitments to `rows` as they are now inside the open transaction
 /// `conn`: what the action's audit entry carries. Sorted by table and id,
 /// without duplicates, as the entry encoding requires.
-pub(crate) async fn commitments_in_tx<C: CommittedRows + Send>(
+pub(crate) async fn commitments_in_tx<C: CommittedRows + CommittedDirectoryRows + Send>(
     conn: &mut C,
     rows: &[(RowTable, Uuid)],
 ) -> Result<Vec<RowCommitment>, StoreError> {
@@ -295,6 +318,10 @@ pub(crate) async fn commitments_in_tx<C: CommittedRows + Send>(
                     expertise_meta(&row, &idem),
                     units_digest(expertise_parts(&request, &advice)),
                 )
+            }
+            RowTable::RECIPIENT_KEY => {
+                let key = conn.recipient_key_in_tx(id).await?.ok_or(missing)?;
+                (recipient_key_meta(&key), units_digest([]))
             }
             _ => return Err(StoreError::Corrupt("row table")),
         };
@@ -338,6 +365,14 @@ impl Found {
             RowTable::EXPERTISE,
             row.request_id,
             Self::Meta(expertise_meta(row, idem)),
+        )
+    }
+
+    pub(crate) fn recipient_key(key: &RecipientKey) -> (RowTable, Uuid, Self) {
+        (
+            RowTable::RECIPIENT_KEY,
+            key.key_id,
+            Self::Meta(recipient_key_meta(key)),
         )
     }
 
@@ -444,6 +479,7 @@ impl Store {
             };
             let read = match table.as_str() {
                 "consent" => self.consent(id).await.map(|_| ()),
+                "recipient_key" => self.recipient_key(id).await.map(|_| ()),
                 "transfer" => match self.transfer(id).await {
                     Ok(_) => self.transfer_groups(id).await.map(|_| ()),
                     Err(e) => Err(e),
@@ -482,6 +518,7 @@ pub(crate) fn table_name(table: RowTable) -> &'static str {
         RowTable::CONSENT => "consent",
         RowTable::TRANSFER => "transfer",
         RowTable::EXPERTISE => "expertise",
+        RowTable::RECIPIENT_KEY => "recipient_key",
         _ => "unknown",
     }
 }

@@ -1,7 +1,7 @@
 -- Which audit entries commit to which exchange rows (issue 14).
 --
--- An audit entry of an action that writes a consent, a transfer or an
--- expertise request carries a digest of that row as the action left it
+-- An audit entry of an action that writes a consent, a transfer, an
+-- expertise request or an age recipient key carries a digest of that row as the action left it
 -- (schakel-audit RowCommitment: clear metadata, and the sealed units'
 -- ciphertext). Every read of such a row by the hub compares the row with the
 -- latest entry that committed to it, found through this index, so a row
@@ -31,6 +31,8 @@ INSERT INTO rows_before_commitments (row_table, row_id)
     SELECT 'transfer', transfer_id FROM transfers;
 INSERT INTO rows_before_commitments (row_table, row_id)
     SELECT 'expertise', request_id FROM expertise_requests;
+INSERT INTO rows_before_commitments (row_table, row_id)
+    SELECT 'recipient_key', key_id FROM recipient_keys;
 
 CREATE TRIGGER audit_rows_no_update BEFORE UPDATE ON audit_rows
 BEGIN SELECT RAISE(ABORT, 'audit_rows is append-only'); END;
