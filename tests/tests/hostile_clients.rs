@@ -283,3 +283,23 @@ async fn oversized_metadata_is_resource_exhausted() {
         .await
         .expect("served");
 }
+
+/// A service without documents takes requests of at most 64 KiB: a 1 MiB
+/// consent listing is refused before it is decoded (issue 15, item 3).
+#[tokio::test]
+async fn a_service_without_documents_takes_small_requests_only() {
+    let t = TestHub::start(Db::Sqlite).await.expect("hub");
+    // Field 1 of ListConsentsRequest (a string) holding 1 MiB.
+    let len = 1024 * 1024;
+    let mut body = vec![0x0a];
+    let mut n = len;
+    while n >= 0x80 {
+        body.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    body.push(n as u8);
+    body.resize(body.len() + len, b'a');
+    let status = send_raw(&t, "/schakel.v1.ConsentService/ListConsents", body).await;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("64 KiB"), "{status:?}");
+}

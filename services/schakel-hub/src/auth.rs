@@ -391,9 +391,11 @@ fn client_input_fault(headers: &http::HeaderMap) -> Option<Status> {
         tonic::Code::Internal if status.message().starts_with("failed to decode Protobuf message") => Some(
             Status::invalid_argument("the request is not a valid protobuf message of this method"),
         ),
-        tonic::Code::OutOfRange if status.message().contains("message length too large") => Some(
-            Status::resource_exhausted("the request is larger than the hub accepts (4 MiB)"),
-        ),
+        tonic::Code::OutOfRange if status.message().contains("message length too large") => {
+            Some(Status::resource_exhausted(
+                "the request is larger than the hub accepts for this method (4 MiB with a document, 64 KiB without)",
+            ))
+        }
         _ => None,
     }
 }

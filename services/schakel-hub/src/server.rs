@@ -34,6 +34,10 @@ use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long running calls may take to finish when the hub stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The largest request of a service without documents (directory, admin,
+/// consent, inbox, audit): their biggest, a decision with a 4,000-character
+/// reason or 500 proof positions, is a few KiB.
+const SMALL_REQUEST: usize = 64 * 1024;
 /// At most this many calls in flight on one connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 
@@ -297,13 +301,23 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .layer(AuthLayer::new(store.clone(), cfg.rate_limit, refusals.clone()))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(DirectoryServiceServer::new(DirectoryApi(state.clone())))
-        .add_service(AdminServiceServer::new(AdminApi(state.clone())))
-        .add_service(ConsentServiceServer::new(ConsentApi(state.clone())))
+        // Services whose requests carry no document take far less than the
+        // 4 MiB a document may need: less to decode for a hostile client.
+        .add_service(
+            DirectoryServiceServer::new(DirectoryApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
+        )
+        .add_service(
+            AdminServiceServer::new(AdminApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
+        )
+        .add_service(
+            ConsentServiceServer::new(ConsentApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
+        )
         .add_service(TransferServiceServer::new(TransferApi(state.clone())))
-        .add_service(InboxServiceServer::new(InboxApi(state.clone())))
+        .add_service(
+            InboxServiceServer::new(InboxApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
+        )
         .add_service(ExpertiseServiceServer::new(ExpertiseApi(state.clone())))
-        .add_service(AuditServiceServer::new(AuditApi(state)));
+        .add_service(AuditServiceServer::new(AuditApi(state)).max_decoding_message_size(SMALL_REQUEST));
 
     let (incoming, acceptor) =
         tls_incoming(listener, TlsAcceptor::from(tls), authority, cfg.handshake_timeout);
