@@ -66,6 +66,20 @@ async fn send_raw(t: &TestHub, method: &'static str, body: Vec<u8>) -> tonic::St
 
 const SUBMIT: &str = "/schakel.v1.TransferService/Submit";
 
+/// A message whose field 1 (a string in the requests used here) holds `len`
+/// bytes.
+fn long_string_field(len: usize) -> Vec<u8> {
+    let mut body = vec![0x0a];
+    let mut n = len;
+    while n >= 0x80 {
+        body.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    body.push(n as u8);
+    body.resize(body.len() + len, b'a');
+    body
+}
+
 #[tokio::test]
 async fn malformed_protobuf_is_invalid_argument_with_a_plain_message() {
     let t = TestHub::start(Db::Sqlite).await.expect("hub");
@@ -94,15 +108,7 @@ async fn malformed_protobuf_is_invalid_argument_with_a_plain_message() {
 async fn a_request_over_the_size_limit_is_resource_exhausted() {
     let t = TestHub::start(Db::Sqlite).await.expect("hub");
     // Field 1 with 5 MiB of text: over the 4 MiB the hub accepts.
-    let len = 5 * 1024 * 1024;
-    let mut body = vec![0x0a];
-    let mut n = len;
-    while n >= 0x80 {
-        body.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    body.push(n as u8);
-    body.resize(body.len() + len, b'a');
+    let body = long_string_field(5 * 1024 * 1024);
     let status = send_raw(&t, SUBMIT, body).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
@@ -290,15 +296,7 @@ async fn oversized_metadata_is_resource_exhausted() {
 async fn a_service_without_documents_takes_small_requests_only() {
     let t = TestHub::start(Db::Sqlite).await.expect("hub");
     // Field 1 of ListConsentsRequest (a string) holding 1 MiB.
-    let len = 1024 * 1024;
-    let mut body = vec![0x0a];
-    let mut n = len;
-    while n >= 0x80 {
-        body.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    body.push(n as u8);
-    body.resize(body.len() + len, b'a');
+    let body = long_string_field(1024 * 1024);
     let status = send_raw(&t, "/schakel.v1.ConsentService/ListConsents", body).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("64 KiB"), "{status:?}");
