@@ -50,16 +50,22 @@ impl RowTable {
         (code != 0).then_some(Self(code))
     }
 
-    /// The table's name, as the store's index column holds it (`transfer`);
-    /// an unnamed code shows as `table_<code>`.
-    pub fn name(self) -> String {
+    /// The name of a table this version knows, as the store's index column
+    /// holds it (`transfer`).
+    pub fn known_name(self) -> Option<&'static str> {
         match self {
-            Self::CONSENT => "consent".to_owned(),
-            Self::TRANSFER => "transfer".to_owned(),
-            Self::EXPERTISE => "expertise".to_owned(),
-            Self::RECIPIENT_KEY => "recipient_key".to_owned(),
-            other => format!("table_{}", other.0),
+            Self::CONSENT => Some("consent"),
+            Self::TRANSFER => Some("transfer"),
+            Self::EXPERTISE => Some("expertise"),
+            Self::RECIPIENT_KEY => Some("recipient_key"),
+            _ => None,
         }
+    }
+
+    /// The table's name; an unnamed code shows as `table_<code>`.
+    pub fn name(self) -> String {
+        self.known_name()
+            .map_or_else(|| format!("table_{}", self.0), str::to_owned)
     }
 }
 

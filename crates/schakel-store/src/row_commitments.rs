@@ -514,11 +514,5 @@ impl Store {
 
 /// The name the `audit_rows` index and errors use for a table.
 pub(crate) fn table_name(table: RowTable) -> &'static str {
-    match table {
-        RowTable::CONSENT => "consent",
-        RowTable::TRANSFER => "transfer",
-        RowTable::EXPERTISE => "expertise",
-        RowTable::RECIPIENT_KEY => "recipient_key",
-        _ => "unknown",
-    }
+    table.known_name().unwrap_or("unknown")
 }
