@@ -77,6 +77,10 @@ pub struct FileConfig {
     /// an address without a valid certificate), method and reason get one
     /// audit entry and a count of the rest (default 60; 1 to 86400).
     pub refused_calls_interval_secs: Option<u64>,
+    /// MiB of requests all calls together may hold while they run (default
+    /// 256; 16 to 65536). A call that would go over it is answered
+    /// RESOURCE_EXHAUSTED with a retry delay.
+    pub request_budget_mib: Option<u64>,
     /// Default thresholds of the anomaly report.
     #[serde(default)]
     pub anomalies: AnomalyDefaults,
@@ -106,6 +110,7 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("rate_limit_per_second", true),
     ("rate_limit_burst", true),
     ("refused_calls_interval_secs", true),
+    ("request_budget_mib", true),
 ];
 
 /// Keys that must be present (in the file or the environment).
@@ -428,6 +433,12 @@ impl FileConfig {
         if !(1..=86_400).contains(&refused_interval) {
             problems.push("refused_calls_interval_secs: must be 1 to 86400".into());
         }
+        let budget_mib = cfg
+            .request_budget_mib
+            .unwrap_or((crate::intake::DEFAULT_BUDGET / (1024 * 1024)) as u64);
+        if !(16..=65_536).contains(&budget_mib) {
+            problems.push("request_budget_mib: must be 16 to 65536".into());
+        }
         for (key, problem) in cfg.anomalies.problems() {
             problems.push(format!("anomalies.{key}: {problem}"));
         }
@@ -462,6 +473,7 @@ impl FileConfig {
                     rate_limit,
                     refused_calls_interval: std::time::Duration::from_secs(refused_interval),
                     handshake_timeout: crate::server::HANDSHAKE_TIMEOUT,
+                    request_budget: usize::try_from(budget_mib * 1024 * 1024).unwrap_or(usize::MAX),
                 })
             }
             _ => Err(fail(problems)),

@@ -427,6 +427,7 @@ impl DevEnvironment {
             // The development hub serves benchmarks and tests: unlimited.
             rate_limit: None,
             refused_calls_interval: std::time::Duration::from_secs(60),
+            request_budget: crate::intake::DEFAULT_BUDGET,
             handshake_timeout: crate::server::HANDSHAKE_TIMEOUT,
         })
     }

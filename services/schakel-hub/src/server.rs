@@ -23,6 +23,7 @@ use tonic::transport::Server;
 
 use crate::auth::AuthLayer;
 use crate::checkpoint::Checkpointer;
+use crate::intake::{DOCUMENT_REQUEST, IntakeLayer, SMALL_REQUEST};
 use crate::regions::RegionTable;
 use crate::services::{
     AdminApi, AuditApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi,
@@ -34,10 +35,6 @@ use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long running calls may take to finish when the hub stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// The largest request of a service without documents (directory, admin,
-/// consent, inbox, audit): their biggest, a decision with a 4,000-character
-/// reason or 500 proof positions, is a few KiB.
-const SMALL_REQUEST: usize = 64 * 1024;
 /// At most this many calls in flight on one connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 
@@ -86,6 +83,9 @@ pub struct HubConfig {
     pub refused_calls_interval: Duration,
     /// A TLS handshake that takes longer is dropped ([`HANDSHAKE_TIMEOUT`]).
     pub handshake_timeout: Duration,
+    /// Bytes of requests all calls together may hold while they run
+    /// ([`crate::intake`]; default [`crate::intake::DEFAULT_BUDGET`]).
+    pub request_budget: usize,
 }
 
 /// Why a hub did not start.
@@ -299,6 +299,9 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         // limit (16 KiB) answered HTTP 431, which clients show as UNKNOWN.
         .http2_max_header_list_size(Some(64 * 1024))
         .layer(AuthLayer::new(store.clone(), cfg.rate_limit, refusals.clone()))
+        // After authentication, so only a known caller's bytes are read:
+        // within the budget, and lists counted before anything is decoded.
+        .layer(IntakeLayer::new(cfg.request_budget))
         .add_service(health_service)
         .add_service(reflection)
         // Services whose requests carry no document take far less than the
@@ -312,11 +315,17 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .add_service(
             ConsentServiceServer::new(ConsentApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
         )
-        .add_service(TransferServiceServer::new(TransferApi(state.clone())))
+        .add_service(
+            TransferServiceServer::new(TransferApi(state.clone()))
+                .max_decoding_message_size(DOCUMENT_REQUEST),
+        )
         .add_service(
             InboxServiceServer::new(InboxApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
         )
-        .add_service(ExpertiseServiceServer::new(ExpertiseApi(state.clone())))
+        .add_service(
+            ExpertiseServiceServer::new(ExpertiseApi(state.clone()))
+                .max_decoding_message_size(DOCUMENT_REQUEST),
+        )
         .add_service(AuditServiceServer::new(AuditApi(state)).max_decoding_message_size(SMALL_REQUEST));
 
     let (incoming, acceptor) =

@@ -7,7 +7,7 @@ mod audit;
 mod consent;
 mod directory;
 mod document;
-mod exchange;
+pub(crate) mod exchange;
 mod expertise;
 mod inbox;
 mod transfer;
