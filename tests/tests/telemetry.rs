@@ -212,6 +212,7 @@ async fn spans_and_metrics_arrive_without_personal_data() {
         "schakel.rpc.duration",
         "schakel.policy.refusals",
         "schakel.audit.log_size",
+        "schakel.audit.unsigned_age",
     ] {
         assert!(names.iter().any(|n| n == metric), "no {metric} in {names:?}");
     }

@@ -309,21 +309,22 @@ impl Checkpointer {
             created_at: Timestamp::from_millisecond(Timestamp::now().as_millisecond())
                 .unwrap_or_else(|_| Timestamp::now()),
         };
-        crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
         // Outside the database first: a checkpoint in the file and not in
         // the database is still a true statement about the log.
         self.write_file(&stored.note).await?;
         self.remember(&checkpoint);
-        if self.store.insert_checkpoint(&stored).await? {
+        let stored = if self.store.insert_checkpoint(&stored).await? {
             tracing::debug!(size = stored.size, "audit checkpoint signed");
-            return Ok(stored);
-        }
-        // Another hub stored this size first; it signed the same root.
-        Ok(self
-            .store
-            .checkpoint_covering(stored.size)
-            .await?
-            .unwrap_or(stored))
+            stored
+        } else {
+            // Another hub stored this size first; it signed the same root.
+            self.store
+                .checkpoint_covering(stored.size)
+                .await?
+                .unwrap_or(stored)
+        };
+        crate::telemetry::record_checkpoint(size, stored.created_at.as_millisecond());
+        Ok(stored)
     }
 
     /// Checkpoints every `interval` until the task is aborted. Failures are
@@ -337,9 +338,11 @@ impl Checkpointer {
                 match self.checkpoint_now().await {
                     Ok(_) => {}
                     Err(CheckpointError::Store(e)) => {
+                        crate::telemetry::record_checkpoint_failed();
                         tracing::warn!(error = %e, "audit checkpoint postponed")
                     }
                     Err(e) => {
+                        crate::telemetry::record_checkpoint_failed();
                         tracing::error!(error = %e, "audit checkpoint refused");
                     }
                 }

@@ -234,11 +234,17 @@ struct Metrics {
     refusals: Counter<u64>,
     _log_size: ObservableGauge<u64>,
     _checkpoint_age: ObservableGauge<f64>,
+    _unsigned_age: ObservableGauge<f64>,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
 static AUDIT_SIZE: AtomicU64 = AtomicU64::new(0);
 static LAST_CHECKPOINT_MS: AtomicI64 = AtomicI64::new(0);
+/// When the last checkpoint run found every entry signed.
+static LAST_COVERED_MS: AtomicI64 = AtomicI64::new(0);
+/// Since when entries may have waited for a signature that the checkpoint
+/// runs could not give (0: none waiting).
+static UNSIGNED_SINCE_MS: AtomicI64 = AtomicI64::new(0);
 
 /// The instruments, made on first use from the global meter provider (a
 /// no-op one unless [`init`] installed an exporter before).
@@ -261,13 +267,15 @@ fn metrics() -> &'static Metrics {
                 .build(),
             _log_size: m
                 .u64_observable_gauge("schakel.audit.log_size")
-                .with_description("Audit log entries, as of the last checkpoint run")
+                .with_description(
+                    "Audit log entries, as of the last checkpoint run (every interval, also when idle)",
+                )
                 .with_callback(|o| o.observe(AUDIT_SIZE.load(Ordering::Relaxed), &[]))
                 .build(),
             _checkpoint_age: m
                 .f64_observable_gauge("schakel.audit.checkpoint_age")
                 .with_unit("s")
-                .with_description("Seconds since the latest signed checkpoint")
+                .with_description("Seconds since the latest signed checkpoint; grows on an idle log")
                 .with_callback(|o| {
                     let last = LAST_CHECKPOINT_MS.load(Ordering::Relaxed);
                     if last > 0 {
@@ -275,6 +283,15 @@ fn metrics() -> &'static Metrics {
                         o.observe((now - last).max(0) as f64 / 1000.0, &[]);
                     }
                 })
+                .build(),
+            _unsigned_age: m
+                .f64_observable_gauge("schakel.audit.unsigned_age")
+                .with_unit("s")
+                .with_description(
+                    "Seconds the oldest entry has waited for a checkpoint that could not be signed; 0 while \
+                     every run signs what there is, also on an idle log",
+                )
+                .with_callback(|o| o.observe(unsigned_age_secs(), &[]))
                 .build(),
         }
     })
@@ -308,16 +325,61 @@ pub fn record_refusals<'a>(descriptions: impl IntoIterator<Item = &'a str>) {
     }
 }
 
-/// Notes the log size and the latest checkpoint's time for the gauges.
+/// Notes, after a checkpoint run that left nothing unsigned, the log size
+/// and the latest checkpoint's time for the gauges.
 pub fn record_checkpoint(log_size: u64, checkpoint_at_ms: i64) {
     metrics();
     AUDIT_SIZE.store(log_size, Ordering::Relaxed);
     LAST_CHECKPOINT_MS.store(checkpoint_at_ms, Ordering::Relaxed);
+    LAST_COVERED_MS.store(jiff::Timestamp::now().as_millisecond(), Ordering::Relaxed);
+    UNSIGNED_SINCE_MS.store(0, Ordering::Relaxed);
+}
+
+/// Notes a checkpoint run that failed: what was appended since the last
+/// run that signed everything may be waiting (`schakel.audit.unsigned_age`).
+pub fn record_checkpoint_failed() {
+    metrics();
+    let covered = match LAST_COVERED_MS.load(Ordering::Relaxed) {
+        0 => jiff::Timestamp::now().as_millisecond(),
+        t => t,
+    };
+    let _ = UNSIGNED_SINCE_MS.compare_exchange(0, covered, Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// The value of `schakel.audit.unsigned_age` now, in seconds.
+pub fn unsigned_age_secs() -> f64 {
+    match UNSIGNED_SINCE_MS.load(Ordering::Relaxed) {
+        0 => 0.0,
+        since => (jiff::Timestamp::now().as_millisecond() - since).max(0) as f64 / 1000.0,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An idle log is not an alarm; a hub that cannot sign is, from the
+    /// last run that signed everything. (The only test in this binary that
+    /// touches these gauges.)
+    #[test]
+    fn unsigned_age_is_zero_when_idle_and_grows_only_while_signing_fails() {
+        let now = jiff::Timestamp::now().as_millisecond();
+        // The latest checkpoint is an hour old, and nothing waits: idle.
+        record_checkpoint(10, now - 3_600_000);
+        assert_eq!(unsigned_age_secs(), 0.0);
+        // The last run that covered everything was an hour ago; runs fail.
+        LAST_COVERED_MS.store(now - 3_600_000, Ordering::Relaxed);
+        record_checkpoint_failed();
+        assert!(unsigned_age_secs() >= 3_599.0, "{}", unsigned_age_secs());
+        record_checkpoint_failed();
+        assert!(
+            unsigned_age_secs() >= 3_599.0,
+            "a later failure keeps the first time"
+        );
+        // Signing again: nothing waits.
+        record_checkpoint(11, now);
+        assert_eq!(unsigned_age_secs(), 0.0);
+    }
 
     #[test]
     fn method_labels_are_bounded() {
