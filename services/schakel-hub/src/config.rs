@@ -455,7 +455,7 @@ impl FileConfig {
                     },
                     ca_bundle_pem,
                     cert_chain_pem,
-                    key_pem: key_pem.to_vec(),
+                    key_pem: crate::tls::SecretPem::new(key_pem.to_vec()),
                     regions,
                     policy: std::sync::Arc::new(policy),
                     pseudonymiser,
@@ -506,6 +506,33 @@ mod tests {
             ("postgres://hub@db/schakel", None),
         ] {
             assert_eq!(default_checkpoint_file(url), want.map(PathBuf::from), "{url}");
+        }
+    }
+
+    /// A configuration printed for a diagnosis does not show the hub's
+    /// private key (issue 19, item 8).
+    #[test]
+    fn debug_output_holds_no_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = crate::dev::DevEnvironment::ensure(dir.path()).unwrap();
+        let cfg = env
+            .hub_config("127.0.0.1:0".parse().unwrap(), "sqlite::memory:")
+            .unwrap();
+        let key = std::fs::read_to_string(dir.path().join("hub/key.pem")).unwrap();
+        let body = key.lines().nth(1).unwrap();
+        assert_eq!(cfg.key_pem.expose(), key.as_bytes());
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains(body) && !shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(shown.contains("SecretPem(redacted)"));
+        // Nor the other secrets it holds.
+        for file in ["hub/pseudonym.key", "hub/audit-signing.key"] {
+            let secret = std::fs::read_to_string(dir.path().join(file)).unwrap();
+            for part in secret
+                .split(|c: char| c.is_whitespace() || c == '+')
+                .filter(|p| p.len() >= 16)
+            {
+                assert!(!shown.contains(part), "{file} is shown");
+            }
         }
     }
 

@@ -410,7 +410,7 @@ impl DevEnvironment {
             database: StoreOptions::new(database_url),
             ca_bundle_pem: read("ca/ca.pem")?,
             cert_chain_pem: read("hub/cert.pem")?,
-            key_pem: read("hub/key.pem")?,
+            key_pem: crate::tls::SecretPem::new(read("hub/key.pem")?),
             regions: RegionTable::parse(BUILTIN_CSV).map_err(|e| DevError::Invalid(e.to_string()))?,
             policy: std::sync::Arc::new(
                 crate::policy_files::builtin().map_err(|e| DevError::Invalid(e.to_string()))?,

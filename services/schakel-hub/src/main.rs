@@ -104,7 +104,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             // What the hub would only find out when it starts (issue 22).
             let problems = schakel_hub::tls::server_identity_problems(
                 &cfg.cert_chain_pem,
-                &cfg.key_pem,
+                cfg.key_pem.expose(),
                 &cfg.ca_bundle_pem,
             );
             if !problems.is_empty() {

@@ -50,7 +50,7 @@ pub struct HubConfig {
     /// PEM certificate chain of the hub.
     pub cert_chain_pem: Vec<u8>,
     /// PEM private key of the hub.
-    pub key_pem: Vec<u8>,
+    pub key_pem: crate::tls::SecretPem,
     /// The region table.
     pub regions: RegionTable,
     /// The validated policy (purposes, field catalogue, rules).
@@ -244,7 +244,7 @@ fn tls_incoming(
 pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
     let authority = ClientAuthority::from_pem(&cfg.ca_bundle_pem)?;
     let certs = certs_from_pem("hub certificate", &cfg.cert_chain_pem)?;
-    let key = key_from_pem("hub key", &cfg.key_pem)?;
+    let key = key_from_pem("hub key", cfg.key_pem.expose())?;
     let tls = Arc::new(server_config(&authority, certs, key)?);
     // Every entry this hub appends carries its authentication code, checked
     // before a checkpoint covers it (`checkpoint`).

@@ -50,6 +50,29 @@ pub fn certs_from_pem(label: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'sta
     Ok(certs)
 }
 
+/// A PEM private key held in memory: wiped when dropped, and never shown
+/// by `Debug`, so a configuration printed for a diagnosis cannot leak it.
+#[derive(Clone, Default)]
+pub struct SecretPem(zeroize::Zeroizing<Vec<u8>>);
+
+impl SecretPem {
+    /// Takes the key's PEM text.
+    pub fn new(pem: Vec<u8>) -> Self {
+        Self(zeroize::Zeroizing::new(pem))
+    }
+
+    /// The PEM text, for the TLS configuration.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretPem(redacted)")
+    }
+}
+
 /// Parses the private key in a PEM text.
 pub fn key_from_pem(label: &str, pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|_| TlsError::Pem(label.to_owned(), "private key"))
