@@ -36,6 +36,7 @@ use schakel_e2e::binary_hub::{HubProcess, check_database, connect, free_port, hu
 use schakel_e2e::flow::{BSN, Clients, give_consent, handover, req};
 use schakel_hub::dev::DevEnvironment;
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 /// Client tasks submitting at once.
 const CLIENTS: usize = 3;
@@ -171,6 +172,7 @@ async fn fault_run(
     dir: &Path,
     db_url: &str,
     ignore_xfsz: bool,
+    database_unreachable: bool,
     begin_fault: impl FnOnce(u32),
     end_fault: impl FnOnce(u32),
 ) {
@@ -207,6 +209,11 @@ async fn fault_run(
     let down = Instant::now();
     tokio::time::sleep(OUTAGE).await;
     hub.assert_alive("during the fault");
+    let health_channel = schakel_e2e::binary_hub::channel(env, "mbo-school", &url).await;
+    if database_unreachable {
+        // A load balancer's health check sees it (at the next probe).
+        wait_for_health(&health_channel, ServingStatus::NotServing, &hub).await;
+    }
     let during = {
         let l = ledger.lock().expect("ledger");
         l.codes.clone()
@@ -214,6 +221,7 @@ async fn fault_run(
     tokio::task::block_in_place(|| end_fault(pid));
     let up = Instant::now();
     let recovery = recovered(&ledger, up, &hub).await;
+    wait_for_health(&health_channel, ServingStatus::Serving, &hub).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -267,6 +275,40 @@ async fn fault_run(
     );
 }
 
+/// Waits until the hub's health service reports `want` for every
+/// `schakel.v1` service and the server as a whole; the deadline only stops
+/// a hang (the hub probes its database every few seconds).
+async fn wait_for_health(channel: &tonic::transport::Channel, want: ServingStatus, hub: &HubProcess) {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut health = HealthClient::new(channel.clone());
+    loop {
+        let mut seen = Vec::new();
+        for service in std::iter::once("").chain(schakel_proto::SERVICE_NAMES) {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            seen.push((service, status));
+        }
+        if seen
+            .iter()
+            .all(|(_, s)| s.as_ref().is_ok_and(|s| *s == want as i32))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health never became {want:?}: {seen:?}\n{}",
+            hub.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_and_restarted_under_load() {
     if schakel_testkit::pg_bin_dir().is_none() {
@@ -289,6 +331,7 @@ async fn postgres_stopped_and_restarted_under_load() {
         dir.path(),
         &url,
         false,
+        true,
         |_| cluster.stop().expect("pg_ctl stop"),
         |_| cluster.start_again().expect("pg_ctl start"),
     )
@@ -318,6 +361,8 @@ async fn sqlite_disk_full_under_load() {
         dir.path(),
         &url,
         true,
+        // A full disk still answers reads: health stays SERVING.
+        false,
         |pid| prlimit_fsize(pid, "0"),
         |pid| prlimit_fsize(pid, "unlimited"),
     )

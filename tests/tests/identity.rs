@@ -416,6 +416,54 @@ async fn health_is_served_to_any_verified_certificate(t: TestHub) {
         r.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+    // Every service has its real state, the server as a whole too (issue
+    // 21, item 2); a name the hub does not serve is NOT_FOUND.
+    let mut health = HealthClient::new(hub.channel());
+    for service in std::iter::once("").chain(schakel_proto::SERVICE_NAMES) {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{service:?}: {e:?}"))
+            .into_inner();
+        assert_eq!(
+            r.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service:?}"
+        );
+    }
+    let e = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "schakel.v1.NoSuchService".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    // Reflection in both versions: grpcio-reflection speaks v1alpha.
+    {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let ask = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = ServerReflectionClient::new(hub.channel())
+            .server_reflection_info(tokio_stream::iter([ask]))
+            .await
+            .expect("v1alpha reflection")
+            .into_inner();
+        let answer = answers.message().await.expect("answer").expect("one answer");
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("not a service list: {answer:?}");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        for service in schakel_proto::SERVICE_NAMES {
+            assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
+        }
+    }
     let e = HealthClient::new(t.connect_with(None).await.channel())
         .check(tonic_health::pb::HealthCheckRequest::default())
         .await

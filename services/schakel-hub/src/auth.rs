@@ -286,6 +286,11 @@ where
         // Before anything is read: a database crash after this point may
         // take commits the answer read (see `flush_commits` below).
         let mark = store.read_mark();
+        // Health and reflection read nothing stored: they answer while the
+        // database does not (a load balancer must see NOT_SERVING, not a
+        // call that waits for the database).
+        let reads_stored_data =
+            !authz::is_open_service(path.trim_start_matches('/').split('/').next().unwrap_or(""));
         let metadata_bytes = metadata_size(req.headers());
         let call = async move {
             if metadata_bytes > MAX_METADATA_BYTES {
@@ -343,7 +348,12 @@ where
                 // commit may be visible before it is on disk. An answer that
                 // read it leaves only once it is durable; immediate when no
                 // commit is waiting for its flush.
-                let out = match store.flush_commits(&mark).await {
+                let flushed = if reads_stored_data {
+                    store.flush_commits(&mark).await
+                } else {
+                    Ok(())
+                };
+                let out = match flushed {
                     Ok(()) => out,
                     Err(e) => Ok(Status::from(HubError::from(e)).into_http()),
                 };

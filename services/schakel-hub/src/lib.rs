@@ -17,6 +17,7 @@ pub mod convert;
 pub mod dev;
 pub mod error;
 pub mod handshakes;
+pub mod health;
 pub mod intake;
 pub mod pki;
 pub mod policy_files;

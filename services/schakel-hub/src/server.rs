@@ -124,6 +124,8 @@ pub struct RunningHub {
     purge_job: Option<JoinHandle<()>>,
     /// Writes the counts of refused calls every interval.
     refusals_job: JoinHandle<()>,
+    /// Reports each service's health from the database's.
+    health_job: JoinHandle<()>,
     refusals: Arc<crate::refusals::RefusalBook>,
 }
 
@@ -143,6 +145,7 @@ impl RunningHub {
         self.acceptor.abort();
         self.checkpointer.abort();
         self.refusals_job.abort();
+        self.health_job.abort();
         if let Some(job) = &self.purge_job {
             job.abort();
         }
@@ -180,6 +183,7 @@ impl RunningHub {
                 self.acceptor.abort();
                 self.checkpointer.abort();
                 self.refusals_job.abort();
+        self.health_job.abort();
                 if let Some(job) = &self.purge_job {
                     job.abort();
                 }
@@ -279,11 +283,19 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
     let refusals = Arc::new(crate::refusals::RefusalBook::new(cfg.refused_calls_interval));
     let refusals_job = crate::refusals::spawn(refusals.clone(), store.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<DirectoryServiceServer<DirectoryApi>>().await;
-    health.set_serving::<AdminServiceServer<AdminApi>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(schakel_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // The database was just opened: serving, until a probe says otherwise.
+    crate::health::set_all(&health, tonic_health::ServingStatus::Serving).await;
+    let health_job = crate::health::spawn(health, store.clone(), crate::health::PROBE_INTERVAL);
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(schakel_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    // Both versions: grpcio-reflection and other older clients speak v1alpha.
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
+    let reflection = reflection()
         .build_v1()
         .map_err(|e| StartError::Reflection(e.to_string()))?;
 
@@ -304,6 +316,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         .layer(IntakeLayer::new(cfg.request_budget))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         // Services whose requests carry no document take far less than the
         // 4 MiB a document may need: less to decode for a hostile client.
         .add_service(
@@ -345,6 +358,7 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
         final_checkpoint,
         purge_job,
         refusals_job,
+        health_job,
         refusals,
     })
 }
