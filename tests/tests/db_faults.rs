@@ -164,6 +164,14 @@ async fn recovered(ledger: &Mutex<Ledger>, since: Instant, hub: &HubProcess) -> 
 
 // ------------------------------------------------------------ the tests
 
+/// What a fault does to the hub's surroundings.
+struct FaultKind {
+    /// Start the hub with SIGXFSZ ignored (for a file size limit).
+    ignore_xfsz: bool,
+    /// The database does not answer at all (health must say NOT_SERVING).
+    database_unreachable: bool,
+}
+
 /// A load against a hub started on `db_url`; `fault` starts the fault and
 /// returns a closure that ends it. Returns the report line.
 async fn fault_run(
@@ -171,8 +179,7 @@ async fn fault_run(
     env: &DevEnvironment,
     dir: &Path,
     db_url: &str,
-    ignore_xfsz: bool,
-    database_unreachable: bool,
+    kind: FaultKind,
     begin_fault: impl FnOnce(u32),
     end_fault: impl FnOnce(u32),
 ) {
@@ -182,7 +189,7 @@ async fn fault_run(
     env.write_profiles(&url).expect("profiles");
     let config = write_config(env, dir, addr, db_url);
     let mut hub = HubProcess::new(config, dir.join("hub.log"), addr);
-    hub.ignore_xfsz = ignore_xfsz;
+    hub.ignore_xfsz = kind.ignore_xfsz;
     tokio::task::spawn_blocking(hub_binary).await.expect("build");
     tokio::task::block_in_place(|| hub.start());
     let pid = hub.pid();
@@ -210,7 +217,7 @@ async fn fault_run(
     tokio::time::sleep(OUTAGE).await;
     hub.assert_alive("during the fault");
     let health_channel = schakel_e2e::binary_hub::channel(env, "mbo-school", &url).await;
-    if database_unreachable {
+    if kind.database_unreachable {
         // A load balancer's health check sees it (at the next probe).
         wait_for_health(&health_channel, ServingStatus::NotServing, &hub).await;
     }
@@ -330,8 +337,10 @@ async fn postgres_stopped_and_restarted_under_load() {
         &env,
         dir.path(),
         &url,
-        false,
-        true,
+        FaultKind {
+            ignore_xfsz: false,
+            database_unreachable: true,
+        },
         |_| cluster.stop().expect("pg_ctl stop"),
         |_| cluster.start_again().expect("pg_ctl start"),
     )
@@ -360,9 +369,11 @@ async fn sqlite_disk_full_under_load() {
         &env,
         dir.path(),
         &url,
-        true,
-        // A full disk still answers reads: health stays SERVING.
-        false,
+        FaultKind {
+            ignore_xfsz: true,
+            // A full disk still answers reads: health stays SERVING.
+            database_unreachable: false,
+        },
         |pid| prlimit_fsize(pid, "0"),
         |pid| prlimit_fsize(pid, "unlimited"),
     )
