@@ -35,5 +35,5 @@ pub use exchange::{
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };
-pub use pool::{Backend, Store, StoreOptions, sqlite_file};
+pub use pool::{Backend, DatabaseProbe, Store, StoreOptions, probe, sqlite_file};
 pub use retention::{PurgeCandidate, PurgeKind, PurgeReason};

@@ -70,6 +70,96 @@ impl StoreOptions {
     }
 }
 
+/// What [`probe`] found: the database answers, and how far its schema is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseProbe {
+    /// The SQLite file does not exist yet (the hub creates it at start).
+    pub new_file: bool,
+    /// Migrations applied to the database.
+    pub applied: usize,
+    /// Migrations this version of the hub knows; it applies the rest at start.
+    pub known: usize,
+}
+
+/// Connects once to the database of `opts` and reads how many schema
+/// migrations it has, changing nothing (no migration, no file created): for
+/// `schakel-hub --check-config --check-database`. The error says why a
+/// connection failed (refused, wrong password, no such database).
+pub async fn probe(opts: &StoreOptions) -> Result<DatabaseProbe, StoreError> {
+    use sqlx::Connection as _;
+    const APPLIED: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+    let bad_url = |_| StoreError::Config("the database URL cannot be parsed".into());
+    let connect_failed = |e: sqlx::Error| StoreError::Connect(e.to_string());
+    let timed_out = |_| StoreError::Connect("no answer within the acquire timeout".into());
+    if opts.url.starts_with("sqlite:") {
+        let known = SQLITE_MIGRATIONS.iter().count();
+        let connect = SqliteConnectOptions::from_str(&opts.url).map_err(bad_url)?;
+        let in_memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
+        if !in_memory && !connect.get_filename().exists() {
+            return Ok(DatabaseProbe {
+                new_file: true,
+                applied: 0,
+                known,
+            });
+        }
+        let mut conn = tokio::time::timeout(
+            opts.acquire_timeout,
+            sqlx::SqliteConnection::connect_with(&connect.read_only(true)),
+        )
+        .await
+        .map_err(timed_out)?
+        .map_err(connect_failed)?;
+        let has_table: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| StoreError::from_sqlx("database", e))?;
+        let applied: i64 = if has_table > 0 {
+            sqlx::query_scalar(APPLIED)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| StoreError::from_sqlx("database", e))?
+        } else {
+            0
+        };
+        let _ = conn.close().await;
+        Ok(DatabaseProbe {
+            new_file: false,
+            applied: usize::try_from(applied).unwrap_or(0),
+            known,
+        })
+    } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+        let connect = PgConnectOptions::from_str(&opts.url).map_err(bad_url)?;
+        let mut conn = tokio::time::timeout(opts.acquire_timeout, sqlx::PgConnection::connect_with(&connect))
+            .await
+            .map_err(timed_out)?
+            .map_err(connect_failed)?;
+        let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| StoreError::from_sqlx("database", e))?;
+        let applied: i64 = if has_table {
+            sqlx::query_scalar(APPLIED)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| StoreError::from_sqlx("database", e))?
+        } else {
+            0
+        };
+        let _ = conn.close().await;
+        Ok(DatabaseProbe {
+            new_file: false,
+            applied: usize::try_from(applied).unwrap_or(0),
+            known: POSTGRES_MIGRATIONS.iter().count(),
+        })
+    } else {
+        Err(StoreError::Config(
+            "database URL must start with sqlite: or postgres:".into(),
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
     Sqlite(SqlitePool),

@@ -33,6 +33,10 @@ struct Args {
     /// every problem, and exit: 0 when the hub could start with it.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dev", "config"])]
     check_config: Option<PathBuf>,
+    /// With --check-config: also connect to the database once (changing
+    /// nothing) and report whether it answers and how far its schema is.
+    #[arg(long, requires = "check_config")]
+    check_database: bool,
     /// Register the hub operator (organisation, `admin` function and this
     /// client certificate, PEM) in a new database, then exit. Needed once,
     /// before any `schakel admin` call; run it as the schema owner (it
@@ -98,15 +102,38 @@ fn print_problems(e: &ConfigError) {
 
 /// `--check-config`: every problem, or what the hub would run with. The
 /// database URL is not printed (it may hold a password).
-fn check_config(path: &std::path::Path) -> ExitCode {
+async fn check_config(path: &std::path::Path, check_database: bool) -> ExitCode {
     match FileConfig::load(path) {
         Ok(cfg) => {
             // What the hub would only find out when it starts (issue 22).
-            let problems = schakel_hub::tls::server_identity_problems(
+            let mut problems = schakel_hub::tls::server_identity_problems(
                 &cfg.cert_chain_pem,
                 cfg.key_pem.expose(),
                 &cfg.ca_bundle_pem,
             );
+            let database = if check_database {
+                match schakel_store::probe(&cfg.database).await {
+                    Ok(p) if p.new_file => " (a new file: the hub creates it)".to_owned(),
+                    Ok(p) if p.applied > p.known => {
+                        problems.push(format!(
+                            "database: its schema has {} migrations, this hub knows {}: it belongs to a newer hub",
+                            p.applied, p.known
+                        ));
+                        String::new()
+                    }
+                    Ok(p) if p.applied == p.known => " (answers; schema up to date)".to_owned(),
+                    Ok(p) => format!(
+                        " (answers; schema at migration {} of {}: the hub applies the rest at start)",
+                        p.applied, p.known
+                    ),
+                    Err(e) => {
+                        problems.push(format!("database: {e}"));
+                        String::new()
+                    }
+                }
+            } else {
+                String::new()
+            };
             if !problems.is_empty() {
                 eprintln!("configuration {} cannot be used:", path.display());
                 for p in &problems {
@@ -117,7 +144,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             println!("configuration {} is valid", path.display());
             println!("  listen            {}", cfg.listen);
             println!(
-                "  database          {}",
+                "  database          {}{database}",
                 cfg.database.url.split(':').next().unwrap_or("?")
             );
             println!("  policy version    {}", cfg.policy.version());
@@ -204,7 +231,7 @@ async fn register_operator(args: &Args, cert: &std::path::Path) -> ExitCode {
 async fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(path) = &args.check_config {
-        return check_config(path);
+        return check_config(path, args.check_database).await;
     }
     if let Some(cert) = &args.register_operator {
         return register_operator(&args, cert).await;

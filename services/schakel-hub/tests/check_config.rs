@@ -6,8 +6,12 @@ use std::process::Command;
 use schakel_hub::dev::DevEnvironment;
 
 fn check(path: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    check_with(path, env, &[])
+}
+
+fn check_with(path: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_schakel-hub"));
-    cmd.arg("--check-config").arg(path);
+    cmd.arg("--check-config").arg(path).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -135,4 +139,61 @@ fn a_client_certificate_as_the_server_certificate_is_refused() {
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
+}
+
+/// `--check-database` connects once, changing nothing, and says why a
+/// database cannot be used (issue 22, item 2); without it the database is
+/// not touched.
+#[tokio::test]
+async fn the_database_is_checked_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = DevEnvironment::ensure(dir.path().join("dev")).unwrap();
+    let d = env.dir().display().to_string();
+    let db = dir.path().join("hub.db");
+    let url = format!("sqlite://{}", db.display());
+    let path = dir.path().join("hub.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:7443\"\n\
+             database_url = \"{url}\"\n\
+             ca_bundle = \"{d}/ca/ca.pem\"\n\
+             server_cert = \"{d}/hub/cert.pem\"\n\
+             server_key = \"{d}/hub/key.pem\"\n\
+             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
+             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
+             log_origin = \"{}\"\n",
+            schakel_hub::dev::DEV_LOG_ORIGIN
+        ),
+    )
+    .unwrap();
+    let database = ["--check-database"];
+    let (code, stdout, stderr) = check_with(&path, &[], &database);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("a new file"), "{stdout}");
+    assert!(!db.exists(), "the check creates nothing");
+
+    let store = schakel_store::Store::connect(&schakel_store::StoreOptions::new(url.as_str()))
+        .await
+        .unwrap();
+    store.close().await;
+    let (code, stdout, stderr) = check_with(&path, &[], &database);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("schema up to date"), "{stdout}");
+
+    // Nothing listens on port 1: the reason is said, the password is not.
+    let unreachable = [(
+        "SCHAKEL_DATABASE_URL",
+        "postgres://schakel_hub:geheim@127.0.0.1:1/schakel",
+    )];
+    let (code, stdout, stderr) = check_with(&path, &unreachable, &database);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("database: cannot connect to the database") && stderr.contains("refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("geheim") && !stdout.contains("geheim"));
+    // Without the flag the database is not contacted.
+    let (code, stdout, stderr) = check(&path, &unreachable);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
