@@ -170,7 +170,7 @@ async fn spans_and_metrics_arrive_without_personal_data() {
     let in_trace: Vec<&Span> = spans.iter().filter(|s| s.trace_id == trace).collect();
     let submits: Vec<&&Span> = in_trace
         .iter()
-        .filter(|s| s.name == "/schakel.v1.TransferService/Submit")
+        .filter(|s| s.name == "schakel.v1.TransferService/Submit")
         .collect();
     assert_eq!(
         submits.len(),
@@ -184,6 +184,23 @@ async fn spans_and_metrics_arrive_without_personal_data() {
             "child of the caller's span"
         );
         assert_eq!(s.kind, 2, "SPAN_KIND_SERVER");
+        // OpenTelemetry's RPC conventions: the service and the method's
+        // name apart, the status code as a number.
+        let attr = |key: &str| {
+            s.attributes
+                .iter()
+                .find(|a| a.key == key)
+                .and_then(|a| a.value.as_ref())
+                .and_then(|v| v.value.clone())
+                .unwrap_or_else(|| panic!("no {key} on {s:#?}"))
+        };
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        assert_eq!(
+            attr("rpc.service"),
+            Value::StringValue("schakel.v1.TransferService".into())
+        );
+        assert_eq!(attr("rpc.method"), Value::StringValue("Submit".into()));
+        assert!(matches!(attr("rpc.grpc.status_code"), Value::IntValue(_)));
     }
     // The accepted submit's children: policy, sealing, storage, audit.
     for child in ["policy.decide", "seal", "store.insert_transfer", "audit.append"] {
@@ -228,7 +245,7 @@ async fn spans_and_metrics_arrive_without_personal_data() {
     let padded = hex::decode(format!("00{}", &TRACE[2..])).unwrap();
     let lists: Vec<&Span> = spans
         .iter()
-        .filter(|s| s.name == "/schakel.v1.InboxService/ListInbox")
+        .filter(|s| s.name == "schakel.v1.InboxService/ListInbox")
         .collect();
     assert!(!lists.is_empty(), "the list call was traced");
     for s in lists {

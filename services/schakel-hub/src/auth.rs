@@ -375,13 +375,8 @@ where
                         .unwrap_or(0),
                     Err(_) => tonic::Code::Internal as i32,
                 };
-                let status = format!("{:?}", tonic::Code::from(code));
                 rpc_span.record("rpc.grpc.status_code", code);
-                crate::telemetry::record_rpc(
-                    crate::telemetry::method_label(&path_label),
-                    &status,
-                    started.elapsed().as_secs_f64(),
-                );
+                crate::telemetry::record_rpc(&path_label, code, started.elapsed().as_secs_f64());
                 out
             }
             .instrument(span),

@@ -155,54 +155,88 @@ impl Extractor for HeaderExtractor<'_> {
 /// (`/schakel.v1.Jip999990019/Testjongere`) and would make metric labels
 /// unbounded, so it never reaches a span, a log line or a metric.
 pub fn method_label(path: &str) -> &'static str {
-    served_methods().get(path).map_or("other", String::as_str)
+    rpc_names(path).label.as_str()
 }
 
-/// `/package.Service/Method` of every method the hub serves, from the API's
-/// own descriptors.
-fn served_methods() -> &'static std::collections::HashSet<String> {
-    static SERVED: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+/// The names of one served method as OpenTelemetry's RPC conventions want
+/// them; every one is `other` for a path the hub does not serve.
+#[derive(Debug)]
+pub struct RpcNames {
+    /// `/package.Service/Method`: the path, for logs and the refusal tally.
+    pub label: String,
+    /// `rpc.service`: `package.Service`.
+    pub service: String,
+    /// `rpc.method`: the method's name alone.
+    pub method: String,
+    /// The span name: `package.Service/Method`, no leading slash.
+    pub span: String,
+}
+
+impl RpcNames {
+    fn of(service: &str, method: &str) -> Self {
+        Self {
+            label: format!("/{service}/{method}"),
+            service: service.to_owned(),
+            method: method.to_owned(),
+            span: format!("{service}/{method}"),
+        }
+    }
+}
+
+/// The names of the method at `path` (see [`RpcNames`]).
+pub fn rpc_names(path: &str) -> &'static RpcNames {
+    static OTHER: OnceLock<RpcNames> = OnceLock::new();
+    served_methods().get(path).unwrap_or_else(|| {
+        OTHER.get_or_init(|| RpcNames {
+            label: "other".into(),
+            service: "other".into(),
+            method: "other".into(),
+            span: "other".into(),
+        })
+    })
+}
+
+/// Every method the hub serves by its path, from the API's own
+/// descriptors.
+fn served_methods() -> &'static std::collections::HashMap<String, RpcNames> {
+    static SERVED: OnceLock<std::collections::HashMap<String, RpcNames>> = OnceLock::new();
     SERVED.get_or_init(|| {
         use prost::Message as _;
-        let mut served: std::collections::HashSet<String> = [
-            "/grpc.health.v1.Health/Check",
-            "/grpc.health.v1.Health/Watch",
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+        let mut served: Vec<RpcNames> = vec![
+            RpcNames::of("grpc.health.v1.Health", "Check"),
+            RpcNames::of("grpc.health.v1.Health", "Watch"),
+            RpcNames::of("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo"),
+            RpcNames::of("grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo"),
+        ];
         // Built into the binary; a decoding failure would be a build fault,
         // and then only the standard services are labelled.
         if let Ok(set) = prost_types::FileDescriptorSet::decode(schakel_proto::FILE_DESCRIPTOR_SET) {
             for file in &set.file {
                 for service in &file.service {
                     for method in &service.method {
-                        served.insert(format!(
-                            "/{}.{}/{}",
-                            file.package(),
-                            service.name(),
-                            method.name()
+                        served.push(RpcNames::of(
+                            &format!("{}.{}", file.package(), service.name()),
+                            method.name(),
                         ));
                     }
                 }
             }
         }
-        served
+        served.into_iter().map(|n| (n.label.clone(), n)).collect()
     })
 }
 
 /// The span of one RPC, a child of the caller's span when `headers` carry
 /// a valid W3C `traceparent`.
 pub fn rpc_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
-    let method = method_label(path);
+    let names = rpc_names(path);
     let span = tracing::info_span!(
         "rpc",
-        otel.name = method,
+        otel.name = names.span.as_str(),
         otel.kind = "server",
         rpc.system = "grpc",
-        rpc.method = method,
+        rpc.service = names.service.as_str(),
+        rpc.method = names.method.as_str(),
         rpc.grpc.status_code = tracing::field::Empty,
     );
     // Only a traceparent the W3C rules accept: the propagator itself pads
@@ -298,11 +332,14 @@ fn metrics() -> &'static Metrics {
 }
 
 /// Counts one finished RPC.
-pub fn record_rpc(method: &str, status: &str, seconds: f64) {
+pub fn record_rpc(path: &str, status_code: i32, seconds: f64) {
     let m = metrics();
+    let names = rpc_names(path);
     let attrs = [
-        KeyValue::new("rpc.method", method.to_owned()),
-        KeyValue::new("rpc.grpc.status", status.to_owned()),
+        KeyValue::new("rpc.system", "grpc"),
+        KeyValue::new("rpc.service", names.service.clone()),
+        KeyValue::new("rpc.method", names.method.clone()),
+        KeyValue::new("rpc.grpc.status_code", i64::from(status_code)),
     ];
     m.requests.add(1, &attrs);
     m.duration.record(seconds, &attrs);
@@ -379,6 +416,24 @@ mod tests {
         // Signing again: nothing waits.
         record_checkpoint(11, now);
         assert_eq!(unsigned_age_secs(), 0.0);
+    }
+
+    #[test]
+    fn rpc_names_follow_the_conventions() {
+        let n = rpc_names("/schakel.v1.TransferService/Submit");
+        assert_eq!(
+            (n.service.as_str(), n.method.as_str(), n.span.as_str()),
+            (
+                "schakel.v1.TransferService",
+                "Submit",
+                "schakel.v1.TransferService/Submit"
+            )
+        );
+        let n = rpc_names("/schakel.v1.Jip999990019/Testjongere");
+        assert_eq!(
+            (n.service.as_str(), n.method.as_str(), n.span.as_str()),
+            ("other", "other", "other")
+        );
     }
 
     #[test]
