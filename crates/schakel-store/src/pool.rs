@@ -87,7 +87,27 @@ pub struct DatabaseProbe {
 /// connection failed (refused, wrong password, no such database).
 pub async fn probe(opts: &StoreOptions) -> Result<DatabaseProbe, StoreError> {
     use sqlx::Connection as _;
-    const APPLIED: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+    /// The migrations applied on `conn` (none when `exists` — a query
+    /// whether the migrations table exists — says false); closes `conn`.
+    macro_rules! applied_migrations {
+        ($conn:ident, $exists:expr) => {{
+            let read = |e| StoreError::from_sqlx("database", e);
+            let exists: bool = sqlx::query_scalar($exists)
+                .fetch_one(&mut $conn)
+                .await
+                .map_err(read)?;
+            let applied: i64 = if exists {
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&mut $conn)
+                    .await
+                    .map_err(read)?
+            } else {
+                0
+            };
+            let _ = $conn.close().await;
+            usize::try_from(applied).unwrap_or(0)
+        }};
+    }
     let bad_url = |_| StoreError::Config("the database URL cannot be parsed".into());
     let connect_failed = |e: sqlx::Error| StoreError::Connect(e.to_string());
     let timed_out = |_| StoreError::Connect("no answer within the acquire timeout".into());
@@ -109,24 +129,13 @@ pub async fn probe(opts: &StoreOptions) -> Result<DatabaseProbe, StoreError> {
         .await
         .map_err(timed_out)?
         .map_err(connect_failed)?;
-        let has_table: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| StoreError::from_sqlx("database", e))?;
-        let applied: i64 = if has_table > 0 {
-            sqlx::query_scalar(APPLIED)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| StoreError::from_sqlx("database", e))?
-        } else {
-            0
-        };
-        let _ = conn.close().await;
+        let applied = applied_migrations!(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')"
+        );
         Ok(DatabaseProbe {
             new_file: false,
-            applied: usize::try_from(applied).unwrap_or(0),
+            applied,
             known,
         })
     } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
@@ -135,22 +144,10 @@ pub async fn probe(opts: &StoreOptions) -> Result<DatabaseProbe, StoreError> {
             .await
             .map_err(timed_out)?
             .map_err(connect_failed)?;
-        let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| StoreError::from_sqlx("database", e))?;
-        let applied: i64 = if has_table {
-            sqlx::query_scalar(APPLIED)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| StoreError::from_sqlx("database", e))?
-        } else {
-            0
-        };
-        let _ = conn.close().await;
+        let applied = applied_migrations!(conn, "SELECT to_regclass('_sqlx_migrations') IS NOT NULL");
         Ok(DatabaseProbe {
             new_file: false,
-            applied: usize::try_from(applied).unwrap_or(0),
+            applied,
             known: POSTGRES_MIGRATIONS.iter().count(),
         })
     } else {

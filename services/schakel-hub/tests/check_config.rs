@@ -23,6 +23,29 @@ fn check_with(path: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (i
     )
 }
 
+/// Writes `hub.toml` in `dir` for the development environment `env`'s
+/// files, with `database_url`; returns its path.
+fn write_config(dir: &std::path::Path, env: &DevEnvironment, database_url: &str) -> std::path::PathBuf {
+    let d = env.dir().display().to_string();
+    let path = dir.join("hub.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:7443\"\n\
+             database_url = \"{database_url}\"\n\
+             ca_bundle = \"{d}/ca/ca.pem\"\n\
+             server_cert = \"{d}/hub/cert.pem\"\n\
+             server_key = \"{d}/hub/key.pem\"\n\
+             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
+             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
+             log_origin = \"{}\"\n",
+            schakel_hub::dev::DEV_LOG_ORIGIN
+        ),
+    )
+    .unwrap();
+    path
+}
+
 #[test]
 fn a_broken_file_is_refused_with_every_problem() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,23 +91,11 @@ fn a_broken_file_is_refused_with_every_problem() {
 fn a_good_file_is_described_and_the_environment_overrides_it() {
     let dir = tempfile::tempdir().unwrap();
     let env = DevEnvironment::ensure(dir.path().join("dev")).unwrap();
-    let d = env.dir().display().to_string();
-    let path = dir.path().join("hub.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "listen = \"127.0.0.1:7443\"\n\
-             database_url = \"postgres://schakel_hub:geheim@127.0.0.1/schakel\"\n\
-             ca_bundle = \"{d}/ca/ca.pem\"\n\
-             server_cert = \"{d}/hub/cert.pem\"\n\
-             server_key = \"{d}/hub/key.pem\"\n\
-             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
-             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
-             log_origin = \"{}\"\n",
-            schakel_hub::dev::DEV_LOG_ORIGIN
-        ),
-    )
-    .unwrap();
+    let path = write_config(
+        dir.path(),
+        &env,
+        "postgres://schakel_hub:geheim@127.0.0.1/schakel",
+    );
     let (code, stdout, stderr) = check(&path, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("is valid"), "{stdout}");
@@ -148,25 +159,9 @@ fn a_client_certificate_as_the_server_certificate_is_refused() {
 async fn the_database_is_checked_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let env = DevEnvironment::ensure(dir.path().join("dev")).unwrap();
-    let d = env.dir().display().to_string();
     let db = dir.path().join("hub.db");
     let url = format!("sqlite://{}", db.display());
-    let path = dir.path().join("hub.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "listen = \"127.0.0.1:7443\"\n\
-             database_url = \"{url}\"\n\
-             ca_bundle = \"{d}/ca/ca.pem\"\n\
-             server_cert = \"{d}/hub/cert.pem\"\n\
-             server_key = \"{d}/hub/key.pem\"\n\
-             pseudonym_key_file = \"{d}/hub/pseudonym.key\"\n\
-             audit_signing_key_file = \"{d}/hub/audit-signing.key\"\n\
-             log_origin = \"{}\"\n",
-            schakel_hub::dev::DEV_LOG_ORIGIN
-        ),
-    )
-    .unwrap();
+    let path = write_config(dir.path(), &env, &url);
     let database = ["--check-database"];
     let (code, stdout, stderr) = check_with(&path, &[], &database);
     assert_eq!(code, 0, "{stdout}{stderr}");
