@@ -10,6 +10,25 @@
 //! document content.
 #![forbid(unsafe_code)]
 
+/// `println!` for the CLI's standard output, through
+/// [`output::write_stdout`]: a reader that went away (`schakel … | head`)
+/// ends the program quietly instead of with a panic.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`output::write_stdout`] (see [`outln!`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod commands;
 mod document;
 mod names;

@@ -276,8 +276,8 @@ pub fn report(out: &mut Out, path: &Path, opened: &Opened, metadata: Value) {
         out.set(v);
         return;
     }
-    println!("wrote   {}", path.display());
-    println!(
+    outln!("wrote   {}", path.display());
+    outln!(
         "opened  {}",
         if opened.opened.is_empty() {
             "-".to_owned()

@@ -4,6 +4,21 @@ use schakel_proto::v1 as pb;
 use serde_json::{Value, json};
 use tonic_types::StatusExt;
 
+/// Writes to standard output. When the reader has gone away (a closed
+/// pipe: `schakel inbox | head -1`) the program ends at once with status 0,
+/// as a command whose output nobody reads any more should; any other write
+/// error ends it with status 2 and the reason.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("schakel: writing the output: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Collects output; text is printed as it comes, JSON once at the end.
 pub struct Out {
     json: bool,
@@ -73,34 +88,36 @@ impl Out {
     /// Prints collected JSON.
     pub fn flush(&mut self) {
         if let Some(v) = self.value.take() {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
     }
 
     fn org_text(o: &pb::Organisation) {
-        println!("organisation  {}", o.name);
-        println!("oin           {}", o.oin);
-        println!(
+        outln!("organisation  {}", o.name);
+        outln!("oin           {}", o.oin);
+        outln!(
             "kind          {}{}",
             kind_name(o.kind),
             if o.active { "" } else { " (deactivated)" }
         );
         if !o.brin.is_empty() {
-            println!("brin          {}", o.brin);
+            outln!("brin          {}", o.brin);
         }
         if !o.gemeentecode.is_empty() {
-            println!("gemeentecode  {}", o.gemeentecode);
+            outln!("gemeentecode  {}", o.gemeentecode);
         }
         if !o.doorstroompunt_regio.is_empty() {
-            println!(
+            outln!(
                 "doorstroompuntregio  {} {}",
-                o.doorstroompunt_regio, o.doorstroompunt_regio_naam
+                o.doorstroompunt_regio,
+                o.doorstroompunt_regio_naam
             );
         }
         if !o.arbeidsmarktregio.is_empty() {
-            println!(
+            outln!(
                 "arbeidsmarktregio    {} {}",
-                o.arbeidsmarktregio, o.arbeidsmarktregio_naam
+                o.arbeidsmarktregio,
+                o.arbeidsmarktregio_naam
             );
         }
         for f in &o.functions {
@@ -110,7 +127,7 @@ impl Out {
                 1 => " (1 age key)".into(),
                 n => format!(" ({n} age keys)"),
             };
-            println!("function      {}{keys}", function_name(f.kind));
+            outln!("function      {}{keys}", function_name(f.kind));
         }
     }
 
@@ -127,8 +144,8 @@ impl Out {
         if let Some(o) = &r.organisation {
             Self::org_text(o);
         }
-        println!("acting as     {}", function_name(r.function));
-        println!("certificate   sha256:{}", r.certificate_sha256);
+        outln!("acting as     {}", function_name(r.function));
+        outln!("certificate   sha256:{}", r.certificate_sha256);
     }
 
     /// One organisation.
@@ -147,7 +164,7 @@ impl Out {
             return;
         }
         for o in all {
-            println!(
+            outln!(
                 "{}  {:<10}  {}{}",
                 o.oin,
                 kind_name(o.kind),
@@ -170,14 +187,16 @@ impl Out {
             }));
             return;
         }
-        println!("gemeente             {} {}", r.gemeentecode, r.gemeentenaam);
-        println!(
+        outln!("gemeente             {} {}", r.gemeentecode, r.gemeentenaam);
+        outln!(
             "arbeidsmarktregio    {} {}",
-            r.arbeidsmarktregio, r.arbeidsmarktregio_naam
+            r.arbeidsmarktregio,
+            r.arbeidsmarktregio_naam
         );
-        println!(
+        outln!(
             "doorstroompuntregio  {} {}",
-            r.doorstroompunt_regio, r.doorstroompunt_regio_naam
+            r.doorstroompunt_regio,
+            r.doorstroompunt_regio_naam
         );
     }
 
@@ -188,9 +207,9 @@ impl Out {
             self.value = Some(recipient_json(k));
             return;
         }
-        println!("key_id         {}", k.key_id);
-        println!("age_recipient  {}", k.age_recipient);
-        println!("revoked        {}", k.revoked);
+        outln!("key_id         {}", k.key_id);
+        outln!("age_recipient  {}", k.age_recipient);
+        outln!("revoked        {}", k.revoked);
     }
 
     /// One labelled value.
@@ -198,7 +217,7 @@ impl Out {
         if self.json {
             self.value = Some(json!({ label: value }));
         } else {
-            println!("{label}  {value}");
+            outln!("{label}  {value}");
         }
     }
 }

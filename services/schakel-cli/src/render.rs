@@ -71,7 +71,7 @@ fn or_dash(s: &str) -> &str {
 pub fn print_rows(rows: &[(&str, String)]) {
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     for (label, value) in rows {
-        println!("{label:<width$}  {value}");
+        outln!("{label:<width$}  {value}");
     }
 }
 
@@ -218,7 +218,7 @@ pub fn transfers_text(all: &[pb::Transfer], who: Counterpart) {
         } else {
             other_name.clone()
         };
-        println!(
+        outln!(
             "{}  {:<12}  {}  {arrow} {}  {}",
             t.transfer_id,
             name(names::TRANSFER_STATES, t.state),
@@ -314,7 +314,7 @@ pub fn consent_rows(c: &pb::Consent) -> Vec<(&'static str, String)> {
 pub fn consents_text(all: &[pb::Consent]) {
     for c in all {
         let scope = c.scope.clone().unwrap_or_default();
-        println!(
+        outln!(
             "{}  {:<9}  {}  to {}  {}",
             c.consent_id,
             name(names::CONSENT_STATUSES, c.status),
@@ -398,7 +398,7 @@ pub fn expertise_list_text(all: &[pb::ExpertiseRequest]) {
             },
             ts_text(&r.requested_at),
         );
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     }
 }
 
@@ -448,7 +448,7 @@ pub fn notices_text(all: &[pb::WithdrawalNotice]) {
             Some(_) => "acknowledged",
             None => "OPEN",
         };
-        println!(
+        outln!(
             "{}  transfer {}  {}  withdrawn {}  {state}",
             n.notice_id,
             n.transfer_id,

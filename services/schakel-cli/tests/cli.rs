@@ -147,6 +147,30 @@ async fn invalid_registration_lists_every_field_violation() {
     }
 }
 
+/// A reader that went away (`schakel … | head`) ends the command quietly:
+/// no panic, no backtrace, status 0 (issue 21, item 6). The pipe's reading
+/// end is closed before the command starts, so its first write fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_to_a_closed_pipe_ends_quietly() {
+    let t = hub().await;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let run = Command::new(env!("CARGO_BIN_EXE_schakel"))
+        .args(with(&t, "mbo-school", &["region", "GM0014"]))
+        .env_remove("SCHAKEL_PROFILE")
+        .env_remove("SCHAKEL_HUB")
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let o = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("finished")
+        .expect("run schakel");
+    assert_exit(&o, 0);
+    assert_eq!(stderr(&o), "", "nothing on stderr");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn region_prints_the_arbeidsmarktregio() {
     let t = hub().await;

@@ -293,7 +293,7 @@ fn purge_report(out: &mut Out, r: &pb::PurgeResponse) {
         return;
     }
     for i in &r.items {
-        println!(
+        outln!(
             "{:<17}  {}  {:<36}  {:<17}  expired {}  ({})",
             kind(i.kind),
             i.id,
@@ -308,12 +308,12 @@ fn purge_report(out: &mut Out, r: &pb::PurgeResponse) {
     } else {
         "purged"
     };
-    println!(
+    outln!(
         "{} item{} {verb}",
         r.items.len(),
         if r.items.len() == 1 { "" } else { "s" }
     );
     if r.more_remaining {
-        println!("more items are due: run again (the limit stopped this call)");
+        outln!("more items are due: run again (the limit stopped this call)");
     }
 }

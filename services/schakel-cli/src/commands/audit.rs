@@ -576,7 +576,7 @@ async fn query(session: &mut Session, a: QueryArgs, out: &mut Out) -> anyhow::Re
                     "next_page_token": next,
                 }));
             } else {
-                print!("{}", view::entries_table(&entries));
+                out!("{}", view::entries_table(&entries));
                 next_page_hint(&next);
             }
             Outcome::Done
@@ -759,9 +759,9 @@ async fn report(session: &mut Session, a: ReportArgs, out: &mut Out) -> anyhow::
         print_rows(&rows);
     } else {
         // The report goes to standard output, what it rests on to stderr.
-        print!("{}", r.report);
+        out!("{}", r.report);
         if !r.report.ends_with('\n') {
-            println!();
+            outln!();
         }
         let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
         for (label, value) in rows {
@@ -805,12 +805,12 @@ async fn anomalies(session: &mut Session, a: AnomalyArgs, out: &mut Out) -> anyh
                 default.to_owned()
             }
         };
-        println!(
+        outln!(
             "window: {} to {} (Europe/Amsterdam)",
             bound(&from, "7 days before the end"),
             bound(&until, "now")
         );
-        print!("{}", view::anomalies_text(&r));
+        out!("{}", view::anomalies_text(&r));
     }
     Ok(Outcome::Done)
 }
@@ -1099,7 +1099,7 @@ async fn verify(session: &mut Session, a: VerifyArgs, out: &mut Out) -> anyhow::
         rows.push(("saved", p.display().to_string()));
     }
     print_rows(&rows);
-    println!("verified");
+    outln!("verified");
     Ok(Outcome::Done)
 }
 

@@ -239,10 +239,10 @@ fn withdrawn(out: &mut Out, r: &pb::WithdrawConsentResponse) {
         render::consent_text(c);
     }
     if effects.is_empty() {
-        println!("no transfers rest on this consent");
+        outln!("no transfers rest on this consent");
     }
     for (id, effect) in effects {
-        println!("transfer {id}  {effect}");
+        outln!("transfer {id}  {effect}");
     }
 }
 

@@ -175,7 +175,7 @@ where
 /// Prints the next page hint (text mode) after a list.
 pub fn next_page_hint(next: &str) {
     if !next.is_empty() {
-        println!("(more: --page-token {next}, or --all)");
+        outln!("(more: --page-token {next}, or --all)");
     }
 }
 

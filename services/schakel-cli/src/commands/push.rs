@@ -126,7 +126,7 @@ pub async fn run(session: &mut Session, args: PushArgs, out: &mut Out) -> anyhow
                 json!({ "file": args.file.display().to_string(), "documents": docs.len(), "valid": true }),
             );
         } else {
-            println!(
+            outln!(
                 "{}: {} document{}, all well-formed (nothing sent; the hub checks the rules)",
                 args.file.display(),
                 docs.len(),
@@ -352,7 +352,7 @@ fn report_text(results: &[Result1]) {
     let width = results.iter().map(|r| r.location.len()).max().unwrap_or(0);
     for r in results {
         if let Ok(resp) = &r.result {
-            println!(
+            outln!(
                 "{:<width$}  {:<8}  {}  ({} groups)",
                 r.location,
                 r.kind().name(),
@@ -363,9 +363,9 @@ fn report_text(results: &[Result1]) {
     }
     let s = summary(results);
     if results.iter().any(|r| r.result.is_ok()) {
-        println!();
+        outln!();
     }
-    println!(
+    outln!(
         "{} {}: {} accepted, {} replayed, {} refused, {} failed",
         results.len(),
         plural(results.len()),
@@ -375,13 +375,13 @@ fn report_text(results: &[Result1]) {
         s.counts["failed"]
     );
     if !s.by_rule.is_empty() {
-        println!();
-        println!("refusals by rule:");
+        outln!();
+        outln!("refusals by rule:");
         let mut rules: Vec<(&String, &usize)> = s.by_rule.iter().collect();
         rules.sort_by(|a, b| rule_order(a.0, b.0));
         let w = rules.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         for (rule, n) in rules {
-            println!("  {rule:<w$}  {n} {}", plural(*n));
+            outln!("  {rule:<w$}  {n} {}", plural(*n));
         }
     }
     let bad: Vec<&Result1> = results
@@ -389,11 +389,11 @@ fn report_text(results: &[Result1]) {
         .filter(|r| matches!(r.kind(), Kind::Refused | Kind::Failed))
         .collect();
     if !bad.is_empty() {
-        println!();
-        println!("refused or failed documents:");
+        outln!();
+        outln!("refused or failed documents:");
         for r in bad {
             if let Err(status) = &r.result {
-                println!(
+                outln!(
                     "  {}  {} ({}): {}",
                     r.location,
                     r.kind().name(),
@@ -401,13 +401,13 @@ fn report_text(results: &[Result1]) {
                     output::headline(status)
                 );
                 for (field, description) in output::violations(status) {
-                    println!("    - {field}: {description}");
+                    outln!("    - {field}: {description}");
                 }
             }
         }
         if results.iter().any(|r| r.kind() == Kind::Failed) {
-            println!();
-            println!("failed documents may be retried: push the same file again (accepted ones replay).");
+            outln!();
+            outln!("failed documents may be retried: push the same file again (accepted ones replay).");
         }
     }
 }

@@ -96,7 +96,7 @@ pub async fn verify(
                 out.set(report_json(&report));
             } else {
                 print_rows(&report_rows(&report));
-                println!("audit log verified");
+                outln!("audit log verified");
             }
             Ok(Outcome::Done)
         }
