@@ -253,7 +253,7 @@ pub async fn send_hostile_text(t: &TestHub) {
         assert!(
             violations(&status)
                 .iter()
-                .any(|(f, m)| f == header && m.contains("BSN")),
+                .any(|(f, m)| *f == format!("metadata.{header}") && m.contains("BSN")),
             "{:?}",
             violations(&status)
         );
