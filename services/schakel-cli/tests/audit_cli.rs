@@ -537,6 +537,23 @@ async fn query_export_and_report_about_one_youth() {
     );
     assert_contains(&o, "signature   verified with the pinned key (--verifier-key)");
     assert!(!e.work().join(".export.jsonl.tmp").exists(), "no temp file left");
+    // The covering checkpoint is kept beside the export, as a signed note
+    // that a later `audit verify --saved` takes (issue 21, item 6).
+    let note_path = e.path("export.jsonl.checkpoint");
+    let note = std::fs::read_to_string(&note_path).expect("the checkpoint beside the export");
+    assert!(note.contains("\n\n\u{2014} "), "a signed note: {note}");
+    assert_contains(&o, &format!("saved to {}", note_path.display()));
+    let o = e
+        .officer(&[
+            "audit",
+            "verify",
+            "--saved",
+            note_path.to_str().unwrap(),
+            "--verifier-key",
+            &vkey,
+        ])
+        .await;
+    assert_exit(&o, 0);
 
     // report: the organisations involved, no BSN (it says it holds none).
     let o = e

@@ -668,6 +668,18 @@ async fn export(session: &mut Session, a: ExportArgs, out: &mut Out) -> anyhow::
     if let Sink::File(f) = sink {
         f.commit()?;
     }
+    // The checkpoint that covers the export goes beside the file, as the
+    // signed note `audit verify --saved` takes: the two are kept together.
+    let checkpoint_file = match (&a.out, &trailer.checkpoint) {
+        (Some(path), Some(cp)) if !cp.note.is_empty() => {
+            let mut name = path.clone().into_os_string();
+            name.push(".checkpoint");
+            let note_path = PathBuf::from(name);
+            write_private_file(&note_path, cp.note.as_bytes())?;
+            Some(note_path)
+        }
+        _ => None,
+    };
     let covered = check_covering(trailer.checkpoint.as_ref(), pinned.as_ref());
     let cp = trailer.checkpoint.clone().unwrap_or_default();
     if out.is_json() {
@@ -675,6 +687,7 @@ async fn export(session: &mut Session, a: ExportArgs, out: &mut Out) -> anyhow::
             "entry_count": trailer.entry_count,
             "format": a.format.to_possible_value().map(|v| v.get_name().to_owned()),
             "file": a.out.as_ref().map(|p| p.display().to_string()),
+            "checkpoint_file": checkpoint_file.as_ref().map(|p| p.display().to_string()),
             "checkpoint": trailer.checkpoint.as_ref().map(view::checkpoint_json),
             "signature": covered.json(),
         });
@@ -692,6 +705,9 @@ async fn export(session: &mut Session, a: ExportArgs, out: &mut Out) -> anyhow::
             .unwrap_or_default();
         eprintln!("exported {}{to}", entries(trailer.entry_count));
         eprintln!("checkpoint  {}", view::checkpoint_line(&cp));
+        if let Some(p) = &checkpoint_file {
+            eprintln!("            saved to {}", p.display());
+        }
         eprintln!("signature   {}", covered.text());
     }
     Ok(covered.outcome())
