@@ -44,7 +44,7 @@ fn token(value: Option<&str>, header: &'static str) -> Result<Option<String>, Ba
             if schakel_domain::holds_possible_bsn(v) {
                 Err(BadMetadata {
                     header,
-                    problem: "format: must not contain a number that could be a BSN (9 digits passing the elfproef)",
+                    problem: "must not contain a number that could be a BSN (9 digits passing the elfproef)",
                 })
             } else {
                 Ok(Some(v.to_owned()))
@@ -52,7 +52,7 @@ fn token(value: Option<&str>, header: &'static str) -> Result<Option<String>, Ba
         }
         Some(_) => Err(BadMetadata {
             header,
-            problem: "format: must be 1 to 128 printable ASCII characters without spaces",
+            problem: "must be 1 to 128 printable ASCII characters without spaces",
         }),
     }
 }
@@ -97,7 +97,7 @@ pub fn trace_id_from_traceparent(value: &str) -> Option<[u8; 16]> {
 fn bad_traceparent() -> BadMetadata {
     BadMetadata {
         header: "traceparent",
-        problem: "format: not a W3C trace context",
+        problem: "not a W3C trace context",
     }
 }
 

@@ -303,7 +303,7 @@ where
             let ctx = match ctx {
                 Ok(ctx) => ctx,
                 Err(BadMetadata { header, problem }) => {
-                    let v = Violation::new(format!("metadata.{header}"), problem);
+                    let v = Violation::format(format!("metadata.{header}"), problem);
                     return Ok(Status::from(HubError::InvalidArgument(vec![v])).into_http());
                 }
             };

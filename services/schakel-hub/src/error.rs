@@ -7,6 +7,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+use schakel_policy::RuleId;
 use schakel_store::StoreError;
 
 /// Why an RPC failed.
@@ -52,22 +53,94 @@ pub enum HubError {
     Internal,
 }
 
+/// What a violation breaks: the form of the request, a rule of domain.md §3,
+/// or the state of what the request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// A field is missing, malformed or out of range. On the wire the
+    /// description starts with `format:`.
+    Format,
+    /// A rule of domain.md §3. On the wire the description starts with its
+    /// id (`R4:`), as transfer.proto promises.
+    Policy(RuleId),
+    /// The thing the request names is not in a state to allow it (a decision
+    /// already made, a transfer not fetched yet); the description has no
+    /// prefix.
+    State,
+}
+
+impl Rule {
+    /// The name an audit entry's `refused` outcome lists: `format`, `R4`,
+    /// `state`.
+    pub fn audit_name(self) -> String {
+        match self {
+            Self::Format => "format".to_owned(),
+            Self::Policy(id) => id.to_string(),
+            Self::State => "state".to_owned(),
+        }
+    }
+
+    /// The policy rule, when this is one.
+    pub fn policy(self) -> Option<RuleId> {
+        match self {
+            Self::Policy(id) => Some(id),
+            Self::Format | Self::State => None,
+        }
+    }
+}
+
+/// The rules a refusal names, for its audit entry: sorted, each once.
+pub fn audit_rules(violations: &[Violation]) -> Vec<String> {
+    let mut names: Vec<String> = violations.iter().map(|v| v.rule.audit_name()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// The field path, e.g. `gemeentecode` or `document.groups[2].name`.
-    pub field: String,
-    /// What is wrong, in plain words; starts with the rule id (`R4: …`) when
-    /// a rule of domain.md is the reason.
-    pub description: String,
+    pub path: String,
+    /// What the problem breaks.
+    pub rule: Rule,
+    /// What is wrong, in plain words, without the rule id: lowercase, no
+    /// trailing period, never a value of the request.
+    pub message: String,
 }
 
 impl Violation {
-    /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+    /// A problem with the form of `path`.
+    pub fn format(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(path, Rule::Format, message)
+    }
+
+    /// A violation of the policy rule `rule` at `path`.
+    pub fn rule(path: impl Into<String>, rule: RuleId, message: impl Into<String>) -> Self {
+        Self::new(path, Rule::Policy(rule), message)
+    }
+
+    /// `path` names something in a state that does not allow the request.
+    pub fn state(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(path, Rule::State, message)
+    }
+
+    /// A violation of `rule` at `path`.
+    pub fn new(path: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
         Self {
-            field: field.into(),
-            description: description.into(),
+            path: path.into(),
+            rule,
+            message: message.into(),
+        }
+    }
+
+    /// The description clients read: the rule id (`R4: …`, `format: …`),
+    /// then the message.
+    pub fn description(&self) -> String {
+        match self.rule {
+            Rule::Format => format!("format: {}", self.message),
+            Rule::Policy(id) => format!("{id}: {}", self.message),
+            Rule::State => self.message.clone(),
         }
     }
 }
@@ -133,9 +206,9 @@ const MAX_DETAIL_BYTES: usize = 4 * 1024;
 /// A status with every violation as a `google.rpc.BadRequest` field violation
 /// (within [`MAX_DETAIL_BYTES`]; the rest are counted in a last entry).
 fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status {
-    crate::telemetry::record_refusals(violations.iter().map(|v| v.description.as_str()));
+    crate::telemetry::record_refusals(violations.iter().filter_map(|v| v.rule.policy()));
     let summary = if violations.len() == 1 {
-        format!("{what}: {}: {}", violations[0].field, violations[0].description)
+        format!("{what}: {}: {}", violations[0].path, violations[0].description())
     } else {
         format!("{what}: {} problems", violations.len())
     };
@@ -147,11 +220,12 @@ fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status
     for v in violations {
         // Each field violation costs its text and about 8 bytes of tags and
         // lengths.
-        used += v.field.len() + v.description.len() + 8;
+        let description = v.description();
+        used += v.path.len() + description.len() + 8;
         if used > MAX_DETAIL_BYTES {
             break;
         }
-        listed.push(FieldViolation::new(v.field, v.description));
+        listed.push(FieldViolation::new(v.path, description));
     }
     if listed.len() < total {
         let more = total - listed.len();
@@ -173,9 +247,10 @@ mod detail_tests {
     fn many_violations_fit_in_a_header_with_a_count_of_the_rest() {
         let many: Vec<Violation> = (0..500)
             .map(|i| {
-                Violation::new(
+                Violation::rule(
                     format!("groups[0].fields[{i}].key"),
-                    "R14: this field may never be exchanged here",
+                    RuleId::R14,
+                    "this field may never be exchanged here",
                 )
             })
             .collect();
@@ -206,12 +281,10 @@ mod detail_tests {
     fn long_explanations_stay_under_the_c_core_metadata_limit() {
         let long: Vec<Violation> = (0..60)
             .map(|i| {
-                Violation::new(
+                Violation::rule(
                     format!("groups[{i}].fields[{i}].key"),
-                    format!(
-                        "R14: {}",
-                        "not a field of the catalogue for this group; ".repeat(6)
-                    ),
+                    RuleId::R14,
+                    "not a field of the catalogue for this group; ".repeat(6),
                 )
             })
             .collect();
@@ -234,9 +307,19 @@ mod detail_tests {
 pub struct Violations(Vec<Violation>);
 
 impl Violations {
-    /// Records a problem with `field`.
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation::new(field, description));
+    /// Records a problem with the form of `field`.
+    pub fn format(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Violation::format(field, message));
+    }
+
+    /// Records a violation of the policy rule `rule` at `field`.
+    pub fn rule(&mut self, field: impl Into<String>, rule: RuleId, message: impl Into<String>) {
+        self.0.push(Violation::rule(field, rule, message));
+    }
+
+    /// Records a violation.
+    pub fn push(&mut self, violation: Violation) {
+        self.0.push(violation);
     }
 
     /// Refuses an enum number this version of the API does not define.
@@ -245,7 +328,7 @@ impl Violations {
     /// judgement") instead of refused (issue 15).
     pub fn known_enum<E: TryFrom<i32>>(&mut self, field: impl Into<String>, value: i32) {
         if E::try_from(value).is_err() {
-            self.add(field, "format: not a value this API defines");
+            self.format(field, "not a value this API defines");
         }
     }
 
@@ -257,7 +340,7 @@ impl Violations {
         match value.parse() {
             Ok(v) => Some(v),
             Err(e) => {
-                self.add(field, e.to_string());
+                self.format(field, e.to_string());
                 None
             }
         }

@@ -389,7 +389,7 @@ impl Shapes {
                 at.push('.');
             }
             at.push_str(&f.name);
-            out.push(Violation::new(at, format!("format: at most {most} {what}")));
+            out.push(Violation::format(at, format!("at most {most} {what}")));
         }
     }
 }
@@ -475,7 +475,10 @@ mod tests {
         let found: Vec<(String, String)> = SHAPES
             .over_limits("schakel.v1.SubmitRequest", &framed(&r))
             .into_iter()
-            .map(|v| (v.field, v.description))
+            .map(|v| {
+                let d = v.description();
+                (v.path, d)
+            })
             .collect();
         assert_eq!(
             found,

@@ -345,20 +345,11 @@ pub fn record_rpc(path: &str, status_code: i32, seconds: f64) {
     m.duration.record(seconds, &attrs);
 }
 
-/// Counts the rule ids (`R4: …` prefixes) of a refusal's violations.
-pub fn record_refusals<'a>(descriptions: impl IntoIterator<Item = &'a str>) {
+/// Counts the rule ids of a refusal's violations.
+pub fn record_refusals(rules: impl IntoIterator<Item = schakel_policy::RuleId>) {
     let m = metrics();
-    for d in descriptions {
-        let Some((rule, _)) = d.split_once(':') else {
-            continue;
-        };
-        let is_rule = rule.len() <= 3
-            && rule.starts_with('R')
-            && rule.len() > 1
-            && rule[1..].bytes().all(|b| b.is_ascii_digit());
-        if is_rule {
-            m.refusals.add(1, &[KeyValue::new("rule", rule.to_owned())]);
-        }
+    for rule in rules {
+        m.refusals.add(1, &[KeyValue::new("rule", rule.to_string())]);
     }
 }
 

@@ -22,6 +22,7 @@ use crate::auth::Caller;
 use crate::certinfo::cert_facts;
 use crate::convert::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
 use crate::error::{HubError, Violations};
+use schakel_policy::RuleId;
 
 /// Longest organisation name accepted.
 const MAX_NAME: usize = 200;
@@ -40,9 +41,9 @@ struct Regions {
 impl AdminApi {
     fn check_name(v: &mut Violations, name: &str) {
         if name.trim().is_empty() {
-            v.add("name", "must not be empty");
+            v.format("name", "must not be empty");
         } else if name.chars().count() > MAX_NAME {
-            v.add("name", format!("must be at most {MAX_NAME} characters"));
+            v.format("name", format!("must be at most {MAX_NAME} characters"));
         }
     }
 
@@ -64,7 +65,7 @@ impl AdminApi {
                         arbeidsmarktregio: Some(r.am_code.clone()),
                     };
                 }
-                None => v.add("gemeentecode", "is not in the hub's region table"),
+                None => v.format("gemeentecode", "is not in the hub's region table"),
             }
         }
         let dp = dp.filter(|s| !s.is_empty());
@@ -72,7 +73,7 @@ impl AdminApi {
         if let Some(dp) = dp
             && table.rmc_name(dp).is_none()
         {
-            v.add(
+            v.format(
                 "doorstroompunt_regio",
                 "is not a Doorstroompuntregio code of the region table",
             );
@@ -80,7 +81,7 @@ impl AdminApi {
         if let Some(am) = am
             && table.am_name(am).is_none()
         {
-            v.add(
+            v.format(
                 "arbeidsmarktregio",
                 "is not an arbeidsmarktregio code of the region table",
             );
@@ -121,7 +122,7 @@ impl AdminService for AdminApi {
         let oin = v.parse::<Oin>("oin", &r.oin);
         let kind = org_kind_from_pb(r.kind);
         if kind.is_none() {
-            v.add(
+            v.format(
                 "kind",
                 "must be one of pro_school, vso_school, mbo_school, gemeente, admin",
             );
@@ -132,28 +133,28 @@ impl AdminService for AdminApi {
         match kind {
             Some(k) if k.is_school() => {
                 if r.brin.is_empty() {
-                    v.add("brin", "a school needs its BRIN code");
+                    v.format("brin", "a school needs its BRIN code");
                 }
                 if !r.gemeentecode.is_empty() {
-                    v.add("gemeentecode", "only a gemeente has a gemeentecode");
+                    v.format("gemeentecode", "only a gemeente has a gemeentecode");
                 }
             }
             Some(OrgKind::Gemeente) => {
                 if r.gemeentecode.is_empty() {
-                    v.add("gemeentecode", "a gemeente needs its CBS gemeentecode");
+                    v.format("gemeentecode", "a gemeente needs its CBS gemeentecode");
                 }
                 if !r.brin.is_empty() {
-                    v.add("brin", "only a school has a BRIN code");
+                    v.format("brin", "only a school has a BRIN code");
                 }
                 if !r.doorstroompunt_regio.is_empty() || !r.arbeidsmarktregio.is_empty() {
-                    v.add(
+                    v.format(
                         "gemeentecode",
                         "a gemeente's regions come from the region table; do not give them",
                     );
                 }
             }
             Some(_) if !r.brin.is_empty() || !r.gemeentecode.is_empty() => {
-                v.add("kind", "an admin organisation has no BRIN code or gemeentecode");
+                v.format("kind", "an admin organisation has no BRIN code or gemeentecode");
             }
             Some(_) | None => {}
         }
@@ -218,15 +219,15 @@ impl AdminService for AdminApi {
         let current = current.ok_or(HubError::NotFound("organisation"))?;
         let mut v = Violations::default();
         if brin.is_some() && !current.kind.is_school() {
-            v.add("brin", "only a school has a BRIN code");
+            v.format("brin", "only a school has a BRIN code");
         }
         if gemeentecode.is_some() && current.kind != OrgKind::Gemeente {
-            v.add("gemeentecode", "only a gemeente has a gemeentecode");
+            v.format("gemeentecode", "only a gemeente has a gemeentecode");
         }
         if current.kind == OrgKind::Gemeente
             && (r.doorstroompunt_regio.is_some() || r.arbeidsmarktregio.is_some())
         {
-            v.add(
+            v.format(
                 "gemeentecode",
                 "a gemeente's regions come from the region table; change its gemeentecode instead",
             );
@@ -272,7 +273,7 @@ impl AdminService for AdminApi {
         let oin = v.parse::<Oin>("oin", &r.oin);
         let function = function_from_pb(r.function);
         if function.is_none() {
-            v.add(
+            v.format(
                 "function",
                 "must be one of school, doorstroompunt, participatiewet, privacy_officer, admin",
             );
@@ -291,10 +292,11 @@ impl AdminService for AdminApi {
         // R9: Doorstroompunt and Participatiewet are separate functions of a
         // gemeente; a school holds neither; the operator holds only admin.
         if !org.kind.allows_function(function) {
-            return Err(HubError::InvalidArgument(vec![crate::error::Violation::new(
+            return Err(HubError::InvalidArgument(vec![crate::error::Violation::rule(
                 "function",
+                RuleId::R9,
                 format!(
-                    "R9: an organisation of kind {} cannot hold the {function} function",
+                    "an organisation of kind {} cannot hold the {function} function",
                     org.kind
                 ),
             )])
@@ -327,22 +329,22 @@ impl AdminService for AdminApi {
         let oin = v.parse::<Oin>("oin", &r.oin);
         let function = function_from_pb(r.function);
         match function {
-            None => v.add("function", "must be a function that receives or sends case data"),
-            Some(FunctionKind::Admin | FunctionKind::PrivacyOfficer) => v.add(
+            None => v.format("function", "must be a function that receives or sends case data"),
+            Some(FunctionKind::Admin | FunctionKind::PrivacyOfficer) => v.format(
                 "function",
                 "only school, doorstroompunt and participatiewet functions hold data keys",
             ),
             Some(_) => {}
         }
         if age::x25519::Recipient::from_str(r.age_recipient.trim()).is_err() {
-            v.add("age_recipient", "must be an age X25519 recipient (age1…)");
+            v.format("age_recipient", "must be an age X25519 recipient (age1…)");
         }
         let valid_from = match &r.valid_from {
             None => Some(now),
             Some(t) => {
                 let t = ts_from_pb(t);
                 if t.is_none() {
-                    v.add("valid_from", "is not a valid time");
+                    v.format("valid_from", "is not a valid time");
                 }
                 t
             }
@@ -351,12 +353,12 @@ impl AdminService for AdminApi {
             None => None,
             Some(t) => match ts_from_pb(t) {
                 Some(u) if valid_from.is_some_and(|f| u <= f) => {
-                    v.add("valid_until", "must be after valid_from");
+                    v.format("valid_until", "must be after valid_from");
                     None
                 }
                 Some(u) => Some(u),
                 None => {
-                    v.add("valid_until", "is not a valid time");
+                    v.format("valid_until", "is not a valid time");
                     None
                 }
             },
@@ -414,7 +416,7 @@ impl AdminService for AdminApi {
         let oin = v.parse::<Oin>("oin", &r.oin);
         let function = function_from_pb(r.function);
         if function.is_none() {
-            v.add(
+            v.format(
                 "function",
                 "must be one of school, doorstroompunt, participatiewet, privacy_officer, admin",
             );
@@ -425,13 +427,13 @@ impl AdminService for AdminApi {
                 .collect();
         let facts = match chain.first() {
             None => {
-                v.add("certificate_pem", "holds no PEM certificate");
+                v.format("certificate_pem", "holds no PEM certificate");
                 None
             }
             Some(der) => match cert_facts(der) {
                 Ok(f) => Some(f),
                 Err(e) => {
-                    v.add("certificate_pem", e.to_string());
+                    v.format("certificate_pem", e.to_string());
                     None
                 }
             },
@@ -439,7 +441,7 @@ impl AdminService for AdminApi {
         if let (Some(f), Some(oin)) = (&facts, &oin)
             && &f.oin != oin
         {
-            v.add(
+            v.format(
                 "certificate_pem",
                 "the certificate's serialNumber is a different OIN",
             );
@@ -448,7 +450,7 @@ impl AdminService for AdminApi {
         if facts.is_some()
             && let Err(reason) = self.0.authority.verify(&chain, UnixTime::now())
         {
-            v.add("certificate_pem", reason.reason());
+            v.format("certificate_pem", reason.reason());
         }
         v.finish()?;
         let (Some(oin), Some(function), Some(facts)) = (oin, function, facts) else {
@@ -481,7 +483,7 @@ impl AdminService for AdminApi {
         let (caller, ctx) = Caller::with_context(&req)?;
         let sha = req.into_inner().certificate_sha256.to_ascii_lowercase();
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let v = vec![crate::error::Violation::new(
+            let v = vec![crate::error::Violation::format(
                 "certificate_sha256",
                 "must be 64 hex digits",
             )];
@@ -515,11 +517,11 @@ impl AdminService for AdminApi {
             Some(t) => match ts_from_pb(t) {
                 Some(t) if t <= now => t,
                 Some(_) => {
-                    v.add("as_of", "must not be in the future");
+                    v.format("as_of", "must not be in the future");
                     now
                 }
                 None => {
-                    v.add("as_of", "format: not a valid timestamp");
+                    v.format("as_of", "not a valid timestamp");
                     now
                 }
             },
@@ -527,7 +529,7 @@ impl AdminService for AdminApi {
         let limit = match r.limit {
             0 => u32::MAX / 2,
             n => u32::try_from(n).unwrap_or_else(|_| {
-                v.add("limit", "must not be negative");
+                v.format("limit", "must not be negative");
                 0
             }),
         };

@@ -251,7 +251,7 @@ fn uuid_filter(v: &mut Violations, field: &str, s: &str) -> Option<Uuid> {
     }
     let id = Uuid::parse_str(s).ok();
     if id.is_none() {
-        v.add(field, "format: must be a UUID");
+        v.format(field, "must be a UUID");
     }
     id
 }
@@ -262,7 +262,7 @@ fn token_filter(v: &mut Violations, field: &str, s: &str) -> Option<String> {
         return None;
     }
     if s.len() > 128 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-        v.add(field, "format: at most 128 printable characters without spaces");
+        v.format(field, "at most 128 printable characters without spaces");
         return None;
     }
     Some(s.to_owned())
@@ -285,7 +285,7 @@ fn window(
         let t = t?;
         let parsed = ts_from_pb(t);
         if parsed.is_none() {
-            v.add(field, "format: not a valid timestamp");
+            v.format(field, "not a valid timestamp");
         }
         parsed
     };
@@ -293,7 +293,7 @@ fn window(
     if let (Some(f), Some(u)) = (from, until)
         && u < f
     {
-        v.add("until", "must not lie before `from`");
+        v.format("until", "must not lie before `from`");
     }
     (from, until)
 }
@@ -309,7 +309,7 @@ impl AuditApi {
         let transfer = uuid_filter(v, "filter.transfer_id", &f.transfer_id);
         let expertise = uuid_filter(v, "filter.expertise_request_id", &f.expertise_request_id);
         if transfer.is_some() && expertise.is_some() && transfer != expertise {
-            v.add(
+            v.format(
                 "filter.expertise_request_id",
                 "give a transfer id or an expertise request id, not both",
             );
@@ -318,7 +318,7 @@ impl AuditApi {
         for (i, a) in f.actions.iter().enumerate() {
             match pb::AuditAction::try_from(*a) {
                 Ok(pb::AuditAction::Unspecified) | Err(_) => {
-                    v.add(format!("filter.actions[{i}]"), "must be a known action");
+                    v.format(format!("filter.actions[{i}]"), "must be a known action");
                 }
                 Ok(a) => actions.extend(action_names(a).iter().map(Action::as_str)),
             }
@@ -331,7 +331,7 @@ impl AuditApi {
             } else {
                 actions.retain(|a| expertise_actions.iter().any(|e| e.as_str() == *a));
                 if actions.is_empty() {
-                    v.add(
+                    v.format(
                         "filter.actions",
                         "no expertise action chosen with an expertise request id",
                     );
@@ -339,7 +339,7 @@ impl AuditApi {
             }
         }
         let outcome = pb::AuditOutcome::try_from(f.outcome).unwrap_or_else(|_| {
-            v.add("filter.outcome", "must be a known outcome");
+            v.format("filter.outcome", "must be a known outcome");
             pb::AuditOutcome::Unspecified
         });
         let (from, until) = window(v, f.from.as_ref(), f.until.as_ref());
@@ -461,9 +461,9 @@ impl AuditApi {
         let current = state.store.audit_size().await?;
         let mut v = Violations::default();
         if tree_size <= highest {
-            v.add("tree_size", "must be greater than the entry's sequence number");
+            v.format("tree_size", "must be greater than the entry's sequence number");
         } else if tree_size > current {
-            v.add("tree_size", format!("must not exceed the log's size ({current})"));
+            v.format("tree_size", format!("must not exceed the log's size ({current})"));
         }
         v.finish()?;
         Ok(tree_size)
@@ -578,7 +578,7 @@ impl AuditService for AuditApi {
         let f = self.filter(&caller, r.filter.as_ref(), &mut v);
         let format = match pb::ExportFormat::try_from(r.format) {
             Ok(pb::ExportFormat::Unspecified) | Err(_) => {
-                v.add(
+                v.format(
                     "format",
                     "must be EXPORT_FORMAT_JSONL or EXPORT_FORMAT_LOGBOEK_DATAVERWERKINGEN",
                 );
@@ -648,9 +648,9 @@ impl AuditService for AuditApi {
         require_user(&ctx)?;
         let r = req.into_inner();
         if r.sequences.is_empty() || r.sequences.len() > MAX_PROOFS_PER_CALL {
-            return Err(HubError::InvalidArgument(vec![Violation::new(
+            return Err(HubError::InvalidArgument(vec![Violation::format(
                 "sequences",
-                format!("format: give 1 to {MAX_PROOFS_PER_CALL} sequence numbers"),
+                format!("give 1 to {MAX_PROOFS_PER_CALL} sequence numbers"),
             )])
             .into());
         }
@@ -686,10 +686,10 @@ impl AuditService for AuditApi {
         let current = state.store.audit_size().await.map_err(HubError::from)?;
         let mut v = Violations::default();
         if r.first_size > second {
-            v.add("first_size", "must not exceed second_size");
+            v.format("first_size", "must not exceed second_size");
         }
         if second > current {
-            v.add(
+            v.format(
                 "second_size",
                 format!("must not exceed the log's size ({current})"),
             );

@@ -24,7 +24,8 @@ use super::exchange::{
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
-use crate::error::{HubError, Violations};
+use crate::error::{HubError, Violation, Violations};
+use schakel_policy::RuleId;
 
 /// The ConsentService handlers.
 #[derive(Debug, Clone)]
@@ -118,7 +119,7 @@ impl ConsentApi {
             Ok(pb::ConsentStatus::Given) => Some(ConsentStatus::Given),
             Ok(pb::ConsentStatus::Refused) => Some(ConsentStatus::Refused),
             _ => {
-                v.add("status", "format: must be GIVEN or REFUSED");
+                v.format("status", "must be GIVEN or REFUSED");
                 None
             }
         };
@@ -126,9 +127,9 @@ impl ConsentApi {
         let subject = r.subject.unwrap_or_default();
         let bsn = if subject.bsn.is_empty() {
             if given {
-                v.add(
+                v.format(
                     "subject.bsn",
-                    "format: the BSN of the youth is required for a given consent",
+                    "the BSN of the youth is required for a given consent",
                 );
             }
             None
@@ -137,18 +138,18 @@ impl ConsentApi {
         };
         let birth = date_from_pb(&mut v, "subject.date_of_birth", subject.date_of_birth.as_ref());
         if given && subject.date_of_birth.is_none() {
-            v.add(
+            v.format(
                 "subject.date_of_birth",
-                "format: the date of birth decides who may consent (R4) and is required",
+                "the date of birth decides who may consent (R4) and is required",
             );
         }
         let giver = giver_from_pb(r.giver);
         if giver.is_none() {
-            v.add("giver", "format: must be YOUTH, PARENT or GUARDIAN");
+            v.format("giver", "must be YOUTH, PARENT or GUARDIAN");
         }
         let method = method_from_pb(r.method);
         if method.is_none() {
-            v.add("method", "format: say how the consent (or refusal) was obtained");
+            v.format("method", "say how the consent (or refusal) was obtained");
         }
         let scope = r.scope.unwrap_or_default();
         let purpose_id = v.parse::<PurposeId>("scope.purpose", &scope.purpose);
@@ -159,10 +160,11 @@ impl ConsentApi {
                 .or_else(|| state.policy.purpose_versions(p).next())
         });
         match (&purpose_id, purpose) {
-            (Some(_), None) => v.add("scope.purpose", "R1: this purpose is not registered"),
-            (Some(_), Some(p)) if !p.consent.required => v.add(
+            (Some(_), None) => v.rule("scope.purpose", RuleId::R1, "this purpose is not registered"),
+            (Some(_), Some(p)) if !p.consent.required => v.rule(
                 "scope.purpose",
-                "R4: this purpose needs no consent (R5, R8); nothing to record",
+                RuleId::R4,
+                "this purpose needs no consent (R5, R8); nothing to record",
             ),
             _ => {}
         }
@@ -181,31 +183,32 @@ impl ConsentApi {
                     .is_some_and(|d| d.purposes.contains(p))
             });
             if !allowed {
-                v.add(&field, "R12: this group may not be sent under this purpose");
+                v.rule(
+                    &field,
+                    RuleId::R12,
+                    "this group may not be sent under this purpose",
+                );
             }
             if !groups.insert(group) {
-                v.add(&field, "format: the group is listed twice");
+                v.format(&field, "the group is listed twice");
             }
         }
         if given && scope.groups.is_empty() {
-            v.add(
-                "scope.groups",
-                "format: a given consent names the groups it covers",
-            );
+            v.format("scope.groups", "a given consent names the groups it covers");
         }
         let valid_from = date_from_pb(&mut v, "valid_from", r.valid_from.as_ref()).unwrap_or(on);
         let valid_until = date_from_pb(&mut v, "valid_until", r.valid_until.as_ref());
         if let Some(u) = valid_until {
             if !given {
-                v.add("valid_until", "format: a refusal has no validity period");
+                v.format("valid_until", "a refusal has no validity period");
             } else if u < valid_from {
-                v.add("valid_until", "format: must not be before valid_from");
+                v.format("valid_until", "must not be before valid_from");
             }
         }
         if valid_from > on {
-            v.add(
+            v.format(
                 "valid_from",
-                "format: consent cannot be recorded ahead of the day it is given",
+                "consent cannot be recorded ahead of the day it is given",
             );
         }
         check_reference(&mut v, "client_reference", &r.client_reference);
@@ -219,18 +222,16 @@ impl ConsentApi {
                 &p.consent.givers_adult
             };
             if !allowed.contains(&giver) {
-                v.add(
+                v.rule(
                     "giver",
+                    RuleId::R4,
                     if minor {
                         format!(
-                            "R4: a youth under {} needs consent of a parent or guardian",
+                            "a youth under {} needs consent of a parent or guardian",
                             p.consent.adult_age
                         )
                     } else {
-                        format!(
-                            "R4: from {} the youth gives consent themself",
-                            p.consent.adult_age
-                        )
+                        format!("from {} the youth gives consent themself", p.consent.adult_age)
                     },
                 );
             }
@@ -318,20 +319,24 @@ impl ConsentApi {
                     return Ok(withdrawal_answer(&consent, &transfers, on));
                 }
                 ConsentStatus::Refused => {
-                    return Err(HubError::FailedPrecondition(
-                        "R4: the consent was refused; there is nothing to withdraw".into(),
-                    ));
+                    return Err(HubError::Precondition(vec![Violation::rule(
+                        "consent_id",
+                        RuleId::R4,
+                        "the consent was refused; there is nothing to withdraw",
+                    )]));
                 }
                 ConsentStatus::Given if consent.valid_until.is_some_and(|u| u < on) => {
-                    return Err(HubError::FailedPrecondition(
-                        "R4: the consent has expired; there is nothing to withdraw".into(),
-                    ));
+                    return Err(HubError::Precondition(vec![Violation::rule(
+                        "consent_id",
+                        RuleId::R4,
+                        "the consent has expired; there is nothing to withdraw",
+                    )]));
                 }
                 ConsentStatus::Given => {}
             }
             let Some(by) = by else {
                 let mut v = Violations::default();
-                v.add("withdrawn_by", "format: say who withdraws the consent");
+                v.format("withdrawn_by", "say who withdraws the consent");
                 return Err(v.finish().unwrap_err());
             };
             // R4: what was not fetched is never delivered; what was fetched
@@ -489,7 +494,7 @@ impl ConsentService for ConsentApi {
             Ok(pb::ConsentStatus::Refused) => Some(ConsentStatus::Refused),
             Ok(pb::ConsentStatus::Withdrawn) => Some(ConsentStatus::Withdrawn),
             Err(_) => {
-                v.add("status", "format: unknown consent status");
+                v.format("status", "unknown consent status");
                 None
             }
         };

@@ -55,7 +55,7 @@ impl DirectoryService for DirectoryApi {
                 None => None,
             },
             None => {
-                v.add("key", "give one of oin, gemeentecode or brin");
+                v.format("key", "give one of oin, gemeentecode or brin");
                 None
             }
         };
@@ -78,14 +78,14 @@ impl DirectoryService for DirectoryApi {
             k => {
                 let parsed = org_kind_from_pb(k);
                 if parsed.is_none() {
-                    v.add("kind", "unknown organisation kind");
+                    v.format("kind", "unknown organisation kind");
                 }
                 parsed
             }
         };
         let page_size = match r.page_size {
             n if n < 0 => {
-                v.add("page_size", "must not be negative");
+                v.format("page_size", "must not be negative");
                 DEFAULT_PAGE
             }
             0 => DEFAULT_PAGE,

@@ -16,6 +16,7 @@ use super::exchange::{
     school_type_from_pb, vso_exit_from_pb,
 };
 use crate::error::Violations;
+use schakel_policy::RuleId;
 
 /// The groups of a request, in plaintext, with what the policy needs.
 pub struct Document {
@@ -65,50 +66,50 @@ pub fn take_document(
 ) -> Document {
     let (index, fields) = FieldIndex::new(groups);
     if groups.len() > MAX_GROUPS {
-        v.add("groups", format!("format: at most {MAX_GROUPS} groups"));
+        v.format("groups", format!("at most {MAX_GROUPS} groups"));
     }
     let mut seen = BTreeMap::new();
     for (i, g) in groups.iter().enumerate() {
         if g.name.is_empty() || g.name.len() > 64 || !g.name.bytes().all(|b| b.is_ascii_graphic()) {
-            v.add(
+            v.format(
                 format!("groups[{i}].name"),
-                "format: a group needs a name from the field catalogue",
+                "a group needs a name from the field catalogue",
             );
         } else if g.name.starts_with("meta.") {
-            v.add(
+            v.format(
                 format!("groups[{i}].name"),
-                "format: group names starting with 'meta.' are reserved for the hub",
+                "group names starting with 'meta.' are reserved for the hub",
             );
         } else if seen.insert(g.name.as_str(), i).is_some() {
-            v.add(
+            v.format(
                 format!("groups[{i}].name"),
-                "format: the group appears twice; merge its fields",
+                "the group appears twice; merge its fields",
             );
         }
         if g.fields.len() > MAX_FIELDS {
-            v.add(
+            v.format(
                 format!("groups[{i}].fields"),
-                format!("format: at most {MAX_FIELDS} fields in a group"),
+                format!("at most {MAX_FIELDS} fields in a group"),
             );
         }
         for (j, f) in g.fields.iter().enumerate() {
             if f.key.is_empty() || f.key.len() > MAX_FIELD_KEY {
-                v.add(
+                v.format(
                     format!("groups[{i}].fields[{j}].key"),
-                    format!("format: a field key has 1 to {MAX_FIELD_KEY} characters"),
+                    format!("a field key has 1 to {MAX_FIELD_KEY} characters"),
                 );
             }
             if f.value.chars().count() > MAX_FIELD_VALUE {
-                v.add(
+                v.format(
                     format!("groups[{i}].fields[{j}].value"),
-                    format!("format: at most {MAX_FIELD_VALUE} characters"),
+                    format!("at most {MAX_FIELD_VALUE} characters"),
                 );
             }
         }
     }
     for name in required {
         if !seen.contains_key(name) {
-            v.add("groups", format!("format: the '{name}' group is required"));
+            v.format("groups", format!("the '{name}' group is required"));
         }
     }
     let mut just = BTreeMap::new();
@@ -117,23 +118,20 @@ pub fn take_document(
         let group = match j.group.parse::<FieldGroup>() {
             Ok(g) if seen.contains_key(g.as_str()) => Some(g),
             _ => {
-                v.add(
-                    format!("{field}.group"),
-                    "format: must name one of the submitted groups",
-                );
+                v.format(format!("{field}.group"), "must name one of the submitted groups");
                 None
             }
         };
         if j.justification.chars().count() > MAX_TEXT {
-            v.add(
+            v.format(
                 format!("{field}.justification"),
-                format!("format: at most {MAX_TEXT} characters"),
+                format!("at most {MAX_TEXT} characters"),
             );
         }
         if let Some(g) = group
             && just.insert(g, std::mem::take(&mut j.justification)).is_some()
         {
-            v.add(format!("{field}.group"), "format: one justification per group");
+            v.format(format!("{field}.group"), "one justification per group");
         }
     }
     let groups = groups
@@ -175,9 +173,9 @@ fn same(v: &mut Violations, doc: &Document, group: &str, key: &str, stated: Opti
             None => value.trim().is_empty(),
         };
         if !matches {
-            v.add(
+            v.format(
                 path,
-                format!("format: differs from {fact}; the facts and the document must agree"),
+                format!("differs from {fact}; the facts and the document must agree"),
             );
         }
     }
@@ -192,7 +190,7 @@ pub fn subject_facts(
     purpose: Option<&Purpose>,
 ) -> SubjectIn {
     let Some(s) = s else {
-        v.add(prefix, "format: the facts about the youth are required");
+        v.format(prefix, "the facts about the youth are required");
         return SubjectIn {
             bsn: None,
             subject: None,
@@ -201,7 +199,7 @@ pub fn subject_facts(
     let f = |name: &str| format!("{prefix}.{name}");
     let bsn_text = std::mem::take(&mut s.bsn);
     let bsn = if bsn_text.is_empty() {
-        v.add(f("bsn"), "format: the BSN of the youth is required");
+        v.format(f("bsn"), "the BSN of the youth is required");
         None
     } else {
         v.parse::<Bsn>(&f("bsn"), &bsn_text)
@@ -209,15 +207,15 @@ pub fn subject_facts(
     if let Some((value, path)) = doc.value("identity", "bsn")
         && value.trim() != bsn_text
     {
-        v.add(
+        v.format(
             path,
-            format!("format: differs from {prefix}.bsn; the facts and the document must agree"),
+            format!("differs from {prefix}.bsn; the facts and the document must agree"),
         );
     }
     drop(zeroize::Zeroizing::new(bsn_text));
     let birth = date_from_pb(v, &f("date_of_birth"), s.date_of_birth.as_ref());
     if s.date_of_birth.is_none() {
-        v.add(f("date_of_birth"), "format: the date of birth is required (R2)");
+        v.format(f("date_of_birth"), "the date of birth is required (R2)");
     }
     let leave = date_from_pb(v, &f("leaving_date"), s.leaving_date.as_ref());
     let diploma = date_from_pb(v, &f("diploma_date"), s.diploma_date.as_ref());
@@ -227,9 +225,10 @@ pub fn subject_facts(
     let school_type = match school_type_from_pb(s.school_type) {
         Some(Ok(t)) => Some(t),
         Some(Err(())) => {
-            v.add(
+            v.rule(
                 f("school_type"),
-                "R4: regular secondary education (vmbo, havo, vwo) does not hand youths over under this law",
+                RuleId::R4,
+                "regular secondary education (vmbo, havo, vwo) does not hand youths over under this law",
             );
             None
         }
@@ -241,23 +240,20 @@ pub fn subject_facts(
         Ok(pb::Startkwalificatie::NotAchieved) => Some(false),
         _ => None,
     };
-    if sk.is_none() && purpose.is_some_and(|p| p.startkwalificatie == StartkwalificatieCondition::Without) {
-        v.add(
+    if let Some(p) =
+        purpose.filter(|p| sk.is_none() && p.startkwalificatie == StartkwalificatieCondition::Without)
+    {
+        v.rule(
             f("startkwalificatie"),
-            format!(
-                "{}: say whether the youth has a startkwalificatie; this purpose is only for youths without one",
-                purpose.map(|p| p.startkwalificatie_rule.to_string()).unwrap_or_default()
-            ),
+            p.startkwalificatie_rule,
+            "say whether the youth has a startkwalificatie; this purpose is only for youths without one",
         );
     }
     let diploma_level = match doc.value("school_career", "diploma_level") {
         Some((value, path)) => match value.trim().parse::<DiplomaLevel>() {
             Ok(d) => Some(d),
             Err(_) => {
-                v.add(
-                    path,
-                    "format: not a diploma level of the catalogue (e.g. mbo_2, havo)",
-                );
+                v.format(path, "not a diploma level of the catalogue (e.g. mbo_2, havo)");
                 None
             }
         },
@@ -311,12 +307,9 @@ pub fn subject_facts(
             _ => None,
         };
         if doc_sk.is_none() || doc_sk != sk {
-            v.add(
+            v.format(
                 path,
-                format!(
-                    "format: must be true or false and agree with {}",
-                    f("startkwalificatie")
-                ),
+                format!("must be true or false and agree with {}", f("startkwalificatie")),
             );
         }
     }

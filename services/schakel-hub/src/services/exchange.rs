@@ -22,7 +22,8 @@ use super::HubState;
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, function_to_pb, ts_to_pb};
-use crate::error::{HubError, Violation, Violations};
+use crate::error::{HubError, Rule, Violation, Violations};
+use schakel_policy::RuleId;
 
 /// Longest idempotency key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -53,15 +54,15 @@ pub fn party_of(caller: &Caller) -> PartyKey {
 pub fn require_user(ctx: &RequestContext) -> Result<(), HubError> {
     let mut v = Violations::default();
     if ctx.user_id.is_none() {
-        v.add(
+        v.format(
             "metadata.x-schakel-user-id",
-            "format: the end user acting must be named (an opaque id, never a BSN or a name)",
+            "the end user acting must be named (an opaque id, never a BSN or a name)",
         );
     }
     if ctx.user_role.is_none() {
-        v.add(
+        v.format(
             "metadata.x-schakel-user-role",
-            "format: the end user's role must be given",
+            "the end user's role must be given",
         );
     }
     v.finish()
@@ -71,16 +72,16 @@ pub fn require_user(ctx: &RequestContext) -> Result<(), HubError> {
 /// characters, holding no number that could be a BSN.
 pub fn check_key(v: &mut Violations, field: &str, key: &str) {
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        v.add(
+        v.format(
             field,
-            format!("format: must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"),
+            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"),
         );
     } else if schakel_domain::holds_possible_bsn(key) {
         // Keys are stored in clear beside the record, to answer retries:
         // personal data must not be one.
-        v.add(
+        v.format(
             field,
-            "format: must not contain a number that could be a BSN (9 digits passing the elfproef)",
+            "must not contain a number that could be a BSN (9 digits passing the elfproef)",
         );
     }
 }
@@ -88,16 +89,16 @@ pub fn check_key(v: &mut Violations, field: &str, key: &str) {
 /// Checks an opaque reference (no personal data; bounded, single line).
 pub fn check_reference(v: &mut Violations, field: &str, r: &str) {
     if r.chars().count() > MAX_REFERENCE || r.chars().any(char::is_control) {
-        v.add(
+        v.format(
             field,
-            format!("format: must be at most {MAX_REFERENCE} characters on one line"),
+            format!("must be at most {MAX_REFERENCE} characters on one line"),
         );
     } else if digits_run(r) >= 9 {
         // A run of 9 digits looks like a BSN: references must not hold
         // personal data, and a BSN in clear metadata would leak.
-        v.add(
+        v.format(
             field,
-            "format: must not contain personal data such as a BSN (a run of 9 or more digits)",
+            "must not contain personal data such as a BSN (a run of 9 or more digits)",
         );
     }
 }
@@ -114,7 +115,7 @@ fn digits_run(s: &str) -> usize {
 /// Checks a free text (sealed before storage) for length.
 pub fn check_text(v: &mut Violations, field: &str, text: &str, max: usize) {
     if text.chars().count() > max {
-        v.add(field, format!("format: must be at most {max} characters"));
+        v.format(field, format!("must be at most {max} characters"));
     }
 }
 
@@ -123,7 +124,7 @@ pub fn parse_id(v: &mut Violations, field: &str, s: &str) -> Option<Uuid> {
     match Uuid::parse_str(s) {
         Ok(u) => Some(u),
         Err(_) => {
-            v.add(field, "format: must be a UUID");
+            v.format(field, "must be a UUID");
             None
         }
     }
@@ -145,7 +146,7 @@ pub fn date_from_pb(v: &mut Violations, field: &str, d: Option<&pb::Date>) -> Op
         .and_then(|((y, m), day)| Date::new(y, m, day).ok())
         .filter(|d| (1900..=2200).contains(&d.year()));
     if ok.is_none() {
-        v.add(field, "format: not a valid calendar date");
+        v.format(field, "not a valid calendar date");
     }
     ok
 }
@@ -189,13 +190,13 @@ pub async fn resolve_party(
     r: Option<&pb::PartyRef>,
 ) -> Result<Option<ResolvedParty>, HubError> {
     let Some(r) = r else {
-        v.add(field, "format: the party must be given");
+        v.format(field, "the party must be given");
         return Ok(None);
     };
     let oin = v.parse::<Oin>(&format!("{field}.oin"), &r.oin);
     let function = function_from_pb(r.function);
     if function.is_none() {
-        v.add(format!("{field}.function"), "format: the function must be set");
+        v.format(format!("{field}.function"), "the function must be set");
     }
     let (Some(oin), Some(function)) = (oin, function) else {
         return Ok(None);
@@ -206,16 +207,16 @@ pub async fn resolve_party(
             match Party::new(oin, org.kind, function) {
                 Ok(party) => Ok(Some(ResolvedParty { party })),
                 Err(_) => {
-                    v.add(field, "R9: this organisation cannot hold this function");
+                    v.rule(field, RuleId::R9, "this organisation cannot hold this function");
                     Ok(None)
                 }
             }
         }
         _ => {
-            v.add(
+            v.push(Violation::state(
                 field,
                 "not found: no active organisation with this OIN holds this function in the directory",
-            );
+            ));
             Ok(None)
         }
     }
@@ -456,12 +457,7 @@ pub fn map_violations(
 ) -> Vec<Violation> {
     violations
         .iter()
-        .map(|v| {
-            Violation::new(
-                idx.request_path(v, subject_prefix),
-                format!("{}: {}", v.rule, v.message),
-            )
-        })
+        .map(|v| Violation::rule(idx.request_path(v, subject_prefix), v.rule, v.message.clone()))
         .collect()
 }
 
@@ -472,24 +468,16 @@ pub fn map_violations(
 pub fn refusal_error(all: Vec<Violation>, format_problems: bool, subject_prefix: &str) -> HubError {
     let prefix = format!("{subject_prefix}.");
     let world = |x: &Violation| {
-        x.field.starts_with(&prefix) && !x.description.starts_with("format:")
-            || x.field == "consent_id"
-            || x.field == "request_id"
-            || x.description.starts_with("R1:")
+        x.path.starts_with(&prefix) && x.rule != Rule::Format
+            || x.path == "consent_id"
+            || x.path == "request_id"
+            || x.rule == Rule::Policy(RuleId::R1)
     };
     if !format_problems && all.iter().all(world) {
         HubError::Precondition(all)
     } else {
         HubError::InvalidArgument(all)
     }
-}
-
-/// The rule ids of a refusal, sorted and unique, for the audit entry.
-pub fn rule_ids(violations: &[PolicyViolation]) -> Vec<String> {
-    let mut ids: Vec<String> = violations.iter().map(|v| v.rule.to_string()).collect();
-    ids.sort();
-    ids.dedup();
-    ids
 }
 
 // ---- proto enums ↔ domain ----
@@ -588,7 +576,7 @@ pub fn states_from_pb(v: &mut Violations, field: &str, states: &[i32]) -> Vec<Tr
                 TransferState::WithdrawalAcknowledged,
             ]),
             Ok(pb::TransferState::Purged) => out.push(TransferState::Purged),
-            Err(_) => v.add(format!("{field}[{i}]"), "format: unknown transfer state"),
+            Err(_) => v.format(format!("{field}[{i}]"), "unknown transfer state"),
         }
     }
     out
@@ -758,9 +746,9 @@ pub fn read_page_token(state: &HubState, v: &mut Violations, token: &str, filter
     match decoded {
         Some(b) if b.len() == 24 && b[16..] == fp[..8] => Uuid::from_slice(&b[..16]).ok(),
         _ => {
-            v.add(
+            v.format(
                 "page_token",
-                "format: not a page token of this listing with these filters",
+                "not a page token of this listing with these filters",
             );
             None
         }

@@ -24,13 +24,14 @@ use super::document::{subject_facts, take_document};
 use super::exchange::{
     CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
     current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, paginate,
-    party_of, party_to_pb, read_page_token, refusal_error, require_user, resolve_party, rule_ids, seal_all,
+    party_of, party_to_pb, read_page_token, refusal_error, require_user, resolve_party, seal_all,
     sealed_to_pb, today,
 };
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{ts_from_pb, ts_to_pb};
-use crate::error::{HubError, Violation, Violations};
+use crate::error::{HubError, Violation, Violations, audit_rules};
+use schakel_policy::RuleId;
 
 /// The ExpertiseService handlers.
 #[derive(Debug, Clone)]
@@ -73,8 +74,8 @@ fn advice_pb(e: &ExpertiseRow) -> pb::Advice {
     }
 }
 
-fn precondition(field: &str, msg: &str) -> HubError {
-    HubError::Precondition(vec![Violation::new(field, msg)])
+fn precondition(violation: Violation) -> HubError {
+    HubError::Precondition(vec![violation])
 }
 
 impl ExpertiseApi {
@@ -187,9 +188,10 @@ impl ExpertiseApi {
             .as_ref()
             .is_some_and(|p| p.party.function() != FunctionKind::Doorstroompunt)
         {
-            v.add(
+            v.rule(
                 "doorstroompunt",
-                "R9: expertise is asked of a Doorstroompunt function",
+                RuleId::R9,
+                "expertise is asked of a Doorstroompunt function",
             );
         }
         let mut justifications = Vec::new();
@@ -197,12 +199,11 @@ impl ExpertiseApi {
         let subject = subject_facts(&mut v, "subject", r.subject.as_mut(), &doc, purpose);
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
         if r.question.trim().is_empty() {
-            v.add("question", "format: ask a question");
+            v.format("question", "ask a question");
         }
         check_text(&mut v, "question", &r.question, MAX_TEXT);
         check_reference(&mut v, "client_reference", &r.client_reference);
         let mut violations = Vec::new();
-        let mut rules = Vec::new();
         let mut decision = None;
         if let (Some(dp), Some(s)) = (&dp, &subject.subject) {
             let facts = Facts {
@@ -219,7 +220,6 @@ impl ExpertiseApi {
             };
             let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
-                rules = rule_ids(pv);
                 violations = map_violations(&doc.index, pv, "subject");
             }
             decision = Some(d);
@@ -227,21 +227,30 @@ impl ExpertiseApi {
         let format_problems = !v.is_empty();
         let mut all = v.into_vec();
         all.extend(violations);
-        if !all.is_empty() {
-            if format_problems {
-                rules.push("format".into());
+        // The Doorstroompunt's keys, once the request is allowed: without
+        // one it cannot receive, and that refusal is audited like any other.
+        let keys = match &dp {
+            Some(dp) if all.is_empty() => {
+                current_keys(state, &(dp.party.oin().clone(), dp.party.function()), now).await?
             }
+            _ => Vec::new(),
+        };
+        let no_key = all.is_empty() && keys.is_empty();
+        if no_key {
+            all.push(Violation::rule(
+                "doorstroompunt",
+                RuleId::R9,
+                "the Doorstroompunt has no valid age key registered; it cannot receive until it registers one",
+            ));
+        }
+        if !all.is_empty() {
             let entry = case_entry(
                 ctx,
                 caller,
                 &state.policy,
                 Action::ExpertiseRequested,
                 Outcome::Refused {
-                    rules: {
-                        rules.sort();
-                        rules.dedup();
-                        rules
-                    },
+                    rules: audit_rules(&all),
                 },
                 CaseFacts {
                     purpose: Some(&purpose_id),
@@ -251,6 +260,9 @@ impl ExpertiseApi {
                 },
             );
             state.store.append_audit(entry, now).await?;
+            if no_key {
+                return Err(HubError::Precondition(all));
+            }
             return Err(refusal_error(all, format_problems, "subject"));
         }
         let (Some(Decision::Allowed { retention, .. }), Some(dp), Some(pseudonym)) =
@@ -259,13 +271,6 @@ impl ExpertiseApi {
             return Err(HubError::Internal);
         };
         let dp_key = (dp.party.oin().clone(), dp.party.function());
-        let keys = current_keys(state, &dp_key, now).await?;
-        if keys.is_empty() {
-            return Err(precondition(
-                "doorstroompunt",
-                "R9: the Doorstroompunt has no valid age key registered; it cannot receive until it registers one",
-            ));
-        }
         let mut to_seal: Vec<ToSeal> = doc
             .groups
             .into_iter()
@@ -365,10 +370,7 @@ impl ExpertiseApi {
         let request = self.own_request(caller, &r.request_id, false).await?;
         let outcome = outcome_code(r.outcome);
         if outcome.is_none() {
-            v.add(
-                "outcome",
-                "format: say whether return to education is possible (R7)",
-            );
+            v.format("outcome", "say whether return to education is possible (R7)");
         }
         check_text(&mut v, "advice_text", &r.advice_text, MAX_TEXT);
         let doc = take_document(&mut v, &mut r.groups, &mut r.justifications, &[]);
@@ -396,15 +398,14 @@ impl ExpertiseApi {
         )
         .map_err(|_| HubError::Internal)?;
         let mut violations = Vec::new();
-        let mut rules = Vec::new();
         if doc.fields.is_empty() {
             // Nothing attached: the parties and the youth were decided on the
             // request; what remains is R7.
             if request.state != "open" {
-                rules.push("R7".to_owned());
-                violations.push(Violation::new(
+                violations.push(Violation::rule(
                     "request_id",
-                    "R7: Advice can only be sent in answer to an open expertise request from the gemeente.",
+                    RuleId::R7,
+                    "Advice can only be sent in answer to an open expertise request from the gemeente.",
                 ));
             }
         } else {
@@ -423,23 +424,36 @@ impl ExpertiseApi {
             if let Decision::Refused { violations: pv, .. } =
                 super::exchange::decide(&facts, &state.policy, on)
             {
-                rules = rule_ids(&pv);
                 violations = map_violations(&doc.index, &pv, "subject");
             }
         }
         let format_problems = !v.is_empty();
         let mut all = v.into_vec();
         all.extend(violations);
+        // The requester's keys, once the advice is allowed: without one it
+        // cannot receive, and that refusal is audited like any other.
+        let mut keys = if all.is_empty() {
+            current_keys(state, &request.requester, now).await?
+        } else {
+            Vec::new()
+        };
+        if all.is_empty() && keys.is_empty() {
+            all.push(Violation::rule(
+                "request_id",
+                RuleId::R9,
+                "the requesting function has no valid age key registered; it cannot receive advice until it registers one",
+            ));
+        }
         if !all.is_empty() {
-            if format_problems {
-                rules.push("format".into());
-            }
-            rules.sort();
-            rules.dedup();
             let entry = self.entry(
                 ctx,
                 caller,
-                (Action::ExpertiseAdvised, Outcome::Refused { rules }),
+                (
+                    Action::ExpertiseAdvised,
+                    Outcome::Refused {
+                        rules: audit_rules(&all),
+                    },
+                ),
                 &purpose_id,
                 &request,
                 Vec::new(),
@@ -450,13 +464,6 @@ impl ExpertiseApi {
         let Some(outcome) = outcome else {
             return Err(HubError::Internal);
         };
-        let mut keys = current_keys(state, &request.requester, now).await?;
-        if keys.is_empty() {
-            return Err(precondition(
-                "request_id",
-                "R9: the requesting function has no valid age key registered; it cannot receive advice until it registers one",
-            ));
-        }
         keys.extend(current_keys(state, &party_of(caller), now).await?);
         let justification_fields = doc.justification_fields();
         let mut to_seal: Vec<ToSeal> = doc
@@ -526,10 +533,11 @@ impl ExpertiseApi {
                         replayed: true,
                     });
                 }
-                return Err(precondition(
+                return Err(precondition(Violation::rule(
                     "request_id",
-                    "R7: advice without an open request: it was answered already",
-                ));
+                    RuleId::R7,
+                    "advice without an open request: it was answered already",
+                )));
             }
             Err(e) => return Err(e.into()),
         }
@@ -623,10 +631,11 @@ impl ExpertiseService for ExpertiseApi {
             .own_request(&caller, &req.get_ref().request_id, false)
             .await?;
         if e.state == "purged" {
-            return Err(precondition(
+            return Err(precondition(Violation::rule(
                 "request_id",
-                "R15: the content was removed at the end of its retention period",
-            )
+                RuleId::R15,
+                "the content was removed at the end of its retention period",
+            ))
             .into());
         }
         let groups = self
@@ -676,13 +685,20 @@ impl ExpertiseService for ExpertiseApi {
         match e.state.as_str() {
             "answered" => {}
             "purged" => {
-                return Err(precondition(
+                return Err(precondition(Violation::rule(
                     "request_id",
-                    "R15: the content was removed at the end of its retention period",
-                )
+                    RuleId::R15,
+                    "the content was removed at the end of its retention period",
+                ))
                 .into());
             }
-            _ => return Err(precondition("request_id", "the Doorstroompunt has not answered yet").into()),
+            _ => {
+                return Err(precondition(Violation::state(
+                    "request_id",
+                    "the Doorstroompunt has not answered yet",
+                ))
+                .into());
+            }
         }
         let groups = self
             .0

@@ -24,6 +24,7 @@ use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
+use schakel_policy::RuleId;
 
 /// Longest decision reason text.
 const MAX_REASON: usize = 2000;
@@ -32,30 +33,35 @@ const MAX_REASON: usize = 2000;
 #[derive(Debug, Clone)]
 pub struct InboxApi(pub HubState);
 
-fn precondition(field: &str, msg: &str) -> HubError {
-    HubError::Precondition(vec![Violation::new(field, msg)])
+fn precondition(violation: Violation) -> HubError {
+    HubError::Precondition(vec![violation])
 }
 
 /// Why content can no longer be delivered, if it cannot.
 fn undeliverable(t: &TransferRow) -> Option<HubError> {
     match t.state {
         s if s.may_fetch() => None,
-        TransferState::Withdrawn => Some(precondition(
+        TransferState::Withdrawn => Some(precondition(Violation::rule(
             "transfer_id",
-            "R4: the consent was withdrawn before delivery; the transfer will not be delivered",
-        )),
-        TransferState::WithdrawalNotified | TransferState::WithdrawalAcknowledged => Some(precondition(
+            RuleId::R4,
+            "the consent was withdrawn before delivery; the transfer will not be delivered",
+        ))),
+        TransferState::WithdrawalNotified | TransferState::WithdrawalAcknowledged => {
+            Some(precondition(Violation::rule(
+                "transfer_id",
+                RuleId::R4,
+                "the consent was withdrawn; see the withdrawal notice",
+            )))
+        }
+        TransferState::Purged => Some(precondition(Violation::rule(
             "transfer_id",
-            "R4: the consent was withdrawn; see the withdrawal notice",
-        )),
-        TransferState::Purged => Some(precondition(
-            "transfer_id",
-            "R15: the content was removed at the end of its retention period",
-        )),
-        _ => Some(precondition(
+            RuleId::R15,
+            "the content was removed at the end of its retention period",
+        ))),
+        _ => Some(precondition(Violation::state(
             "transfer_id",
             "the transfer was declined; it is no longer delivered",
-        )),
+        ))),
     }
 }
 
@@ -164,10 +170,11 @@ impl InboxApi {
         };
         // R9: data bound to one purpose is processed for that purpose only.
         if declared != found.purpose {
-            return Err(precondition(
+            return Err(precondition(Violation::rule(
                 "purpose",
-                "R9: the transfer was sent under another purpose; fetch it for the purpose it is bound to",
-            ));
+                RuleId::R9,
+                "the transfer was sent under another purpose; fetch it for the purpose it is bound to",
+            )));
         }
         if let Some(e) = undeliverable(&found) {
             return Err(e);
@@ -239,7 +246,7 @@ impl InboxApi {
             Ok(pb::DecisionKind::Accept) => Some(("accept", TransferEvent::Accept)),
             Ok(pb::DecisionKind::Decline) => Some(("decline", TransferEvent::Decline)),
             _ => {
-                v.add("decision", "format: must be ACCEPT or DECLINE");
+                v.format("decision", "must be ACCEPT or DECLINE");
                 None
             }
         };
@@ -248,7 +255,7 @@ impl InboxApi {
             .and_then(decline_reason_code);
         let declining = kind.is_some_and(|(k, _)| k == "decline");
         if declining && reason.is_none() {
-            v.add("reason", "format: a decline needs a reason code");
+            v.format("reason", "a decline needs a reason code");
         }
         check_text(&mut v, "reason_text", &r.reason_text, MAX_REASON);
         let id = id_or_not_found(&r.transfer_id, "transfer")?;
@@ -286,10 +293,10 @@ impl InboxApi {
                         return if d == code && t.decline_reason.as_deref() == reason {
                             Ok(Step::Done)
                         } else {
-                            Err(precondition(
+                            Err(precondition(Violation::state(
                                 "decision",
                                 "the transfer was already decided otherwise; a decision is final",
-                            ))
+                            )))
                         };
                     }
                     if let Some(e) = undeliverable(&t) {
@@ -309,10 +316,10 @@ impl InboxApi {
                             (None, t.state.apply(event).map_err(|_| HubError::Internal)?)
                         }
                         _ => {
-                            return Err(precondition(
+                            return Err(precondition(Violation::state(
                                 "transfer_id",
                                 "fetch the transfer before deciding on it",
-                            ));
+                            )));
                         }
                     };
                     let groups = extra.iter().flat_map(|g| g.groups.iter().cloned()).collect();
@@ -430,10 +437,10 @@ impl InboxService for InboxApi {
                             return Ok(Step::Done);
                         }
                         TransferState::Submitted => {
-                            return Err(precondition(
+                            return Err(precondition(Violation::state(
                                 "transfer_id",
                                 "fetch the transfer before acknowledging receipt",
-                            ));
+                            )));
                         }
                         _ => return Err(undeliverable(&t).unwrap_or(HubError::Internal)),
                     }

@@ -19,13 +19,14 @@ use super::document::{subject_facts, take_document};
 use super::exchange::{
     CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
     current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, party_of,
-    refusal_error, require_user, resolve_party, return_to_education_code, rule_ids, seal_all, sealed_to_pb,
+    refusal_error, require_user, resolve_party, return_to_education_code, seal_all, sealed_to_pb,
     states_from_pb, today, transfer_page,
 };
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, ts_from_pb};
-use crate::error::{HubError, Violation, Violations};
+use crate::error::{HubError, Violation, Violations, audit_rules};
+use schakel_policy::RuleId;
 
 /// The TransferService handlers.
 #[derive(Debug, Clone)]
@@ -158,9 +159,10 @@ impl TransferApi {
                     | PurposeId::HANDOVER_DOORSTROOMPUNT_TO_GEMEENTE
             )
         }) {
-            v.add(
+            v.rule(
                 "purpose",
-                "R9: expertise requests and advice go through ExpertiseService",
+                RuleId::R9,
+                "expertise requests and advice go through ExpertiseService",
             );
         }
         let recipient = resolve_party(state, &mut v, "recipient", r.recipient.as_ref()).await?;
@@ -175,9 +177,9 @@ impl TransferApi {
             MAX_TEXT,
         );
         if !r.hardheidsclausule && !r.hardheidsclausule_justification.is_empty() {
-            v.add(
+            v.format(
                 "hardheidsclausule_justification",
-                "format: only given when the hardheidsclausule is invoked",
+                "only given when the hardheidsclausule is invoked",
             );
         }
         // The consent must be one the sender recorded, for this youth.
@@ -186,20 +188,25 @@ impl TransferApi {
         } else {
             match Uuid::parse_str(&r.consent_id) {
                 Err(_) => {
-                    v.add("consent_id", "format: must be a UUID");
+                    v.format("consent_id", "must be a UUID");
                     None
                 }
                 Ok(id) => match state.store.consent(id).await? {
                     Some(c) if c.recorder == party_of(caller) => {
                         if pseudonym.is_some() && c.subject != pseudonym {
-                            v.add("consent_id", "R4: this consent was recorded for another youth");
+                            v.rule(
+                                "consent_id",
+                                RuleId::R4,
+                                "this consent was recorded for another youth",
+                            );
                         }
                         Some(c)
                     }
                     _ => {
-                        v.add(
+                        v.rule(
                             "consent_id",
-                            "R4: no consent with this id was recorded by your organisation function",
+                            RuleId::R4,
+                            "no consent with this id was recorded by your organisation function",
                         );
                         None
                     }
@@ -209,7 +216,6 @@ impl TransferApi {
 
         // Decide when the facts allow, so the sender learns every problem at once.
         let mut violations: Vec<Violation> = Vec::new();
-        let mut refused_rules: Vec<String> = Vec::new();
         let mut decision = None;
         if let (Some(purpose_id), Some(recipient), Some(subject_facts)) =
             (&purpose_id, &recipient, &subject.subject)
@@ -234,7 +240,6 @@ impl TransferApi {
             };
             let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
-                refused_rules = rule_ids(pv);
                 violations = map_violations(&doc.index, pv, "subject");
             }
             decision = Some(d);
@@ -246,15 +251,7 @@ impl TransferApi {
             all
         };
         if !all.is_empty() {
-            let rules = if format_problems {
-                let mut r = refused_rules.clone();
-                r.push("format".into());
-                r.sort();
-                r.dedup();
-                r
-            } else {
-                refused_rules
-            };
+            let rules = audit_rules(&all);
             let facts = CaseFacts {
                 purpose: purpose_id.as_ref(),
                 subject: pseudonym.as_deref(),
@@ -287,16 +284,14 @@ impl TransferApi {
         let own = current_keys(state, &party_of(caller), now).await?;
         let mut missing = Vec::new();
         if keys.is_empty() {
-            missing.push(Violation::new(
-                "recipient",
-                "R9: the recipient function has no valid age key registered; it cannot receive until it registers one",
-            ));
+            missing.push(Violation::rule(
+                "recipient", RuleId::R9,
+                "the recipient function has no valid age key registered; it cannot receive until it registers one"));
         }
         if own.is_empty() {
-            missing.push(Violation::new(
-                "purpose",
-                "R12: your function has no valid age key registered, so you could not show the youth what was sent; register one",
-            ));
+            missing.push(Violation::rule(
+                "purpose", RuleId::R12,
+                "your function has no valid age key registered, so you could not show the youth what was sent; register one"));
         }
         if !missing.is_empty() {
             let facts = CaseFacts {
@@ -306,8 +301,7 @@ impl TransferApi {
                 parties: vec![recipient.party.oin()],
                 ..CaseFacts::default()
             };
-            let rules = if keys.is_empty() { "R9" } else { "R12" };
-            self.audit_refusal(caller, ctx, facts, vec![rules.into()], now)
+            self.audit_refusal(caller, ctx, facts, audit_rules(&missing), now)
                 .await?;
             return Err(HubError::Precondition(missing));
         }
@@ -501,9 +495,10 @@ impl TransferService for TransferApi {
         require_user(&ctx)?;
         let t = self.own_transfer(&caller, &req.get_ref().transfer_id).await?;
         if t.state == TransferState::Purged {
-            return Err(HubError::Precondition(vec![Violation::new(
+            return Err(HubError::Precondition(vec![Violation::rule(
                 "transfer_id",
-                "R15: the content was removed at the end of its retention period",
+                RuleId::R15,
+                "the content was removed at the end of its retention period",
             )])
             .into());
         }

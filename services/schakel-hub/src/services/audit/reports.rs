@@ -68,7 +68,7 @@ pub(super) async fn subject_access(
         Ok(pb::ReportFormat::Text) => false,
         Ok(pb::ReportFormat::Html) => true,
         _ => {
-            v.add("format", "must be REPORT_FORMAT_TEXT or REPORT_FORMAT_HTML");
+            v.format("format", "must be REPORT_FORMAT_TEXT or REPORT_FORMAT_HTML");
             false
         }
     };
@@ -157,7 +157,7 @@ fn thresholds(api: &AuditApi, v: &mut Violations, o: Option<&pb::AnomalyThreshol
     let mut hour = |field: &str, value: i32, default: u8| match value {
         0 => default,
         h => u8::try_from(h).ok().filter(|h| *h <= 23).unwrap_or_else(|| {
-            v.add(format!("thresholds.{field}"), "must be an hour from 0 to 23");
+            v.format(format!("thresholds.{field}"), "must be an hour from 0 to 23");
             default
         }),
     };
@@ -166,7 +166,7 @@ fn thresholds(api: &AuditApi, v: &mut Violations, o: Option<&pb::AnomalyThreshol
     let mut count = |field: &str, value: i32, default: u32| match value {
         0 => default,
         n => u32::try_from(n).unwrap_or_else(|_| {
-            v.add(format!("thresholds.{field}"), "must be positive");
+            v.format(format!("thresholds.{field}"), "must be positive");
             default
         }),
     };
@@ -196,7 +196,7 @@ fn thresholds(api: &AuditApi, v: &mut Violations, o: Option<&pb::AnomalyThreshol
     };
     if let Err(problems) = t.validate() {
         for (field, problem) in problems {
-            v.add(format!("thresholds.{field}"), problem);
+            v.format(format!("thresholds.{field}"), problem);
         }
     }
     t
@@ -229,7 +229,7 @@ pub(super) async fn anomalies(
     for (i, k) in r.kinds.iter().enumerate() {
         match pb::AnomalyKind::try_from(*k).ok().and_then(kind_from_pb) {
             Some(k) => kinds.push(k),
-            None => v.add(format!("kinds[{i}]"), "must be a known anomaly kind"),
+            None => v.format(format!("kinds[{i}]"), "must be a known anomaly kind"),
         }
     }
     let t = thresholds(api, &mut v, r.thresholds.as_ref());
