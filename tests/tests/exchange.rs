@@ -10,6 +10,7 @@ use schakel_e2e::flow::*;
 use schakel_e2e::{TestHub, on_both_backends, verify_audit_log};
 use schakel_hub::pki::Validity;
 use schakel_proto::v1 as pb;
+use schakel_proto::v1::admin_service_client::AdminServiceClient;
 use schakel_proto::v1::consent_service_client::ConsentServiceClient;
 use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
 use schakel_proto::v1::inbox_service_client::InboxServiceClient;
@@ -172,10 +173,10 @@ async fn handover_from_school_to_gemeente(t: TestHub) {
     assert_eq!(text.fields[0].value, "Woont sinds kort in een andere gemeente.");
     assert_eq!(seen.client_reference, "dossier-A17");
 
-    // consent, submit, (refused fetch: no entry), fetch, sent copy,
-    // acknowledge, decide.
+    // consent, submit, refused fetch (R9), fetch, sent copy, acknowledge,
+    // decide, refused second decision: every refused write is audited.
     let entries = verify_audit_log(&t).await;
-    assert_eq!(entries.len() as u64, before + 6);
+    assert_eq!(entries.len() as u64, before + 8);
     let new = &entries[before as usize..];
     let submitted = audit_entries(new, Action::TransferSubmitted)[0];
     assert_eq!(submitted.actor.oin.as_deref(), Some(MBO_OIN));
@@ -288,6 +289,13 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
             Code::FailedPrecondition,
             "subject.vso_exit_profile",
             "R19",
+        ),
+        (
+            "enrolled, yet left two months ago",
+            Box::new(|r| r.subject.as_mut().unwrap().enrolled = true),
+            Code::InvalidArgument,
+            "subject.enrolled",
+            "format",
         ),
         (
             "hardheidsclausule without justification",
@@ -512,10 +520,11 @@ async fn consent_refused_withdrawn_and_propagated(t: TestHub) {
         .notices;
     assert!(open_left.is_empty());
 
-    // refusal, parent consent, consent, 2 submits, fetch, withdrawal,
-    // refused submit, notice acknowledgement.
+    // refused consent of the minor alone (R4), refusal, parent consent,
+    // consent, 2 submits, fetch, withdrawal, refused fetch (R4), refused
+    // submit, notice acknowledgement.
     let entries = verify_audit_log(&t).await;
-    assert_eq!(entries.len() as u64, before + 9);
+    assert_eq!(entries.len() as u64, before + 11);
     let refusal = audit_entries(&entries, Action::ConsentRefused)[0];
     assert_eq!(refusal.subject, None);
     let withdrawal = audit_entries(&entries, Action::ConsentWithdrawn)[0];
@@ -923,6 +932,208 @@ async fn expertise_request_and_advice(t: TestHub) {
     assert_eq!(entries.len() as u64, before + 7);
 }
 
+/// Issue 19: whatever refuses a write — the form of the request, a rule,
+/// the state of the transfer, a missing key — the attempt is in the audit
+/// log, as the action it would have been with outcome `refused` and the
+/// rules it broke. A missing recipient key used to be audited for Submit
+/// only.
+async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
+    let before = t.audit_size().await as usize;
+    let mut school = clients(&t, "mbo-school").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let consent_id = give_consent(&mut school, BSN, "audited-consent").await;
+    let sent = submit_ok(&mut school, handover(BSN, &consent_id, "audited-submit")).await;
+    let transfer_id = sent.transfer_id.clone();
+    let mut expected: Vec<(Action, &str)> = Vec::new();
+
+    // RecordConsent: a youth of 16 does not consent alone (R4).
+    let e = school
+        .consent
+        .record_consent(req(pb::RecordConsentRequest {
+            idempotency_key: "audited-minor".into(),
+            status: pb::ConsentStatus::Given as i32,
+            subject: Some(pb::ConsentSubject {
+                bsn: BSN2.into(),
+                date_of_birth: ago(16, 0),
+            }),
+            giver: pb::ConsentGiver::Youth as i32,
+            scope: Some(pb::ConsentScope {
+                purpose: "handover.school_to_gemeente".into(),
+                recipient: werk_party(),
+                groups: vec!["identity".into()],
+            }),
+            method: pb::ConsentMethod::Digital as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "giver", "R4"), "{:?}", violations(&e));
+    expected.push((Action::ConsentRecorded, "R4"));
+
+    // WithdrawConsent without saying who withdraws it.
+    let e = school
+        .consent
+        .withdraw_consent(req(pb::WithdrawConsentRequest {
+            consent_id: consent_id.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "withdrawn_by", "format"), "{:?}", violations(&e));
+    expected.push((Action::ConsentWithdrawn, "format"));
+
+    // Submit without a consent (R4).
+    let e = school
+        .transfer
+        .submit(req(handover(BSN, "", "audited-no-consent")))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "consent_id", "R4"), "{:?}", violations(&e));
+    expected.push((Action::TransferRefused, "R4"));
+
+    // Fetch for another purpose than the transfer's (R9).
+    let e = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: transfer_id.clone(),
+            purpose: "support.during_school".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "purpose", "R9"), "{:?}", violations(&e));
+    expected.push((Action::TransferFetched, "R9"));
+
+    // Acknowledge before fetching: the transfer's state refuses it.
+    let e = werk
+        .inbox
+        .acknowledge(req(pb::AcknowledgeRequest {
+            transfer_id: transfer_id.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    expected.push((Action::TransferAcknowledged, "state"));
+
+    // Decide without a decision.
+    let e = werk
+        .inbox
+        .decide(req(pb::DecideRequest {
+            transfer_id: transfer_id.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "decision", "format"), "{:?}", violations(&e));
+    expected.push((Action::TransferDecided, "format"));
+
+    // AcknowledgeWithdrawal without naming the end user.
+    let e = werk
+        .inbox
+        .acknowledge_withdrawal(tonic::Request::new(pb::AcknowledgeWithdrawalRequest {
+            notice_id: uuid::Uuid::now_v7().to_string(),
+            confirmed_deletion: true,
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        has(&e, "metadata.x-schakel-user-id", "format"),
+        "{:?}",
+        violations(&e)
+    );
+    expected.push((Action::WithdrawalNoticeAcknowledged, "format"));
+
+    // An open expertise request; then both functions lose their keys.
+    let ask = |key: &str| pb::RequestExpertiseRequest {
+        idempotency_key: key.into(),
+        doorstroompunt: party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt),
+        subject: Some(pb::SubjectFacts {
+            bsn: BSN3.into(),
+            date_of_birth: ago(19, 0),
+            startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+            ..Default::default()
+        }),
+        groups: vec![group("identity", &[("bsn", BSN3), ("surname", SURNAME)])],
+        question: "Is terugkeer naar het mbo haalbaar?".into(),
+        ..Default::default()
+    };
+    let asked = werk
+        .expertise
+        .request_expertise(req(ask("audited-ask")))
+        .await
+        .unwrap()
+        .into_inner()
+        .request
+        .unwrap();
+    let store = t.hub.as_ref().unwrap().store();
+    let mut admin = AdminServiceClient::new(t.connect("admin").await.channel());
+    let keys = store.recipients_of(&GEMEENTE_OIN.parse().unwrap()).await.unwrap();
+    assert_eq!(keys.len(), 2, "one key per function");
+    for k in keys {
+        admin
+            .revoke_recipient(pb::RevokeRecipientRequest {
+                key_id: k.key_id.to_string(),
+            })
+            .await
+            .unwrap();
+    }
+
+    // GiveAdvice to a requester without a key (R9).
+    let e = dp
+        .expertise
+        .give_advice(req(pb::GiveAdviceRequest {
+            idempotency_key: "audited-advice".into(),
+            request_id: asked.request_id.clone(),
+            outcome: pb::AdviceOutcome::ReturnPossible as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(has(&e, "request_id", "R9"), "{:?}", violations(&e));
+    expected.push((Action::ExpertiseAdvised, "R9"));
+
+    // RequestExpertise of a Doorstroompunt without a key (R9).
+    let e = werk
+        .expertise
+        .request_expertise(req(ask("audited-ask-2")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(has(&e, "doorstroompunt", "R9"), "{:?}", violations(&e));
+    expected.push((Action::ExpertiseRequested, "R9"));
+
+    let entries = verify_audit_log(&t).await;
+    let refused: Vec<&Entry> = entries[before..]
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Refused { .. }))
+        .collect();
+    let seen: Vec<(Action, Vec<String>)> = refused
+        .iter()
+        .map(|e| match &e.outcome {
+            Outcome::Refused { rules } => (e.action.clone(), rules.clone()),
+            _ => unreachable!(),
+        })
+        .collect();
+    let wanted: Vec<(Action, Vec<String>)> = expected
+        .iter()
+        .map(|(a, r)| (a.clone(), vec![(*r).to_owned()]))
+        .collect();
+    assert_eq!(seen, wanted);
+    // Each names what it concerned, as far as the hub got.
+    for e in &refused[3..6] {
+        assert_eq!(e.transfer_id.map(|u| u.to_string()), Some(transfer_id.clone()));
+        assert!(e.subject.is_some());
+    }
+    assert!(refused[0].subject.is_some(), "the minor's pseudonym");
+    assert_eq!(refused[1].consent_id.map(|u| u.to_string()), Some(consent_id));
+    assert_eq!(
+        refused[7].transfer_id.map(|u| u.to_string()),
+        Some(asked.request_id)
+    );
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
     refusals_name_every_rule_and_store_nothing,
@@ -931,4 +1142,5 @@ on_both_backends!(
     another_organisation_sees_nothing,
     doorstroompunt_handover_needs_a_justification_per_group,
     expertise_request_and_advice,
+    a_refusal_of_every_write_rpc_is_audited,
 );

@@ -21,6 +21,7 @@ use super::exchange::{
     giver_from_pb, giver_to_pb, id_or_not_found, is_race, method_from_pb, method_to_pb, page_size, paginate,
     party_of, party_to_pb, read_page_token, require_user, resolve_party, today,
 };
+use super::refuse::Attempt;
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
@@ -102,20 +103,35 @@ impl ConsentApi {
         caller: &Caller,
         ctx: &RequestContext,
         r: pb::RecordConsentRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::RecordConsentResponse, HubError> {
+        require_user(ctx)?;
         let state = &self.0;
         let now = Timestamp::now();
         let on = today(now)?;
         let mut v = Violations::default();
         check_key(&mut v, "idempotency_key", &r.idempotency_key);
         let fingerprint = state.pseudonymiser.fingerprint("consent", &r.encode_to_vec());
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::RecordConsentRequest {
+            idempotency_key,
+            status,
+            subject,
+            giver,
+            scope,
+            method,
+            valid_from,
+            valid_until,
+            client_reference,
+        } = r;
         if v.is_empty()
-            && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint, on).await?
+            && let Some(answer) = self.replay(caller, &idempotency_key, &fingerprint, on).await?
         {
             return Ok(answer);
         }
 
-        let status = match pb::ConsentStatus::try_from(r.status) {
+        let status = match pb::ConsentStatus::try_from(status) {
             Ok(pb::ConsentStatus::Given) => Some(ConsentStatus::Given),
             Ok(pb::ConsentStatus::Refused) => Some(ConsentStatus::Refused),
             _ => {
@@ -124,7 +140,7 @@ impl ConsentApi {
             }
         };
         let given = status == Some(ConsentStatus::Given);
-        let subject = r.subject.unwrap_or_default();
+        let subject = subject.unwrap_or_default();
         let bsn = if subject.bsn.is_empty() {
             if given {
                 v.format(
@@ -143,15 +159,15 @@ impl ConsentApi {
                 "the date of birth decides who may consent (R4) and is required",
             );
         }
-        let giver = giver_from_pb(r.giver);
+        let giver = giver_from_pb(giver);
         if giver.is_none() {
             v.format("giver", "must be YOUTH, PARENT or GUARDIAN");
         }
-        let method = method_from_pb(r.method);
+        let method = method_from_pb(method);
         if method.is_none() {
             v.format("method", "say how the consent (or refusal) was obtained");
         }
-        let scope = r.scope.unwrap_or_default();
+        let scope = scope.unwrap_or_default();
         let purpose_id = v.parse::<PurposeId>("scope.purpose", &scope.purpose);
         let purpose = purpose_id.as_ref().and_then(|p| {
             state
@@ -196,8 +212,8 @@ impl ConsentApi {
         if given && scope.groups.is_empty() {
             v.format("scope.groups", "a given consent names the groups it covers");
         }
-        let valid_from = date_from_pb(&mut v, "valid_from", r.valid_from.as_ref()).unwrap_or(on);
-        let valid_until = date_from_pb(&mut v, "valid_until", r.valid_until.as_ref());
+        let valid_from = date_from_pb(&mut v, "valid_from", valid_from.as_ref()).unwrap_or(on);
+        let valid_until = date_from_pb(&mut v, "valid_until", valid_until.as_ref());
         if let Some(u) = valid_until {
             if !given {
                 v.format("valid_until", "a refusal has no validity period");
@@ -211,7 +227,7 @@ impl ConsentApi {
                 "consent cannot be recorded ahead of the day it is given",
             );
         }
-        check_reference(&mut v, "client_reference", &r.client_reference);
+        check_reference(&mut v, "client_reference", &client_reference);
         // R4: a youth under 18 needs a parent's or guardian's consent; from 18
         // the youth decides. Judged on the day the consent is given.
         if let (Some(p), Some(birth), Some(giver)) = (purpose, birth, giver) {
@@ -236,6 +252,9 @@ impl ConsentApi {
                 );
             }
         }
+        attempt.purpose.clone_from(&purpose_id);
+        attempt.subject = bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
+        attempt.parties = recipient.iter().map(|p| p.party.oin().clone()).collect();
         v.finish()?;
         let (Some(status), Some(giver), Some(method), Some(purpose_id), Some(recipient)) =
             (status, giver, method, purpose_id, recipient)
@@ -259,7 +278,7 @@ impl ConsentApi {
             recorded_by_user: ctx.user_id.clone().unwrap_or_default(),
             withdrawn_at: None,
             withdrawn_by: None,
-            client_reference: r.client_reference,
+            client_reference,
             policy_version: state.policy.version().to_owned(),
         };
         let action = if given {
@@ -283,7 +302,7 @@ impl ConsentApi {
             },
         );
         let idem = Idempotency {
-            key: r.idempotency_key,
+            key: idempotency_key,
             fingerprint,
         };
         match state.store.insert_consent(&row, &idem, now, entry).await {
@@ -305,13 +324,25 @@ impl ConsentApi {
         caller: &Caller,
         ctx: &RequestContext,
         r: pb::WithdrawConsentRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::WithdrawConsentResponse, HubError> {
+        require_user(ctx)?;
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::WithdrawConsentRequest {
+            consent_id,
+            withdrawn_by,
+        } = r;
         let state = &self.0;
-        let by = giver_from_pb(r.withdrawn_by);
+        let by = giver_from_pb(withdrawn_by);
         for _ in 0..TRANSITION_ATTEMPTS {
             let now = Timestamp::now();
             let on = today(now)?;
-            let consent = self.own_consent(caller, &r.consent_id).await?;
+            let consent = self.own_consent(caller, &consent_id).await?;
+            attempt.purpose = Some(consent.purpose.clone());
+            attempt.subject.clone_from(&consent.subject);
+            attempt.consent_id = Some(consent.consent_id);
+            attempt.parties = vec![consent.recipient.0.clone()];
             let transfers = state.store.transfers_of_consent(consent.consent_id).await?;
             match consent.status {
                 // Idempotent: report what the withdrawal did.
@@ -379,7 +410,7 @@ impl ConsentApi {
                 .await
             {
                 Ok(()) => {
-                    let consent = self.own_consent(caller, &r.consent_id).await?;
+                    let consent = self.own_consent(caller, &consent_id).await?;
                     let transfers = state.store.transfers_of_consent(consent.consent_id).await?;
                     return Ok(withdrawal_answer(&consent, &transfers, on));
                 }
@@ -421,8 +452,11 @@ impl ConsentService for ConsentApi {
         req: Request<pb::RecordConsentRequest>,
     ) -> Result<Response<pb::RecordConsentResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        Ok(Response::new(self.record(&caller, &ctx, req.into_inner()).await?))
+        let mut attempt = Attempt::new(Action::ConsentRecorded);
+        let answer = self.record(&caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn withdraw_consent(
@@ -430,9 +464,10 @@ impl ConsentService for ConsentApi {
         req: Request<pb::WithdrawConsentRequest>,
     ) -> Result<Response<pb::WithdrawConsentResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
+        let mut attempt = Attempt::new(Action::ConsentWithdrawn);
+        let answer = self.withdraw(&caller, &ctx, req.into_inner(), &mut attempt).await;
         Ok(Response::new(
-            self.withdraw(&caller, &ctx, req.into_inner()).await?,
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
         ))
     }
 

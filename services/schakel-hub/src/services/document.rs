@@ -188,6 +188,7 @@ pub fn subject_facts(
     s: Option<&mut pb::SubjectFacts>,
     doc: &Document,
     purpose: Option<&Purpose>,
+    on: Date,
 ) -> SubjectIn {
     let Some(s) = s else {
         v.format(prefix, "the facts about the youth are required");
@@ -196,8 +197,20 @@ pub fn subject_facts(
             subject: None,
         };
     };
+    // Every fact by name, without `..`: a fact added to the proto does not
+    // compile until it is read here (issue 19).
+    let pb::SubjectFacts {
+        bsn,
+        date_of_birth,
+        school_type,
+        leaving_date,
+        diploma_date,
+        startkwalificatie,
+        vso_exit_profile,
+        enrolled,
+    } = s;
     let f = |name: &str| format!("{prefix}.{name}");
-    let bsn_text = std::mem::take(&mut s.bsn);
+    let bsn_text = std::mem::take(bsn);
     let bsn = if bsn_text.is_empty() {
         v.format(f("bsn"), "the BSN of the youth is required");
         None
@@ -213,16 +226,24 @@ pub fn subject_facts(
         );
     }
     drop(zeroize::Zeroizing::new(bsn_text));
-    let birth = date_from_pb(v, &f("date_of_birth"), s.date_of_birth.as_ref());
-    if s.date_of_birth.is_none() {
+    let birth = date_from_pb(v, &f("date_of_birth"), date_of_birth.as_ref());
+    if date_of_birth.is_none() {
         v.format(f("date_of_birth"), "the date of birth is required (R2)");
     }
-    let leave = date_from_pb(v, &f("leaving_date"), s.leaving_date.as_ref());
-    let diploma = date_from_pb(v, &f("diploma_date"), s.diploma_date.as_ref());
-    v.known_enum::<pb::SchoolType>(f("school_type"), s.school_type);
-    v.known_enum::<pb::VsoExitProfile>(f("vso_exit_profile"), s.vso_exit_profile);
-    v.known_enum::<pb::Startkwalificatie>(f("startkwalificatie"), s.startkwalificatie);
-    let school_type = match school_type_from_pb(s.school_type) {
+    let leave = date_from_pb(v, &f("leaving_date"), leaving_date.as_ref());
+    // `enrolled` and the leaving date must tell the same story: the policy
+    // reads a youth as enrolled until the leaving date (R10).
+    if *enrolled && leave.is_some_and(|d| d <= on) {
+        v.format(
+            f("enrolled"),
+            "differs from subject.leaving_date: a youth who has left school is not enrolled; the facts must agree",
+        );
+    }
+    let diploma = date_from_pb(v, &f("diploma_date"), diploma_date.as_ref());
+    v.known_enum::<pb::SchoolType>(f("school_type"), *school_type);
+    v.known_enum::<pb::VsoExitProfile>(f("vso_exit_profile"), *vso_exit_profile);
+    v.known_enum::<pb::Startkwalificatie>(f("startkwalificatie"), *startkwalificatie);
+    let school_type = match school_type_from_pb(*school_type) {
         Some(Ok(t)) => Some(t),
         Some(Err(())) => {
             v.rule(
@@ -234,8 +255,8 @@ pub fn subject_facts(
         }
         None => None,
     };
-    let vso = vso_exit_from_pb(s.vso_exit_profile);
-    let sk = match pb::Startkwalificatie::try_from(s.startkwalificatie) {
+    let vso = vso_exit_from_pb(*vso_exit_profile);
+    let sk = match pb::Startkwalificatie::try_from(*startkwalificatie) {
         Ok(pb::Startkwalificatie::Achieved) => Some(true),
         Ok(pb::Startkwalificatie::NotAchieved) => Some(false),
         _ => None,

@@ -27,10 +27,11 @@ use super::exchange::{
     party_of, party_to_pb, read_page_token, refusal_error, require_user, resolve_party, seal_all,
     sealed_to_pb, today,
 };
+use super::refuse::Attempt;
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{ts_from_pb, ts_to_pb};
-use crate::error::{HubError, Violation, Violations, audit_rules};
+use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;
 
 /// The ExpertiseService handlers.
@@ -163,8 +164,10 @@ impl ExpertiseApi {
         &self,
         caller: &Caller,
         ctx: &RequestContext,
-        mut r: pb::RequestExpertiseRequest,
+        r: pb::RequestExpertiseRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::RequestExpertiseResponse, HubError> {
+        require_user(ctx)?;
         let state = &self.0;
         // R7: only the Participatiewet function gets here (authz::may_call_method).
         let now = Timestamp::now();
@@ -174,8 +177,18 @@ impl ExpertiseApi {
         let fp = state
             .pseudonymiser
             .fingerprint("expertise.request", &r.encode_to_vec());
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::RequestExpertiseRequest {
+            mut idempotency_key,
+            doorstroompunt,
+            mut subject,
+            mut groups,
+            mut question,
+            mut client_reference,
+        } = r;
         if v.is_empty()
-            && let Some(answer) = self.replay_request(caller, &r.idempotency_key, &fp).await?
+            && let Some(answer) = self.replay_request(caller, &idempotency_key, &fp).await?
         {
             return Ok(answer);
         }
@@ -183,7 +196,7 @@ impl ExpertiseApi {
             .parse()
             .map_err(|_| HubError::Internal)?;
         let purpose = state.policy.purpose_on(&purpose_id, on);
-        let dp = resolve_party(state, &mut v, "doorstroompunt", r.doorstroompunt.as_ref()).await?;
+        let dp = resolve_party(state, &mut v, "doorstroompunt", doorstroompunt.as_ref()).await?;
         if dp
             .as_ref()
             .is_some_and(|p| p.party.function() != FunctionKind::Doorstroompunt)
@@ -195,14 +208,14 @@ impl ExpertiseApi {
             );
         }
         let mut justifications = Vec::new();
-        let doc = take_document(&mut v, &mut r.groups, &mut justifications, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", r.subject.as_mut(), &doc, purpose);
+        let doc = take_document(&mut v, &mut groups, &mut justifications, &["identity"]);
+        let subject = subject_facts(&mut v, "subject", subject.as_mut(), &doc, purpose, on);
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        if r.question.trim().is_empty() {
+        if question.trim().is_empty() {
             v.format("question", "ask a question");
         }
-        check_text(&mut v, "question", &r.question, MAX_TEXT);
-        check_reference(&mut v, "client_reference", &r.client_reference);
+        check_text(&mut v, "question", &question, MAX_TEXT);
+        check_reference(&mut v, "client_reference", &client_reference);
         let mut violations = Vec::new();
         let mut decision = None;
         if let (Some(dp), Some(s)) = (&dp, &subject.subject) {
@@ -243,23 +256,10 @@ impl ExpertiseApi {
                 "the Doorstroompunt has no valid age key registered; it cannot receive until it registers one",
             ));
         }
+        attempt.purpose = Some(purpose_id.clone());
+        attempt.subject.clone_from(&pseudonym);
+        attempt.parties = dp.iter().map(|p| p.party.oin().clone()).collect();
         if !all.is_empty() {
-            let entry = case_entry(
-                ctx,
-                caller,
-                &state.policy,
-                Action::ExpertiseRequested,
-                Outcome::Refused {
-                    rules: audit_rules(&all),
-                },
-                CaseFacts {
-                    purpose: Some(&purpose_id),
-                    subject: pseudonym.as_deref(),
-                    parties: dp.as_ref().map(|p| p.party.oin()).into_iter().collect(),
-                    ..CaseFacts::default()
-                },
-            );
-            state.store.append_audit(entry, now).await?;
             if no_key {
                 return Err(HubError::Precondition(all));
             }
@@ -282,7 +282,7 @@ impl ExpertiseApi {
         to_seal.push(ToSeal {
             plain: meta_group(
                 "meta.question",
-                [("question".to_owned(), std::mem::take(&mut r.question))],
+                [("question".to_owned(), std::mem::take(&mut question))],
             ),
             purpose: purpose_id.clone(),
         });
@@ -299,7 +299,7 @@ impl ExpertiseApi {
             requested_at: now,
             policy_version: state.policy.version().to_owned(),
             retention_until: end_of_day(retention.until),
-            client_reference: std::mem::take(&mut r.client_reference),
+            client_reference: std::mem::take(&mut client_reference),
             answered_at: None,
             outcome: None,
             advice_groups: Vec::new(),
@@ -315,7 +315,7 @@ impl ExpertiseApi {
             names,
         );
         let idem = Idempotency {
-            key: std::mem::take(&mut r.idempotency_key),
+            key: std::mem::take(&mut idempotency_key),
             fingerprint: fp,
         };
         match state
@@ -339,8 +339,10 @@ impl ExpertiseApi {
         &self,
         caller: &Caller,
         ctx: &RequestContext,
-        mut r: pb::GiveAdviceRequest,
+        r: pb::GiveAdviceRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::GiveAdviceResponse, HubError> {
+        require_user(ctx)?;
         let state = &self.0;
         // R7: only the Doorstroompunt gets here (authz::may_call_method).
         let now = Timestamp::now();
@@ -350,10 +352,20 @@ impl ExpertiseApi {
         let fp = state
             .pseudonymiser
             .fingerprint("expertise.advice", &r.encode_to_vec());
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::GiveAdviceRequest {
+            mut idempotency_key,
+            request_id,
+            outcome,
+            mut advice_text,
+            mut groups,
+            mut justifications,
+        } = r;
         if v.is_empty()
             && let Some(e) = state
                 .store
-                .expertise_by_advice_key(&party_of(caller), &r.idempotency_key)
+                .expertise_by_advice_key(&party_of(caller), &idempotency_key)
                 .await?
         {
             return match &e.advice_idempotency {
@@ -367,16 +379,20 @@ impl ExpertiseApi {
                 )),
             };
         }
-        let request = self.own_request(caller, &r.request_id, false).await?;
-        let outcome = outcome_code(r.outcome);
-        if outcome.is_none() {
-            v.format("outcome", "say whether return to education is possible (R7)");
-        }
-        check_text(&mut v, "advice_text", &r.advice_text, MAX_TEXT);
-        let doc = take_document(&mut v, &mut r.groups, &mut r.justifications, &[]);
+        let request = self.own_request(caller, &request_id, false).await?;
         let purpose_id: PurposeId = PurposeId::EXPERTISE_ADVICE
             .parse()
             .map_err(|_| HubError::Internal)?;
+        attempt.purpose = Some(purpose_id.clone());
+        attempt.subject = Some(request.subject.clone());
+        attempt.transfer_id = Some(request.request_id);
+        attempt.parties = vec![request.requester.0.clone()];
+        let outcome = outcome_code(outcome);
+        if outcome.is_none() {
+            v.format("outcome", "say whether return to education is possible (R7)");
+        }
+        check_text(&mut v, "advice_text", &advice_text, MAX_TEXT);
+        let doc = take_document(&mut v, &mut groups, &mut justifications, &[]);
         // The youth's conditions (R2, R3) were decided on the request; the
         // advice is checked for parties, groups, fields, justifications (R8)
         // and the open request (R7). The subject facts are not kept by the
@@ -445,20 +461,6 @@ impl ExpertiseApi {
             ));
         }
         if !all.is_empty() {
-            let entry = self.entry(
-                ctx,
-                caller,
-                (
-                    Action::ExpertiseAdvised,
-                    Outcome::Refused {
-                        rules: audit_rules(&all),
-                    },
-                ),
-                &purpose_id,
-                &request,
-                Vec::new(),
-            );
-            state.store.append_audit(entry, now).await?;
             return Err(refusal_error(all, format_problems, "subject"));
         }
         let Some(outcome) = outcome else {
@@ -474,11 +476,11 @@ impl ExpertiseApi {
                 purpose: purpose_id.clone(),
             })
             .collect();
-        if !r.advice_text.trim().is_empty() {
+        if !advice_text.trim().is_empty() {
             to_seal.push(ToSeal {
                 plain: meta_group(
                     "meta.advice",
-                    [("advice".to_owned(), std::mem::take(&mut r.advice_text))],
+                    [("advice".to_owned(), std::mem::take(&mut advice_text))],
                 ),
                 purpose: purpose_id.clone(),
             });
@@ -500,7 +502,7 @@ impl ExpertiseApi {
             outcome: outcome.to_owned(),
             policy_version: state.policy.version().to_owned(),
             idempotency: Idempotency {
-                key: std::mem::take(&mut r.idempotency_key),
+                key: std::mem::take(&mut idempotency_key),
                 fingerprint: fp,
             },
             sealed,
@@ -541,7 +543,7 @@ impl ExpertiseApi {
             }
             Err(e) => return Err(e.into()),
         }
-        let e = self.own_request(caller, &r.request_id, false).await?;
+        let e = self.own_request(caller, &request_id, false).await?;
         Ok(pb::GiveAdviceResponse {
             advice: Some(advice_pb(&e)),
             request: Some(self.request_pb(&mut Names::default(), &e).await?),
@@ -557,9 +559,10 @@ impl ExpertiseService for ExpertiseApi {
         req: Request<pb::RequestExpertiseRequest>,
     ) -> Result<Response<pb::RequestExpertiseResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
+        let mut attempt = Attempt::new(Action::ExpertiseRequested);
+        let answer = self.request(&caller, &ctx, req.into_inner(), &mut attempt).await;
         Ok(Response::new(
-            self.request(&caller, &ctx, req.into_inner()).await?,
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
         ))
     }
 
@@ -671,8 +674,11 @@ impl ExpertiseService for ExpertiseApi {
         req: Request<pb::GiveAdviceRequest>,
     ) -> Result<Response<pb::GiveAdviceResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        Ok(Response::new(self.advise(&caller, &ctx, req.into_inner()).await?))
+        let mut attempt = Attempt::new(Action::ExpertiseAdvised);
+        let answer = self.advise(&caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn get_advice(

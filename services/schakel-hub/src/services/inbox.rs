@@ -19,6 +19,7 @@ use super::exchange::{
     decline_reason_code, id_or_not_found, is_race, meta_group, page_size, paginate, party_of, party_to_pb,
     read_page_token, require_user, seal_all, sealed_to_pb, states_from_pb, transfer_page,
 };
+use super::refuse::Attempt;
 use super::transfer::decision_text;
 use crate::audit::RequestContext;
 use crate::auth::Caller;
@@ -100,7 +101,13 @@ impl InboxApi {
     /// Reads the transfer, lets `step` decide, applies the transition with
     /// its audit entry; re-reads and retries when another request changed
     /// the transfer in between. Answers with the transfer after the change.
-    async fn transition<F, Fut>(&self, caller: &Caller, id: &str, step: F) -> Result<TransferRow, HubError>
+    async fn transition<F, Fut>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        attempt: &mut Attempt,
+        step: F,
+    ) -> Result<TransferRow, HubError>
     where
         F: Fn(TransferRow) -> Fut,
         Fut: std::future::Future<Output = Result<Step, HubError>>,
@@ -108,6 +115,7 @@ impl InboxApi {
         let id = id_or_not_found(id, "transfer")?;
         for _ in 0..TRANSITION_ATTEMPTS {
             let t = self.own_transfer(caller, id).await?;
+            attempt.transfer(&t);
             match step(t.clone()).await? {
                 Step::Done => return Ok(t),
                 Step::Apply(apply) => {
@@ -158,12 +166,18 @@ impl InboxApi {
         caller: &Caller,
         ctx: &RequestContext,
         r: pb::FetchRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::FetchResponse, HubError> {
+        require_user(ctx)?;
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::FetchRequest { transfer_id, purpose } = r;
         let state = &self.0;
         let mut v = Violations::default();
-        let declared = v.parse::<PurposeId>("purpose", &r.purpose);
-        let id = id_or_not_found(&r.transfer_id, "transfer")?;
+        let declared = v.parse::<PurposeId>("purpose", &purpose);
+        let id = id_or_not_found(&transfer_id, "transfer")?;
         let found = self.own_transfer(caller, id).await?;
+        attempt.transfer(&found);
         v.finish()?;
         let Some(declared) = declared else {
             return Err(HubError::Internal);
@@ -201,7 +215,7 @@ impl InboxApi {
             .collect();
         let names: Vec<String> = delivered.iter().flat_map(|g| g.groups.iter().cloned()).collect();
         let t = self
-            .transition(caller, &r.transfer_id, |t| {
+            .transition(caller, &transfer_id, attempt, |t| {
                 let names = names.clone();
                 async move {
                     if let Some(e) = undeliverable(&t) {
@@ -234,15 +248,139 @@ impl InboxApi {
         })
     }
 
+    async fn acknowledge(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        r: pb::AcknowledgeRequest,
+        attempt: &mut Attempt,
+    ) -> Result<pb::AcknowledgeResponse, HubError> {
+        require_user(ctx)?;
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::AcknowledgeRequest {
+            transfer_id,
+            case_reference,
+        } = r;
+        let mut v = Violations::default();
+        check_reference(&mut v, "case_reference", &case_reference);
+        v.finish()?;
+        let case_reference = (!case_reference.is_empty()).then(|| case_reference.clone());
+        let t = self
+            .transition(caller, &transfer_id, attempt, |t| {
+                let case_reference = case_reference.clone();
+                async move {
+                    match t.state {
+                        TransferState::Delivered => {}
+                        // Idempotent: receipt was acknowledged before.
+                        TransferState::Acknowledged | TransferState::Accepted | TransferState::Declined => {
+                            return Ok(Step::Done);
+                        }
+                        TransferState::Submitted => {
+                            return Err(precondition(Violation::state(
+                                "transfer_id",
+                                "fetch the transfer before acknowledging receipt",
+                            )));
+                        }
+                        _ => return Err(undeliverable(&t).unwrap_or(HubError::Internal)),
+                    }
+                    let entry = self.entry(ctx, caller, Action::TransferAcknowledged, &t, Vec::new());
+                    Ok(Step::Apply(Box::new((
+                        Transition {
+                            transfer_id: t.transfer_id,
+                            from: t.state,
+                            to: TransferState::Acknowledged,
+                            change: TransferChange {
+                                acknowledged_at: Some(Timestamp::now()),
+                                case_reference,
+                                ..TransferChange::default()
+                            },
+                        },
+                        Vec::new(),
+                        entry,
+                    ))))
+                }
+            })
+            .await?;
+        let text = decision_text(&self.0.store.transfer_groups(t.transfer_id).await?);
+        Ok(pb::AcknowledgeResponse {
+            transfer: Some(Names::default().transfer(&self.0, &t, text).await?),
+        })
+    }
+
+    async fn acknowledge_withdrawal(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        r: pb::AcknowledgeWithdrawalRequest,
+        attempt: &mut Attempt,
+    ) -> Result<pb::AcknowledgeWithdrawalResponse, HubError> {
+        require_user(ctx)?;
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::AcknowledgeWithdrawalRequest {
+            notice_id,
+            confirmed_deletion,
+        } = r;
+        let notice = id_or_not_found(&notice_id, "withdrawal notice")?;
+        let found = match self.0.store.transfer_by_notice(notice).await? {
+            Some(t) if t.recipient == party_of(caller) => t,
+            _ => return Err(HubError::NotFound("withdrawal notice")),
+        };
+        let confirmed = confirmed_deletion;
+        let t = self
+            .transition(caller, &found.transfer_id.to_string(), attempt, |t| {
+                async move {
+                    if t.state != TransferState::WithdrawalNotified {
+                        // Acknowledged before: idempotent.
+                        return Ok(Step::Done);
+                    }
+                    let to = t
+                        .state
+                        .apply(TransferEvent::AcknowledgeWithdrawal)
+                        .map_err(|_| HubError::Internal)?;
+                    let entry = self.entry(ctx, caller, Action::WithdrawalNoticeAcknowledged, &t, Vec::new());
+                    Ok(Step::Apply(Box::new((
+                        Transition {
+                            transfer_id: t.transfer_id,
+                            from: t.state,
+                            to,
+                            change: TransferChange {
+                                notice_acknowledged_at: Some(Timestamp::now()),
+                                notice_confirmed_deletion: Some(confirmed),
+                                ..TransferChange::default()
+                            },
+                        },
+                        Vec::new(),
+                        entry,
+                    ))))
+                }
+            })
+            .await?;
+        Ok(pb::AcknowledgeWithdrawalResponse {
+            notice: Some(notice_to_pb(&t)),
+        })
+    }
+
     async fn decide(
         &self,
         caller: &Caller,
         ctx: &RequestContext,
         r: pb::DecideRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::DecideResponse, HubError> {
+        require_user(ctx)?;
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is handled here (issue 19).
+        let pb::DecideRequest {
+            transfer_id,
+            decision,
+            reason,
+            reason_text,
+        } = r;
         let state = &self.0;
         let mut v = Violations::default();
-        let kind = match pb::DecisionKind::try_from(r.decision) {
+        let kind = match pb::DecisionKind::try_from(decision) {
             Ok(pb::DecisionKind::Accept) => Some(("accept", TransferEvent::Accept)),
             Ok(pb::DecisionKind::Decline) => Some(("decline", TransferEvent::Decline)),
             _ => {
@@ -250,30 +388,31 @@ impl InboxApi {
                 None
             }
         };
-        let reason = pb::DeclineReason::try_from(r.reason)
+        let reason = pb::DeclineReason::try_from(reason)
             .ok()
             .and_then(decline_reason_code);
         let declining = kind.is_some_and(|(k, _)| k == "decline");
         if declining && reason.is_none() {
             v.format("reason", "a decline needs a reason code");
         }
-        check_text(&mut v, "reason_text", &r.reason_text, MAX_REASON);
-        let id = id_or_not_found(&r.transfer_id, "transfer")?;
+        check_text(&mut v, "reason_text", &reason_text, MAX_REASON);
+        let id = id_or_not_found(&transfer_id, "transfer")?;
         let found = self.own_transfer(caller, id).await?;
+        attempt.transfer(&found);
         v.finish()?;
         let Some((code, event)) = kind else {
             return Err(HubError::Internal);
         };
         let reason = if declining { reason } else { None };
         // The reason text is sealed to sender and recipient (meta.decision).
-        let extra = if r.reason_text.trim().is_empty() || found.decision.is_some() {
+        let extra = if reason_text.trim().is_empty() || found.decision.is_some() {
             Vec::new()
         } else {
             let mut keys = current_keys(state, &found.sender, Timestamp::now()).await?;
             keys.extend(current_keys(state, &found.recipient, Timestamp::now()).await?);
             seal_all(
                 vec![ToSeal {
-                    plain: meta_group("meta.decision", [("reason".to_owned(), r.reason_text.clone())]),
+                    plain: meta_group("meta.decision", [("reason".to_owned(), reason_text.clone())]),
                     purpose: found.purpose.clone(),
                 }],
                 keys,
@@ -284,7 +423,7 @@ impl InboxApi {
         };
         let role = ctx.user_role.clone();
         let t = self
-            .transition(caller, &r.transfer_id, |t| {
+            .transition(caller, &transfer_id, attempt, |t| {
                 let extra = extra.clone();
                 let role = role.clone();
                 async move {
@@ -409,8 +548,11 @@ impl InboxService for InboxApi {
 
     async fn fetch(&self, req: Request<pb::FetchRequest>) -> Result<Response<pb::FetchResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        Ok(Response::new(self.fetch(&caller, &ctx, req.into_inner()).await?))
+        let mut attempt = Attempt::new(Action::TransferFetched);
+        let answer = self.fetch(&caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn acknowledge(
@@ -418,67 +560,22 @@ impl InboxService for InboxApi {
         req: Request<pb::AcknowledgeRequest>,
     ) -> Result<Response<pb::AcknowledgeResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        let r = req.into_inner();
-        let mut v = Violations::default();
-        check_reference(&mut v, "case_reference", &r.case_reference);
-        v.finish()?;
-        let case_reference = (!r.case_reference.is_empty()).then(|| r.case_reference.clone());
-        let t = self
-            .transition(&caller, &r.transfer_id, |t| {
-                let case_reference = case_reference.clone();
-                let ctx = &ctx;
-                let caller = &caller;
-                async move {
-                    match t.state {
-                        TransferState::Delivered => {}
-                        // Idempotent: receipt was acknowledged before.
-                        TransferState::Acknowledged | TransferState::Accepted | TransferState::Declined => {
-                            return Ok(Step::Done);
-                        }
-                        TransferState::Submitted => {
-                            return Err(precondition(Violation::state(
-                                "transfer_id",
-                                "fetch the transfer before acknowledging receipt",
-                            )));
-                        }
-                        _ => return Err(undeliverable(&t).unwrap_or(HubError::Internal)),
-                    }
-                    let entry = self.entry(ctx, caller, Action::TransferAcknowledged, &t, Vec::new());
-                    Ok(Step::Apply(Box::new((
-                        Transition {
-                            transfer_id: t.transfer_id,
-                            from: t.state,
-                            to: TransferState::Acknowledged,
-                            change: TransferChange {
-                                acknowledged_at: Some(Timestamp::now()),
-                                case_reference,
-                                ..TransferChange::default()
-                            },
-                        },
-                        Vec::new(),
-                        entry,
-                    ))))
-                }
-            })
-            .await?;
-        let text = decision_text(
-            &self
-                .0
-                .store
-                .transfer_groups(t.transfer_id)
-                .await
-                .map_err(HubError::from)?,
-        );
-        Ok(Response::new(pb::AcknowledgeResponse {
-            transfer: Some(Names::default().transfer(&self.0, &t, text).await?),
-        }))
+        let mut attempt = Attempt::new(Action::TransferAcknowledged);
+        let answer = self
+            .acknowledge(&caller, &ctx, req.into_inner(), &mut attempt)
+            .await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn decide(&self, req: Request<pb::DecideRequest>) -> Result<Response<pb::DecideResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        Ok(Response::new(self.decide(&caller, &ctx, req.into_inner()).await?))
+        let mut attempt = Attempt::new(Action::TransferDecided);
+        let answer = self.decide(&caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn list_withdrawal_notices(
@@ -519,53 +616,12 @@ impl InboxService for InboxApi {
         req: Request<pb::AcknowledgeWithdrawalRequest>,
     ) -> Result<Response<pb::AcknowledgeWithdrawalResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        let r = req.into_inner();
-        let notice = id_or_not_found(&r.notice_id, "withdrawal notice")?;
-        let found = match self
-            .0
-            .store
-            .transfer_by_notice(notice)
-            .await
-            .map_err(HubError::from)?
-        {
-            Some(t) if t.recipient == party_of(&caller) => t,
-            _ => return Err(HubError::NotFound("withdrawal notice").into()),
-        };
-        let confirmed = r.confirmed_deletion;
-        let t = self
-            .transition(&caller, &found.transfer_id.to_string(), |t| {
-                let ctx = &ctx;
-                let caller = &caller;
-                async move {
-                    if t.state != TransferState::WithdrawalNotified {
-                        // Acknowledged before: idempotent.
-                        return Ok(Step::Done);
-                    }
-                    let to = t
-                        .state
-                        .apply(TransferEvent::AcknowledgeWithdrawal)
-                        .map_err(|_| HubError::Internal)?;
-                    let entry = self.entry(ctx, caller, Action::WithdrawalNoticeAcknowledged, &t, Vec::new());
-                    Ok(Step::Apply(Box::new((
-                        Transition {
-                            transfer_id: t.transfer_id,
-                            from: t.state,
-                            to,
-                            change: TransferChange {
-                                notice_acknowledged_at: Some(Timestamp::now()),
-                                notice_confirmed_deletion: Some(confirmed),
-                                ..TransferChange::default()
-                            },
-                        },
-                        Vec::new(),
-                        entry,
-                    ))))
-                }
-            })
-            .await?;
-        Ok(Response::new(pb::AcknowledgeWithdrawalResponse {
-            notice: Some(notice_to_pb(&t)),
-        }))
+        let mut attempt = Attempt::new(Action::WithdrawalNoticeAcknowledged);
+        let answer = self
+            .acknowledge_withdrawal(&caller, &ctx, req.into_inner(), &mut attempt)
+            .await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 }

@@ -10,6 +10,7 @@ mod document;
 pub(crate) mod exchange;
 mod expertise;
 mod inbox;
+mod refuse;
 mod transfer;
 
 pub use admin::AdminApi;

@@ -22,10 +22,11 @@ use super::exchange::{
     refusal_error, require_user, resolve_party, return_to_education_code, seal_all, sealed_to_pb,
     states_from_pb, today, transfer_page,
 };
+use super::refuse::Attempt;
 use crate::audit::RequestContext;
 use crate::auth::Caller;
 use crate::convert::{function_from_pb, ts_from_pb};
-use crate::error::{HubError, Violation, Violations, audit_rules};
+use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;
 
 /// The TransferService handlers.
@@ -98,38 +99,14 @@ impl TransferApi {
         }
     }
 
-    /// Records a refused submission: the rule ids, never content (DESIGN.md §7 property 6).
-    async fn audit_refusal(
-        &self,
-        caller: &Caller,
-        ctx: &RequestContext,
-        facts: CaseFacts<'_>,
-        rules: Vec<String>,
-        now: Timestamp,
-    ) -> Result<(), HubError> {
-        let rules = if rules.is_empty() {
-            vec!["format".to_owned()]
-        } else {
-            rules
-        };
-        let entry = case_entry(
-            ctx,
-            caller,
-            &self.0.policy,
-            Action::TransferRefused,
-            Outcome::Refused { rules },
-            facts,
-        );
-        self.0.store.append_audit(entry, now).await?;
-        Ok(())
-    }
-
     async fn submit(
         &self,
         caller: &Caller,
         ctx: &RequestContext,
-        mut r: pb::SubmitRequest,
+        r: pb::SubmitRequest,
+        attempt: &mut Attempt,
     ) -> Result<pb::SubmitResponse, HubError> {
+        require_user(ctx)?;
         let state = &self.0;
         let now = Timestamp::now();
         let on = today(now)?;
@@ -144,7 +121,22 @@ impl TransferApi {
             return Ok(answer);
         }
 
-        let purpose_id = v.parse::<PurposeId>("purpose", &r.purpose);
+        // Every field of the request by name, without `..`: a field added to
+        // the proto does not compile until it is read here (issue 19).
+        let pb::SubmitRequest {
+            idempotency_key,
+            purpose: purpose_text,
+            recipient: recipient_ref,
+            subject: mut subject_pb,
+            groups: mut group_pbs,
+            justifications: mut justification_pbs,
+            hardheidsclausule,
+            mut hardheidsclausule_justification,
+            consent_id: consent_text,
+            return_to_education,
+            mut client_reference,
+        } = r;
+        let purpose_id = v.parse::<PurposeId>("purpose", &purpose_text);
         let purpose = purpose_id.as_ref().and_then(|p| {
             state
                 .policy
@@ -165,28 +157,28 @@ impl TransferApi {
                 "expertise requests and advice go through ExpertiseService",
             );
         }
-        let recipient = resolve_party(state, &mut v, "recipient", r.recipient.as_ref()).await?;
-        let doc = take_document(&mut v, &mut r.groups, &mut r.justifications, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", r.subject.as_mut(), &doc, purpose);
+        let recipient = resolve_party(state, &mut v, "recipient", recipient_ref.as_ref()).await?;
+        let doc = take_document(&mut v, &mut group_pbs, &mut justification_pbs, &["identity"]);
+        let subject = subject_facts(&mut v, "subject", subject_pb.as_mut(), &doc, purpose, on);
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        check_reference(&mut v, "client_reference", &r.client_reference);
+        check_reference(&mut v, "client_reference", &client_reference);
         check_text(
             &mut v,
             "hardheidsclausule_justification",
-            &r.hardheidsclausule_justification,
+            &hardheidsclausule_justification,
             MAX_TEXT,
         );
-        if !r.hardheidsclausule && !r.hardheidsclausule_justification.is_empty() {
+        if !hardheidsclausule && !hardheidsclausule_justification.is_empty() {
             v.format(
                 "hardheidsclausule_justification",
                 "only given when the hardheidsclausule is invoked",
             );
         }
         // The consent must be one the sender recorded, for this youth.
-        let consent = if r.consent_id.is_empty() {
+        let consent = if consent_text.is_empty() {
             None
         } else {
-            match Uuid::parse_str(&r.consent_id) {
+            match Uuid::parse_str(&consent_text) {
                 Err(_) => {
                     v.format("consent_id", "must be a UUID");
                     None
@@ -233,9 +225,7 @@ impl TransferApi {
                 consent: consent.as_ref().and_then(domain_consent),
                 fields: doc.fields.clone(),
                 justifications: doc.justifications.clone(),
-                hardheidsclausule: r
-                    .hardheidsclausule
-                    .then(|| r.hardheidsclausule_justification.clone()),
+                hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
                 open_expertise_request: false,
             };
             let d = super::exchange::decide(&facts, &state.policy, on);
@@ -250,16 +240,11 @@ impl TransferApi {
             all.extend(violations);
             all
         };
+        attempt.purpose.clone_from(&purpose_id);
+        attempt.subject.clone_from(&pseudonym);
+        attempt.consent_id = consent.as_ref().map(|c| c.consent_id);
+        attempt.parties = recipient.iter().map(|p| p.party.oin().clone()).collect();
         if !all.is_empty() {
-            let rules = audit_rules(&all);
-            let facts = CaseFacts {
-                purpose: purpose_id.as_ref(),
-                subject: pseudonym.as_deref(),
-                consent_id: consent.as_ref().map(|c| c.consent_id),
-                parties: recipient.as_ref().map(|p| p.party.oin()).into_iter().collect(),
-                ..CaseFacts::default()
-            };
-            self.audit_refusal(caller, ctx, facts, rules, now).await?;
             return Err(refusal_error(all, format_problems, "subject"));
         }
         let (
@@ -294,15 +279,6 @@ impl TransferApi {
                 "your function has no valid age key registered, so you could not show the youth what was sent; register one"));
         }
         if !missing.is_empty() {
-            let facts = CaseFacts {
-                purpose: Some(&purpose_id),
-                subject: Some(&pseudonym),
-                consent_id: consent.as_ref().map(|c| c.consent_id),
-                parties: vec![recipient.party.oin()],
-                ..CaseFacts::default()
-            };
-            self.audit_refusal(caller, ctx, facts, audit_rules(&missing), now)
-                .await?;
             return Err(HubError::Precondition(missing));
         }
         keys.extend(own);
@@ -331,7 +307,7 @@ impl TransferApi {
         if hardheidsclausule_applied {
             meta.push((
                 "hardheidsclausule".into(),
-                std::mem::take(&mut r.hardheidsclausule_justification),
+                std::mem::take(&mut hardheidsclausule_justification),
             ));
         }
         if !meta.is_empty() {
@@ -353,8 +329,8 @@ impl TransferApi {
             consent_id: consent.as_ref().map(|c| c.consent_id),
             policy_version: state.policy.version().to_owned(),
             hardheidsclausule: hardheidsclausule_applied,
-            return_to_education: return_to_education_code(r.return_to_education).map(str::to_owned),
-            client_reference: std::mem::take(&mut r.client_reference),
+            return_to_education: return_to_education_code(return_to_education).map(str::to_owned),
+            client_reference: std::mem::take(&mut client_reference),
             groups: group_names,
             state: TransferState::Submitted,
             submitted_at: now,
@@ -390,7 +366,7 @@ impl TransferApi {
         let new = NewTransfer {
             row,
             idempotency: Idempotency {
-                key: std::mem::take(&mut r.idempotency_key),
+                key: idempotency_key,
                 fingerprint,
             },
             sealed,
@@ -415,8 +391,11 @@ pub fn decision_text(groups: &[schakel_store::SealedRow]) -> Option<pb::SealedGr
 impl TransferService for TransferApi {
     async fn submit(&self, req: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
         let (caller, ctx) = Caller::with_context(&req)?;
-        require_user(&ctx)?;
-        Ok(Response::new(self.submit(&caller, &ctx, req.into_inner()).await?))
+        let mut attempt = Attempt::new(Action::TransferRefused);
+        let answer = self.submit(&caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
     }
 
     async fn get_sent(
