@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use schakel_audit::{Action, Entry};
 use schakel_e2e::flow::*;
 use schakel_e2e::{Db, TestHub};
-use schakel_hub::config::LogFormat;
+use schakel_hub::telemetry::LogFormat;
 use schakel_proto::v1 as pb;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};

@@ -12,49 +12,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use schakel_domain::FunctionKind;
-use schakel_store::{Organisation, Store};
+use schakel_store::Store;
 use tonic::Status;
 use tracing::Instrument as _;
 
-use crate::audit::{BadMetadata, RequestContext};
 use crate::authz;
+use crate::caller::{BadMetadata, Caller, RequestContext};
 use crate::error::{HubError, Violation};
 use crate::refusals::{RefusalBook, Source};
 use crate::tls::{CertRejection, PeerIdentity, PeerInfo};
 use schakel_audit::{Action, Outcome};
-
-/// The authenticated caller of an RPC.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The caller's organisation as registered.
-    pub organisation: Organisation,
-    /// The function its certificate is bound to.
-    pub function: FunctionKind,
-    /// Hex SHA-256 of its certificate.
-    pub certificate_sha256: String,
-}
-
-impl Caller {
-    /// The caller of `req` and the request's audit context, put there by the
-    /// authentication layer.
-    pub fn with_context<T>(req: &tonic::Request<T>) -> Result<(Caller, RequestContext), Status> {
-        let caller = Self::of(req)?.clone();
-        let ctx = req
-            .extensions()
-            .get::<RequestContext>()
-            .cloned()
-            .ok_or_else(|| Status::from(HubError::Unauthenticated("caller is not authenticated")))?;
-        Ok((caller, ctx))
-    }
-
-    /// The caller of `req`, put there by the authentication layer.
-    pub fn of<T>(req: &tonic::Request<T>) -> Result<&Caller, Status> {
-        req.extensions()
-            .get::<Caller>()
-            .ok_or_else(|| HubError::Unauthenticated("caller is not authenticated").into())
-    }
-}
 
 struct AuthState {
     store: Store,

@@ -13,7 +13,7 @@ use schakel_audit::{Action, Outcome};
 use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_store::{CertificateBinding, NewOrganisation, Store, StoreOptions};
 
-use crate::audit::RequestContext;
+use crate::caller::RequestContext;
 use crate::certinfo::{CertFacts, cert_facts};
 
 /// Registers the operator in the database at `database_url` (migrating it

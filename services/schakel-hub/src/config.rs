@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use schakel_store::StoreOptions;
 
 use crate::regions::{BUILTIN_CSV, RegionTable};
-use crate::server::HubConfig;
+use crate::telemetry::LogFormat;
 
 /// The configuration file as written by the operator. Keys marked
 /// *required* are `Option` here only so that every missing one is reported
@@ -125,14 +127,57 @@ const REQUIRED: &[&str] = &[
     "log_origin",
 ];
 
-/// How the hub writes its log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
+/// A TLS handshake that takes longer than this is dropped (the default of
+/// [`HubConfig::handshake_timeout`]).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Everything a hub needs to start.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Database to use.
+    pub database: StoreOptions,
+    /// PEM CA bundle that client certificates must chain to.
+    pub ca_bundle_pem: Vec<u8>,
+    /// PEM certificate chain of the hub.
+    pub cert_chain_pem: Vec<u8>,
+    /// PEM private key of the hub.
+    pub key_pem: crate::tls::SecretPem,
+    /// The region table.
+    pub regions: RegionTable,
+    /// The validated policy (purposes, field catalogue, rules).
+    pub policy: Arc<schakel_policy::Policy>,
+    /// The secret that turns BSNs into subject pseudonyms; the same for
+    /// every hub on one database.
+    pub pseudonymiser: schakel_crypto::Pseudonymiser,
+    /// The audit log's checkpoint signer; its name is the log origin. The
+    /// same key for every hub on one database.
+    pub audit_signer: Arc<schakel_audit::Signer>,
+    /// How often a checkpoint is signed when entries were appended.
+    pub checkpoint_interval: Duration,
+    /// The append-only file outside the database that keeps every signed
+    /// checkpoint too (see `checkpoint`); none: only the database keeps
+    /// them, and a database editor who removes stored checkpoints can make
+    /// this hub sign over a rewritten log (a warning says so at start).
+    pub checkpoint_file: Option<PathBuf>,
+    /// Default thresholds of the anomaly report.
+    pub anomaly_defaults: AnomalyDefaults,
+    /// OTLP/gRPC endpoint for traces and metrics; none = nothing exported.
+    pub otlp_endpoint: Option<String>,
+    /// How log lines are written.
+    pub log_format: crate::telemetry::LogFormat,
+    /// Retention purge settings (R15).
+    pub retention: crate::retention::RetentionSettings,
+    /// Calls per organisation; `None` = unlimited.
+    pub rate_limit: Option<crate::ratelimit::RateLimit>,
+    /// Refused calls of one source, method and reason get one audit entry
+    /// per this interval and a count of the rest (`crate::refusals`).
+    pub refused_calls_interval: Duration,
+    /// A TLS handshake that takes longer is dropped ([`HANDSHAKE_TIMEOUT`]).
+    pub handshake_timeout: Duration,
+    /// Bytes of requests all calls together may hold while they run
+    /// ([`crate::intake`]; default [`crate::intake::DEFAULT_BUDGET`]).
+    pub request_budget: usize,
 }
 
 const DEFAULT_POOL: u32 = 8;
@@ -472,7 +517,7 @@ impl FileConfig {
                     retention,
                     rate_limit,
                     refused_calls_interval: std::time::Duration::from_secs(refused_interval),
-                    handshake_timeout: crate::server::HANDSHAKE_TIMEOUT,
+                    handshake_timeout: HANDSHAKE_TIMEOUT,
                     request_budget: usize::try_from(budget_mib * 1024 * 1024).unwrap_or(usize::MAX),
                 })
             }

@@ -17,11 +17,11 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_store::{CertificateBinding, NewOrganisation, RecipientKey, Store, StoreError, StoreOptions};
 use uuid::Uuid;
 
-use crate::audit::RequestContext;
+use crate::caller::RequestContext;
 use crate::certinfo::cert_facts;
+use crate::config::HubConfig;
 use crate::pki::{DevCa, IssuedCert, PkiError, Validity};
 use crate::regions::{BUILTIN_CSV, RegionTable};
-use crate::server::HubConfig;
 use schakel_audit::{Action, Outcome};
 
 /// A demo organisation.
@@ -422,13 +422,13 @@ impl DevEnvironment {
             checkpoint_file: Some(self.checkpoint_file(database_url)),
             anomaly_defaults: crate::config::AnomalyDefaults::default(),
             otlp_endpoint: None,
-            log_format: crate::config::LogFormat::Text,
+            log_format: crate::telemetry::LogFormat::Text,
             retention: crate::retention::RetentionSettings::default(),
             // The development hub serves benchmarks and tests: unlimited.
             rate_limit: None,
             refused_calls_interval: std::time::Duration::from_secs(60),
             request_budget: crate::intake::DEFAULT_BUDGET,
-            handshake_timeout: crate::server::HANDSHAKE_TIMEOUT,
+            handshake_timeout: crate::config::HANDSHAKE_TIMEOUT,
         })
     }
 }

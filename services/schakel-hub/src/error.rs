@@ -206,7 +206,6 @@ const MAX_DETAIL_BYTES: usize = 4 * 1024;
 /// A status with every violation as a `google.rpc.BadRequest` field violation
 /// (within [`MAX_DETAIL_BYTES`]; the rest are counted in a last entry).
 fn with_violations(code: Code, what: &str, violations: Vec<Violation>) -> Status {
-    crate::telemetry::record_refusals(violations.iter().filter_map(|v| v.rule.policy()));
     let summary = if violations.len() == 1 {
         format!("{what}: {}: {}", violations[0].path, violations[0].description())
     } else {

@@ -35,7 +35,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
 use crate::error::{HubError, Violation};
-use crate::services::exchange::{MAX_FIELDS, MAX_GROUPS, MAX_PAGE};
+use crate::limits::{MAX_FIELDS, MAX_GROUPS, MAX_PAGE};
 
 /// The largest request of a service that carries documents (transfer,
 /// expertise): 32 groups of 200 fields of up to 4,000 characters would be

@@ -6,10 +6,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod bootstrap;
+pub mod caller;
 pub mod certinfo;
 pub mod checkpoint;
 pub mod config;
@@ -19,6 +19,7 @@ pub mod error;
 pub mod handshakes;
 pub mod health;
 pub mod intake;
+pub mod limits;
 pub mod pki;
 pub mod policy_files;
 pub mod ratelimit;
@@ -30,4 +31,5 @@ pub mod services;
 pub mod telemetry;
 pub mod tls;
 
-pub use server::{HubConfig, RunningHub, StartError, start};
+pub use config::HubConfig;
+pub use server::{RunningHub, StartError, start};

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use schakel_hub::HubConfig;
-use schakel_hub::config::{ConfigError, FileConfig, LogFormat};
+use schakel_hub::config::{ConfigError, FileConfig};
 use schakel_hub::dev::DevEnvironment;
+use schakel_hub::telemetry::LogFormat;
 
 /// The schakel hub: case data exchange for Van school naar duurzaam werk.
 #[derive(Debug, Parser)]

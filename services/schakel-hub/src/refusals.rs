@@ -197,7 +197,7 @@ mod tests {
     use super::*;
 
     fn refused(action: Action) -> Entry {
-        let ctx = crate::audit::RequestContext::internal("test").expect("context");
+        let ctx = crate::caller::RequestContext::internal("test").expect("context");
         ctx.entry(
             None,
             None,

@@ -16,8 +16,8 @@ use schakel_audit::{Action, Entry, Outcome, ProcessingActivity};
 use schakel_store::{PurgeCandidate, Store, StoreError};
 use tokio::task::JoinHandle;
 
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 
 /// Items handled per round of the job (it continues in the next round).
 const JOB_BATCH: u32 = 500;

@@ -2,7 +2,6 @@
 //! services, gRPC health and reflection.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use schakel_proto::v1::directory_service_server::DirectoryServiceServer;
 use schakel_proto::v1::expertise_service_server::ExpertiseServiceServer;
 use schakel_proto::v1::inbox_service_server::InboxServiceServer;
 use schakel_proto::v1::transfer_service_server::TransferServiceServer;
-use schakel_store::{Store, StoreError, StoreOptions};
+use schakel_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -23,70 +22,17 @@ use tonic::transport::Server;
 
 use crate::auth::AuthLayer;
 use crate::checkpoint::Checkpointer;
+use crate::config::HubConfig;
 use crate::intake::{DOCUMENT_REQUEST, IntakeLayer, SMALL_REQUEST};
-use crate::regions::RegionTable;
 use crate::services::{
     AdminApi, AuditApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi,
 };
 use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
 
-/// A TLS handshake that takes longer than this is dropped (the default of
-/// [`HubConfig::handshake_timeout`]).
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long running calls may take to finish when the hub stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// At most this many calls in flight on one connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 128;
-
-/// Everything a hub needs to start.
-#[derive(Debug, Clone)]
-pub struct HubConfig {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Database to use.
-    pub database: StoreOptions,
-    /// PEM CA bundle that client certificates must chain to.
-    pub ca_bundle_pem: Vec<u8>,
-    /// PEM certificate chain of the hub.
-    pub cert_chain_pem: Vec<u8>,
-    /// PEM private key of the hub.
-    pub key_pem: crate::tls::SecretPem,
-    /// The region table.
-    pub regions: RegionTable,
-    /// The validated policy (purposes, field catalogue, rules).
-    pub policy: Arc<schakel_policy::Policy>,
-    /// The secret that turns BSNs into subject pseudonyms; the same for
-    /// every hub on one database.
-    pub pseudonymiser: schakel_crypto::Pseudonymiser,
-    /// The audit log's checkpoint signer; its name is the log origin. The
-    /// same key for every hub on one database.
-    pub audit_signer: Arc<schakel_audit::Signer>,
-    /// How often a checkpoint is signed when entries were appended.
-    pub checkpoint_interval: Duration,
-    /// The append-only file outside the database that keeps every signed
-    /// checkpoint too (see `checkpoint`); none: only the database keeps
-    /// them, and a database editor who removes stored checkpoints can make
-    /// this hub sign over a rewritten log (a warning says so at start).
-    pub checkpoint_file: Option<PathBuf>,
-    /// Default thresholds of the anomaly report.
-    pub anomaly_defaults: crate::config::AnomalyDefaults,
-    /// OTLP/gRPC endpoint for traces and metrics; none = nothing exported.
-    pub otlp_endpoint: Option<String>,
-    /// How log lines are written.
-    pub log_format: crate::config::LogFormat,
-    /// Retention purge settings (R15).
-    pub retention: crate::retention::RetentionSettings,
-    /// Calls per organisation; `None` = unlimited.
-    pub rate_limit: Option<crate::ratelimit::RateLimit>,
-    /// Refused calls of one source, method and reason get one audit entry
-    /// per this interval and a count of the rest (`crate::refusals`).
-    pub refused_calls_interval: Duration,
-    /// A TLS handshake that takes longer is dropped ([`HANDSHAKE_TIMEOUT`]).
-    pub handshake_timeout: Duration,
-    /// Bytes of requests all calls together may hold while they run
-    /// ([`crate::intake`]; default [`crate::intake::DEFAULT_BUDGET`]).
-    pub request_budget: usize,
-}
 
 /// Why a hub did not start.
 #[derive(Debug, thiserror::Error)]

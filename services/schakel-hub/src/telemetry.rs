@@ -33,7 +33,15 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::LogFormat;
+/// How the hub writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]
@@ -244,7 +252,7 @@ pub fn rpc_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
     let well_formed = headers
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::audit::trace_id_from_traceparent)
+        .and_then(crate::caller::trace_id_from_traceparent)
         .is_some();
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     if well_formed && parent.span().span_context().is_valid() {

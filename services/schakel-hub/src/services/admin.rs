@@ -17,8 +17,8 @@ use uuid::Uuid;
 use schakel_audit::{Action, Entry, Outcome};
 
 use super::HubState;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::certinfo::cert_facts;
 use crate::convert::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
 use crate::error::{HubError, Violations};

@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{page_size, require_user};
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{function_to_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
 

@@ -22,8 +22,8 @@ use super::exchange::{
     party_of, party_to_pb, read_page_token, require_user, resolve_party, today,
 };
 use super::refuse::Attempt;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;

@@ -7,7 +7,7 @@ use schakel_store::OrgFilter;
 use tonic::{Request, Response, Status};
 
 use super::HubState;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::convert::{function_to_pb, org_kind_from_pb, organisation_to_pb};
 use crate::error::{HubError, Violations};
 

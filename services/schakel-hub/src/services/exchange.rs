@@ -19,30 +19,16 @@ use schakel_store::{PartyKey, SealedRow, TransferRow};
 use uuid::Uuid;
 
 use super::HubState;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, function_to_pb, ts_to_pb};
 use crate::error::{HubError, Rule, Violation, Violations};
 use schakel_policy::RuleId;
 
-/// Longest idempotency key.
-pub const MAX_IDEMPOTENCY_KEY: usize = 128;
-/// Longest client or case reference.
-pub const MAX_REFERENCE: usize = 128;
-/// Default and largest page sizes (common.proto conventions).
-pub const DEFAULT_PAGE: u32 = 50;
-/// Largest page size; larger requests are clamped.
-pub const MAX_PAGE: u32 = 500;
-/// Most groups in one submission.
-pub const MAX_GROUPS: usize = 32;
-/// Most fields in one group.
-pub const MAX_FIELDS: usize = 200;
-/// Longest field key, in bytes.
-pub const MAX_FIELD_KEY: usize = 64;
-/// Longest field value, in characters.
-pub const MAX_FIELD_VALUE: usize = 4000;
-/// Longest free text (question, advice, reason, justification), in characters.
-pub const MAX_TEXT: usize = 4000;
+pub use crate::limits::{
+    DEFAULT_PAGE, MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_IDEMPOTENCY_KEY, MAX_PAGE,
+    MAX_REFERENCE, MAX_TEXT,
+};
 
 /// The caller as a party key.
 pub fn party_of(caller: &Caller) -> PartyKey {

@@ -28,8 +28,8 @@ use super::exchange::{
     sealed_to_pb, today,
 };
 use super::refuse::Attempt;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;

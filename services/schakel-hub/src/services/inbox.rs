@@ -21,8 +21,8 @@ use super::exchange::{
 };
 use super::refuse::Attempt;
 use super::transfer::decision_text;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;

@@ -7,7 +7,7 @@ mod audit;
 mod consent;
 mod directory;
 mod document;
-pub(crate) mod exchange;
+mod exchange;
 mod expertise;
 mod inbox;
 mod refuse;

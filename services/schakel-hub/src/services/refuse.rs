@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{CaseFacts, case_entry};
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::error::{HubError, audit_rules};
 
 /// What a write attempt concerned, as far as the use case got.
@@ -68,8 +68,9 @@ impl Attempt {
     }
 
     /// Passes `answer` through; a refusal (`INVALID_ARGUMENT` or
-    /// `FAILED_PRECONDITION` with its violations) is first written to the
-    /// audit log with the rules it names. When that entry cannot be written
+    /// `FAILED_PRECONDITION` with its violations) is first counted by rule
+    /// (`schakel.policy.refusals`) and written to the audit log with the
+    /// rules it names. When that entry cannot be written
     /// the answer is `UNAVAILABLE`: no refusal goes unrecorded.
     pub async fn settle<T>(
         self,
@@ -82,6 +83,7 @@ impl Attempt {
             Err(HubError::InvalidArgument(v) | HubError::Precondition(v)) => v,
             _ => return answer,
         };
+        crate::telemetry::record_refusals(violations.iter().filter_map(|v| v.rule.policy()));
         let entry = case_entry(
             ctx,
             caller,

@@ -23,8 +23,8 @@ use super::exchange::{
     states_from_pb, today, transfer_page,
 };
 use super::refuse::Attempt;
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, ts_from_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;

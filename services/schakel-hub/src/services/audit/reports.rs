@@ -14,8 +14,8 @@ use schakel_proto::v1 as pb;
 use schakel_store::{AuditQuery, TransferClosure};
 
 use super::{AuditApi, Filter, checkpoint_to_pb, subject_of, week_before, window};
-use crate::audit::RequestContext;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::RequestContext;
 use crate::convert::ts_to_pb;
 use crate::error::{HubError, Violations};
 

@@ -1,10 +1,16 @@
-//! What the hub writes into the audit log about a request: who (the caller
-//! and the end user its system names), under which trace, with which
-//! outcome. Entries never carry a BSN, a name or document content.
+//! Who is calling and on whose behalf: the authenticated [`Caller`] (put
+//! into the request by `auth`) and the [`RequestContext`] of the request —
+//! the end user its system names, the trace — from which audit entries are
+//! made. A leaf module: everything else may use it, it uses only `error`.
+//! Entries never carry a BSN, a name or document content.
 
 use schakel_audit::{Action, Actor, Entry, Outcome, SpanId, TraceContext, TraceId};
 
-use crate::auth::Caller;
+use schakel_domain::FunctionKind;
+use schakel_store::Organisation;
+use tonic::Status;
+
+use crate::error::HubError;
 
 /// Metadata key for the end user on whose behalf the calling system acts.
 pub const USER_ID_HEADER: &str = "x-schakel-user-id";
@@ -227,5 +233,37 @@ mod tests {
         let err = RequestContext::from_headers(&h).unwrap_err();
         assert_eq!(err.header, USER_ID_HEADER);
         assert!(err.problem.contains("BSN"), "{err:?}");
+    }
+}
+
+/// The authenticated caller of an RPC.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The caller's organisation as registered.
+    pub organisation: Organisation,
+    /// The function its certificate is bound to.
+    pub function: FunctionKind,
+    /// Hex SHA-256 of its certificate.
+    pub certificate_sha256: String,
+}
+
+impl Caller {
+    /// The caller of `req` and the request's audit context, put there by the
+    /// authentication layer.
+    pub fn with_context<T>(req: &tonic::Request<T>) -> Result<(Caller, RequestContext), Status> {
+        let caller = Self::of(req)?.clone();
+        let ctx = req
+            .extensions()
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| Status::from(HubError::Unauthenticated("caller is not authenticated")))?;
+        Ok((caller, ctx))
+    }
+
+    /// The caller of `req`, put there by the authentication layer.
+    pub fn of<T>(req: &tonic::Request<T>) -> Result<&Caller, Status> {
+        req.extensions()
+            .get::<Caller>()
+            .ok_or_else(|| HubError::Unauthenticated("caller is not authenticated").into())
     }
 }
