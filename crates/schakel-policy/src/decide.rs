@@ -15,7 +15,10 @@ use schakel_domain::{
     ConsentGiver, ConsentStatus, FieldGroup, FieldPath, FunctionKind, PurposeId, SchoolType,
 };
 
-use crate::model::{NecessityJustification, Purpose, SchoolStatus, StartkwalificatieCondition, WindowAnchor};
+use crate::model::{
+    NecessityJustification, ProfilePurpose, Purpose, RegionProfile, SchoolStatus, StartkwalificatieCondition,
+    WindowAnchor,
+};
 use crate::{Facts, Policy, RuleId};
 
 /// A written justification (R2, R8) must have at least this many characters
@@ -153,13 +156,103 @@ fn justified(text: Option<&String>) -> bool {
 
 /// Decide whether `facts` may be sent under `policy` on `today` (a civil date
 /// in Europe/Amsterdam; see [`schakel_domain::dates::amsterdam_date`]).
+///
+/// Each rule of domain.md §3 is one function below, called in order; each
+/// adds what it finds, so the sender learns every problem at once.
 pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
     let mut found = Found(BTreeSet::new());
-    let versions: Vec<&Purpose> = policy.purpose_versions(&facts.purpose).collect();
+    let Some(purpose) = purpose_in_force(&mut found, facts, policy, today) else {
+        return refused(found, policy);
+    };
+    let case = Case {
+        facts,
+        policy,
+        purpose,
+        today,
+        age: age_on(facts.subject.date_of_birth, today),
+    };
+    parties(&mut found, &case);
+    school_type(&mut found, &case);
+    let hardheidsclausule_applied = age_limit(&mut found, &case);
+    startkwalificatie(&mut found, &case);
+    school_status_and_window(&mut found, &case);
+    let (groups_present, paths) = fields(&mut found, &case);
+    groups_for_purpose(&mut found, &case, &groups_present);
+    necessity(&mut found, &case, &groups_present);
+    // R4 (and R13): consent of the youth, or of a parent/guardian under 18.
+    if purpose.consent.required {
+        consent_checks(&mut found, facts, purpose, today, case.age, &groups_present);
+    }
+    open_request(&mut found, &case);
+    vso_exit_profile(&mut found, &case);
+    let profile = region_format(&mut found, &case, &groups_present, &paths);
+    if !found.0.is_empty() {
+        return refused(found, policy);
+    }
+    // R15: retention from the purpose, shortened by the region if it says so.
+    let months = profile
+        .and_then(|(_, pp)| pp.retention_months)
+        .map_or(purpose.retention_months, |m| m.min(purpose.retention_months));
+    let until = match add_months(today, i32::from(months)) {
+        Ok(d) => d,
+        Err(_) => {
+            found.add(
+                RuleId::R15,
+                "retention",
+                "The retention period cannot be computed for this date.",
+            );
+            return refused(found, policy);
+        }
+    };
+    Decision::Allowed {
+        purpose: purpose.id.clone(),
+        groups: groups_present
+            .into_iter()
+            .map(|group| BoundGroup {
+                group,
+                purpose: purpose.id.clone(),
+                recipient_functions: purpose.recipient_functions.clone(),
+            })
+            .collect(),
+        retention: Retention { months, until },
+        hardheidsclausule_applied,
+        policy_version: policy.version().to_owned(),
+    }
+}
 
-    // R1: the purpose must exist and one of its versions must apply today.
-    let purpose = match policy.purpose_on(&facts.purpose, today) {
-        Some(p) => p,
+/// What every rule reads: the request, the policy, the purpose version that
+/// applies, the decision date and the youth's age on it.
+struct Case<'a> {
+    facts: &'a Facts,
+    policy: &'a Policy,
+    purpose: &'a Purpose,
+    today: Date,
+    age: i32,
+}
+
+impl Case<'_> {
+    /// The rule that governs the school-status and window conditions.
+    fn school_rule(&self) -> RuleId {
+        if self.purpose.school_status == SchoolStatus::Enrolled {
+            RuleId::R10
+        } else {
+            RuleId::R4
+        }
+    }
+}
+
+/// R1: the purpose must exist and one of its versions must apply today. When
+/// none applies yet (or any more) the nearest version is returned, so the
+/// other rules are still checked.
+fn purpose_in_force<'p>(
+    found: &mut Found,
+    facts: &Facts,
+    policy: &'p Policy,
+    today: Date,
+) -> Option<&'p Purpose> {
+    let versions: Vec<&Purpose> = policy.purpose_versions(&facts.purpose).collect();
+    match policy.purpose_on(&facts.purpose, today) {
+        Some(p) => Some(p),
         None => {
             let Some(first) = versions.first() else {
                 found.add(
@@ -167,7 +260,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
                     "purpose",
                     "This purpose is not registered, so there is no legal basis to send anything under it.",
                 );
-                return refused(found, policy);
+                return None;
             };
             let next = versions.iter().find(|p| p.valid_from > today);
             let msg = match next {
@@ -180,14 +273,16 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             found.add(RuleId::R1, "purpose", msg);
             // Check everything else against the nearest version so the sender
             // learns all problems at once.
-            next.copied().unwrap_or(versions.last().copied().unwrap_or(first))
+            Some(next.copied().unwrap_or(versions.last().copied().unwrap_or(first)))
         }
-    };
-    let s = &facts.subject;
+    }
+}
 
-    // R9: sender and recipient must be the parties (organisation kind and
-    // function) the purpose names; a werkcoach and a doorstroomcoach are
-    // different parties even within one gemeente.
+/// R9: sender and recipient must be the parties (organisation kind and
+/// function) the purpose names; a werkcoach and a doorstroomcoach are
+/// different parties even within one gemeente.
+fn parties(found: &mut Found, case: &Case<'_>) {
+    let (facts, purpose) = (case.facts, case.purpose);
     if !purpose.sender_kinds.contains(&facts.sender.kind()) {
         found.add(
             RuleId::R9,
@@ -232,16 +327,13 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             ),
         );
     }
+}
 
-    // The rule that governs the school-status and window conditions.
-    let school_rule = if purpose.school_status == SchoolStatus::Enrolled {
-        RuleId::R10
-    } else {
-        RuleId::R4
-    };
-
-    // R18: hbo/wo never hand a student over; the student asks the gemeente.
-    // And a school sends only about its own kind of pupils.
+/// R18: hbo/wo never hand a student over; the student asks the gemeente. And
+/// a school sends only about its own kind of pupils.
+fn school_type(found: &mut Found, case: &Case<'_>) {
+    let (facts, purpose, s) = (case.facts, case.purpose, &case.facts.subject);
+    let school_rule = case.school_rule();
     if purpose.is_school_sent() {
         match s.school_type {
             Some(t) if !t.may_initiate_transfer() => found.add(
@@ -267,9 +359,18 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             ),
         }
     }
+}
 
-    // R2: under 27, or past 27 under the hardheidsclausule with a written justification.
-    let age = age_on(s.date_of_birth, today);
+/// R2: under 27, or past 27 under the hardheidsclausule with a written
+/// justification. Returns whether the hardheidsclausule was applied.
+fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
+    let (facts, purpose, s, today, age) = (
+        case.facts,
+        case.purpose,
+        &case.facts.subject,
+        case.today,
+        case.age,
+    );
     let mut hardheidsclausule_applied = false;
     if s.date_of_birth > today {
         found.add(
@@ -314,7 +415,13 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
         }
     }
 
-    // R3: a startkwalificatie is havo, vwo or mbo 2-4 (mbo 1 entree is not).
+    hardheidsclausule_applied
+}
+
+/// R3: a startkwalificatie is havo, vwo or mbo 2-4 (mbo 1 entree is not).
+fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
+    let (purpose, s) = (case.purpose, &case.facts.subject);
+    let school_rule = case.school_rule();
     let has_sk = s.startkwalificatie || s.diploma_level.is_some_and(|d| d.is_startkwalificatie());
     if !s.startkwalificatie && s.diploma_level.is_some_and(|d| d.is_startkwalificatie()) {
         found.add(
@@ -341,8 +448,11 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
              to process or exchange data about youths with a startkwalificatie.",
         );
     }
+}
 
-    // R4 / R10: has the youth left school, and is this within the window?
+/// R4 / R10: has the youth left school, and is this within the window?
+fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
+    let (purpose, s, today) = (case.purpose, &case.facts.subject, case.today);
     let left = s.leave_date.is_some_and(|d| d <= today);
     match purpose.school_status {
         SchoolStatus::Left if !left => found.add(
@@ -392,9 +502,12 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             }
         }
     }
+}
 
-    // Fields: forbidden categories (R14, R16), unknown fields (R14), special
-    // categories (R16). Collect the groups present.
+/// Fields: forbidden categories (R14, R16), unknown fields (R14), special
+/// categories (R16). Returns the groups present and the allowed field paths.
+fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<FieldPath>) {
+    let (facts, policy, purpose, today) = (case.facts, case.policy, case.purpose, case.today);
     let mut groups_present: BTreeSet<FieldGroup> = BTreeSet::new();
     let mut paths: Vec<FieldPath> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -458,8 +571,13 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
         found.add(RuleId::R12, "fields", "The document contains no fields.");
     }
 
-    // Catalogue: each group must serve this purpose (R12; R8 for Doorstroompunt history).
-    for g in &groups_present {
+    (groups_present, paths)
+}
+
+/// R12 (R8 for Doorstroompunt history): each group must serve this purpose.
+fn groups_for_purpose(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<FieldGroup>) {
+    let (policy, purpose) = (case.policy, case.purpose);
+    for g in groups_present {
         match policy.groups().get(g) {
             Some(def) if def.purposes.contains(&purpose.id) => {}
             Some(def) => found.add(
@@ -474,10 +592,13 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             ),
         }
     }
+}
 
-    // R8: Doorstroompunt data to the Participatiewet side only when necessary
-    // for this case, with a justification per group.
-    for g in &groups_present {
+/// R8: Doorstroompunt data to the Participatiewet side only when necessary
+/// for this case, with a justification per group.
+fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<FieldGroup>) {
+    let (facts, policy, purpose) = (case.facts, case.policy, case.purpose);
+    for g in groups_present {
         let per_group = purpose.necessity_justification == NecessityJustification::PerGroup;
         let group_demands = policy
             .groups()
@@ -495,21 +616,22 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             );
         }
     }
+}
 
-    // R4 (and R13): consent of the youth, or of a parent/guardian under 18.
-    if purpose.consent.required {
-        consent_checks(&mut found, facts, purpose, today, age, &groups_present);
-    }
-
-    // R7: advice answers an open expertise request.
-    if purpose.requires_open_request && !facts.open_expertise_request {
+/// R7: advice answers an open expertise request.
+fn open_request(found: &mut Found, case: &Case<'_>) {
+    if case.purpose.requires_open_request && !case.facts.open_expertise_request {
         found.add(
             RuleId::R7,
             "expertise_request",
             "Advice can only be sent in answer to an open expertise request from the gemeente.",
         );
     }
+}
 
+/// R19: vso exit profiles arbeidsmarkt and dagbesteding.
+fn vso_exit_profile(found: &mut Found, case: &Case<'_>) {
+    let (purpose, s, today) = (case.purpose, &case.facts.subject, case.today);
     // R19: interpretation of seed 003 ("Overig"). vso pupils with uitstroomprofiel
     // arbeidsmarkt or dagbesteding cannot become a vsv'er (no qualification duty,
     // generally no startkwalificatie reachable); their vso school stays
@@ -547,15 +669,24 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             }
         }
     }
+}
 
-    // R12: the region's overgangsdocument format narrows the catalogue.
+/// R12: the region's overgangsdocument format narrows the catalogue. Returns
+/// the region's profile for this purpose, for the retention (R15).
+fn region_format<'p>(
+    found: &mut Found,
+    case: &Case<'p>,
+    groups_present: &BTreeSet<FieldGroup>,
+    paths: &[FieldPath],
+) -> Option<(&'p RegionProfile, &'p ProfilePurpose)> {
+    let (facts, policy, purpose) = (case.facts, case.policy, case.purpose);
     let profile = facts
         .region
         .as_ref()
         .and_then(|r| policy.profiles().get(r))
         .and_then(|p| p.purposes.get(&purpose.id).map(|pp| (p, pp)));
     if let Some((p, pp)) = profile {
-        for g in &groups_present {
+        for g in groups_present {
             if !pp.groups.contains(g) {
                 found.add(
                     RuleId::R12,
@@ -567,7 +698,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
                 );
             }
         }
-        for path in &paths {
+        for path in paths {
             if pp.omit_fields.contains(path) {
                 found.add(
                     RuleId::R12,
@@ -581,39 +712,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
         }
     }
 
-    if !found.0.is_empty() {
-        return refused(found, policy);
-    }
-
-    // R15: retention from the purpose, shortened by the region if it says so.
-    let months = profile
-        .and_then(|(_, pp)| pp.retention_months)
-        .map_or(purpose.retention_months, |m| m.min(purpose.retention_months));
-    let until = match add_months(today, i32::from(months)) {
-        Ok(d) => d,
-        Err(_) => {
-            found.add(
-                RuleId::R15,
-                "retention",
-                "The retention period cannot be computed for this date.",
-            );
-            return refused(found, policy);
-        }
-    };
-    Decision::Allowed {
-        purpose: purpose.id.clone(),
-        groups: groups_present
-            .into_iter()
-            .map(|group| BoundGroup {
-                group,
-                purpose: purpose.id.clone(),
-                recipient_functions: purpose.recipient_functions.clone(),
-            })
-            .collect(),
-        retention: Retention { months, until },
-        hardheidsclausule_applied,
-        policy_version: policy.version().to_owned(),
-    }
+    profile
 }
 
 fn school_matches(kind: schakel_domain::OrgKind, t: SchoolType) -> bool {
