@@ -34,7 +34,17 @@ use schakel_policy::RuleId;
 pub struct TransferApi(pub HubState);
 
 /// The consent record as the policy sees it (R4, R13).
-pub fn domain_consent(c: &ConsentRow) -> Option<Consent> {
+pub fn domain_consent(c: &ConsentRow) -> Result<Consent, HubError> {
+    // A stored row that does not form a consent was written by something
+    // other than this hub: the answer is DATA_LOSS, never a refusal that
+    // would blame the sender (R4).
+    let corrupt = |_| {
+        tracing::error!(consent_id = %c.consent_id, "a stored consent does not form a valid consent");
+        HubError::DataLoss(format!(
+            "stored consent {} does not form a valid consent",
+            c.consent_id
+        ))
+    };
     let scope = ConsentScope {
         purpose: c.purpose.clone(),
         recipient_oin: c.recipient.0.clone(),
@@ -44,19 +54,21 @@ pub fn domain_consent(c: &ConsentRow) -> Option<Consent> {
     };
     let by = c.recorded_by_user.clone();
     match c.status {
-        ConsentStatus::Refused => Consent::refused(c.giver, scope, c.method, by, c.valid_from).ok(),
+        ConsentStatus::Refused => {
+            Consent::refused(c.giver, scope, c.method, by, c.valid_from).map_err(corrupt)
+        }
         ConsentStatus::Given => {
-            Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).ok()
+            Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).map_err(corrupt)
         }
         ConsentStatus::Withdrawn => {
             let mut consent =
-                Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).ok()?;
+                Consent::given(c.giver, scope, c.method, by, c.valid_from, c.valid_until).map_err(corrupt)?;
             let on = c
                 .withdrawn_at
                 .and_then(|t| schakel_domain::dates::amsterdam_date(t).ok())
                 .unwrap_or(c.valid_from);
-            consent.withdraw(on.max(c.valid_from)).ok()?;
-            Some(consent)
+            consent.withdraw(on.max(c.valid_from)).map_err(corrupt)?;
+            Ok(consent)
         }
     }
 }
@@ -222,7 +234,7 @@ impl TransferApi {
                     .await?
                     .and_then(|o| o.doorstroompunt_regio),
                 subject: subject_facts.clone(),
-                consent: consent.as_ref().and_then(domain_consent),
+                consent: consent.as_ref().map(domain_consent).transpose()?,
                 fields: doc.fields.clone(),
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
@@ -513,5 +525,49 @@ impl TransferService for TransferApi {
             transfer: Some(Names::default().transfer(&self.0, &t, text).await?),
             groups: groups.iter().map(sealed_to_pb).collect(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+    use schakel_domain::{ConsentGiver, ConsentMethod, FunctionKind};
+
+    use super::*;
+
+    fn row(status: ConsentStatus, valid_until: Option<jiff::civil::Date>) -> ConsentRow {
+        let oin: schakel_domain::Oin = "00000001999990014000".parse().unwrap();
+        ConsentRow {
+            consent_id: Uuid::now_v7(),
+            recorder: (oin.clone(), FunctionKind::School),
+            subject: Some("p".into()),
+            status,
+            giver: ConsentGiver::Youth,
+            method: ConsentMethod::Digital,
+            purpose: PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE.parse().unwrap(),
+            recipient: (oin, FunctionKind::Participatiewet),
+            groups: [FieldGroup::Identity].into(),
+            valid_from: date(2026, 3, 1),
+            valid_until,
+            recorded_at: Timestamp::UNIX_EPOCH,
+            recorded_by_user: "u".into(),
+            withdrawn_at: None,
+            withdrawn_by: None,
+            client_reference: String::new(),
+            policy_version: "v".into(),
+        }
+    }
+
+    #[test]
+    fn a_stored_consent_that_is_no_consent_is_data_loss_not_a_refusal() {
+        assert!(domain_consent(&row(ConsentStatus::Given, Some(date(2026, 9, 1)))).is_ok());
+        // Valid until before it was valid from: no consent the hub would record.
+        let broken = row(ConsentStatus::Given, Some(date(2026, 1, 1)));
+        match domain_consent(&broken) {
+            Err(HubError::DataLoss(why)) => {
+                assert!(why.contains(&broken.consent_id.to_string()), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
