@@ -165,6 +165,9 @@ pub fn end_of_day(d: Date) -> Timestamp {
 pub struct ResolvedParty {
     /// The party as policy facts see it.
     pub party: Party,
+    /// Its Doorstroompuntregio, from the directory (whose overgangsdocument
+    /// format applies, R12): read with the party, not again.
+    pub doorstroompunt_regio: Option<String>,
 }
 
 /// Resolves a `PartyRef` to a registered, active organisation function.
@@ -191,7 +194,10 @@ pub async fn resolve_party(
     match org {
         Some(org) if org.active && org.functions.contains(&function) => {
             match Party::new(oin, org.kind, function) {
-                Ok(party) => Ok(Some(ResolvedParty { party })),
+                Ok(party) => Ok(Some(ResolvedParty {
+                    party,
+                    doorstroompunt_regio: org.doorstroompunt_regio,
+                })),
                 Err(_) => {
                     v.rule(field, RuleId::R9, "this organisation cannot hold this function");
                     Ok(None)

@@ -228,11 +228,7 @@ impl TransferApi {
                 purpose: purpose_id.clone(),
                 sender: caller_party(caller)?,
                 recipient: recipient.party.clone(),
-                region: state
-                    .store
-                    .get_organisation(recipient.party.oin())
-                    .await?
-                    .and_then(|o| o.doorstroompunt_regio),
+                region: recipient.doorstroompunt_regio.clone(),
                 subject: subject_facts.clone(),
                 consent: consent.as_ref().map(domain_consent).transpose()?,
                 fields: doc.fields.clone(),
