@@ -7,10 +7,14 @@ use schakel_audit::{
     Action, Actor, Checkpoint, Entry, LogVerifier, Outcome, Signer, SpanId, TraceContext, TraceId,
     VerifyConfig, verify_log,
 };
-use schakel_domain::{FunctionKind, Oin, OrgKind};
+use schakel_domain::{
+    ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, OrgKind, PurposeId,
+    TransferState,
+};
 use schakel_store::{
-    CertificateBinding, NewOrganisation, OrgFilter, OrganisationUpdate, RecipientKey, Store, StoreError,
-    StoreOptions,
+    CertificateBinding, ConsentFilter, ConsentRow, Idempotency, NewOrganisation, NewTransfer, OrgFilter,
+    OrganisationUpdate, PartyKey, PurgeKind, PurgeReason, RecipientKey, SealedRow, Store, StoreError,
+    StoreOptions, TransferChange, TransferRow, Transition,
 };
 use schakel_store::{StoredCheckpoint, recompute_leaf};
 use uuid::Uuid;
@@ -343,6 +347,340 @@ async fn ping_answers(s: Store, _url: String) {
     s.ping().await.unwrap();
 }
 
+// ---- exchange: consents, transfers, expertise, retention -------------------
+
+/// A school (function school) and a gemeente (participatiewet and
+/// doorstroompunt), registered.
+async fn parties(s: &Store) -> (PartyKey, PartyKey, PartyKey) {
+    s.insert_organisation(&school(1, "25LP"), t0(), audit_entry(9, 1))
+        .await
+        .unwrap();
+    s.insert_organisation(&gemeente(2, "GM0014"), t0(), audit_entry(9, 2))
+        .await
+        .unwrap();
+    for (o, f) in [
+        (1, FunctionKind::School),
+        (2, FunctionKind::Participatiewet),
+        (2, FunctionKind::Doorstroompunt),
+    ] {
+        s.add_function(&oin(o), f, t0(), audit_entry(9, o)).await.unwrap();
+    }
+    (
+        (oin(1), FunctionKind::School),
+        (oin(2), FunctionKind::Participatiewet),
+        (oin(2), FunctionKind::Doorstroompunt),
+    )
+}
+
+fn handover() -> PurposeId {
+    PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE.parse().unwrap()
+}
+
+fn idem(key: &str) -> Idempotency {
+    Idempotency {
+        key: key.into(),
+        fingerprint: [key.len() as u8; 32],
+    }
+}
+
+fn consent(recorder: &PartyKey, recipient: &PartyKey) -> ConsentRow {
+    ConsentRow {
+        consent_id: Uuid::now_v7(),
+        recorder: recorder.clone(),
+        subject: Some("pseudonym-1".into()),
+        status: ConsentStatus::Given,
+        giver: ConsentGiver::Youth,
+        method: ConsentMethod::Digital,
+        purpose: handover(),
+        recipient: recipient.clone(),
+        groups: [FieldGroup::Identity, FieldGroup::Wishes].into(),
+        valid_from: jiff::civil::date(2026, 3, 1),
+        valid_until: Some(jiff::civil::date(2027, 3, 1)),
+        recorded_at: t0(),
+        recorded_by_user: "loopbaan-7".into(),
+        withdrawn_at: None,
+        withdrawn_by: None,
+        client_reference: "dossier-1".into(),
+        policy_version: "policy-1".into(),
+    }
+}
+
+fn transfer(sender: &PartyKey, recipient: &PartyKey, consent_id: Option<Uuid>) -> TransferRow {
+    TransferRow {
+        transfer_id: Uuid::now_v7(),
+        sender: sender.clone(),
+        recipient: recipient.clone(),
+        purpose: handover(),
+        subject: "pseudonym-1".into(),
+        consent_id,
+        policy_version: "policy-1".into(),
+        hardheidsclausule: false,
+        return_to_education: Some("not_possible".into()),
+        client_reference: "dossier-1".into(),
+        groups: vec!["identity".into(), "wishes".into()],
+        state: TransferState::Submitted,
+        submitted_at: t0(),
+        retention_until: t0() + 24.hours(),
+        first_fetched_at: None,
+        acknowledged_at: None,
+        case_reference: None,
+        decision: None,
+        decline_reason: None,
+        decided_at: None,
+        decided_by_role: None,
+        withdrawn_at: None,
+        notice_id: None,
+        notice_acknowledged_at: None,
+        notice_confirmed_deletion: false,
+        purged_at: None,
+    }
+}
+
+fn sealed() -> Vec<SealedRow> {
+    vec![SealedRow {
+        groups: vec!["identity".into(), "wishes".into()],
+        purpose: handover(),
+        key_ids: vec![Uuid::now_v7()],
+        ciphertext: b"age-encryption.org/v1 (not really)".to_vec(),
+    }]
+}
+
+async fn consents_round_trip_once_per_key(s: Store, _url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    let c = consent(&school_fn, &werk);
+    s.insert_consent(&c, &idem("c-1"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    assert_eq!(s.consent(c.consent_id).await.unwrap(), Some(c.clone()));
+    let (by_key, key) = s.consent_by_key(&school_fn, "c-1").await.unwrap().unwrap();
+    assert_eq!((by_key, key.fingerprint), (c.clone(), idem("c-1").fingerprint));
+    // The same key again is a conflict, and nothing of it is stored.
+    let before = s.audit_size().await.unwrap();
+    let again = consent(&school_fn, &werk);
+    let e = s
+        .insert_consent(&again, &idem("c-1"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(s.consent(again.consent_id).await.unwrap(), None);
+    assert_eq!(s.audit_size().await.unwrap(), before, "no entry without its row");
+    // A recipient function that is not registered is a missing reference.
+    let nowhere = consent(&school_fn, &(oin(3), FunctionKind::Participatiewet));
+    let e = s
+        .insert_consent(&nowhere, &idem("c-2"), t0(), audit_entry(1, 3))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::MissingReference(_)), "{e:?}");
+    let listed = s
+        .list_consents(&school_fn, &ConsentFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![c]);
+}
+
+async fn transfers_change_state_only_from_the_state_read(s: Store, _url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    let t = transfer(&school_fn, &werk, None);
+    let new = NewTransfer {
+        row: t.clone(),
+        idempotency: idem("t-1"),
+        sealed: sealed(),
+    };
+    s.insert_transfer(&new, t0(), audit_entry(1, 2)).await.unwrap();
+    assert_eq!(s.transfer(t.transfer_id).await.unwrap(), Some(t.clone()));
+    assert_eq!(s.transfer_groups(t.transfer_id).await.unwrap(), new.sealed);
+    let e = s
+        .insert_transfer(
+            &NewTransfer {
+                row: transfer(&school_fn, &werk, None),
+                idempotency: idem("t-1"),
+                sealed: sealed(),
+            },
+            t0(),
+            audit_entry(1, 2),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+
+    let fetched_at = t0() + 1.hours();
+    let fetch = Transition {
+        transfer_id: t.transfer_id,
+        from: TransferState::Submitted,
+        to: TransferState::Delivered,
+        change: TransferChange {
+            fetched_at: Some(fetched_at),
+            ..TransferChange::default()
+        },
+    };
+    s.transition_transfer(&fetch, &[], fetched_at, audit_entry(2, 1))
+        .await
+        .unwrap();
+    // A second hub that read the transfer before the fetch cannot act on
+    // what it read: the write is refused, nothing changes, no entry.
+    let before = s.audit_size().await.unwrap();
+    let stale = Transition {
+        to: TransferState::Withdrawn,
+        change: TransferChange {
+            withdrawn_at: Some(fetched_at),
+            ..TransferChange::default()
+        },
+        ..fetch.clone()
+    };
+    let e = s
+        .transition_transfer(&stale, &[], fetched_at, audit_entry(2, 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(s.audit_size().await.unwrap(), before);
+    let now = s.transfer(t.transfer_id).await.unwrap().unwrap();
+    assert_eq!(now.state, TransferState::Delivered);
+    assert_eq!(now.first_fetched_at, Some(fetched_at));
+    assert_eq!(now.withdrawn_at, None);
+}
+
+async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store, _url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    let c = consent(&school_fn, &werk);
+    s.insert_consent(&c, &idem("c-1"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for key in ["t-1", "t-2"] {
+        let t = transfer(&school_fn, &werk, Some(c.consent_id));
+        ids.push(t.transfer_id);
+        s.insert_transfer(
+            &NewTransfer {
+                row: t,
+                idempotency: idem(key),
+                sealed: sealed(),
+            },
+            t0(),
+            audit_entry(1, 2),
+        )
+        .await
+        .unwrap();
+    }
+    let at = t0() + 2.hours();
+    let stop = |id: Uuid, from: TransferState| Transition {
+        transfer_id: id,
+        from,
+        to: TransferState::Withdrawn,
+        change: TransferChange {
+            withdrawn_at: Some(at),
+            ..TransferChange::default()
+        },
+    };
+    // One transition read a state the transfer is no longer in: nothing of
+    // the withdrawal is written.
+    let before = s.audit_size().await.unwrap();
+    let e = s
+        .withdraw_consent(
+            c.consent_id,
+            at,
+            ConsentGiver::Youth,
+            &[
+                stop(ids[0], TransferState::Submitted),
+                stop(ids[1], TransferState::Delivered),
+            ],
+            audit_entry(1, 2),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(s.audit_size().await.unwrap(), before);
+    assert_eq!(
+        s.consent(c.consent_id).await.unwrap().unwrap().status,
+        ConsentStatus::Given
+    );
+    assert_eq!(
+        s.transfer(ids[0]).await.unwrap().unwrap().state,
+        TransferState::Submitted,
+        "the first transition was rolled back with the rest"
+    );
+    // Read again, it goes through as one.
+    s.withdraw_consent(
+        c.consent_id,
+        at,
+        ConsentGiver::Youth,
+        &[
+            stop(ids[0], TransferState::Submitted),
+            stop(ids[1], TransferState::Submitted),
+        ],
+        audit_entry(1, 2),
+    )
+    .await
+    .unwrap();
+    let withdrawn = s.consent(c.consent_id).await.unwrap().unwrap();
+    assert_eq!(withdrawn.status, ConsentStatus::Withdrawn);
+    assert_eq!(withdrawn.withdrawn_at, Some(at));
+    assert_eq!(withdrawn.withdrawn_by, Some(ConsentGiver::Youth));
+    let mut of_consent: Vec<Uuid> = s
+        .transfers_of_consent(c.consent_id)
+        .await
+        .unwrap()
+        .iter()
+        .inspect(|t| assert_eq!(t.state, TransferState::Withdrawn))
+        .map(|t| t.transfer_id)
+        .collect();
+    of_consent.sort();
+    ids.sort();
+    assert_eq!(of_consent, ids);
+    assert_eq!(s.audit_size().await.unwrap(), before + 1, "one entry for it all");
+}
+
+async fn a_transfer_is_purged_once_when_its_period_ends(s: Store, _url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    let t = transfer(&school_fn, &werk, None);
+    s.insert_transfer(
+        &NewTransfer {
+            row: t.clone(),
+            idempotency: idem("t-1"),
+            sealed: sealed(),
+        },
+        t0(),
+        audit_entry(1, 2),
+    )
+    .await
+    .unwrap();
+    let long_ago = t0() - (365 * 24).hours();
+    assert!(
+        s.purge_candidates(t0() + 12.hours(), long_ago, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before its retention ends"
+    );
+    let due = s.purge_candidates(t0() + 25.hours(), long_ago, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let c = &due[0];
+    assert_eq!(
+        (c.kind, c.id, c.reason),
+        (PurgeKind::Transfer, t.transfer_id, PurgeReason::RetentionExpired)
+    );
+    assert_eq!(c.groups, vec!["identity".to_owned(), "wishes".to_owned()]);
+    let at = t0() + 25.hours();
+    s.purge(c, at, audit_entry(9, 1)).await.unwrap();
+    let purged = s.transfer(t.transfer_id).await.unwrap().unwrap();
+    assert_eq!(purged.state, TransferState::Purged);
+    assert_eq!(purged.purged_at, Some(at));
+    assert!(
+        s.transfer_groups(t.transfer_id).await.unwrap().is_empty(),
+        "the content is gone"
+    );
+    // A second hub with the same candidate: refused, no second entry.
+    let before = s.audit_size().await.unwrap();
+    let e = s.purge(c, at, audit_entry(9, 1)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(s.audit_size().await.unwrap(), before);
+    assert!(
+        s.purge_candidates(t0() + 48.hours(), long_ago, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn sqlite_store() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("schakel.db").display());
@@ -395,6 +733,10 @@ conformance!(
     certificate_bindings,
     directory_changes_are_seen_at_once_here_and_within_the_ttl_elsewhere,
     ping_answers,
+    consents_round_trip_once_per_key,
+    transfers_change_state_only_from_the_state_read,
+    a_withdrawal_changes_the_consent_and_its_transfers_or_nothing,
+    a_transfer_is_purged_once_when_its_period_ends,
     audit_appends_are_gapless_and_checkpointed,
     concurrent_appends_stay_gapless_and_ordered,
     audit_tables_refuse_update_and_delete,
