@@ -12,9 +12,9 @@ use schakel_domain::{
     TransferState,
 };
 use schakel_store::{
-    CertificateBinding, ConsentFilter, ConsentRow, Idempotency, NewOrganisation, NewTransfer, OrgFilter,
-    OrganisationUpdate, PartyKey, PurgeKind, PurgeReason, RecipientKey, SealedRow, Store, StoreError,
-    StoreOptions, TransferChange, TransferRow, Transition,
+    CertificateBinding, ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
+    NewOrganisation, NewTransfer, OrgFilter, OrganisationUpdate, PartyKey, PurgeKind, PurgeReason,
+    RecipientKey, SealedRow, Store, StoreError, StoreOptions, TransferChange, TransferRow, Transition,
 };
 use schakel_store::{StoredCheckpoint, recompute_leaf};
 use uuid::Uuid;
@@ -681,6 +681,83 @@ async fn a_transfer_is_purged_once_when_its_period_ends(s: Store, _url: String) 
     );
 }
 
+async fn an_expertise_request_is_answered_once(s: Store, _url: String) {
+    let (_, werk, dp) = parties(&s).await;
+    let asked = ExpertiseRow {
+        request_id: Uuid::now_v7(),
+        requester: werk.clone(),
+        doorstroompunt: dp.clone(),
+        subject: "pseudonym-1".into(),
+        state: "open".into(),
+        groups: vec!["identity".into()],
+        requested_at: t0(),
+        policy_version: "policy-1".into(),
+        retention_until: t0() + 24.hours(),
+        client_reference: "vraag-1".into(),
+        answered_at: None,
+        outcome: None,
+        advice_groups: Vec::new(),
+        advice_policy_version: None,
+        advice_idempotency: None,
+    };
+    let expertise: PurposeId = PurposeId::EXPERTISE_REQUEST.parse().unwrap();
+    let request_unit = vec![SealedRow {
+        purpose: expertise.clone(),
+        ..sealed().remove(0)
+    }];
+    s.insert_expertise(&asked, &idem("e-1"), &request_unit, t0(), audit_entry(2, 2))
+        .await
+        .unwrap();
+    assert_eq!(s.expertise(asked.request_id).await.unwrap(), Some(asked.clone()));
+    assert_eq!(
+        s.expertise_groups(asked.request_id, ExpertisePart::Request)
+            .await
+            .unwrap(),
+        request_unit
+    );
+    let advice = |key: &str| NewAdvice {
+        answered_at: t0() + 3.hours(),
+        outcome: "return_possible".into(),
+        policy_version: "policy-1".into(),
+        idempotency: idem(key),
+        sealed: vec![SealedRow {
+            groups: vec!["meta.advice".into()],
+            purpose: PurposeId::EXPERTISE_ADVICE.parse().unwrap(),
+            key_ids: vec![Uuid::now_v7()],
+            ciphertext: b"advice".to_vec(),
+        }],
+    };
+    s.answer_expertise(asked.request_id, &advice("a-1"), audit_entry(2, 2))
+        .await
+        .unwrap();
+    let answered = s.expertise(asked.request_id).await.unwrap().unwrap();
+    assert_eq!(answered.state, "answered");
+    assert_eq!(answered.outcome.as_deref(), Some("return_possible"));
+    assert_eq!(answered.advice_groups, vec!["meta.advice".to_owned()]);
+    assert_eq!(
+        s.expertise_by_advice_key(&dp, "a-1")
+            .await
+            .unwrap()
+            .map(|e| e.request_id),
+        Some(asked.request_id)
+    );
+    // A second advice finds no open request: refused, nothing written.
+    let before = s.audit_size().await.unwrap();
+    let e = s
+        .answer_expertise(asked.request_id, &advice("a-2"), audit_entry(2, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(s.audit_size().await.unwrap(), before);
+    assert_eq!(
+        s.expertise_groups(asked.request_id, ExpertisePart::Advice)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 async fn sqlite_store() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("schakel.db").display());
@@ -737,6 +814,7 @@ conformance!(
     transfers_change_state_only_from_the_state_read,
     a_withdrawal_changes_the_consent_and_its_transfers_or_nothing,
     a_transfer_is_purged_once_when_its_period_ends,
+    an_expertise_request_is_answered_once,
     audit_appends_are_gapless_and_checkpointed,
     concurrent_appends_stay_gapless_and_ordered,
     audit_tables_refuse_update_and_delete,
