@@ -291,6 +291,18 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
             "R19",
         ),
         (
+            "mbo without a diploma: the Doorstroompunt's, not a handover",
+            Box::new(|r| {
+                let s = r.subject.as_mut().unwrap();
+                s.diploma_date = None;
+                s.startkwalificatie = pb::Startkwalificatie::NotAchieved as i32;
+                r.groups[2].fields.retain(|f| f.key != "diploma_level");
+            }),
+            Code::FailedPrecondition,
+            "subject.diploma_date",
+            "R4",
+        ),
+        (
             "enrolled, yet left two months ago",
             Box::new(|r| r.subject.as_mut().unwrap().enrolled = true),
             Code::InvalidArgument,

@@ -479,12 +479,24 @@ fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
         && let Some(w) = purpose.windows.iter().find(|w| w.school_types.contains(&t))
     {
         // R4: pro/vso up to 2 years after leaving, mbo up to 1 year after the
-        // diploma (leaving date without a diploma). Inclusive: the last
-        // allowed day is the anniversary itself (28 Feb for 29 Feb anchors).
-        let (anchor, path) = match (w.anchor, s.diploma_date) {
-            (WindowAnchor::DiplomaDateOrLeaveDate, Some(d)) => (Some(d), "school_career.diploma_date"),
-            _ => (s.leave_date, "school_career.leave_date"),
+        // diploma, and not at all without one. Inclusive: the last allowed
+        // day is the anniversary itself (28 Feb for 29 Feb anchors).
+        let (anchor, path) = match w.anchor {
+            WindowAnchor::DiplomaDate => (s.diploma_date, "school_career.diploma_date"),
+            WindowAnchor::LeaveDate => (s.leave_date, "school_career.leave_date"),
         };
+        if w.anchor == WindowAnchor::DiplomaDate && anchor.is_none() {
+            found.add(
+                RuleId::R4,
+                path,
+                format!(
+                    "A {t} school hands a youth over only after a diploma, within {} year(s) of it. A youth who \
+                     left without a diploma has no startkwalificatie and is the Doorstroompunt's (R3): refer \
+                     the youth there.",
+                    w.years
+                ),
+            );
+        }
         if let Some(anchor) = anchor {
             match add_years(anchor, i16::from(w.years)) {
                 Ok(end) if today <= end && anchor <= today => {}

@@ -62,8 +62,9 @@ pub fn render_markdown(policy: &Policy) -> String {
          new transfer once the youth is 18 (R4).\n\
          - Handover windows are inclusive: a pro or vso school may hand over up to and including the day \
          two years after the youth left school (the leaving date is the date of deregistration, \
-         *uitschrijfdatum*); an mbo school up to and including the day one year after the diploma, or after \
-         leaving if there is no diploma. A window that starts on 29 February ends on 28 February (R4).\n\
+         *uitschrijfdatum*); an mbo school up to and including the day one year after the diploma, and not \
+         at all without one: an mbo leaver without a diploma has no startkwalificatie and is the \
+         Doorstroompunt's (R3). A window that starts on 29 February ends on 28 February (R4).\n\
          - Written justifications (hardheidsclausule, R2; necessity per group, R8) need at least \
          {MIN_JUSTIFICATION_CHARS} characters.\n"
     );

@@ -47,8 +47,9 @@ pub enum NecessityJustification {
 pub enum WindowAnchor {
     /// The date the youth left school (pro, vso).
     LeaveDate,
-    /// The diploma date; the leave date if the youth left without a diploma (mbo).
-    DiplomaDateOrLeaveDate,
+    /// The diploma date (mbo): without a diploma there is no handover — a
+    /// youth who left mbo without one is the Doorstroompunt's (R3).
+    DiplomaDate,
 }
 
 impl WindowAnchor {
@@ -56,7 +57,7 @@ impl WindowAnchor {
     pub fn describe(self) -> &'static str {
         match self {
             Self::LeaveDate => "the date the youth left school",
-            Self::DiplomaDateOrLeaveDate => "the diploma date (or the leaving date if there is no diploma)",
+            Self::DiplomaDate => "the diploma date",
         }
     }
 }

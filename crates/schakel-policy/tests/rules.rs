@@ -409,7 +409,7 @@ fn r4_parent_consent_required_under_18() {
 }
 
 #[test]
-fn r4_windows_pro_vso_two_years_mbo_one_year_inclusive() {
+fn r4_windows_pro_vso_two_years_mbo_one_year_after_the_diploma_inclusive() {
     fn vso_left_2024_03_01(f: &mut schakel_policy::Facts) {
         f.sender = party(SCHOOL_OIN, OrgKind::VsoSchool, FunctionKind::School);
         f.subject.school_type = Some(SchoolType::Vso);
@@ -457,11 +457,11 @@ fn r4_windows_pro_vso_two_years_mbo_one_year_inclusive() {
             expect: Some((R(4), "school_career.diploma_date")),
         },
         Case {
-            name: "mbo without diploma: from leaving",
+            name: "mbo without diploma, three months after leaving: no handover, the Doorstroompunt's (R3)",
             base: school_handover,
             change: mbo_no_diploma_left_2025_03_01,
-            today: date(2026, 3, 2),
-            expect: Some((R(4), "school_career.leave_date")),
+            today: date(2025, 6, 1),
+            expect: Some((R(4), "school_career.diploma_date")),
         },
         Case {
             name: "window from 29 Feb ends 28 Feb",
