@@ -291,6 +291,20 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
             "R19",
         ),
         (
+            "no judgement on return to education",
+            Box::new(|r| r.return_to_education = pb::ReturnToEducation::Unspecified as i32),
+            Code::InvalidArgument,
+            "return_to_education",
+            "R6",
+        ),
+        (
+            "return to education judged possible",
+            Box::new(|r| r.return_to_education = pb::ReturnToEducation::Possible as i32),
+            Code::InvalidArgument,
+            "return_to_education",
+            "R6",
+        ),
+        (
             "mbo without a diploma: the Doorstroompunt's, not a handover",
             Box::new(|r| {
                 let s = r.subject.as_mut().unwrap();
@@ -754,6 +768,8 @@ async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
         purpose: "handover.doorstroompunt_to_gemeente".into(),
         recipient: werk_party(),
         subject: Some(subject),
+        // R6: the Doorstroompunt has weighed that return is not possible.
+        return_to_education: pb::ReturnToEducation::NotPossible as i32,
         groups: vec![
             group("identity", &[("bsn", BSN2), ("surname", SURNAME)]),
             group(

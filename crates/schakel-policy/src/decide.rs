@@ -19,7 +19,7 @@ use crate::model::{
     NecessityJustification, ProfilePurpose, Purpose, RegionProfile, SchoolStatus, StartkwalificatieCondition,
     WindowAnchor,
 };
-use crate::{Facts, Policy, RuleId};
+use crate::{Facts, Policy, ReturnToEducation, RuleId};
 
 /// A written justification (R2, R8) must have at least this many characters
 /// (without surrounding spaces): enough for one real sentence, so an empty or
@@ -184,6 +184,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
         consent_checks(&mut found, facts, purpose, today, case.age, &groups_present);
     }
     open_request(&mut found, &case);
+    return_judgement(&mut found, &case);
     vso_exit_profile(&mut found, &case);
     let profile = region_format(&mut found, &case, &groups_present, &paths);
     if !found.0.is_empty() {
@@ -638,6 +639,30 @@ fn open_request(found: &mut Found, case: &Case<'_>) {
             "expertise_request",
             "Advice can only be sent in answer to an open expertise request from the gemeente.",
         );
+    }
+}
+
+/// R6: a handover carries the sender's judgement that return to initial
+/// education is not possible now; a youth who can return belongs back in
+/// education, with the Doorstroompunt, not with the gemeente.
+fn return_judgement(found: &mut Found, case: &Case<'_>) {
+    if !case.purpose.requires_return_judgement {
+        return;
+    }
+    match case.facts.return_to_education {
+        Some(ReturnToEducation::NotPossible) => {}
+        Some(ReturnToEducation::Possible) => found.add(
+            RuleId::R6,
+            "return_to_education",
+            "You judge that the youth can return to initial education: then the youth belongs back in \
+             education, with the Doorstroompunt, not in a handover to the gemeente.",
+        ),
+        None => found.add(
+            RuleId::R6,
+            "return_to_education",
+            "A handover states your judgement that return to initial education is not possible now; weighing \
+             that is the sender's legal task.",
+        ),
     }
 }
 

@@ -143,6 +143,11 @@ pub fn render_markdown(policy: &Policy) -> String {
         if p.requires_open_request {
             other.push("must answer an open expertise request (R7)".to_owned());
         }
+        if p.requires_return_judgement {
+            other.push(
+                "the sender states that return to initial education is not possible now (R6)".to_owned(),
+            );
+        }
         if let Some(y) = p.vso_school_responsibility_years {
             other.push(format!(
                 "refused for vso leavers with uitstroomprofiel arbeidsmarkt/dagbesteding within {y} years of leaving (R19)"

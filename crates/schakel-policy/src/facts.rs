@@ -29,6 +29,15 @@ pub struct Subject {
     pub startkwalificatie: bool,
 }
 
+/// The sender's judgement on return to initial education (R6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnToEducation {
+    /// Return to initial education is not possible now.
+    NotPossible,
+    /// Return to initial education is possible.
+    Possible,
+}
+
 /// The facts of one request to send data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -54,4 +63,6 @@ pub struct Facts {
     pub hardheidsclausule: Option<String>,
     /// Whether an open expertise request exists that this advice answers (R7).
     pub open_expertise_request: bool,
+    /// The sender's judgement on return to initial education (R6).
+    pub return_to_education: Option<ReturnToEducation>,
 }

@@ -24,7 +24,7 @@ mod rule;
 pub use decide::{BoundGroup, Decision, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
-pub use facts::{Facts, Subject};
+pub use facts::{Facts, ReturnToEducation, Subject};
 pub use load::{load, policy_version};
 pub use model::{
     ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,

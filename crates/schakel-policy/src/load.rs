@@ -56,6 +56,8 @@ struct RawPurpose {
     #[serde(default)]
     requires_open_request: bool,
     #[serde(default)]
+    requires_return_judgement: bool,
+    #[serde(default)]
     vso_school_responsibility_years: Option<u8>,
     retention_months: Spanned<u16>,
     retention_note: String,
@@ -451,6 +453,7 @@ fn purpose_from_raw(issues: &mut Issues<'_>, file: &str, r: RawPurpose) -> Optio
         windows,
         necessity_justification: r.necessity_justification,
         requires_open_request: r.requires_open_request,
+        requires_return_judgement: r.requires_return_judgement,
         vso_school_responsibility_years: r.vso_school_responsibility_years,
         retention_months: r.retention_months.into_inner(),
         retention_note: r.retention_note,

@@ -131,6 +131,9 @@ pub struct Purpose {
     pub necessity_justification: NecessityJustification,
     /// Whether an open expertise request must exist (R7).
     pub requires_open_request: bool,
+    /// Whether the sender must state that return to initial education is
+    /// not possible now (R6: every handover carries that judgement).
+    pub requires_return_judgement: bool,
     /// R19: refuse while a vso school stays responsible (this many years after leaving).
     pub vso_school_responsibility_years: Option<u8>,
     /// Retention of the transfer in months (R15).

@@ -22,7 +22,7 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
     Oin, OrgKind, Party, PurposeId, SchoolType, VsoExitProfile,
 };
-use schakel_policy::{Decision, Facts, Policy, Subject, decide};
+use schakel_policy::{Decision, Facts, Policy, ReturnToEducation, Subject, decide};
 
 fn cases() -> u32 {
     std::env::var("SCHAKEL_FUZZ_CASES")
@@ -218,10 +218,14 @@ prop_compose! {
             prop::sample::select(FieldGroup::ALL.to_vec()), justification(), 0..9),
         hardheidsclausule in prop::option::of(justification()),
         open_expertise_request in any::<bool>(),
+        return_to_education in prop::option::of(prop::sample::select(vec![
+            ReturnToEducation::NotPossible,
+            ReturnToEducation::Possible,
+        ])),
     ) -> Facts {
         Facts {
             purpose, sender, recipient, region, subject, consent, fields, justifications,
-            hardheidsclausule, open_expertise_request,
+            hardheidsclausule, open_expertise_request, return_to_education,
         }
     }
 }

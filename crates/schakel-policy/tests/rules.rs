@@ -11,7 +11,7 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
     OrgKind, SchoolType, VsoExitProfile,
 };
-use schakel_policy::{Decision, RuleId, decide, load};
+use schakel_policy::{Decision, ReturnToEducation, RuleId, decide, load};
 
 const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
 
@@ -481,6 +481,54 @@ fn r4_windows_pro_vso_two_years_mbo_one_year_after_the_diploma_inclusive() {
                 f.subject.leave_date = Some(date(2028, 2, 29));
             },
             today: date(2029, 2, 28),
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r6_a_handover_carries_the_judgement_that_return_is_not_possible() {
+    run(&[
+        Case {
+            name: "school handover: return not possible",
+            base: school_handover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "school handover without a judgement",
+            base: school_handover,
+            change: |f| f.return_to_education = None,
+            today: TODAY,
+            expect: Some((R(6), "return_to_education")),
+        },
+        Case {
+            name: "school handover judging that return is possible",
+            base: school_handover,
+            change: |f| f.return_to_education = Some(ReturnToEducation::Possible),
+            today: TODAY,
+            expect: Some((R(6), "return_to_education")),
+        },
+        Case {
+            name: "Doorstroompunt handover without a judgement",
+            base: doorstroompunt_handover,
+            change: |f| f.return_to_education = None,
+            today: TODAY,
+            expect: Some((R(6), "return_to_education")),
+        },
+        Case {
+            name: "support during school asks for none",
+            base: during_school,
+            change: |f| f.return_to_education = None,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "an expertise request asks for none",
+            base: expertise_request,
+            change: |f| f.return_to_education = None,
+            today: TODAY,
             expect: None,
         },
     ]);

@@ -8,7 +8,7 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FunctionKind, Oin, OrgKind,
     Party, PurposeId, SchoolType,
 };
-use schakel_policy::{Decision, Facts, Policy, RuleId, Subject, load};
+use schakel_policy::{Decision, Facts, Policy, ReturnToEducation, RuleId, Subject, load};
 
 /// The committed policy files, as the hub would read them.
 pub const FILES: &[(&str, &str)] = &[
@@ -119,6 +119,7 @@ pub fn school_handover() -> Facts {
         justifications: BTreeMap::new(),
         hardheidsclausule: None,
         open_expertise_request: false,
+        return_to_education: Some(ReturnToEducation::NotPossible),
     }
 }
 
@@ -137,6 +138,7 @@ pub fn during_school() -> Facts {
         diploma_date: None,
         startkwalificatie: false,
     };
+    f.return_to_education = None;
     f.consent = Some(consent(
         ConsentGiver::Parent,
         "support.during_school",
@@ -196,6 +198,7 @@ pub fn expertise_request() -> Facts {
     f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
     f.fields = fields(&["identity.bsn", "school_career.school_type"]);
     f.justifications.clear();
+    f.return_to_education = None;
     f
 }
 

@@ -424,6 +424,7 @@ impl FieldIndex {
             "purpose" | "sender.kind" | "sender.function" | "retention" => "purpose".into(),
             "recipient.kind" | "recipient.function" => "recipient".into(),
             "expertise_request" => "request_id".into(),
+            "return_to_education" => "return_to_education".into(),
             "fields" => "groups".into(),
             _ if p == "consent" || p.starts_with("consent.") => "consent_id".into(),
             _ => {
@@ -603,7 +604,16 @@ fn decline_reason_from_code(code: &str) -> pb::DeclineReason {
     .unwrap_or(pb::DeclineReason::Unspecified)
 }
 
-/// Return-to-education judgement (R6) ↔ stored code.
+/// The sender's judgement on return to education (R6) as a policy fact.
+pub fn return_to_education_fact(v: i32) -> Option<schakel_policy::ReturnToEducation> {
+    match pb::ReturnToEducation::try_from(v).ok()? {
+        pb::ReturnToEducation::Unspecified => None,
+        pb::ReturnToEducation::NotPossible => Some(schakel_policy::ReturnToEducation::NotPossible),
+        pb::ReturnToEducation::Possible => Some(schakel_policy::ReturnToEducation::Possible),
+    }
+}
+
+/// The stored code of the sender's judgement on return to education (R6).
 pub fn return_to_education_code(v: i32) -> Option<&'static str> {
     match pb::ReturnToEducation::try_from(v).ok()? {
         pb::ReturnToEducation::Unspecified => None,

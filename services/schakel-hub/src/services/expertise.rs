@@ -230,6 +230,7 @@ impl ExpertiseApi {
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: None,
                 open_expertise_request: false,
+                return_to_education: None,
             };
             let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
@@ -436,6 +437,7 @@ impl ExpertiseApi {
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: None,
                 open_expertise_request: request.state == "open",
+                return_to_education: None,
             };
             if let Decision::Refused { violations: pv, .. } =
                 super::exchange::decide(&facts, &state.policy, on)

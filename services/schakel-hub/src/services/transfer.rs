@@ -19,8 +19,8 @@ use super::document::{subject_facts, take_document};
 use super::exchange::{
     CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
     current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, party_of,
-    refusal_error, require_user, resolve_party, return_to_education_code, seal_all, sealed_to_pb,
-    states_from_pb, today, transfer_page,
+    refusal_error, require_user, resolve_party, return_to_education_code, return_to_education_fact, seal_all,
+    sealed_to_pb, states_from_pb, today, transfer_page,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
@@ -235,6 +235,7 @@ impl TransferApi {
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
                 open_expertise_request: false,
+                return_to_education: return_to_education_fact(return_to_education),
             };
             let d = super::exchange::decide(&facts, &state.policy, on);
             if let Decision::Refused { violations: pv, .. } = &d {
