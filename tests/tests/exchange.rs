@@ -798,8 +798,19 @@ async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
             ..Default::default()
         },
     ];
+    let mut vso = r.clone();
     let sent = dp.transfer.submit(req(r)).await.unwrap().into_inner();
     assert!(sent.accepted_groups.contains(&"meta.justifications".to_owned()));
+    // R19 is a division of work, not a ban: a former vso pupil with
+    // uitstroomprofiel arbeidsmarkt, left half a year ago (the school's first
+    // year), may still be handed over by the Doorstroompunt.
+    vso.idempotency_key = "dp-vso".into();
+    let facts = vso.subject.as_mut().unwrap();
+    facts.school_type = pb::SchoolType::Vso as i32;
+    facts.vso_exit_profile = pb::VsoExitProfile::Arbeidsmarkt as i32;
+    facts.leaving_date = ago(0, 180);
+    let accepted = dp.transfer.submit(req(vso)).await.unwrap().into_inner();
+    assert_eq!(accepted.state, pb::TransferState::Available as i32);
     let got = werk
         .inbox
         .fetch(req(pb::FetchRequest {

@@ -668,43 +668,20 @@ fn return_judgement(found: &mut Found, case: &Case<'_>) {
 
 /// R19: vso exit profiles arbeidsmarkt and dagbesteding.
 fn vso_exit_profile(found: &mut Found, case: &Case<'_>) {
-    let (purpose, s, today) = (case.purpose, &case.facts.subject, case.today);
-    // R19: interpretation of seed 003 ("Overig"). vso pupils with uitstroomprofiel
-    // arbeidsmarkt or dagbesteding cannot become a vsv'er (no qualification duty,
-    // generally no startkwalificatie reachable); their vso school stays
-    // responsible for two years after they leave. So (a) an uitstroomprofiel only
-    // exists for vso pupils, and (b) purposes that presuppose the Doorstroompunt's
-    // vsv task (`vso_school_responsibility_years`) are refused while the school is
-    // still responsible: the school hands over instead. After those years the
-    // Doorstroompunt may act like for any youth without startkwalificatie.
-    // The exit-profile *value* "dagbesteding" is school-career data, not the
-    // forbidden day-care data of R14.
-    if let Some(p) = s.vso_exit_profile {
-        if s.school_type != Some(SchoolType::Vso) {
-            found.add(
-                RuleId::R19,
-                "school_career.vso_exit_profile",
-                "An uitstroomprofiel only applies to vso pupils; remove it or correct the school type.",
-            );
-        } else if let Some(years) = purpose.vso_school_responsibility_years
-            && !p.can_become_vsv()
-        {
-            let school_responsible = match s.leave_date {
-                None => true,
-                Some(l) => add_years(l, i16::from(years)).map_or(true, |end| today <= end),
-            };
-            if school_responsible {
-                found.add(
-                    RuleId::R19,
-                    "school_career.vso_exit_profile",
-                    format!(
-                        "Youths who leave vso with uitstroomprofiel arbeidsmarkt or dagbesteding are not early school \
-                         leavers; their vso school stays responsible for {years} years after they leave. Ask the school \
-                         to hand the youth over instead."
-                    ),
-                );
-            }
-        }
+    let s = &case.facts.subject;
+    // R19 (domain.md §0: a division of work, not a ban). vso pupils with
+    // uitstroomprofiel arbeidsmarkt or dagbesteding cannot become a vsv'er;
+    // in the second year after leaving the vso school is the *first* route,
+    // but the Doorstroompunt may still hand such a youth over, so nothing is
+    // refused on that ground. What is refused is an uitstroomprofiel for a
+    // youth who was not a vso pupil. The exit-profile *value* "dagbesteding"
+    // is school-career data, not the forbidden day-care data of R14.
+    if s.vso_exit_profile.is_some() && s.school_type != Some(SchoolType::Vso) {
+        found.add(
+            RuleId::R19,
+            "school_career.vso_exit_profile",
+            "An uitstroomprofiel only applies to vso pupils; remove it or correct the school type.",
+        );
     }
 }
 

@@ -150,7 +150,7 @@ pub fn render_markdown(policy: &Policy) -> String {
         }
         if let Some(y) = p.vso_school_responsibility_years {
             other.push(format!(
-                "refused for vso leavers with uitstroomprofiel arbeidsmarkt/dagbesteding within {y} years of leaving (R19)"
+                "for vso leavers with uitstroomprofiel arbeidsmarkt/dagbesteding the vso school is the first route within {y} years of leaving; not refused (R19)"
             ));
         }
         let _ = writeln!(

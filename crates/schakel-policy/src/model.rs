@@ -134,7 +134,9 @@ pub struct Purpose {
     /// Whether the sender must state that return to initial education is
     /// not possible now (R6: every handover carries that judgement).
     pub requires_return_judgement: bool,
-    /// R19: refuse while a vso school stays responsible (this many years after leaving).
+    /// R19: for vso leavers with uitstroomprofiel arbeidsmarkt or
+    /// dagbesteding the vso school is the first route this many years after
+    /// leaving — a division of work the docs state, never a refusal.
     pub vso_school_responsibility_years: Option<u8>,
     /// Retention of the transfer in months (R15).
     pub retention_months: u16,

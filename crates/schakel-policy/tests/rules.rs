@@ -1000,11 +1000,11 @@ fn r19_vso_exit_profiles() {
             expect: None,
         },
         Case {
-            name: "Doorstroompunt while the vso school is responsible",
+            name: "Doorstroompunt in the years the vso school is the first route: a division of work, not a ban",
             base: doorstroompunt_handover,
             change: vso_arbeidsmarkt,
             today: TODAY,
-            expect: Some((R(19), "school_career.vso_exit_profile")),
+            expect: None,
         },
         Case {
             name: "dagbesteding profile likewise",
@@ -1014,7 +1014,17 @@ fn r19_vso_exit_profiles() {
                 f.subject.vso_exit_profile = Some(VsoExitProfile::Dagbesteding);
             },
             today: TODAY,
-            expect: Some((R(19), "school_career.vso_exit_profile")),
+            expect: None,
+        },
+        Case {
+            name: "Doorstroompunt, leaving date unknown",
+            base: doorstroompunt_handover,
+            change: |f| {
+                vso_arbeidsmarkt(f);
+                f.subject.leave_date = None;
+            },
+            today: TODAY,
+            expect: None,
         },
         Case {
             name: "Doorstroompunt after the two school years",
