@@ -1173,6 +1173,44 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
     );
 }
 
+/// Issue 16 item 11: a consent for a recipient that can never receive under
+/// its purpose is refused when it is recorded (R9), and the refusal audited.
+async fn a_consent_for_a_recipient_that_cannot_receive_is_refused(t: TestHub) {
+    let before = t.audit_size().await as usize;
+    let mut school = clients(&t, "mbo-school").await;
+    let e = school
+        .consent
+        .record_consent(req(pb::RecordConsentRequest {
+            idempotency_key: "consent-to-dp".into(),
+            status: pb::ConsentStatus::Given as i32,
+            subject: Some(pb::ConsentSubject {
+                bsn: BSN.into(),
+                date_of_birth: ago(19, 30),
+            }),
+            giver: pb::ConsentGiver::Youth as i32,
+            scope: Some(pb::ConsentScope {
+                purpose: "handover.school_to_gemeente".into(),
+                recipient: party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt),
+                groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+            }),
+            method: pb::ConsentMethod::Digital as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(has(&e, "scope.recipient", "R9"), "{:?}", violations(&e));
+    let entries = verify_audit_log(&t).await;
+    assert_eq!(entries.len(), before + 1);
+    assert_eq!(entries[before].action, Action::ConsentRecorded);
+    assert_eq!(
+        entries[before].outcome,
+        Outcome::Refused {
+            rules: vec!["R9".into()]
+        }
+    );
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
     refusals_name_every_rule_and_store_nothing,
@@ -1182,4 +1220,5 @@ on_both_backends!(
     doorstroompunt_handover_needs_a_justification_per_group,
     expertise_request_and_advice,
     a_refusal_of_every_write_rpc_is_audited,
+    a_consent_for_a_recipient_that_cannot_receive_is_refused,
 );

@@ -12,7 +12,7 @@ use std::fmt;
 use jiff::civil::Date;
 use schakel_domain::dates::{add_months, add_years, age_on};
 use schakel_domain::{
-    ConsentGiver, ConsentStatus, FieldGroup, FieldPath, FunctionKind, PurposeId, SchoolType,
+    ConsentGiver, ConsentStatus, FieldGroup, FieldPath, FunctionKind, Party, PurposeId, SchoolType,
 };
 
 use crate::model::{
@@ -306,28 +306,43 @@ fn parties(found: &mut Found, case: &Case<'_>) {
             ),
         );
     }
-    if !purpose.recipient_kinds.contains(&facts.recipient.kind()) {
+    recipient_checks(found, purpose, &facts.recipient);
+}
+
+/// R9: the recipient must be a party the purpose names.
+fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: &Party) {
+    if !purpose.recipient_kinds.contains(&recipient.kind()) {
         found.add(
             RuleId::R9,
             "recipient.kind",
             format!(
                 "A {} cannot receive under this purpose; it goes to: {}.",
-                facts.recipient.kind(),
+                recipient.kind(),
                 list(&purpose.recipient_kinds)
             ),
         );
     }
-    if !purpose.recipient_functions.contains(&facts.recipient.function()) {
+    if !purpose.recipient_functions.contains(&recipient.function()) {
         found.add(
             RuleId::R9,
             "recipient.function",
             format!(
                 "The {} function cannot receive under this purpose; only: {}.",
-                facts.recipient.function(),
+                recipient.function(),
                 list(&purpose.recipient_functions)
             ),
         );
     }
+}
+
+/// R9 for a consent being recorded: whether `recipient` could ever receive
+/// under `purpose`, so a consent for an impossible recipient is refused when
+/// it is recorded, not only when something is sent on it. The violations
+/// name `recipient.kind` or `recipient.function`.
+pub fn consent_recipient_violations(purpose: &Purpose, recipient: &Party) -> Vec<Violation> {
+    let mut found = Found(BTreeSet::new());
+    recipient_checks(&mut found, purpose, recipient);
+    found.0.into_iter().collect()
 }
 
 /// R18: hbo/wo never hand a student over; the student asks the gemeente. And

@@ -21,7 +21,9 @@ mod load;
 mod model;
 mod rule;
 
-pub use decide::{BoundGroup, Decision, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
+pub use decide::{
+    BoundGroup, Decision, MIN_JUSTIFICATION_CHARS, Retention, Violation, consent_recipient_violations, decide,
+};
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
 pub use facts::{Facts, ReturnToEducation, Subject};

@@ -1085,3 +1085,22 @@ fn violation_messages_never_contain_values() {
         assert!(!text.contains(needle), "{needle} leaked: {text}");
     }
 }
+
+#[test]
+fn r9_a_consent_names_a_recipient_that_can_receive_under_its_purpose() {
+    let policy = policy();
+    let handover = policy
+        .purpose_on(&pid("handover.school_to_gemeente"), TODAY)
+        .unwrap();
+    let werk = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
+    assert!(schakel_policy::consent_recipient_violations(handover, &werk).is_empty());
+    let dp = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
+    let found: Vec<(RuleId, String)> = schakel_policy::consent_recipient_violations(handover, &dp)
+        .into_iter()
+        .map(|v| (v.rule, v.field_path))
+        .collect();
+    assert_eq!(found, [(R(9), "recipient.function".to_owned())]);
+    let school = party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School);
+    let found = schakel_policy::consent_recipient_violations(handover, &school);
+    assert_eq!(found.len(), 2, "{found:?}");
+}

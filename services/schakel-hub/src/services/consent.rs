@@ -185,6 +185,13 @@ impl ConsentApi {
             _ => {}
         }
         let recipient = resolve_party(state, &mut v, "scope.recipient", scope.recipient.as_ref()).await?;
+        // R9: a consent for a recipient that could never receive under the
+        // purpose is refused now, not at the first submission.
+        if let (Some(p), Some(r)) = (purpose, &recipient) {
+            for violation in schakel_policy::consent_recipient_violations(p, &r.party) {
+                v.rule("scope.recipient", violation.rule, violation.message);
+            }
+        }
         let mut groups = BTreeSet::new();
         for (i, g) in scope.groups.iter().enumerate() {
             let field = format!("scope.groups[{i}]");
