@@ -265,7 +265,7 @@ impl InboxApi {
         let mut v = Violations::default();
         check_reference(&mut v, "case_reference", &case_reference);
         v.finish()?;
-        let case_reference = (!case_reference.is_empty()).then(|| case_reference.clone());
+        let case_reference = (!case_reference.is_empty()).then_some(case_reference);
         let t = self
             .transition(caller, &transfer_id, attempt, |t| {
                 let case_reference = case_reference.clone();
