@@ -160,6 +160,9 @@ const PSEUDONYM_KEY_FILE: &str = "hub/pseudonym.key";
 /// The seed that signs the development hub's audit checkpoints.
 const AUDIT_SIGNING_KEY_FILE: &str = "hub/audit-signing.key";
 
+/// The configuration file `--dev` writes and runs with.
+pub const CONFIG_FILE: &str = "hub.toml";
+
 /// The development log's origin.
 pub const DEV_LOG_ORIGIN: &str = "schakel.dev/audit";
 
@@ -402,7 +405,46 @@ impl DevEnvironment {
         })
     }
 
-    /// The hub configuration for this environment.
+    /// The configuration file `--dev` runs with: `hub.toml` in the data
+    /// directory, rewritten at every start. The hub reads it with the same
+    /// loader as a production configuration, so every key and its
+    /// `SCHAKEL_<KEY>` environment override (OTLP, retention, rate limits,
+    /// log format, …) works in development too; copy it as a starting point
+    /// for `--config`.
+    pub fn write_config(&self, listen: SocketAddr, database_url: &str) -> Result<PathBuf, DevError> {
+        let mut table = toml::Table::new();
+        let mut set = |key: &str, value: toml::Value| {
+            table.insert(key.to_owned(), value);
+        };
+        let text = |s: &str| toml::Value::String(s.to_owned());
+        set("listen", text(&listen.to_string()));
+        set("database_url", text(database_url));
+        set("ca_bundle", text("ca/ca.pem"));
+        set("server_cert", text("hub/cert.pem"));
+        set("server_key", text("hub/key.pem"));
+        set("pseudonym_key_file", text(PSEUDONYM_KEY_FILE));
+        set("audit_signing_key_file", text(AUDIT_SIGNING_KEY_FILE));
+        set("log_origin", text(DEV_LOG_ORIGIN));
+        set("checkpoint_interval_secs", toml::Value::Integer(10));
+        set(
+            "checkpoint_file",
+            text(&self.checkpoint_file(database_url).display().to_string()),
+        );
+        // The development hub serves benchmarks and tests: unlimited.
+        set("rate_limit_per_second", toml::Value::Integer(0));
+        let path = self.dir.join(CONFIG_FILE);
+        let body = format!(
+            "# Written by `schakel-hub --dev` at every start. Change a setting with its\n\
+             # SCHAKEL_<KEY> environment variable (docs/operations.md lists every key),\n\
+             # or copy this file as a starting point for --config.\n{table}"
+        );
+        std::fs::write(&path, body).map_err(io_err(&self.dir))?;
+        Ok(path)
+    }
+
+    /// A hub configuration for this directory (tests and benchmarks; the
+    /// `--dev` binary reads [`DevEnvironment::write_config`]'s file, which
+    /// gives the same settings unless the environment overrides them).
     pub fn hub_config(&self, listen: SocketAddr, database_url: &str) -> Result<HubConfig, DevError> {
         let read = |p: &str| std::fs::read(self.dir.join(p)).map_err(io_err(&self.dir));
         Ok(HubConfig {
@@ -430,5 +472,48 @@ impl DevEnvironment {
             request_budget: crate::intake::DEFAULT_BUDGET,
             handshake_timeout: crate::config::HANDSHAKE_TIMEOUT,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+
+    /// `--dev` runs on the file `write_config` writes, read by the loader of
+    /// every hub: the same settings as `hub_config`, and every environment
+    /// override of a production hub (issue 21, item 5).
+    #[test]
+    fn the_dev_configuration_is_a_configuration_file_with_its_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = DevEnvironment::ensure(dir.path()).unwrap();
+        let listen: SocketAddr = "127.0.0.1:7443".parse().unwrap();
+        let path = env.write_config(listen, &env.sqlite_url()).unwrap();
+        assert_eq!(path, dir.path().join(CONFIG_FILE));
+
+        let plain = FileConfig::load_with_env(&path, |_| None).unwrap();
+        let built = env.hub_config(listen, &env.sqlite_url()).unwrap();
+        assert_eq!(plain.listen, built.listen);
+        assert_eq!(plain.database.url, built.database.url);
+        assert_eq!(plain.checkpoint_interval, built.checkpoint_interval);
+        assert_eq!(plain.checkpoint_file, built.checkpoint_file);
+        assert_eq!(plain.rate_limit.is_none(), built.rate_limit.is_none());
+        assert_eq!(plain.audit_signer.verifier(), built.audit_signer.verifier());
+        assert_eq!(plain.ca_bundle_pem, built.ca_bundle_pem);
+        assert_eq!(plain.otlp_endpoint, None);
+
+        let overridden = FileConfig::load_with_env(&path, |key| match key {
+            "SCHAKEL_OTLP_ENDPOINT" => Some("http://127.0.0.1:4317".to_owned()),
+            "SCHAKEL_CLOSED_RETENTION_DAYS" => Some("7".to_owned()),
+            "SCHAKEL_LOG_FORMAT" => Some("json".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(overridden.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert_eq!(
+            overridden.retention.closed_retention,
+            jiff::SignedDuration::from_hours(7 * 24)
+        );
+        assert_eq!(overridden.log_format, crate::telemetry::LogFormat::Json);
     }
 }

@@ -64,25 +64,21 @@ struct Args {
     log_json: bool,
 }
 
-async fn run(args: Args, file_cfg: Option<HubConfig>) -> anyhow::Result<()> {
-    let cfg = if args.dev {
-        let env =
-            DevEnvironment::ensure(&args.data_dir).context("preparing the development data directory")?;
-        let url = env.sqlite_url();
-        env.seed(&url).await.context("registering the demo region")?;
+async fn run(cfg: HubConfig, dev: Option<DevEnvironment>) -> anyhow::Result<()> {
+    if let Some(env) = dev {
+        env.seed(&cfg.database.url)
+            .await
+            .context("registering the demo region")?;
         // Profiles dial the address; TLS checks the certificate's name `localhost`.
-        let ip = if args.listen.ip().is_unspecified() {
+        let ip = if cfg.listen.ip().is_unspecified() {
             "127.0.0.1".to_owned()
         } else {
-            args.listen.ip().to_string()
+            cfg.listen.ip().to_string()
         };
-        let hub_url = format!("https://{ip}:{}", args.listen.port());
+        let hub_url = format!("https://{ip}:{}", cfg.listen.port());
         env.write_profiles(&hub_url).context("writing demo profiles")?;
         print_next_steps(&env);
-        env.hub_config(args.listen, &url)?
-    } else {
-        file_cfg.context("--config is required without --dev")?
-    };
+    }
     let hub = schakel_hub::start(cfg).await?;
     eprintln!("schakel hub listening on {}", hub.addr());
     hub.serve_until(shutdown_signal()).await;
@@ -237,22 +233,40 @@ async fn main() -> ExitCode {
     if let Some(cert) = &args.register_operator {
         return register_operator(&args, cert).await;
     }
-    let file_cfg = match &args.config {
-        Some(path) if !args.dev => match FileConfig::load(path) {
-            Ok(cfg) => Some(cfg),
+    // `--dev` writes a configuration file into its data directory and reads
+    // it like any other: the same keys and environment overrides apply.
+    let (path, dev) = if args.dev {
+        let prepared = DevEnvironment::ensure(&args.data_dir)
+            .and_then(|env| Ok((env.write_config(args.listen, &env.sqlite_url())?, env)));
+        match prepared {
+            Ok((path, env)) => (path, Some(env)),
             Err(e) => {
-                print_problems(&e);
+                eprintln!("schakel-hub: preparing the development data directory: {e}");
                 return ExitCode::FAILURE;
             }
-        },
-        _ => None,
+        }
+    } else {
+        match &args.config {
+            Some(path) => (path.clone(), None),
+            None => {
+                eprintln!("schakel-hub: --config is required without --dev");
+                return ExitCode::FAILURE;
+            }
+        }
     };
-    let format = match (&file_cfg, args.log_json) {
-        (_, true) => LogFormat::Json,
-        (Some(cfg), false) => cfg.log_format,
-        (None, false) => LogFormat::Text,
+    let cfg = match FileConfig::load(&path) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            print_problems(&e);
+            return ExitCode::FAILURE;
+        }
     };
-    let otlp = file_cfg.as_ref().and_then(|c| c.otlp_endpoint.clone());
+    let format = if args.log_json {
+        LogFormat::Json
+    } else {
+        cfg.log_format
+    };
+    let otlp = cfg.otlp_endpoint.clone();
     let telemetry = match schakel_hub::telemetry::init(format, otlp.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -260,7 +274,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = match run(args, file_cfg).await {
+    let code = match run(cfg, dev).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("schakel-hub: {e:#}");
