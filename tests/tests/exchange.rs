@@ -547,10 +547,18 @@ async fn consent_refused_withdrawn_and_propagated(t: TestHub) {
     assert!(open_left.is_empty());
 
     // refused consent of the minor alone (R4), refusal, parent consent,
-    // consent, 2 submits, fetch, withdrawal, refused fetch (R4), refused
-    // submit, notice acknowledgement.
+    // consent, 2 submits, fetch, withdrawal (one entry per transfer and the
+    // consent's), refused fetch (R4), refused submit, notice acknowledgement.
     let entries = verify_audit_log(&t).await;
-    assert_eq!(entries.len() as u64, before + 11);
+    assert_eq!(entries.len() as u64, before + 13);
+    // Each withdrawn transfer's own record shows the withdrawal.
+    let withdrawn = audit_entries(&entries, Action::TransferWithdrawn);
+    assert_eq!(withdrawn.len(), 2);
+    assert!(
+        withdrawn
+            .iter()
+            .all(|e| e.transfer_id.is_some() && e.consent_id.is_some())
+    );
     let refusal = audit_entries(&entries, Action::ConsentRefused)[0];
     assert_eq!(refusal.subject, None);
     let withdrawal = audit_entries(&entries, Action::ConsentWithdrawn)[0];

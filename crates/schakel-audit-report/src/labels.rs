@@ -53,6 +53,10 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
         Action::ConsentRecorded => "Consent recorded".to_owned(),
         Action::ConsentRefused => "Consent refused (recorded without content)".to_owned(),
         Action::ConsentWithdrawn => "Consent withdrawn".to_owned(),
+        Action::TransferWithdrawn => format!(
+            "{} withdrawn with the consent (not delivered, or the recipient told to delete it)",
+            capitalised(doc)
+        ),
         Action::TransferSubmitted => format!("{} submitted", capitalised(doc)),
         Action::TransferRefused => format!(
             "{} refused on submission (nothing was stored or sent)",

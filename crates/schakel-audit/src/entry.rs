@@ -250,6 +250,9 @@ actions! {
     ConsentRefused = "consent_refused",
     /// Consent was withdrawn.
     ConsentWithdrawn = "consent_withdrawn",
+    /// A transfer resting on a withdrawn consent: not delivered, or its
+    /// recipient told to delete it (R4); one entry per transfer, with its id.
+    TransferWithdrawn = "transfer_withdrawn",
     /// A sender submitted a transfer.
     TransferSubmitted = "transfer_submitted",
     /// A submitted transfer was refused by policy.

@@ -901,9 +901,11 @@ impl Store {
     }
 
     /// Withdraws a given consent and applies the transitions of the
-    /// transfers resting on it (delivery stopped, or a withdrawal notice), all
-    /// with one audit entry in one transaction. [`StoreError::Conflict`] when
-    /// the consent or a transfer changed since it was read.
+    /// transfers resting on it (delivery stopped, or a withdrawal notice), in
+    /// one transaction with an entry per transfer (`transfer_entries`, in the
+    /// order of `transitions`) and then the consent's own entry, which
+    /// commits to every row changed. [`StoreError::Conflict`] when the consent
+    /// or a transfer changed since it was read.
     #[tracing::instrument(name = "store.withdraw_consent", skip_all)]
     pub async fn withdraw_consent(
         &self,
@@ -911,6 +913,7 @@ impl Store {
         withdrawn_at: Timestamp,
         by: ConsentGiver,
         transitions: &[Transition],
+        transfer_entries: Vec<Entry>,
         audit: Entry,
     ) -> Result<(), StoreError> {
         let rows: Vec<(RowTable, Uuid)> = std::iter::once((RowTable::CONSENT, consent_id))
@@ -937,6 +940,9 @@ impl Store {
                 if n != 1 {
                     return Err(StoreError::Conflict("transfer state"));
                 }
+            }
+            for entry in transfer_entries {
+                crate::audit::append_audit_in_tx!(tx, entry, withdrawn_at, self.leaf_key.as_deref());
             }
             Ok::<(), StoreError>(())
         }.await);

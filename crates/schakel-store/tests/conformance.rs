@@ -583,6 +583,7 @@ async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store,
                 stop(ids[0], TransferState::Submitted),
                 stop(ids[1], TransferState::Delivered),
             ],
+            vec![audit_entry(1, 2), audit_entry(1, 2)],
             audit_entry(1, 2),
         )
         .await
@@ -607,6 +608,7 @@ async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store,
             stop(ids[0], TransferState::Submitted),
             stop(ids[1], TransferState::Submitted),
         ],
+        vec![audit_entry(1, 2), audit_entry(1, 2)],
         audit_entry(1, 2),
     )
     .await
@@ -626,7 +628,11 @@ async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store,
     of_consent.sort();
     ids.sort();
     assert_eq!(of_consent, ids);
-    assert_eq!(s.audit_size().await.unwrap(), before + 1, "one entry for it all");
+    assert_eq!(
+        s.audit_size().await.unwrap(),
+        before + 3,
+        "an entry per transfer and the consent's, together"
+    );
 }
 
 async fn a_transfer_is_purged_once_when_its_period_ends(s: Store, _url: String) {

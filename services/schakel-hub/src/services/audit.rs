@@ -79,7 +79,7 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
         A::TransferAcknowledge => &[Action::TransferAcknowledged],
         A::TransferDecide => &[Action::TransferDecided],
         // Delivery stops and notices are recorded with the withdrawal itself.
-        A::TransferWithdraw => &[Action::ConsentWithdrawn],
+        A::TransferWithdraw => &[Action::TransferWithdrawn, Action::ConsentWithdrawn],
         A::WithdrawalAcknowledge => &[Action::WithdrawalNoticeAcknowledged],
         A::ExpertiseRequest => &[Action::ExpertiseRequested],
         A::ExpertiseFetch => &[Action::ExpertiseFetched],
@@ -102,6 +102,7 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
         Action::ConsentRecorded => A::ConsentGiven,
         Action::ConsentRefused => A::ConsentRefused,
         Action::ConsentWithdrawn => A::ConsentWithdrawn,
+        Action::TransferWithdrawn => A::TransferWithdraw,
         Action::ConsentViewed => A::ConsentRead,
         Action::TransferSubmitted | Action::TransferRefused => A::TransferSubmit,
         Action::TransferFetched | Action::SentCopyFetched => A::TransferFetch,
@@ -760,4 +761,21 @@ async fn exact_stored_checkpoint(state: &HubState, size: u64) -> Result<Option<S
 /// Seven days before `until`, the default anomaly window.
 fn week_before(until: Timestamp) -> Timestamp {
     until.checked_sub(168.hours()).unwrap_or(until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every action the hub writes is shown as an API action, and a filter
+    /// on that API action finds it: a new action cannot vanish from the
+    /// privacy officer's queries (the per-transfer `transfer_withdrawn`).
+    #[test]
+    fn every_action_is_shown_and_found_by_its_api_action() {
+        for action in Action::KNOWN {
+            let shown = action_to_pb(action);
+            assert_ne!(shown, pb::AuditAction::Unspecified, "{action:?}");
+            assert!(action_names(shown).contains(action), "{action:?} as {shown:?}");
+        }
+    }
 }

@@ -411,9 +411,31 @@ impl ConsentApi {
                     ..CaseFacts::default()
                 },
             );
+            // Each transfer's own entry, so its record shows the withdrawal.
+            let transfer_entries = transfers
+                .iter()
+                .filter(|t| transitions.iter().any(|x| x.transfer_id == t.transfer_id))
+                .map(|t| {
+                    case_entry(
+                        ctx,
+                        caller,
+                        &state.policy,
+                        Action::TransferWithdrawn,
+                        Outcome::Success,
+                        CaseFacts {
+                            purpose: Some(&t.purpose),
+                            subject: Some(&t.subject),
+                            transfer_id: Some(t.transfer_id),
+                            consent_id: Some(consent.consent_id),
+                            parties: vec![&t.recipient.0],
+                            ..CaseFacts::default()
+                        },
+                    )
+                })
+                .collect();
             match state
                 .store
-                .withdraw_consent(consent.consent_id, now, by, &transitions, entry)
+                .withdraw_consent(consent.consent_id, now, by, &transitions, transfer_entries, entry)
                 .await
             {
                 Ok(()) => {
