@@ -992,7 +992,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
     let consent_id = give_consent(&mut school, BSN, "audited-consent").await;
     let sent = submit_ok(&mut school, handover(BSN, &consent_id, "audited-submit")).await;
     let transfer_id = sent.transfer_id.clone();
-    let mut expected: Vec<(Action, &str)> = Vec::new();
+    let mut expected: Vec<(Action, Vec<&str>)> = Vec::new();
 
     // RecordConsent: a youth of 16 does not consent alone (R4).
     let e = school
@@ -1016,7 +1016,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert!(has(&e, "giver", "R4"), "{:?}", violations(&e));
-    expected.push((Action::ConsentRecorded, "R4"));
+    expected.push((Action::ConsentRecorded, vec!["R4"]));
 
     // WithdrawConsent without saying who withdraws it.
     let e = school
@@ -1028,7 +1028,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert!(has(&e, "withdrawn_by", "format"), "{:?}", violations(&e));
-    expected.push((Action::ConsentWithdrawn, "format"));
+    expected.push((Action::ConsentWithdrawn, vec!["format"]));
 
     // Submit without a consent (R4).
     let e = school
@@ -1037,7 +1037,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert!(has(&e, "consent_id", "R4"), "{:?}", violations(&e));
-    expected.push((Action::TransferRefused, "R4"));
+    expected.push((Action::TransferRefused, vec!["R4"]));
 
     // Fetch for another purpose than the transfer's (R9).
     let e = werk
@@ -1049,7 +1049,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert!(has(&e, "purpose", "R9"), "{:?}", violations(&e));
-    expected.push((Action::TransferFetched, "R9"));
+    expected.push((Action::TransferFetched, vec!["R9"]));
 
     // Acknowledge before fetching: the transfer's state refuses it.
     let e = werk
@@ -1061,7 +1061,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    expected.push((Action::TransferAcknowledged, "state"));
+    expected.push((Action::TransferAcknowledged, vec!["state"]));
 
     // Decide without a decision.
     let e = werk
@@ -1073,7 +1073,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .await
         .unwrap_err();
     assert!(has(&e, "decision", "format"), "{:?}", violations(&e));
-    expected.push((Action::TransferDecided, "format"));
+    expected.push((Action::TransferDecided, vec!["format"]));
 
     // AcknowledgeWithdrawal without naming the end user.
     let e = werk
@@ -1089,7 +1089,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         "{:?}",
         violations(&e)
     );
-    expected.push((Action::WithdrawalNoticeAcknowledged, "format"));
+    expected.push((Action::WithdrawalNoticeAcknowledged, vec!["format"]));
 
     // An open expertise request; then both functions lose their keys.
     let ask = |key: &str| pb::RequestExpertiseRequest {
@@ -1126,7 +1126,9 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
             .unwrap();
     }
 
-    // GiveAdvice to a requester without a key (R9).
+    // GiveAdvice to a requester without a key (R9), by a Doorstroompunt that
+    // has lost its own key too, so it could not keep its sealed copy (R12):
+    // both at once.
     let e = dp
         .expertise
         .give_advice(req(pb::GiveAdviceRequest {
@@ -1139,7 +1141,8 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(has(&e, "request_id", "R9"), "{:?}", violations(&e));
-    expected.push((Action::ExpertiseAdvised, "R9"));
+    assert!(has(&e, "advice_text", "R12"), "{:?}", violations(&e));
+    expected.push((Action::ExpertiseAdvised, vec!["R12", "R9"]));
 
     // RequestExpertise of a Doorstroompunt without a key (R9).
     let e = werk
@@ -1149,7 +1152,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(has(&e, "doorstroompunt", "R9"), "{:?}", violations(&e));
-    expected.push((Action::ExpertiseRequested, "R9"));
+    expected.push((Action::ExpertiseRequested, vec!["R9"]));
 
     let entries = verify_audit_log(&t).await;
     let refused: Vec<&Entry> = entries[before..]
@@ -1165,7 +1168,7 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
         .collect();
     let wanted: Vec<(Action, Vec<String>)> = expected
         .iter()
-        .map(|(a, r)| (a.clone(), vec![(*r).to_owned()]))
+        .map(|(a, r)| (a.clone(), r.iter().map(|r| (*r).to_owned()).collect()))
         .collect();
     assert_eq!(seen, wanted);
     // Each names what it concerned, as far as the hub got.
@@ -1219,6 +1222,83 @@ async fn a_consent_for_a_recipient_that_cannot_receive_is_refused(t: TestHub) {
     );
 }
 
+/// The rules the hub used to apply itself (issue 19, item 4) now come out of
+/// the policy with the same field paths and codes: a wrong consent id, a
+/// purpose of another service and regular secondary education are the
+/// request's (`INVALID_ARGUMENT`); a sender without a key is the case's
+/// (`FAILED_PRECONDITION`).
+async fn rules_the_hub_checked_itself_come_from_the_policy(t: TestHub) {
+    let before = t.audit_size().await;
+    let mut school = clients(&t, "mbo-school").await;
+    let consent_id = give_consent(&mut school, BSN, "moved-consent").await;
+    let mut expect = |e: tonic::Status, code: Code, field: &str, rule: &str| {
+        assert_eq!(e.code(), code, "{field}: {e:?}");
+        assert!(has(&e, field, rule), "{field} {rule}: {:?}", violations(&e));
+    };
+
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let e = school
+        .transfer
+        .submit(req(handover(BSN, &unknown, "moved-1")))
+        .await
+        .unwrap_err();
+    expect(e, Code::InvalidArgument, "consent_id", "R4");
+
+    let e = school
+        .transfer
+        .submit(req(handover(BSN2, &consent_id, "moved-2")))
+        .await
+        .unwrap_err();
+    expect(e, Code::InvalidArgument, "consent_id", "R4");
+
+    let mut r = handover(BSN, &consent_id, "moved-3");
+    r.purpose = "expertise.request".into();
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    expect(e, Code::InvalidArgument, "purpose", "R9");
+
+    let mut r = handover(BSN, &consent_id, "moved-4");
+    if let Some(s) = r.subject.as_mut() {
+        s.school_type = pb::SchoolType::Vo as i32;
+    }
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    expect(e, Code::InvalidArgument, "subject.school_type", "R4");
+
+    // The school's own key revoked: it could not show the youth what it sent.
+    let store = t.hub.as_ref().unwrap().store();
+    let mut admin = AdminServiceClient::new(t.connect("admin").await.channel());
+    for k in store.recipients_of(&MBO_OIN.parse().unwrap()).await.unwrap() {
+        admin
+            .revoke_recipient(pb::RevokeRecipientRequest {
+                key_id: k.key_id.to_string(),
+            })
+            .await
+            .unwrap();
+    }
+    let e = school
+        .transfer
+        .submit(req(handover(BSN, &consent_id, "moved-5")))
+        .await
+        .unwrap_err();
+    expect(e, Code::FailedPrecondition, "purpose", "R12");
+
+    // Nothing was stored; each refusal is in the log with its rule.
+    let entries = verify_audit_log(&t).await;
+    let rules: Vec<Vec<String>> = entries[before as usize..]
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            Outcome::Refused { rules } if e.action == Action::TransferRefused => Some(rules.clone()),
+            _ => None,
+        })
+        .collect();
+    // (The expertise purpose sent as a transfer breaks more rules than R9:
+    // every one is named.)
+    let want = ["R4", "R4", "R9", "R4", "R12"];
+    assert_eq!(rules.len(), want.len(), "{rules:?}");
+    for (got, want) in rules.iter().zip(want) {
+        assert!(got.iter().any(|r| r == want), "{want} in {got:?}");
+    }
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
     refusals_name_every_rule_and_store_nothing,
@@ -1229,4 +1309,5 @@ on_both_backends!(
     expertise_request_and_advice,
     a_refusal_of_every_write_rpc_is_audited,
     a_consent_for_a_recipient_that_cannot_receive_is_refused,
+    rules_the_hub_checked_itself_come_from_the_policy,
 );

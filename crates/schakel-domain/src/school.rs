@@ -6,8 +6,13 @@ text_enum! {
     /// The type of school a youth attends or attended (`school_career.school_type`).
     ///
     /// hbo and wo are listed so a request can *say* the youth is a student there;
-    /// they are never senders of a school-initiated transfer (R18, R21).
+    /// they are never senders of a school-initiated transfer (R18, R21). The
+    /// same holds for regular secondary education (vo): a former vmbo, havo or
+    /// vwo pupil without startkwalificatie is the Doorstroompunt's, but no vo
+    /// school hands a youth over under this law (R4).
     pub enum SchoolType: "school_career.school_type" {
+        /// Regular *voortgezet onderwijs* (vmbo, havo, vwo).
+        Vo = "vo",
         /// *Praktijkonderwijs*.
         Pro = "pro",
         /// *Voortgezet speciaal onderwijs*.

@@ -19,18 +19,34 @@ use crate::model::{
     NecessityJustification, ProfilePurpose, Purpose, RegionProfile, SchoolStatus, StartkwalificatieCondition,
     WindowAnchor,
 };
-use crate::{Facts, Policy, ReturnToEducation, RuleId};
+use crate::{ConsentRef, Facts, Policy, ReturnToEducation, RuleId};
 
 /// A written justification (R2, R8) must have at least this many characters
 /// (without surrounding spaces): enough for one real sentence, so an empty or
 /// token justification ("x", "nodig") is refused.
 pub const MIN_JUSTIFICATION_CHARS: usize = 20;
 
+/// What a violation asks of the sender: to correct the request, or to wait
+/// for (or change) the facts of the case. The hub answers `INVALID_ARGUMENT`
+/// when any violation is about the request and `FAILED_PRECONDITION` when
+/// every one is about the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ground {
+    /// The request itself is incomplete or contradicts itself or the law's
+    /// routes (wrong party, purpose, group, field, justification).
+    Request,
+    /// The request is well formed, but the youth's facts, the consent, the
+    /// date, an open expertise request or a registered key do not allow it.
+    Case,
+}
+
 /// One violated rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Violation {
     /// The rule of domain.md §3.
     pub rule: RuleId,
+    /// Whether the request or the case must change.
+    pub ground: Ground,
     /// Where the problem is: a field path, a group, or a request element
     /// such as `consent.giver`, `sender.function`, `purpose`.
     pub field_path: String,
@@ -80,6 +96,9 @@ pub enum Decision {
         /// Whether the hardheidsclausule (art. 7a lid 7) was applied; the
         /// justification must then be recorded with the transfer (R2).
         hardheidsclausule_applied: bool,
+        /// Whether the content is also sealed to the sender function's keys,
+        /// so it can show the youth what was sent (R12).
+        seal_to_sender: bool,
         /// The policy version the decision was taken under.
         policy_version: String,
     },
@@ -110,13 +129,50 @@ impl Decision {
 struct Found(BTreeSet<Violation>);
 
 impl Found {
+    /// Adds a violation whose ground follows from where it is
+    /// ([`ground_of`]).
     fn add(&mut self, rule: RuleId, field_path: impl Into<String>, message: impl Into<String>) {
+        let field_path = field_path.into();
+        let ground = ground_of(rule, &field_path);
+        self.add_on(ground, rule, field_path, message);
+    }
+
+    /// Adds a violation on a stated ground.
+    fn add_on(
+        &mut self,
+        ground: Ground,
+        rule: RuleId,
+        field_path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.0.insert(Violation {
             rule,
+            ground,
             field_path: field_path.into(),
             message: message.into(),
         });
     }
+}
+
+/// The ground of a violation from where it is: the youth's facts, the
+/// consent, the open request, a key or the date of the legal basis (R1) are
+/// the case; everything else is the request.
+fn ground_of(rule: RuleId, path: &str) -> Ground {
+    let case = rule == RuleId::R1
+        || matches!(
+            path,
+            "identity.date_of_birth"
+                | "school_career.school_type"
+                | "school_career.leave_date"
+                | "school_career.diploma_date"
+                | "school_career.startkwalificatie"
+                | "school_career.vso_exit_profile"
+                | "consent"
+                | "expertise_request"
+        )
+        || path.starts_with("consent.")
+        || path.starts_with("keys.");
+    if case { Ground::Case } else { Ground::Request }
 }
 
 /// Echo a sent field path only if it looks like one: lower-case words, digits,
@@ -172,6 +228,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
         age: age_on(facts.subject.date_of_birth, today),
     };
     parties(&mut found, &case);
+    keys(&mut found, &case);
     school_type(&mut found, &case);
     let hardheidsclausule_applied = age_limit(&mut found, &case);
     startkwalificatie(&mut found, &case);
@@ -179,10 +236,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
     let (groups_present, paths) = fields(&mut found, &case);
     groups_for_purpose(&mut found, &case, &groups_present);
     necessity(&mut found, &case, &groups_present);
-    // R4 (and R13): consent of the youth, or of a parent/guardian under 18.
-    if purpose.consent.required {
-        consent_checks(&mut found, facts, purpose, today, case.age, &groups_present);
-    }
+    consent_checks(&mut found, &case, &groups_present);
     open_request(&mut found, &case);
     return_judgement(&mut found, &case);
     vso_exit_profile(&mut found, &case);
@@ -217,6 +271,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             .collect(),
         retention: Retention { months, until },
         hardheidsclausule_applied,
+        seal_to_sender: purpose.seal_to_sender,
         policy_version: policy.version().to_owned(),
     }
 }
@@ -284,6 +339,17 @@ fn purpose_in_force<'p>(
 /// different parties even within one gemeente.
 fn parties(found: &mut Found, case: &Case<'_>) {
     let (facts, purpose) = (case.facts, case.purpose);
+    if facts.channel != purpose.channel {
+        found.add(
+            RuleId::R9,
+            "purpose",
+            format!(
+                "This purpose goes through {}, not {}.",
+                purpose.channel.service(),
+                facts.channel.service()
+            ),
+        );
+    }
     if !purpose.sender_kinds.contains(&facts.sender.kind()) {
         found.add(
             RuleId::R9,
@@ -335,6 +401,28 @@ fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: &Party) {
     }
 }
 
+/// R9, R12: content is sealed to the recipient function's keys, and for
+/// purposes that keep a sender's copy to the sender function's keys too; a
+/// function without a valid key could never open what is stored for it.
+fn keys(found: &mut Found, case: &Case<'_>) {
+    let keys = case.facts.keys;
+    if !keys.recipient {
+        found.add(
+            RuleId::R9,
+            "keys.recipient",
+            "The recipient function has no valid age key registered; it cannot receive until it registers one.",
+        );
+    }
+    if case.purpose.seal_to_sender && !keys.sender {
+        found.add(
+            RuleId::R12,
+            "keys.sender",
+            "Your function has no valid age key registered, so you could not show the youth what was sent; \
+             register one.",
+        );
+    }
+}
+
 /// R9 for a consent being recorded: whether `recipient` could ever receive
 /// under `purpose`, so a consent for an impossible recipient is refused when
 /// it is recorded, not only when something is sent on it. The violations
@@ -352,6 +440,12 @@ fn school_type(found: &mut Found, case: &Case<'_>) {
     let school_rule = case.school_rule();
     if purpose.is_school_sent() {
         match s.school_type {
+            Some(SchoolType::Vo) => found.add_on(
+                Ground::Request,
+                RuleId::R4,
+                "school_career.school_type",
+                "Regular secondary education (vmbo, havo, vwo) does not hand youths over under this law.",
+            ),
             Some(t) if !t.may_initiate_transfer() => found.add(
                 RuleId::R18,
                 "school_career.school_type",
@@ -438,8 +532,9 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
 fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
     let (purpose, s) = (case.purpose, &case.facts.subject);
     let school_rule = case.school_rule();
-    let has_sk = s.startkwalificatie || s.diploma_level.is_some_and(|d| d.is_startkwalificatie());
-    if !s.startkwalificatie && s.diploma_level.is_some_and(|d| d.is_startkwalificatie()) {
+    let diploma_sk = s.diploma_level.is_some_and(|d| d.is_startkwalificatie());
+    let has_sk = s.startkwalificatie == Some(true) || diploma_sk;
+    if s.startkwalificatie == Some(false) && diploma_sk {
         found.add(
             RuleId::R3,
             "school_career.startkwalificatie",
@@ -452,6 +547,14 @@ fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
             school_rule,
             "school_career.diploma_date",
             "Give both the diploma level and the diploma date, or neither.",
+        );
+    }
+    if purpose.startkwalificatie == StartkwalificatieCondition::Without && s.startkwalificatie.is_none() {
+        found.add_on(
+            Ground::Request,
+            purpose.startkwalificatie_rule,
+            "school_career.startkwalificatie",
+            "Say whether the youth has a startkwalificatie; this purpose is only for youths without one.",
         );
     }
     if purpose.startkwalificatie == StartkwalificatieCondition::Without && has_sk {
@@ -580,7 +683,7 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
                 // R16: special-category data needs an explicit legal ground
                 // (checked at load) and consent that names this very field.
                 let explicit = purpose.consent.required
-                    && facts.consent.as_ref().is_some_and(|c| {
+                    && facts.consent.recorded().is_some_and(|c| {
                         c.in_force_on(today) && c.scope().explicit_special_fields.contains(&path)
                     });
                 if !explicit {
@@ -595,7 +698,7 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
             Some(_) => paths.push(path),
         }
     }
-    if facts.fields.is_empty() {
+    if facts.fields.is_empty() && !purpose.document_optional {
         found.add(RuleId::R12, "fields", "The document contains no fields.");
     }
 
@@ -752,22 +855,39 @@ fn school_matches(kind: schakel_domain::OrgKind, t: SchoolType) -> bool {
     )
 }
 
-fn consent_checks(
-    found: &mut Found,
-    facts: &Facts,
-    purpose: &Purpose,
-    today: Date,
-    age: i32,
-    groups_present: &BTreeSet<FieldGroup>,
-) {
-    let Some(c) = &facts.consent else {
-        found.add(
-            RuleId::R4,
-            "consent",
-            "This needs recorded consent (instemming) of the youth, or of a parent or guardian if the youth is \
-             under 18. No consent was included.",
-        );
-        return;
+/// R4 (and R13): consent of the youth, or of a parent or guardian under 18,
+/// recorded by the sender for this youth, purpose, recipient and groups.
+fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<FieldGroup>) {
+    let (facts, purpose, today, age) = (case.facts, case.purpose, case.today, case.age);
+    // A consent id that names nothing of the sender's is wrong whether or
+    // not the purpose needs consent.
+    let c = match &facts.consent {
+        ConsentRef::Unknown => {
+            return found.add_on(
+                Ground::Request,
+                RuleId::R4,
+                "consent",
+                "No consent with this id was recorded by your organisation function.",
+            );
+        }
+        ConsentRef::OtherYouth => {
+            return found.add_on(
+                Ground::Request,
+                RuleId::R4,
+                "consent",
+                "This consent was recorded for another youth.",
+            );
+        }
+        _ if !purpose.consent.required => return,
+        ConsentRef::Absent => {
+            return found.add(
+                RuleId::R4,
+                "consent",
+                "This needs recorded consent (instemming) of the youth, or of a parent or guardian if the youth \
+                 is under 18. No consent was included.",
+            );
+        }
+        ConsentRef::Recorded(c) => c,
     };
     match c.status() {
         // R13: a refusal is respected; it never blocks the youth's own access to help.

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{NecessityJustification, SchoolStatus, StartkwalificatieCondition};
+use crate::model::{Channel, NecessityJustification, SchoolStatus, StartkwalificatieCondition};
 use crate::{MIN_JUSTIFICATION_CHARS, Policy};
 
 fn cell(s: &str) -> String {
@@ -139,6 +139,18 @@ pub fn render_markdown(policy: &Policy) -> String {
         }
         if p.necessity_justification == NecessityJustification::PerGroup {
             other.push("necessity justification per group (R8)".to_owned());
+        }
+        if p.channel != Channel::Transfer {
+            other.push(format!("sent through {} (R9)", p.channel.service()));
+        }
+        if p.seal_to_sender {
+            other.push(
+                "the sender keeps a sealed copy to show the youth what was sent; it needs an age key (R12)"
+                    .to_owned(),
+            );
+        }
+        if p.document_optional {
+            other.push("may carry no document fields: the text alone can answer".to_owned());
         }
         if p.requires_open_request {
             other.push("must answer an open expertise request (R7)".to_owned());

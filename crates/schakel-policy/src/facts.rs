@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use schakel_domain::{Consent, DiplomaLevel, FieldGroup, Party, PurposeId, SchoolType, VsoExitProfile};
 
+use crate::model::Channel;
+
 /// What the request says about the youth (the subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
@@ -25,8 +27,9 @@ pub struct Subject {
     pub diploma_level: Option<DiplomaLevel>,
     /// The date of that diploma.
     pub diploma_date: Option<Date>,
-    /// Whether the sender states the youth has a startkwalificatie (R3).
-    pub startkwalificatie: bool,
+    /// Whether the sender states the youth has a startkwalificatie (R3);
+    /// `None` when the sender did not say.
+    pub startkwalificatie: Option<bool>,
 }
 
 /// The sender's judgement on return to initial education (R6).
@@ -36,6 +39,48 @@ pub enum ReturnToEducation {
     NotPossible,
     /// Return to initial education is possible.
     Possible,
+}
+
+/// The consent a request relies on, as the hub found it (R4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentRef {
+    /// The request names no consent.
+    Absent,
+    /// The request names a consent id that the sender's organisation function
+    /// never recorded (or that does not exist: the two are not told apart).
+    Unknown,
+    /// The consent was recorded by the sender, for another youth.
+    OtherYouth,
+    /// A consent the sender recorded for this youth.
+    Recorded(Consent),
+}
+
+impl ConsentRef {
+    /// The consent, when one was found for this youth.
+    pub fn recorded(&self) -> Option<&Consent> {
+        match self {
+            Self::Recorded(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The consent, to change it (a withdrawal), when one was found.
+    pub fn recorded_mut(&mut self) -> Option<&mut Consent> {
+        match self {
+            Self::Recorded(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Which functions have a valid age key to seal the content to (R9, R12):
+/// content is never stored for a function that cannot open it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealingKeys {
+    /// The recipient function has at least one valid key.
+    pub recipient: bool,
+    /// The sender's own function has at least one valid key.
+    pub sender: bool,
 }
 
 /// The facts of one request to send data.
@@ -53,8 +98,12 @@ pub struct Facts {
     pub region: Option<String>,
     /// What the request says about the youth.
     pub subject: Subject,
+    /// The service the request came through (R9).
+    pub channel: Channel,
     /// The consent record the request relies on (R4).
-    pub consent: Option<Consent>,
+    pub consent: ConsentRef,
+    /// The keys the content can be sealed to (R9, R12).
+    pub keys: SealingKeys,
     /// The field paths present in the document, as sent (`group.field`).
     pub fields: Vec<String>,
     /// Necessity justification per group (R8).

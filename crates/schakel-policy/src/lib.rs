@@ -22,14 +22,15 @@ mod model;
 mod rule;
 
 pub use decide::{
-    BoundGroup, Decision, MIN_JUSTIFICATION_CHARS, Retention, Violation, consent_recipient_violations, decide,
+    BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retention, Violation,
+    consent_recipient_violations, decide,
 };
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
-pub use facts::{Facts, ReturnToEducation, Subject};
+pub use facts::{ConsentRef, Facts, ReturnToEducation, SealingKeys, Subject};
 pub use load::{load, policy_version};
 pub use model::{
-    ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,
+    Channel, ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,
     ProfilePurpose, Purpose, RegionProfile, SchoolStatus, SensitivityClass, StartkwalificatieCondition,
     Window, WindowAnchor,
 };

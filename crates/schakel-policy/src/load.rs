@@ -54,7 +54,13 @@ struct RawPurpose {
     #[serde(default)]
     necessity_justification: NecessityJustification,
     #[serde(default)]
+    channel: Channel,
+    #[serde(default)]
+    seal_to_sender: bool,
+    #[serde(default)]
     requires_open_request: bool,
+    #[serde(default)]
+    document_optional: bool,
     #[serde(default)]
     requires_return_judgement: bool,
     #[serde(default)]
@@ -452,7 +458,10 @@ fn purpose_from_raw(issues: &mut Issues<'_>, file: &str, r: RawPurpose) -> Optio
         school_status: r.school_status,
         windows,
         necessity_justification: r.necessity_justification,
+        channel: r.channel,
+        seal_to_sender: r.seal_to_sender,
         requires_open_request: r.requires_open_request,
+        document_optional: r.document_optional,
         requires_return_judgement: r.requires_return_judgement,
         vso_school_responsibility_years: r.vso_school_responsibility_years,
         retention_months: r.retention_months.into_inner(),

@@ -20,6 +20,29 @@ pub enum SchoolStatus {
     Any,
 }
 
+/// The service a purpose's requests come through (R9): a handover is a
+/// transfer, an expertise request or advice an exchange between the gemeente's
+/// functions with its own states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// `TransferService`.
+    #[default]
+    Transfer,
+    /// `ExpertiseService`.
+    Expertise,
+}
+
+impl Channel {
+    /// The service's name as clients know it.
+    pub const fn service(self) -> &'static str {
+        match self {
+            Self::Transfer => "TransferService",
+            Self::Expertise => "ExpertiseService",
+        }
+    }
+}
+
 /// The startkwalificatie condition on the subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,8 +152,17 @@ pub struct Purpose {
     pub windows: Vec<Window>,
     /// Necessity justification requirement (R8).
     pub necessity_justification: NecessityJustification,
+    /// The service its requests come through (R9).
+    pub channel: Channel,
+    /// Whether the sender's own function gets a sealed copy, so it can show
+    /// the youth exactly what was sent (R12); the sender then needs a key.
+    pub seal_to_sender: bool,
     /// Whether an open expertise request must exist (R7).
     pub requires_open_request: bool,
+    /// Whether the request may carry no document fields at all (advice can
+    /// be given in its text alone); otherwise an empty document is refused
+    /// (R12).
+    pub document_optional: bool,
     /// Whether the sender must state that return to initial education is
     /// not possible now (R6: every handover carries that judgement).
     pub requires_return_judgement: bool,

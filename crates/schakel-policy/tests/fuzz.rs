@@ -22,7 +22,9 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
     Oin, OrgKind, Party, PurposeId, SchoolType, VsoExitProfile,
 };
-use schakel_policy::{Decision, Facts, Policy, ReturnToEducation, Subject, decide};
+use schakel_policy::{
+    Channel, ConsentRef, Decision, Facts, Policy, ReturnToEducation, SealingKeys, Subject, decide,
+};
 
 fn cases() -> u32 {
     std::env::var("SCHAKEL_FUZZ_CASES")
@@ -193,7 +195,7 @@ prop_compose! {
         leave_date in prop::option::of(date()),
         diploma_level in prop::option::of(prop::sample::select(DiplomaLevel::ALL.to_vec())),
         diploma_date in prop::option::of(date()),
-        startkwalificatie in any::<bool>(),
+        startkwalificatie in prop::option::of(any::<bool>()),
     ) -> Subject {
         Subject { date_of_birth, school_type, vso_exit_profile, leave_date, diploma_level, diploma_date, startkwalificatie }
     }
@@ -213,6 +215,9 @@ prop_compose! {
         region in region(),
         subject in subject(),
         consent in consent(),
+        consent_ref in 0u8..4,
+        channel in prop::sample::select(vec![Channel::Transfer, Channel::Expertise]),
+        keys in (any::<bool>(), any::<bool>()),
         fields in prop::collection::vec(field_path(), 0..40),
         justifications in prop::collection::btree_map(
             prop::sample::select(FieldGroup::ALL.to_vec()), justification(), 0..9),
@@ -224,8 +229,16 @@ prop_compose! {
         ])),
     ) -> Facts {
         Facts {
-            purpose, sender, recipient, region, subject, consent, fields, justifications,
-            hardheidsclausule, open_expertise_request, return_to_education,
+            purpose, sender, recipient, region, subject,
+            consent: match (consent_ref, consent) {
+                (0, _) | (_, None) => ConsentRef::Absent,
+                (1, _) => ConsentRef::Unknown,
+                (2, _) => ConsentRef::OtherYouth,
+                (_, Some(c)) => ConsentRef::Recorded(c),
+            },
+            channel,
+            keys: SealingKeys { recipient: keys.0, sender: keys.1 },
+            fields, justifications, hardheidsclausule, open_expertise_request, return_to_education,
         }
     }
 }

@@ -13,7 +13,7 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentStatus, DiplomaLevel, FieldGroup, FunctionKind, OrgKind, SchoolType,
     VsoExitProfile,
 };
-use schakel_policy::{Decision, Facts, Policy, decide, load};
+use schakel_policy::{ConsentRef, Decision, Facts, Policy, decide, load};
 
 const FORBIDDEN_FIELDS: &[&str] = &[
     "school_career.uwv_benefit",
@@ -157,14 +157,14 @@ fn apply(m: &Mutation, policy: &Policy) -> (Facts, Date) {
         .map(|x| x.1)
         .collect();
     match m.consent {
-        1 => f.consent = None,
+        1 => f.consent = ConsentRef::Absent,
         2 => {
-            if let Some(c) = f.consent.as_mut() {
+            if let Some(c) = f.consent.recorded_mut() {
                 let _ = c.withdraw(date(2026, 2, 2));
             }
         }
         3 if !groups.is_empty() => {
-            f.consent = Some(consent(
+            f.consent = ConsentRef::Recorded(consent(
                 ConsentGiver::Youth,
                 f.purpose.as_str(),
                 &f.recipient,
@@ -172,7 +172,7 @@ fn apply(m: &Mutation, policy: &Policy) -> (Facts, Date) {
             ))
         }
         4 => {
-            f.consent = Some(consent(
+            f.consent = ConsentRef::Recorded(consent(
                 ConsentGiver::Parent,
                 f.purpose.as_str(),
                 &f.recipient,
@@ -180,7 +180,7 @@ fn apply(m: &Mutation, policy: &Policy) -> (Facts, Date) {
             ))
         }
         5 => {
-            f.consent = Some(consent(
+            f.consent = ConsentRef::Recorded(consent(
                 ConsentGiver::Youth,
                 "support.during_school",
                 &f.recipient,
@@ -188,7 +188,7 @@ fn apply(m: &Mutation, policy: &Policy) -> (Facts, Date) {
             ))
         }
         6 => {
-            f.consent = Some(consent(
+            f.consent = ConsentRef::Recorded(consent(
                 ConsentGiver::Youth,
                 f.purpose.as_str(),
                 &f.recipient,
@@ -216,7 +216,7 @@ fn apply(m: &Mutation, policy: &Policy) -> (Facts, Date) {
         f.subject.diploma_date.get_or_insert(date(2025, 7, 1));
     }
     if m.sk_flip {
-        f.subject.startkwalificatie = !f.subject.startkwalificatie;
+        f.subject.startkwalificatie = f.subject.startkwalificatie.map(|b| !b);
     }
     let ps = parties();
     if let Some(s) = m.sender {
@@ -272,7 +272,7 @@ proptest! {
             let p = policy.purpose_on(&purpose, today).unwrap();
             if p.consent.required {
                 let groups: BTreeSet<FieldGroup> = groups.iter().map(|g| g.group).collect();
-                prop_assert!(consent_matches(f.consent.as_ref(), &f, today, &groups));
+                prop_assert!(consent_matches(f.consent.recorded(), &f, today, &groups));
             }
         }
     }

@@ -11,7 +11,7 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
     OrgKind, SchoolType, VsoExitProfile,
 };
-use schakel_policy::{Decision, ReturnToEducation, RuleId, decide, load};
+use schakel_policy::{Channel, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, decide, load};
 
 const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
 
@@ -170,7 +170,7 @@ fn r3_doorstroompunt_only_without_startkwalificatie() {
         Case {
             name: "stated startkwalificatie",
             base: doorstroompunt_handover,
-            change: |f| f.subject.startkwalificatie = true,
+            change: |f| f.subject.startkwalificatie = Some(true),
             today: TODAY,
             expect: Some((R(3), "school_career.startkwalificatie")),
         },
@@ -179,7 +179,7 @@ fn r3_doorstroompunt_only_without_startkwalificatie() {
             base: doorstroompunt_handover,
             change: |f| {
                 f.subject.diploma_level = Some(DiplomaLevel::Mbo2);
-                f.subject.startkwalificatie = true;
+                f.subject.startkwalificatie = Some(true);
             },
             today: TODAY,
             expect: Some((R(3), "school_career.startkwalificatie")),
@@ -189,7 +189,7 @@ fn r3_doorstroompunt_only_without_startkwalificatie() {
             base: school_handover,
             change: |f| {
                 f.subject.diploma_level = Some(DiplomaLevel::Havo);
-                f.subject.startkwalificatie = false;
+                f.subject.startkwalificatie = Some(false);
             },
             today: TODAY,
             expect: Some((R(3), "school_career.startkwalificatie")),
@@ -217,7 +217,7 @@ fn r4_consent_and_windows() {
         Case {
             name: "no consent",
             base: school_handover,
-            change: |f| f.consent = None,
+            change: |f| f.consent = ConsentRef::Absent,
             today: TODAY,
             expect: Some((R(4), "consent")),
         },
@@ -225,8 +225,8 @@ fn r4_consent_and_windows() {
             name: "consent refused (R13: recorded, respected)",
             base: school_handover,
             change: |f| {
-                let c = f.consent.take().unwrap();
-                f.consent = Some(
+                let c = f.consent.recorded().cloned().unwrap();
+                f.consent = ConsentRef::Recorded(
                     Consent::refused(
                         c.giver(),
                         c.scope().clone(),
@@ -243,7 +243,13 @@ fn r4_consent_and_windows() {
         Case {
             name: "consent withdrawn",
             base: school_handover,
-            change: |f| f.consent.as_mut().unwrap().withdraw(date(2026, 2, 20)).unwrap(),
+            change: |f| {
+                f.consent
+                    .recorded_mut()
+                    .unwrap()
+                    .withdraw(date(2026, 2, 20))
+                    .unwrap()
+            },
             today: TODAY,
             expect: Some((R(4), "consent.status")),
         },
@@ -256,7 +262,7 @@ fn r4_consent_and_windows() {
                     OrgKind::Gemeente,
                     FunctionKind::Participatiewet,
                 );
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Youth,
                     "handover.school_to_gemeente",
                     &other,
@@ -270,7 +276,7 @@ fn r4_consent_and_windows() {
             name: "consent for another purpose",
             base: school_handover,
             change: |f| {
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Youth,
                     "support.during_school",
                     &f.recipient,
@@ -288,7 +294,7 @@ fn r4_consent_and_windows() {
                     .into_iter()
                     .filter(|g| *g != FieldGroup::SupportNeeds)
                     .collect();
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Youth,
                     "handover.school_to_gemeente",
                     &f.recipient,
@@ -302,8 +308,8 @@ fn r4_consent_and_windows() {
             name: "consent expired",
             base: school_handover,
             change: |f| {
-                let c = f.consent.take().unwrap();
-                f.consent = Some(
+                let c = f.consent.recorded().cloned().unwrap();
+                f.consent = ConsentRef::Recorded(
                     Consent::given(
                         c.giver(),
                         c.scope().clone(),
@@ -343,7 +349,7 @@ fn r4_parent_consent_required_under_18() {
         f.subject.date_of_birth = date(2008, 6, 15);
         f.subject.diploma_level = None;
         f.subject.diploma_date = None;
-        f.subject.startkwalificatie = false;
+        f.subject.startkwalificatie = Some(false);
     }
     run(&[
         Case {
@@ -351,7 +357,7 @@ fn r4_parent_consent_required_under_18() {
             base: school_handover,
             change: |f| {
                 minor(f);
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Parent,
                     "handover.school_to_gemeente",
                     &f.recipient,
@@ -366,7 +372,7 @@ fn r4_parent_consent_required_under_18() {
             base: school_handover,
             change: |f| {
                 minor(f);
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Guardian,
                     "handover.school_to_gemeente",
                     &f.recipient,
@@ -388,7 +394,7 @@ fn r4_parent_consent_required_under_18() {
             base: school_handover,
             change: |f| {
                 minor(f);
-                f.consent = Some(consent(
+                f.consent = ConsentRef::Recorded(consent(
                     ConsentGiver::Parent,
                     "handover.school_to_gemeente",
                     &f.recipient,
@@ -424,7 +430,7 @@ fn r4_windows_pro_vso_two_years_mbo_one_year_after_the_diploma_inclusive() {
     fn mbo_no_diploma_left_2025_03_01(f: &mut schakel_policy::Facts) {
         f.subject.diploma_date = None;
         f.subject.diploma_level = None;
-        f.subject.startkwalificatie = false;
+        f.subject.startkwalificatie = Some(false);
         f.subject.leave_date = Some(date(2025, 3, 1));
     }
     run(&[
@@ -549,7 +555,7 @@ fn r7_expertise_request_and_advice() {
             base: expertise_request,
             change: |f| {
                 f.subject.diploma_level = Some(DiplomaLevel::Mbo3);
-                f.subject.startkwalificatie = true;
+                f.subject.startkwalificatie = Some(true);
             },
             today: TODAY,
             expect: Some((R(7), "school_career.startkwalificatie")),
@@ -910,12 +916,12 @@ fn r16_special_category_field_needs_explicit_consent() {
         "support_needs.work_capacity",
         "no explicit consent",
     );
-    let c = f.consent.take().unwrap();
+    let c = f.consent.recorded().cloned().unwrap();
     let mut scope: ConsentScope = c.scope().clone();
     scope
         .explicit_special_fields
         .insert("support_needs.work_capacity".parse::<FieldPath>().unwrap());
-    f.consent = Some(
+    f.consent = ConsentRef::Recorded(
         Consent::given(
             c.giver(),
             scope,
@@ -994,7 +1000,7 @@ fn r19_vso_exit_profiles() {
             change: |f| {
                 vso_arbeidsmarkt(f);
                 f.sender = party(SCHOOL_OIN, OrgKind::VsoSchool, FunctionKind::School);
-                f.subject.startkwalificatie = false;
+                f.subject.startkwalificatie = Some(false);
             },
             today: TODAY,
             expect: None,
@@ -1056,7 +1062,7 @@ fn r19_vso_exit_profiles() {
 #[test]
 fn all_violations_are_reported_at_once() {
     let mut f = school_handover();
-    f.consent = None;
+    f.consent = ConsentRef::Absent;
     f.subject.date_of_birth = date(1990, 1, 1);
     f.fields.push("support_needs.diagnosis".into());
     f.fields.push("school_career.uwv_benefit".into());
@@ -1077,7 +1083,7 @@ fn violation_messages_never_contain_values() {
         "identity.1234 AB",
         "x",
     ]);
-    f.consent = None;
+    f.consent = ConsentRef::Absent;
     let d = decide(&f, &policy(), TODAY);
     assert!(!d.is_allowed());
     let text = format!("{d:?}");
@@ -1103,4 +1109,179 @@ fn r9_a_consent_names_a_recipient_that_can_receive_under_its_purpose() {
     let school = party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School);
     let found = schakel_policy::consent_recipient_violations(handover, &school);
     assert_eq!(found.len(), 2, "{found:?}");
+}
+
+#[test]
+fn r9_each_purpose_goes_through_its_own_service() {
+    run(&[
+        Case {
+            name: "an expertise request sent as a transfer",
+            base: expertise_request,
+            change: |f| f.channel = Channel::Transfer,
+            today: TODAY,
+            expect: Some((R(9), "purpose")),
+        },
+        Case {
+            name: "advice sent as a transfer",
+            base: expertise_advice,
+            change: |f| f.channel = Channel::Transfer,
+            today: TODAY,
+            expect: Some((R(9), "purpose")),
+        },
+        Case {
+            name: "a handover sent through ExpertiseService",
+            base: school_handover,
+            change: |f| f.channel = Channel::Expertise,
+            today: TODAY,
+            expect: Some((R(9), "purpose")),
+        },
+    ]);
+}
+
+#[test]
+fn r9_r12_content_is_sealed_only_for_functions_with_a_key() {
+    run(&[
+        Case {
+            name: "recipient without a key",
+            base: school_handover,
+            change: |f| f.keys.recipient = false,
+            today: TODAY,
+            expect: Some((R(9), "keys.recipient")),
+        },
+        Case {
+            name: "school without its own key cannot show the youth what it sent",
+            base: school_handover,
+            change: |f| f.keys.sender = false,
+            today: TODAY,
+            expect: Some((R(12), "keys.sender")),
+        },
+        Case {
+            name: "Doorstroompunt without a key cannot be asked",
+            base: expertise_request,
+            change: |f| f.keys.recipient = false,
+            today: TODAY,
+            expect: Some((R(9), "keys.recipient")),
+        },
+        Case {
+            name: "an expertise request keeps no sender's copy",
+            base: expertise_request,
+            change: |f| f.keys.sender = false,
+            today: TODAY,
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r4_a_consent_id_must_name_a_consent_of_the_sender_for_this_youth() {
+    run(&[
+        Case {
+            name: "an id the sender never recorded",
+            base: school_handover,
+            change: |f| f.consent = ConsentRef::Unknown,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+        Case {
+            name: "a consent of another youth",
+            base: school_handover,
+            change: |f| f.consent = ConsentRef::OtherYouth,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+        Case {
+            name: "a wrong id is wrong even where no consent is needed",
+            base: doorstroompunt_handover,
+            change: |f| f.consent = ConsentRef::Unknown,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+    ]);
+}
+
+#[test]
+fn r4_regular_secondary_education_hands_no_youth_over() {
+    run(&[
+        Case {
+            name: "a vo pupil in a school handover",
+            base: school_handover,
+            change: |f| f.subject.school_type = Some(SchoolType::Vo),
+            today: TODAY,
+            expect: Some((R(4), "school_career.school_type")),
+        },
+        Case {
+            name: "a former havo pupil without startkwalificatie, handed over by the Doorstroompunt",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.subject.school_type = Some(SchoolType::Vo);
+                f.subject.diploma_level = None;
+                f.subject.diploma_date = None;
+            },
+            today: TODAY,
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn r3_r7_the_doorstroompunt_purposes_need_the_startkwalificatie_stated() {
+    run(&[
+        Case {
+            name: "Doorstroompunt handover, not stated",
+            base: doorstroompunt_handover,
+            change: |f| f.subject.startkwalificatie = None,
+            today: TODAY,
+            expect: Some((R(3), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "expertise request, not stated",
+            base: expertise_request,
+            change: |f| f.subject.startkwalificatie = None,
+            today: TODAY,
+            expect: Some((R(7), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "a school handover does not depend on it",
+            base: school_handover,
+            change: |f| f.subject.startkwalificatie = None,
+            today: TODAY,
+            expect: None,
+        },
+    ]);
+}
+
+#[test]
+fn each_violation_says_whether_the_request_or_the_case_must_change() {
+    let p = policy();
+    let ground = |f: &schakel_policy::Facts| -> Vec<Ground> {
+        decide(f, &p, TODAY)
+            .violations()
+            .iter()
+            .map(|v| v.ground)
+            .collect()
+    };
+    let mut f = school_handover();
+    f.keys.recipient = false;
+    assert_eq!(ground(&f), [Ground::Case], "a missing key is the case's");
+    let mut f = school_handover();
+    f.subject.leave_date = Some(date(2020, 1, 1));
+    f.subject.diploma_date = Some(date(2020, 1, 1));
+    assert!(
+        ground(&f).iter().all(|g| *g == Ground::Case),
+        "a window that passed is the case's"
+    );
+    let mut f = school_handover();
+    f.consent = ConsentRef::Unknown;
+    assert_eq!(
+        ground(&f),
+        [Ground::Request],
+        "a wrong consent id is the request's"
+    );
+    let mut f = school_handover();
+    f.fields.push("school_career.uwv_benefit".into());
+    assert_eq!(
+        ground(&f),
+        [Ground::Request],
+        "a forbidden field is the request's"
+    );
 }

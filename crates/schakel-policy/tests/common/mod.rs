@@ -8,7 +8,9 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FunctionKind, Oin, OrgKind,
     Party, PurposeId, SchoolType,
 };
-use schakel_policy::{Decision, Facts, Policy, ReturnToEducation, RuleId, Subject, load};
+use schakel_policy::{
+    Channel, ConsentRef, Decision, Facts, Policy, ReturnToEducation, RuleId, SealingKeys, Subject, load,
+};
 
 /// The committed policy files, as the hub would read them.
 pub const FILES: &[(&str, &str)] = &[
@@ -98,7 +100,12 @@ pub fn school_handover() -> Facts {
     Facts {
         purpose: pid("handover.school_to_gemeente"),
         sender: party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School),
-        consent: Some(consent(
+        channel: Channel::Transfer,
+        keys: SealingKeys {
+            recipient: true,
+            sender: true,
+        },
+        consent: ConsentRef::Recorded(consent(
             ConsentGiver::Youth,
             "handover.school_to_gemeente",
             &recipient,
@@ -113,7 +120,7 @@ pub fn school_handover() -> Facts {
             leave_date: Some(date(2026, 1, 15)),
             diploma_level: Some(DiplomaLevel::Mbo2),
             diploma_date: Some(date(2026, 1, 15)),
-            startkwalificatie: true,
+            startkwalificatie: Some(true),
         },
         fields: fields(HANDOVER_FIELDS),
         justifications: BTreeMap::new(),
@@ -136,10 +143,10 @@ pub fn during_school() -> Facts {
         leave_date: None,
         diploma_level: None,
         diploma_date: None,
-        startkwalificatie: false,
+        startkwalificatie: Some(false),
     };
     f.return_to_education = None;
-    f.consent = Some(consent(
+    f.consent = ConsentRef::Recorded(consent(
         ConsentGiver::Parent,
         "support.during_school",
         &f.recipient,
@@ -163,7 +170,7 @@ pub fn doorstroompunt_handover() -> Facts {
     let mut f = school_handover();
     f.purpose = pid("handover.doorstroompunt_to_gemeente");
     f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
-    f.consent = None;
+    f.consent = ConsentRef::Absent;
     f.subject = Subject {
         date_of_birth: date(2006, 9, 1),
         school_type: Some(SchoolType::Mbo),
@@ -171,7 +178,7 @@ pub fn doorstroompunt_handover() -> Facts {
         leave_date: Some(date(2025, 6, 1)),
         diploma_level: Some(DiplomaLevel::MboEntree),
         diploma_date: Some(date(2024, 7, 1)),
-        startkwalificatie: false,
+        startkwalificatie: Some(false),
     };
     f.fields = fields(&[
         "identity.bsn",
@@ -194,6 +201,7 @@ pub fn doorstroompunt_handover() -> Facts {
 pub fn expertise_request() -> Facts {
     let mut f = doorstroompunt_handover();
     f.purpose = pid("expertise.request");
+    f.channel = Channel::Expertise;
     f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
     f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
     f.fields = fields(&["identity.bsn", "school_career.school_type"]);
@@ -206,6 +214,7 @@ pub fn expertise_request() -> Facts {
 pub fn expertise_advice() -> Facts {
     let mut f = doorstroompunt_handover();
     f.purpose = pid("expertise.advice");
+    f.channel = Channel::Expertise;
     f.open_expertise_request = true;
     f
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use schakel_crypto::{GroupPlaintext, PlainField};
 use schakel_domain::{Bsn, DiplomaLevel, FieldGroup};
-use schakel_policy::{Purpose, StartkwalificatieCondition, Subject};
+use schakel_policy::Subject;
 use schakel_proto::v1 as pb;
 
 use super::exchange::{
@@ -16,7 +16,6 @@ use super::exchange::{
     school_type_from_pb, vso_exit_from_pb,
 };
 use crate::error::Violations;
-use schakel_policy::RuleId;
 
 /// The groups of a request, in plaintext, with what the policy needs.
 pub struct Document {
@@ -187,7 +186,6 @@ pub fn subject_facts(
     prefix: &str,
     s: Option<&mut pb::SubjectFacts>,
     doc: &Document,
-    purpose: Option<&Purpose>,
     on: Date,
 ) -> SubjectIn {
     let Some(s) = s else {
@@ -243,33 +241,13 @@ pub fn subject_facts(
     v.known_enum::<pb::SchoolType>(f("school_type"), *school_type);
     v.known_enum::<pb::VsoExitProfile>(f("vso_exit_profile"), *vso_exit_profile);
     v.known_enum::<pb::Startkwalificatie>(f("startkwalificatie"), *startkwalificatie);
-    let school_type = match school_type_from_pb(*school_type) {
-        Some(Ok(t)) => Some(t),
-        Some(Err(())) => {
-            v.rule(
-                f("school_type"),
-                RuleId::R4,
-                "regular secondary education (vmbo, havo, vwo) does not hand youths over under this law",
-            );
-            None
-        }
-        None => None,
-    };
+    let school_type = school_type_from_pb(*school_type);
     let vso = vso_exit_from_pb(*vso_exit_profile);
     let sk = match pb::Startkwalificatie::try_from(*startkwalificatie) {
         Ok(pb::Startkwalificatie::Achieved) => Some(true),
         Ok(pb::Startkwalificatie::NotAchieved) => Some(false),
         _ => None,
     };
-    if let Some(p) =
-        purpose.filter(|p| sk.is_none() && p.startkwalificatie == StartkwalificatieCondition::Without)
-    {
-        v.rule(
-            f("startkwalificatie"),
-            p.startkwalificatie_rule,
-            "say whether the youth has a startkwalificatie; this purpose is only for youths without one",
-        );
-    }
     let diploma_level = match doc.value("school_career", "diploma_level") {
         Some((value, path)) => match value.trim().parse::<DiplomaLevel>() {
             Ok(d) => Some(d),
@@ -343,7 +321,7 @@ pub fn subject_facts(
             leave_date: leave,
             diploma_level,
             diploma_date: diploma,
-            startkwalificatie: sk.unwrap_or(false),
+            startkwalificatie: sk,
         }),
     }
 }

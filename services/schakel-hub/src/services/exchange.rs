@@ -13,7 +13,7 @@ use schakel_crypto::{GroupPlaintext, PlainField, Recipient};
 use schakel_domain::{
     ConsentGiver, ConsentMethod, Oin, Party, PurposeId, SchoolType, TransferState, VsoExitProfile,
 };
-use schakel_policy::{Policy, Violation as PolicyViolation};
+use schakel_policy::{Ground, Policy, Violation as PolicyViolation};
 use schakel_proto::v1 as pb;
 use schakel_store::{PartyKey, SealedRow, TransferRow};
 use uuid::Uuid;
@@ -22,8 +22,7 @@ use super::HubState;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, function_to_pb, ts_to_pb};
-use crate::error::{HubError, Rule, Violation, Violations};
-use schakel_policy::RuleId;
+use crate::error::{HubError, Violation, Violations};
 
 pub use crate::limits::{
     DEFAULT_PAGE, MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_IDEMPOTENCY_KEY, MAX_PAGE,
@@ -193,16 +192,16 @@ pub async fn resolve_party(
     let org = state.store.get_organisation(&oin).await?;
     match org {
         Some(org) if org.active && org.functions.contains(&function) => {
-            match Party::new(oin, org.kind, function) {
-                Ok(party) => Ok(Some(ResolvedParty {
-                    party,
-                    doorstroompunt_regio: org.doorstroompunt_regio,
-                })),
-                Err(_) => {
-                    v.rule(field, RuleId::R9, "this organisation cannot hold this function");
-                    Ok(None)
-                }
-            }
+            // The directory registers only functions an organisation can
+            // hold: a row that says otherwise was not written by this hub.
+            let party = Party::new(oin, org.kind, function).map_err(|_| {
+                tracing::error!("a stored organisation holds a function its kind cannot hold");
+                HubError::DataLoss("a stored organisation holds a function its kind cannot hold".into())
+            })?;
+            Ok(Some(ResolvedParty {
+                party,
+                doorstroompunt_regio: org.doorstroompunt_regio,
+            }))
         }
         _ => {
             v.push(Violation::state(
@@ -410,9 +409,9 @@ impl FieldIndex {
     }
 
     /// The request path of a policy violation (see transfer.proto `Submit`).
-    pub fn request_path(&self, v: &PolicyViolation, subject_prefix: &str) -> String {
+    pub fn request_path(&self, v: &PolicyViolation, names: &RequestNames) -> String {
         let p = v.field_path.as_str();
-        let subject = |f: &str| format!("{subject_prefix}.{f}");
+        let subject = |f: &str| format!("{}.{f}", names.subject);
         match p {
             "identity.date_of_birth" => subject("date_of_birth"),
             "school_career.school_type" => subject("school_type"),
@@ -422,7 +421,8 @@ impl FieldIndex {
             "school_career.vso_exit_profile" => subject("vso_exit_profile"),
             "hardheidsclausule" => "hardheidsclausule_justification".into(),
             "purpose" | "sender.kind" | "sender.function" | "retention" => "purpose".into(),
-            "recipient.kind" | "recipient.function" => "recipient".into(),
+            "keys.sender" => names.sender_copy.into(),
+            "recipient.kind" | "recipient.function" | "keys.recipient" => names.recipient.into(),
             "expertise_request" => "request_id".into(),
             "return_to_education" => "return_to_education".into(),
             "fields" => "groups".into(),
@@ -441,32 +441,41 @@ impl FieldIndex {
     }
 }
 
-/// Policy violations as request field violations, each starting with
-/// its rule id (transfer.proto).
-pub fn map_violations(
-    idx: &FieldIndex,
-    violations: &[PolicyViolation],
-    subject_prefix: &str,
-) -> Vec<Violation> {
-    violations
-        .iter()
-        .map(|v| Violation::rule(idx.request_path(v, subject_prefix), v.rule, v.message.clone()))
-        .collect()
+/// What one request calls the parts the policy names: the facts about the
+/// youth, the recipient and what the sender keeps a sealed copy of
+/// (`Submit`: `subject`, `recipient`, `purpose`; `RequestExpertise`:
+/// `doorstroompunt`; `GiveAdvice`: `request_id`, `advice_text`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestNames {
+    /// The field holding the subject facts.
+    pub subject: &'static str,
+    /// The field naming the recipient.
+    pub recipient: &'static str,
+    /// The field a missing key of the sender's own function is shown at.
+    pub sender_copy: &'static str,
 }
 
-/// The error of a refused request: `FAILED_PRECONDITION` when every
-/// violation is about the state of the world (the youth's facts, the consent,
-/// the date: R1, the open expertise request: R7), `INVALID_ARGUMENT` when
-/// any is about the request itself.
-pub fn refusal_error(all: Vec<Violation>, format_problems: bool, subject_prefix: &str) -> HubError {
-    let prefix = format!("{subject_prefix}.");
-    let world = |x: &Violation| {
-        x.path.starts_with(&prefix) && x.rule != Rule::Format
-            || x.path == "consent_id"
-            || x.path == "request_id"
-            || x.rule == Rule::Policy(RuleId::R1)
-    };
-    if !format_problems && all.iter().all(world) {
+/// The refusal of a request: the hub's own findings (form problems, what
+/// the directory does not hold) first, then the policy's at the request's
+/// field paths. The code follows from the types, here only:
+/// `FAILED_PRECONDITION` when the hub found nothing and every policy
+/// violation is on the ground of the case ([`schakel_policy::Ground`]: the
+/// youth's facts, the consent, the date, an open request, a key),
+/// `INVALID_ARGUMENT` otherwise.
+pub fn refusal(
+    own: Violations,
+    policy: &[PolicyViolation],
+    idx: &FieldIndex,
+    names: &RequestNames,
+) -> HubError {
+    let case = own.is_empty() && policy.iter().all(|v| v.ground == Ground::Case);
+    let mut all = own.into_vec();
+    all.extend(
+        policy
+            .iter()
+            .map(|v| Violation::rule(idx.request_path(v, names), v.rule, v.message.clone())),
+    );
+    if case {
         HubError::Precondition(all)
     } else {
         HubError::InvalidArgument(all)
@@ -475,16 +484,16 @@ pub fn refusal_error(all: Vec<Violation>, format_problems: bool, subject_prefix:
 
 // ---- proto enums ↔ domain ----
 
-/// Proto school type → domain; `Err(())` for `VO`, which no school sends (R4).
-pub fn school_type_from_pb(v: i32) -> Option<Result<SchoolType, ()>> {
+/// Proto school type → domain; `None` when unset or unknown.
+pub fn school_type_from_pb(v: i32) -> Option<SchoolType> {
     match pb::SchoolType::try_from(v).ok()? {
         pb::SchoolType::Unspecified => None,
-        pb::SchoolType::Pro => Some(Ok(SchoolType::Pro)),
-        pb::SchoolType::Vso => Some(Ok(SchoolType::Vso)),
-        pb::SchoolType::Mbo => Some(Ok(SchoolType::Mbo)),
-        pb::SchoolType::Hbo => Some(Ok(SchoolType::Hbo)),
-        pb::SchoolType::Wo => Some(Ok(SchoolType::Wo)),
-        pb::SchoolType::Vo => Some(Err(())),
+        pb::SchoolType::Pro => Some(SchoolType::Pro),
+        pb::SchoolType::Vso => Some(SchoolType::Vso),
+        pb::SchoolType::Mbo => Some(SchoolType::Mbo),
+        pb::SchoolType::Hbo => Some(SchoolType::Hbo),
+        pb::SchoolType::Wo => Some(SchoolType::Wo),
+        pb::SchoolType::Vo => Some(SchoolType::Vo),
     }
 }
 

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
 use schakel_domain::{FunctionKind, PurposeId};
-use schakel_policy::{Decision, Facts, Subject};
+use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys, Subject};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::expertise_service_server::ExpertiseService;
 use schakel_store::{ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice};
@@ -22,10 +22,10 @@ use uuid::Uuid;
 use super::HubState;
 use super::document::{subject_facts, take_document};
 use super::exchange::{
-    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
-    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, paginate,
-    party_of, party_to_pb, read_page_token, refusal_error, require_user, resolve_party, seal_all,
-    sealed_to_pb, today,
+    CaseFacts, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key, check_reference,
+    check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size, paginate,
+    party_of, party_to_pb, read_page_token, refusal, require_user, resolve_party, seal_all, sealed_to_pb,
+    today,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
@@ -33,6 +33,21 @@ use crate::caller::RequestContext;
 use crate::convert::{ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;
+
+/// What RequestExpertise calls the subject and the recipient.
+const REQUEST_NAMES: RequestNames = RequestNames {
+    subject: "subject",
+    recipient: "doorstroompunt",
+    sender_copy: "question",
+};
+
+/// What GiveAdvice calls them: the youth and the requester are the open
+/// request's.
+const ADVICE_NAMES: RequestNames = RequestNames {
+    subject: "request_id",
+    recipient: "request_id",
+    sender_copy: "advice_text",
+};
 
 /// The ExpertiseService handlers.
 #[derive(Debug, Clone)]
@@ -195,82 +210,70 @@ impl ExpertiseApi {
         let purpose_id: PurposeId = PurposeId::EXPERTISE_REQUEST
             .parse()
             .map_err(|_| HubError::Internal)?;
-        let purpose = state.policy.purpose_on(&purpose_id, on);
         let dp = resolve_party(state, &mut v, "doorstroompunt", doorstroompunt.as_ref()).await?;
-        if dp
-            .as_ref()
-            .is_some_and(|p| p.party.function() != FunctionKind::Doorstroompunt)
-        {
-            v.rule(
-                "doorstroompunt",
-                RuleId::R9,
-                "expertise is asked of a Doorstroompunt function",
-            );
-        }
         let mut justifications = Vec::new();
         let doc = take_document(&mut v, &mut groups, &mut justifications, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", subject.as_mut(), &doc, purpose, on);
+        let subject = subject_facts(&mut v, "subject", subject.as_mut(), &doc, on);
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
         if question.trim().is_empty() {
             v.format("question", "ask a question");
         }
         check_text(&mut v, "question", &question, MAX_TEXT);
         check_reference(&mut v, "client_reference", &client_reference);
-        let mut violations = Vec::new();
-        let mut decision = None;
-        if let (Some(dp), Some(s)) = (&dp, &subject.subject) {
-            let facts = Facts {
-                purpose: purpose_id.clone(),
-                sender: caller_party(caller)?,
-                recipient: dp.party.clone(),
-                region: None,
-                subject: s.clone(),
-                consent: None,
-                fields: doc.fields.clone(),
-                justifications: doc.justifications.clone(),
-                hardheidsclausule: None,
-                open_expertise_request: false,
-                return_to_education: None,
-            };
-            let d = super::exchange::decide(&facts, &state.policy, on);
-            if let Decision::Refused { violations: pv, .. } = &d {
-                violations = map_violations(&doc.index, pv, "subject");
-            }
-            decision = Some(d);
-        }
-        let format_problems = !v.is_empty();
-        let mut all = v.into_vec();
-        all.extend(violations);
-        // The Doorstroompunt's keys, once the request is allowed: without
-        // one it cannot receive, and that refusal is audited like any other.
-        let keys = match &dp {
-            Some(dp) if all.is_empty() => {
-                current_keys(state, &(dp.party.oin().clone(), dp.party.function()), now).await?
-            }
-            _ => Vec::new(),
+        // The keys of both functions (R9, R12): without one the Doorstroompunt
+        // cannot receive, and that refusal is the policy's, audited like any
+        // other.
+        let dp_keys = match &dp {
+            Some(dp) => current_keys(state, &(dp.party.oin().clone(), dp.party.function()), now).await?,
+            None => Vec::new(),
         };
-        let no_key = all.is_empty() && keys.is_empty();
-        if no_key {
-            all.push(Violation::rule(
-                "doorstroompunt",
-                RuleId::R9,
-                "the Doorstroompunt has no valid age key registered; it cannot receive until it registers one",
-            ));
-        }
+        let own_keys = current_keys(state, &party_of(caller), now).await?;
         attempt.purpose = Some(purpose_id.clone());
         attempt.subject.clone_from(&pseudonym);
         attempt.parties = dp.iter().map(|p| p.party.oin().clone()).collect();
-        if !all.is_empty() {
-            if no_key {
-                return Err(HubError::Precondition(all));
-            }
-            return Err(refusal_error(all, format_problems, "subject"));
-        }
-        let (Some(Decision::Allowed { retention, .. }), Some(dp), Some(pseudonym)) =
-            (decision, dp, pseudonym)
-        else {
-            return Err(HubError::Internal);
+        let decision = match (&dp, &subject.subject) {
+            (Some(dp), Some(s)) => Some(super::exchange::decide(
+                &Facts {
+                    purpose: purpose_id.clone(),
+                    channel: Channel::Expertise,
+                    sender: caller_party(caller)?,
+                    recipient: dp.party.clone(),
+                    region: None,
+                    subject: s.clone(),
+                    consent: ConsentRef::Absent,
+                    keys: SealingKeys {
+                        recipient: !dp_keys.is_empty(),
+                        sender: !own_keys.is_empty(),
+                    },
+                    fields: doc.fields.clone(),
+                    justifications: doc.justifications.clone(),
+                    hardheidsclausule: None,
+                    open_expertise_request: false,
+                    return_to_education: None,
+                },
+                &state.policy,
+                on,
+            )),
+            _ => None,
         };
+        let (
+            Some(Decision::Allowed {
+                retention,
+                seal_to_sender,
+                ..
+            }),
+            Some(dp),
+            Some(pseudonym),
+            true,
+        ) = (decision.clone(), dp, pseudonym, v.is_empty())
+        else {
+            let refused = decision.as_ref().map_or(&[][..], Decision::violations);
+            return Err(refusal(v, refused, &doc.index, &REQUEST_NAMES));
+        };
+        let mut keys = dp_keys;
+        if seal_to_sender {
+            keys.extend(own_keys);
+        }
         let dp_key = (dp.party.oin().clone(), dp.party.function());
         let mut to_seal: Vec<ToSeal> = doc
             .groups
@@ -395,10 +398,10 @@ impl ExpertiseApi {
         check_text(&mut v, "advice_text", &advice_text, MAX_TEXT);
         let doc = take_document(&mut v, &mut groups, &mut justifications, &[]);
         // The youth's conditions (R2, R3) were decided on the request; the
-        // advice is checked for parties, groups, fields, justifications (R8)
-        // and the open request (R7). The subject facts are not kept by the
-        // hub, so the decision runs on neutral facts that fire none of the
-        // subject rules.
+        // advice is checked for parties, groups, fields, justifications (R8),
+        // keys (R9) and the open request (R7). The subject facts are not kept
+        // by the hub, so the decision runs on neutral facts that fire none of
+        // the subject rules.
         let neutral = Subject {
             date_of_birth: schakel_domain::dates::add_years(on, -18).map_err(|_| HubError::Internal)?,
             school_type: None,
@@ -406,7 +409,7 @@ impl ExpertiseApi {
             leave_date: None,
             diploma_level: None,
             diploma_date: None,
-            startkwalificatie: false,
+            startkwalificatie: Some(false),
         };
         let requester = schakel_domain::Party::new(
             request.requester.0.clone(),
@@ -414,61 +417,39 @@ impl ExpertiseApi {
             request.requester.1,
         )
         .map_err(|_| HubError::Internal)?;
-        let mut violations = Vec::new();
-        if doc.fields.is_empty() {
-            // Nothing attached: the parties and the youth were decided on the
-            // request; what remains is R7.
-            if request.state != "open" {
-                violations.push(Violation::rule(
-                    "request_id",
-                    RuleId::R7,
-                    "Advice can only be sent in answer to an open expertise request from the gemeente.",
-                ));
-            }
-        } else {
-            let facts = Facts {
+        let requester_keys = current_keys(state, &request.requester, now).await?;
+        let own_keys = current_keys(state, &party_of(caller), now).await?;
+        let decision = super::exchange::decide(
+            &Facts {
                 purpose: purpose_id.clone(),
+                channel: Channel::Expertise,
                 sender: caller_party(caller)?,
                 recipient: requester,
                 region: None,
                 subject: neutral,
-                consent: None,
+                consent: ConsentRef::Absent,
+                keys: SealingKeys {
+                    recipient: !requester_keys.is_empty(),
+                    sender: !own_keys.is_empty(),
+                },
                 fields: doc.fields.clone(),
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: None,
                 open_expertise_request: request.state == "open",
                 return_to_education: None,
-            };
-            if let Decision::Refused { violations: pv, .. } =
-                super::exchange::decide(&facts, &state.policy, on)
-            {
-                violations = map_violations(&doc.index, &pv, "subject");
-            }
-        }
-        let format_problems = !v.is_empty();
-        let mut all = v.into_vec();
-        all.extend(violations);
-        // The requester's keys, once the advice is allowed: without one it
-        // cannot receive, and that refusal is audited like any other.
-        let mut keys = if all.is_empty() {
-            current_keys(state, &request.requester, now).await?
-        } else {
-            Vec::new()
+            },
+            &state.policy,
+            on,
+        );
+        let (Decision::Allowed { seal_to_sender, .. }, Some(outcome), true) =
+            (&decision, outcome, v.is_empty())
+        else {
+            return Err(refusal(v, decision.violations(), &doc.index, &ADVICE_NAMES));
         };
-        if all.is_empty() && keys.is_empty() {
-            all.push(Violation::rule(
-                "request_id",
-                RuleId::R9,
-                "the requesting function has no valid age key registered; it cannot receive advice until it registers one",
-            ));
+        let mut keys = requester_keys;
+        if *seal_to_sender {
+            keys.extend(own_keys);
         }
-        if !all.is_empty() {
-            return Err(refusal_error(all, format_problems, "subject"));
-        }
-        let Some(outcome) = outcome else {
-            return Err(HubError::Internal);
-        };
-        keys.extend(current_keys(state, &party_of(caller), now).await?);
         let justification_fields = doc.justification_fields();
         let mut to_seal: Vec<ToSeal> = doc
             .groups

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
 use schakel_domain::{Consent, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState};
-use schakel_policy::{Decision, Facts};
+use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::transfer_service_server::TransferService;
 use schakel_store::{ConsentRow, Idempotency, NewTransfer, Side, TransferFilter, TransferRow};
@@ -17,10 +17,10 @@ use uuid::Uuid;
 use super::HubState;
 use super::document::{subject_facts, take_document};
 use super::exchange::{
-    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, check_key, check_reference, check_text,
-    current_keys, end_of_day, id_or_not_found, is_race, map_violations, meta_group, page_size, party_of,
-    refusal_error, require_user, resolve_party, return_to_education_code, return_to_education_fact, seal_all,
-    sealed_to_pb, states_from_pb, today, transfer_page,
+    CaseFacts, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key, check_reference,
+    check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size, parse_id,
+    party_of, refusal, require_user, resolve_party, return_to_education_code, return_to_education_fact,
+    seal_all, sealed_to_pb, states_from_pb, today, transfer_page,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
@@ -28,6 +28,13 @@ use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, ts_from_pb};
 use crate::error::{HubError, Violation, Violations};
 use schakel_policy::RuleId;
+
+/// What Submit calls the subject and the recipient.
+const NAMES: RequestNames = RequestNames {
+    subject: "subject",
+    recipient: "recipient",
+    sender_copy: "purpose",
+};
 
 /// The TransferService handlers.
 #[derive(Debug, Clone)]
@@ -149,29 +156,9 @@ impl TransferApi {
             mut client_reference,
         } = r;
         let purpose_id = v.parse::<PurposeId>("purpose", &purpose_text);
-        let purpose = purpose_id.as_ref().and_then(|p| {
-            state
-                .policy
-                .purpose_on(p, on)
-                .or_else(|| state.policy.purpose_versions(p).next())
-        });
-        if purpose_id.as_ref().is_some_and(|p| {
-            !matches!(
-                p.as_str(),
-                PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE
-                    | PurposeId::SUPPORT_DURING_SCHOOL
-                    | PurposeId::HANDOVER_DOORSTROOMPUNT_TO_GEMEENTE
-            )
-        }) {
-            v.rule(
-                "purpose",
-                RuleId::R9,
-                "expertise requests and advice go through ExpertiseService",
-            );
-        }
         let recipient = resolve_party(state, &mut v, "recipient", recipient_ref.as_ref()).await?;
         let doc = take_document(&mut v, &mut group_pbs, &mut justification_pbs, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", subject_pb.as_mut(), &doc, purpose, on);
+        let subject = subject_facts(&mut v, "subject", subject_pb.as_mut(), &doc, on);
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
         check_reference(&mut v, "client_reference", &client_reference);
         check_text(
@@ -186,111 +173,86 @@ impl TransferApi {
                 "only given when the hardheidsclausule is invoked",
             );
         }
-        // The consent must be one the sender recorded, for this youth.
-        let consent = if consent_text.is_empty() {
-            None
-        } else {
-            match Uuid::parse_str(&consent_text) {
-                Err(_) => {
-                    v.format("consent_id", "must be a UUID");
-                    None
-                }
-                Ok(id) => match state.store.consent(id).await? {
-                    Some(c) if c.recorder == party_of(caller) => {
-                        if pseudonym.is_some() && c.subject != pseudonym {
-                            v.rule(
-                                "consent_id",
-                                RuleId::R4,
-                                "this consent was recorded for another youth",
-                            );
-                        }
-                        Some(c)
-                    }
-                    _ => {
-                        v.rule(
-                            "consent_id",
-                            RuleId::R4,
-                            "no consent with this id was recorded by your organisation function",
-                        );
-                        None
-                    }
-                },
-            }
+        // What the decision needs from the database, read once each: the
+        // consent the request names (only the sender's own, R4) and the keys
+        // of both functions (R9, R12).
+        let consent_id = match consent_text.as_str() {
+            "" => None,
+            text => parse_id(&mut v, "consent_id", text),
         };
+        let consent_row = match consent_id {
+            Some(id) => state
+                .store
+                .consent(id)
+                .await?
+                .filter(|c| c.recorder == party_of(caller)),
+            None => None,
+        };
+        let consent = match (consent_id, &consent_row) {
+            // None named, or not a UUID (a form problem already found).
+            (None, _) => ConsentRef::Absent,
+            (Some(_), None) => ConsentRef::Unknown,
+            (Some(_), Some(c)) if pseudonym.is_some() && c.subject != pseudonym => ConsentRef::OtherYouth,
+            (Some(_), Some(c)) => ConsentRef::Recorded(domain_consent(c)?),
+        };
+        let recipient_keys = match &recipient {
+            Some(r) => current_keys(state, &(r.party.oin().clone(), r.party.function()), now).await?,
+            None => Vec::new(),
+        };
+        let own_keys = current_keys(state, &party_of(caller), now).await?;
 
-        // Decide when the facts allow, so the sender learns every problem at once.
-        let mut violations: Vec<Violation> = Vec::new();
-        let mut decision = None;
-        if let (Some(purpose_id), Some(recipient), Some(subject_facts)) =
-            (&purpose_id, &recipient, &subject.subject)
-        {
-            let facts = Facts {
-                purpose: purpose_id.clone(),
-                sender: caller_party(caller)?,
-                recipient: recipient.party.clone(),
-                region: recipient.doorstroompunt_regio.clone(),
-                subject: subject_facts.clone(),
-                consent: consent.as_ref().map(domain_consent).transpose()?,
-                fields: doc.fields.clone(),
-                justifications: doc.justifications.clone(),
-                hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
-                open_expertise_request: false,
-                return_to_education: return_to_education_fact(return_to_education),
-            };
-            let d = super::exchange::decide(&facts, &state.policy, on);
-            if let Decision::Refused { violations: pv, .. } = &d {
-                violations = map_violations(&doc.index, pv, "subject");
-            }
-            decision = Some(d);
-        }
-        let format_problems = !v.is_empty();
-        let all = {
-            let mut all = v.into_vec();
-            all.extend(violations);
-            all
-        };
         attempt.purpose.clone_from(&purpose_id);
         attempt.subject.clone_from(&pseudonym);
-        attempt.consent_id = consent.as_ref().map(|c| c.consent_id);
+        attempt.consent_id = consent_row.as_ref().map(|c| c.consent_id);
         attempt.parties = recipient.iter().map(|p| p.party.oin().clone()).collect();
-        if !all.is_empty() {
-            return Err(refusal_error(all, format_problems, "subject"));
-        }
+        // Decide when the facts allow, so the sender learns every problem at once.
+        let decision = match (&purpose_id, &recipient, &subject.subject) {
+            (Some(purpose_id), Some(recipient), Some(subject_facts)) => Some(super::exchange::decide(
+                &Facts {
+                    purpose: purpose_id.clone(),
+                    channel: Channel::Transfer,
+                    sender: caller_party(caller)?,
+                    recipient: recipient.party.clone(),
+                    region: recipient.doorstroompunt_regio.clone(),
+                    subject: subject_facts.clone(),
+                    consent,
+                    keys: SealingKeys {
+                        recipient: !recipient_keys.is_empty(),
+                        sender: !own_keys.is_empty(),
+                    },
+                    fields: doc.fields.clone(),
+                    justifications: doc.justifications.clone(),
+                    hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
+                    open_expertise_request: false,
+                    return_to_education: return_to_education_fact(return_to_education),
+                },
+                &state.policy,
+                on,
+            )),
+            _ => None,
+        };
         let (
             Some(Decision::Allowed {
                 groups,
                 retention,
                 hardheidsclausule_applied,
+                seal_to_sender,
                 ..
             }),
             Some(purpose_id),
             Some(recipient),
             Some(pseudonym),
-        ) = (decision, purpose_id, recipient, pseudonym)
+            true,
+        ) = (decision.clone(), purpose_id, recipient, pseudonym, v.is_empty())
         else {
-            return Err(HubError::Internal);
+            let refused = decision.as_ref().map_or(&[][..], Decision::violations);
+            return Err(refusal(v, refused, &doc.index, &NAMES));
         };
-
-        // Keys: the recipient function's (purpose binding by keys, R8/R9) and
-        // the sender function's own copy (R12).
         let recipient_key = (recipient.party.oin().clone(), recipient.party.function());
-        let mut keys = current_keys(state, &recipient_key, now).await?;
-        let own = current_keys(state, &party_of(caller), now).await?;
-        let mut missing = Vec::new();
-        if keys.is_empty() {
-            missing.push(Violation::rule(
-                "recipient", RuleId::R9,
-                "the recipient function has no valid age key registered; it cannot receive until it registers one"));
+        let mut keys = recipient_keys;
+        if seal_to_sender {
+            keys.extend(own_keys);
         }
-        if own.is_empty() {
-            missing.push(Violation::rule(
-                "purpose", RuleId::R12,
-                "your function has no valid age key registered, so you could not show the youth what was sent; register one"));
-        }
-        if !missing.is_empty() {
-            return Err(HubError::Precondition(missing));
-        }
-        keys.extend(own);
 
         // Every group present was allowed (else the decision refused); bind
         // each to the purpose the decision names.
@@ -335,7 +297,7 @@ impl TransferApi {
             recipient: recipient_key,
             purpose: purpose_id,
             subject: pseudonym,
-            consent_id: consent.as_ref().map(|c| c.consent_id),
+            consent_id: consent_row.as_ref().map(|c| c.consent_id),
             policy_version: state.policy.version().to_owned(),
             hardheidsclausule: hardheidsclausule_applied,
             return_to_education: return_to_education_code(return_to_education).map(str::to_owned),
