@@ -1231,7 +1231,7 @@ async fn rules_the_hub_checked_itself_come_from_the_policy(t: TestHub) {
     let before = t.audit_size().await;
     let mut school = clients(&t, "mbo-school").await;
     let consent_id = give_consent(&mut school, BSN, "moved-consent").await;
-    let mut expect = |e: tonic::Status, code: Code, field: &str, rule: &str| {
+    let expect = |e: tonic::Status, code: Code, field: &str, rule: &str| {
         assert_eq!(e.code(), code, "{field}: {e:?}");
         assert!(has(&e, field, rule), "{field} {rule}: {:?}", violations(&e));
     };
