@@ -1299,6 +1299,59 @@ async fn rules_the_hub_checked_itself_come_from_the_policy(t: TestHub) {
     }
 }
 
+/// R4, R13 (domain.md §0): a minor's own refusal is recorded and outweighs
+/// the parent's earlier consent; a new consent after it counts again.
+async fn a_minors_own_refusal_is_recorded_and_respected(t: TestHub) {
+    let mut school = clients(&t, "mbo-school").await;
+    let consent = |key: &str, status: pb::ConsentStatus, giver: pb::ConsentGiver| pb::RecordConsentRequest {
+        idempotency_key: key.into(),
+        status: status as i32,
+        subject: Some(pb::ConsentSubject {
+            bsn: BSN2.into(),
+            date_of_birth: ago(17, 0),
+        }),
+        giver: giver as i32,
+        method: pb::ConsentMethod::Written as i32,
+        scope: Some(pb::ConsentScope {
+            purpose: "handover.school_to_gemeente".into(),
+            recipient: werk_party(),
+            groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+        }),
+        ..Default::default()
+    };
+    let mut record = async |r: pb::RecordConsentRequest| {
+        school
+            .consent
+            .record_consent(req(r))
+            .await
+            .map(|a| a.into_inner().consent.unwrap().consent_id)
+    };
+    use pb::ConsentGiver::{Parent, Youth};
+    use pb::ConsentStatus::{Given, Refused};
+    let parents = record(consent("minor-parent-1", Given, Parent)).await.unwrap();
+    // The youth cannot consent alone, but can say no.
+    let e = record(consent("minor-youth-yes", Given, Youth))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "giver", "R4"), "{:?}", violations(&e));
+    record(consent("minor-youth-no", Refused, Youth)).await.unwrap();
+
+    let mut minor = handover(BSN2, &parents, "minor-submit-1");
+    if let Some(s) = minor.subject.as_mut() {
+        s.date_of_birth = ago(17, 0);
+    }
+    let e = school.transfer.submit(req(minor.clone())).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(has(&e, "consent_id", "R4"), "{:?}", violations(&e));
+
+    // The youth changed their mind; the parent consents again, after the refusal.
+    let again = record(consent("minor-parent-2", Given, Parent)).await.unwrap();
+    minor.consent_id = again;
+    minor.idempotency_key = "minor-submit-2".into();
+    school.transfer.submit(req(minor)).await.unwrap();
+    verify_audit_log(&t).await;
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
     refusals_name_every_rule_and_store_nothing,
@@ -1310,4 +1363,5 @@ on_both_backends!(
     a_refusal_of_every_write_rpc_is_audited,
     a_consent_for_a_recipient_that_cannot_receive_is_refused,
     rules_the_hub_checked_itself_come_from_the_policy,
+    a_minors_own_refusal_is_recorded_and_respected,
 );

@@ -17,6 +17,9 @@ text_enum! {
         Parent = "parent",
         /// A guardian (*voogd*).
         Guardian = "guardian",
+        /// A legal representative of an adult youth: a *curator* (under
+        /// curatele) or *mentor* (under mentorschap) appointed by the court.
+        Representative = "representative",
     }
 }
 

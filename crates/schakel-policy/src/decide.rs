@@ -126,19 +126,19 @@ impl Decision {
     }
 }
 
-struct Found(BTreeSet<Violation>);
+pub(crate) struct Found(pub(crate) BTreeSet<Violation>);
 
 impl Found {
     /// Adds a violation whose ground follows from where it is
     /// ([`ground_of`]).
-    fn add(&mut self, rule: RuleId, field_path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, rule: RuleId, field_path: impl Into<String>, message: impl Into<String>) {
         let field_path = field_path.into();
         let ground = ground_of(rule, &field_path);
         self.add_on(ground, rule, field_path, message);
     }
 
     /// Adds a violation on a stated ground.
-    fn add_on(
+    pub(crate) fn add_on(
         &mut self,
         ground: Ground,
         rule: RuleId,
@@ -198,7 +198,7 @@ fn safe_path(raw: &str, index: usize) -> String {
     }
 }
 
-fn list<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+pub(crate) fn list<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
         .map(|i| i.to_string())
@@ -376,7 +376,7 @@ fn parties(found: &mut Found, case: &Case<'_>) {
 }
 
 /// R9: the recipient must be a party the purpose names.
-fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: &Party) {
+pub(crate) fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: &Party) {
     if !purpose.recipient_kinds.contains(&recipient.kind()) {
         found.add(
             RuleId::R9,
@@ -421,16 +421,6 @@ fn keys(found: &mut Found, case: &Case<'_>) {
              register one.",
         );
     }
-}
-
-/// R9 for a consent being recorded: whether `recipient` could ever receive
-/// under `purpose`, so a consent for an impossible recipient is refused when
-/// it is recorded, not only when something is sent on it. The violations
-/// name `recipient.kind` or `recipient.function`.
-pub fn consent_recipient_violations(purpose: &Purpose, recipient: &Party) -> Vec<Violation> {
-    let mut found = Found(BTreeSet::new());
-    recipient_checks(&mut found, purpose, recipient);
-    found.0.into_iter().collect()
 }
 
 /// R18: hbo/wo never hand a student over; the student asks the gemeente. And
@@ -907,6 +897,14 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
             }
         }
     }
+    if facts.refused_by_youth_since {
+        found.add(
+            RuleId::R4,
+            "consent",
+            "The youth refused after this consent was recorded, and the youth's own refusal is respected (R13). \
+             If the youth changes their mind, record a new consent.",
+        );
+    }
     let scope = c.scope();
     if scope.purpose != facts.purpose {
         found.add(
@@ -958,13 +956,14 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
     }
 }
 
-fn giver_words(givers: &BTreeSet<ConsentGiver>) -> String {
+pub(crate) fn giver_words(givers: &BTreeSet<ConsentGiver>) -> String {
     let words: Vec<&str> = givers
         .iter()
         .map(|g| match g {
             ConsentGiver::Youth => "the youth",
             ConsentGiver::Parent => "a parent",
             ConsentGiver::Guardian => "a guardian",
+            ConsentGiver::Representative => "a legal representative (curator or mentor)",
         })
         .collect();
     match words.as_slice() {

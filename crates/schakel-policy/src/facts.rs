@@ -102,6 +102,10 @@ pub struct Facts {
     pub channel: Channel,
     /// The consent record the request relies on (R4).
     pub consent: ConsentRef,
+    /// Whether the youth's own refusal for this purpose and recipient was
+    /// recorded after that consent (R4, R13): the youth's latest word counts,
+    /// also against a parent's consent for a minor.
+    pub refused_by_youth_since: bool,
     /// The keys the content can be sealed to (R9, R12).
     pub keys: SealingKeys,
     /// The field paths present in the document, as sent (`group.field`).

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod consent;
 mod decide;
 mod docs;
 mod error;
@@ -21,10 +22,8 @@ mod load;
 mod model;
 mod rule;
 
-pub use decide::{
-    BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retention, Violation,
-    consent_recipient_violations, decide,
-};
+pub use consent::{ConsentRecord, decide_consent_record};
+pub use decide::{BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
 pub use facts::{ConsentRef, Facts, ReturnToEducation, SealingKeys, Subject};

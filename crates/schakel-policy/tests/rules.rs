@@ -11,7 +11,10 @@ use schakel_domain::{
     Consent, ConsentGiver, ConsentMethod, ConsentScope, DiplomaLevel, FieldGroup, FieldPath, FunctionKind,
     OrgKind, SchoolType, VsoExitProfile,
 };
-use schakel_policy::{Channel, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, decide, load};
+use schakel_policy::{
+    Channel, ConsentRecord, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, decide,
+    decide_consent_record, load,
+};
 
 const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
 
@@ -1093,22 +1096,101 @@ fn violation_messages_never_contain_values() {
 }
 
 #[test]
-fn r9_a_consent_names_a_recipient_that_can_receive_under_its_purpose() {
+fn recording_a_consent_or_a_refusal() {
     let policy = policy();
-    let handover = policy
-        .purpose_on(&pid("handover.school_to_gemeente"), TODAY)
-        .unwrap();
     let werk = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
-    assert!(schakel_policy::consent_recipient_violations(handover, &werk).is_empty());
-    let dp = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
-    let found: Vec<(RuleId, String)> = schakel_policy::consent_recipient_violations(handover, &dp)
-        .into_iter()
-        .map(|v| (v.rule, v.field_path))
-        .collect();
-    assert_eq!(found, [(R(9), "recipient.function".to_owned())]);
-    let school = party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School);
-    let found = schakel_policy::consent_recipient_violations(handover, &school);
-    assert_eq!(found.len(), 2, "{found:?}");
+    let record = |status, giver, age: i16| ConsentRecord {
+        purpose: pid("handover.school_to_gemeente"),
+        status,
+        giver: Some(giver),
+        recipient: Some(werk.clone()),
+        groups: vec![FieldGroup::Identity, FieldGroup::Wishes],
+        date_of_birth: Some(date(2026 - age, 1, 1)),
+        on: TODAY,
+    };
+    let found = |r: &ConsentRecord| -> Vec<(RuleId, String)> {
+        decide_consent_record(r, &policy)
+            .into_iter()
+            .map(|v| (v.rule, v.field_path))
+            .collect()
+    };
+    let giver = vec![(R(4), "consent.giver".to_owned())];
+    use ConsentGiver::{Guardian, Parent, Representative, Youth};
+    use schakel_domain::ConsentStatus::{Given, Refused};
+    for (status, who, age, ok, case) in [
+        (Given, Youth, 19, true, "an adult consents"),
+        (Given, Parent, 16, true, "a parent consents for a minor"),
+        (Given, Guardian, 16, true, "a guardian consents for a minor"),
+        (Given, Youth, 17, false, "a minor cannot consent alone"),
+        (Refused, Youth, 17, true, "a minor's own refusal counts (R4, R13)"),
+        (Refused, Youth, 15, true, "at any age"),
+        (Refused, Parent, 16, true, "a parent may refuse for a minor"),
+        (Given, Parent, 19, false, "from 18 a parent no longer decides"),
+        (Refused, Parent, 19, false, "nor refuses"),
+        (
+            Given,
+            Representative,
+            22,
+            true,
+            "a curator or mentor for an adult",
+        ),
+        (
+            Given,
+            Representative,
+            16,
+            false,
+            "not for a minor: a parent or guardian",
+        ),
+    ] {
+        let want = if ok { vec![] } else { giver.clone() };
+        assert_eq!(found(&record(status, who, age)), want, "{case}");
+    }
+
+    // R9: a recipient that can never receive under the purpose.
+    let mut r = record(Given, Youth, 19);
+    r.recipient = Some(party(
+        GEMEENTE_OIN,
+        OrgKind::Gemeente,
+        FunctionKind::Doorstroompunt,
+    ));
+    assert_eq!(found(&r), [(R(9), "recipient.function".to_owned())]);
+    r.recipient = Some(party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School));
+    assert_eq!(found(&r).len(), 2, "{:?}", found(&r));
+    // R12: a group that may not be sent under the purpose, by its position.
+    let mut r = record(Given, Youth, 19);
+    r.groups.push(FieldGroup::DoorstroompuntHistory);
+    assert_eq!(found(&r), [(R(12), "groups[2]".to_owned())]);
+    // R1, R4: no legal basis; a purpose that rests on the law, not on consent.
+    let mut r = record(Given, Youth, 19);
+    r.purpose = pid("handover.anything_else");
+    assert_eq!(found(&r), [(R(1), "purpose".to_owned())]);
+    r.purpose = pid("handover.doorstroompunt_to_gemeente");
+    r.groups.clear();
+    assert!(
+        found(&r).contains(&(R(4), "purpose".to_owned())),
+        "{:?}",
+        found(&r)
+    );
+}
+
+#[test]
+fn r4_r13_the_youths_own_refusal_outweighs_an_earlier_consent() {
+    run(&[
+        Case {
+            name: "a 17-year-old refused after the parent consented",
+            base: during_school,
+            change: |f| f.refused_by_youth_since = true,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+        Case {
+            name: "an adult refused after consenting",
+            base: school_handover,
+            change: |f| f.refused_by_youth_since = true,
+            today: TODAY,
+            expect: Some((R(4), "consent")),
+        },
+    ]);
 }
 
 #[test]

@@ -116,6 +116,7 @@ pub const CONSENT_GIVERS: Table<pb::ConsentGiver> = &[
     ("youth", pb::ConsentGiver::Youth),
     ("parent", pb::ConsentGiver::Parent),
     ("guardian", pb::ConsentGiver::Guardian),
+    ("representative", pb::ConsentGiver::Representative),
 ];
 
 /// How consent was obtained.

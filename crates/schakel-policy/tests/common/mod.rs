@@ -105,6 +105,7 @@ pub fn school_handover() -> Facts {
             recipient: true,
             sender: true,
         },
+        refused_by_youth_since: false,
         consent: ConsentRef::Recorded(consent(
             ConsentGiver::Youth,
             "handover.school_to_gemeente",

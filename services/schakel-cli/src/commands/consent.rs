@@ -44,7 +44,8 @@ pub struct RecordArgs {
     #[arg(long, value_parser = super::date)]
     birth_date: Option<pb::Date>,
     /// Who gives (or refuses) consent: the youth from 18, a parent or
-    /// guardian under 18 (R4).
+    /// guardian under 18, the representative (curator or mentor) of an adult
+    /// under curatele or mentorschap (R4). The youth can refuse at any age.
     #[arg(long, value_parser = choice(names::CONSENT_GIVERS))]
     giver: i32,
     /// The purpose, e.g. handover.school_to_gemeente.
@@ -59,7 +60,9 @@ pub struct RecordArgs {
     /// How consent was obtained (or how the refusal was expressed).
     #[arg(long, value_parser = choice(names::CONSENT_METHODS))]
     method: i32,
-    /// Record a refusal (R13): no content, only that it happened.
+    /// Record a refusal (R13): no content, only that it happened. With the
+    /// youth's BSN and date of birth it also outweighs an earlier consent for
+    /// that youth (R4).
     #[arg(long)]
     refused: bool,
     /// First valid day, YYYY-MM-DD (default: today).

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::dates::age_on;
 use schakel_domain::{Bsn, ConsentStatus, FieldGroup, PurposeId, TransferEvent, TransferState};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::consent_service_server::ConsentService;
@@ -26,7 +25,7 @@ use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
-use schakel_policy::RuleId;
+use schakel_policy::{ConsentRecord, RuleId, decide_consent_record};
 
 /// The ConsentService handlers.
 #[derive(Debug, Clone)]
@@ -161,7 +160,7 @@ impl ConsentApi {
         }
         let giver = giver_from_pb(giver);
         if giver.is_none() {
-            v.format("giver", "must be YOUTH, PARENT or GUARDIAN");
+            v.format("giver", "must be YOUTH, PARENT, GUARDIAN or REPRESENTATIVE");
         }
         let method = method_from_pb(method);
         if method.is_none() {
@@ -169,50 +168,18 @@ impl ConsentApi {
         }
         let scope = scope.unwrap_or_default();
         let purpose_id = v.parse::<PurposeId>("scope.purpose", &scope.purpose);
-        let purpose = purpose_id.as_ref().and_then(|p| {
-            state
-                .policy
-                .purpose_on(p, on)
-                .or_else(|| state.policy.purpose_versions(p).next())
-        });
-        match (&purpose_id, purpose) {
-            (Some(_), None) => v.rule("scope.purpose", RuleId::R1, "this purpose is not registered"),
-            (Some(_), Some(p)) if !p.consent.required => v.rule(
-                "scope.purpose",
-                RuleId::R4,
-                "this purpose needs no consent (R5, R8); nothing to record",
-            ),
-            _ => {}
-        }
         let recipient = resolve_party(state, &mut v, "scope.recipient", scope.recipient.as_ref()).await?;
-        // R9: a consent for a recipient that could never receive under the
-        // purpose is refused now, not at the first submission.
-        if let (Some(p), Some(r)) = (purpose, &recipient) {
-            for violation in schakel_policy::consent_recipient_violations(p, &r.party) {
-                v.rule("scope.recipient", violation.rule, violation.message);
-            }
-        }
         let mut groups = BTreeSet::new();
+        // The groups that parse, with their place in the request.
+        let mut listed: Vec<(usize, FieldGroup)> = Vec::new();
         for (i, g) in scope.groups.iter().enumerate() {
             let field = format!("scope.groups[{i}]");
             let Some(group) = v.parse::<FieldGroup>(&field, g) else {
                 continue;
             };
-            let allowed = purpose_id.as_ref().is_none_or(|p| {
-                state
-                    .policy
-                    .groups()
-                    .get(&group)
-                    .is_some_and(|d| d.purposes.contains(p))
-            });
-            if !allowed {
-                v.rule(
-                    &field,
-                    RuleId::R12,
-                    "this group may not be sent under this purpose",
-                );
-            }
-            if !groups.insert(group) {
+            if groups.insert(group) {
+                listed.push((i, group));
+            } else {
                 v.format(&field, "the group is listed twice");
             }
         }
@@ -235,28 +202,31 @@ impl ConsentApi {
             );
         }
         check_reference(&mut v, "client_reference", &client_reference);
-        // R4: a youth under 18 needs a parent's or guardian's consent; from 18
-        // the youth decides. Judged on the day the consent is given.
-        if let (Some(p), Some(birth), Some(giver)) = (purpose, birth, giver) {
-            let minor = age_on(birth, valid_from) < i32::from(p.consent.adult_age);
-            let allowed = if minor {
-                &p.consent.givers_minor
-            } else {
-                &p.consent.givers_adult
+        // R1, R4, R9, R12, R13: whether this giver may say this, for this
+        // purpose, recipient and groups, is the policy's to decide.
+        if let (Some(purpose), Some(status)) = (&purpose_id, status) {
+            let record = ConsentRecord {
+                purpose: purpose.clone(),
+                status,
+                giver,
+                recipient: recipient.as_ref().map(|r| r.party.clone()),
+                groups: listed.iter().map(|(_, g)| *g).collect(),
+                date_of_birth: birth,
+                on: valid_from,
             };
-            if !allowed.contains(&giver) {
-                v.rule(
-                    "giver",
-                    RuleId::R4,
-                    if minor {
-                        format!(
-                            "a youth under {} needs consent of a parent or guardian",
-                            p.consent.adult_age
-                        )
-                    } else {
-                        format!("from {} the youth gives consent themself", p.consent.adult_age)
-                    },
-                );
+            for violation in decide_consent_record(&record, &state.policy) {
+                let path = match violation.field_path.as_str() {
+                    "purpose" => "scope.purpose".to_owned(),
+                    "recipient.kind" | "recipient.function" => "scope.recipient".to_owned(),
+                    "consent.giver" => "giver".to_owned(),
+                    p => p
+                        .strip_prefix("groups[")
+                        .and_then(|k| k.strip_suffix(']'))
+                        .and_then(|k| k.parse::<usize>().ok())
+                        .and_then(|k| listed.get(k))
+                        .map_or_else(|| "scope".to_owned(), |(i, _)| format!("scope.groups[{i}]")),
+                };
+                v.rule(path, violation.rule, violation.message);
             }
         }
         attempt.purpose.clone_from(&purpose_id);

@@ -514,6 +514,7 @@ pub fn giver_from_pb(v: i32) -> Option<ConsentGiver> {
         pb::ConsentGiver::Youth => Some(ConsentGiver::Youth),
         pb::ConsentGiver::Parent => Some(ConsentGiver::Parent),
         pb::ConsentGiver::Guardian => Some(ConsentGiver::Guardian),
+        pb::ConsentGiver::Representative => Some(ConsentGiver::Representative),
     }
 }
 
@@ -523,6 +524,7 @@ pub fn giver_to_pb(g: ConsentGiver) -> pb::ConsentGiver {
         ConsentGiver::Youth => pb::ConsentGiver::Youth,
         ConsentGiver::Parent => pb::ConsentGiver::Parent,
         ConsentGiver::Guardian => pb::ConsentGiver::Guardian,
+        ConsentGiver::Representative => pb::ConsentGiver::Representative,
     }
 }
 

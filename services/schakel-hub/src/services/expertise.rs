@@ -241,6 +241,7 @@ impl ExpertiseApi {
                     region: None,
                     subject: s.clone(),
                     consent: ConsentRef::Absent,
+                    refused_by_youth_since: false,
                     keys: SealingKeys {
                         recipient: !dp_keys.is_empty(),
                         sender: !own_keys.is_empty(),
@@ -428,6 +429,7 @@ impl ExpertiseApi {
                 region: None,
                 subject: neutral,
                 consent: ConsentRef::Absent,
+                refused_by_youth_since: false,
                 keys: SealingKeys {
                     recipient: !requester_keys.is_empty(),
                     sender: !own_keys.is_empty(),

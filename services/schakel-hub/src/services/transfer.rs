@@ -6,21 +6,23 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{Consent, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState};
+use schakel_domain::{
+    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState,
+};
 use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::transfer_service_server::TransferService;
-use schakel_store::{ConsentRow, Idempotency, NewTransfer, Side, TransferFilter, TransferRow};
+use schakel_store::{ConsentFilter, ConsentRow, Idempotency, NewTransfer, Side, TransferFilter, TransferRow};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::HubState;
 use super::document::{subject_facts, take_document};
 use super::exchange::{
-    CaseFacts, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key, check_reference,
-    check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size, parse_id,
-    party_of, refusal, require_user, resolve_party, return_to_education_code, return_to_education_fact,
-    seal_all, sealed_to_pb, states_from_pb, today, transfer_page,
+    CaseFacts, MAX_PAGE, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key,
+    check_reference, check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size,
+    parse_id, party_of, refusal, require_user, resolve_party, return_to_education_code,
+    return_to_education_fact, seal_all, sealed_to_pb, states_from_pb, today, transfer_page,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
@@ -195,6 +197,34 @@ impl TransferApi {
             (Some(_), Some(c)) if pseudonym.is_some() && c.subject != pseudonym => ConsentRef::OtherYouth,
             (Some(_), Some(c)) => ConsentRef::Recorded(domain_consent(c)?),
         };
+        // The youth's own refusal, recorded by the sender after that consent
+        // for the same purpose and recipient (R4, R13).
+        let refused_by_youth_since = match (&consent, &consent_row) {
+            (ConsentRef::Recorded(_), Some(c)) if c.subject.is_some() => {
+                let filter = ConsentFilter {
+                    subject: c.subject.clone(),
+                    purpose: Some(c.purpose.clone()),
+                    status: Some(ConsentStatus::Refused),
+                    recipient_oin: Some(c.recipient.0.clone()),
+                    recipient_function: Some(c.recipient.1),
+                    recorded_after: Some(c.recorded_at),
+                    recorded_before: None,
+                };
+                state
+                    .store
+                    .list_consents(&party_of(caller), &filter, None, MAX_PAGE)
+                    .await?
+                    .iter()
+                    // Later in recording order: the time (stored to the
+                    // millisecond), then the id (UUID v7, ordered by creation
+                    // within a hub).
+                    .any(|r| {
+                        r.giver == ConsentGiver::Youth
+                            && (r.recorded_at, r.consent_id) > (c.recorded_at, c.consent_id)
+                    })
+            }
+            _ => false,
+        };
         let recipient_keys = match &recipient {
             Some(r) => current_keys(state, &(r.party.oin().clone(), r.party.function()), now).await?,
             None => Vec::new(),
@@ -216,6 +246,7 @@ impl TransferApi {
                     region: recipient.doorstroompunt_regio.clone(),
                     subject: subject_facts.clone(),
                     consent,
+                    refused_by_youth_since,
                     keys: SealingKeys {
                         recipient: !recipient_keys.is_empty(),
                         sender: !own_keys.is_empty(),
