@@ -1352,6 +1352,35 @@ async fn a_minors_own_refusal_is_recorded_and_respected(t: TestHub) {
     verify_audit_log(&t).await;
 }
 
+/// R16 in free text (issue 16, item 12): a diagnosis typed into a text
+/// field is refused at the value's path, without repeating the text; a
+/// functional description passes.
+async fn a_diagnosis_in_free_text_is_refused(t: TestHub) {
+    let mut school = clients(&t, "mbo-school").await;
+    let consent_id = give_consent(&mut school, BSN, "text-consent").await;
+    let mut r = handover(BSN, &consent_id, "text-1");
+    let (i, wishes) = r
+        .groups
+        .iter_mut()
+        .enumerate()
+        .find(|(_, g)| g.name == "wishes")
+        .unwrap();
+    wishes.fields[0].value = "Monteur; diagnose ADHD, gebruikt Ritalin".into();
+    let e = school.transfer.submit(req(r.clone())).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let path = format!("groups[{i}].fields[0].value");
+    assert!(has(&e, &path, "R16"), "{:?}", violations(&e));
+    let text = format!("{e:?}");
+    for secret in ["ADHD", "Ritalin", "Monteur"] {
+        assert!(!text.contains(secret), "{secret} echoed: {text}");
+    }
+    // Described functionally, it goes.
+    r.groups[i].fields[0].value = "Monteur; werkt het best met korte, schriftelijke instructies".into();
+    r.idempotency_key = "text-2".into();
+    school.transfer.submit(req(r)).await.unwrap();
+    verify_audit_log(&t).await;
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
     refusals_name_every_rule_and_store_nothing,
@@ -1364,4 +1393,5 @@ on_both_backends!(
     a_consent_for_a_recipient_that_cannot_receive_is_refused,
     rules_the_hub_checked_itself_come_from_the_policy,
     a_minors_own_refusal_is_recorded_and_respected,
+    a_diagnosis_in_free_text_is_refused,
 );

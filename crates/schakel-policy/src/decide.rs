@@ -688,6 +688,30 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
             Some(_) => paths.push(path),
         }
     }
+    // R16 in free text: a diagnosis or a conviction typed into a text field
+    // is special-category or criminal data, whatever the field is called.
+    for s in &facts.special_text {
+        let message = match policy.text_terms().iter().find(|t| t.id == s.list) {
+            Some(list) => format!(
+                "This text holds {} ({}): special-category or criminal data (AVG art. 9, 10) is not part of the \
+                 overgangsdocument. {}",
+                list.title.to_lowercase(),
+                list.title_nl,
+                list.hint
+            ),
+            None => {
+                "This text holds special-category or criminal data (AVG art. 9, 10), which is not part of \
+                     the overgangsdocument."
+                    .to_owned()
+            }
+        };
+        found.add_on(
+            Ground::Request,
+            RuleId::R16,
+            format!("{}.value", s.field),
+            message,
+        );
+    }
     if facts.fields.is_empty() && !purpose.document_optional {
         found.add(RuleId::R12, "fields", "The document contains no fields.");
     }

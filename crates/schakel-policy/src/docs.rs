@@ -260,6 +260,29 @@ pub fn render_markdown(policy: &Policy) -> String {
         );
     }
 
+    let _ = writeln!(o, "\n## Free text screened for special-category data (R16)\n");
+    let _ = writeln!(
+        o,
+        "The value of every free-text field of the catalogue's personal and sensitive groups (not names or an \
+         organisation's details) is screened: a text that holds one of these terms as whole words (case and \
+         punctuation aside) is refused with its field path. The lists are dated like every rule (R1).\n"
+    );
+    let _ = writeln!(o, "| list | Dutch | rule | valid | instead | terms |");
+    let _ = writeln!(o, "|---|---|---|---|---|---|");
+    for t in policy.text_terms() {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | from {}{} | {} | {} |",
+            cell(&t.title),
+            cell(&t.title_nl),
+            t.rule,
+            t.valid_from,
+            t.valid_until.map(|u| format!(" to {u}")).unwrap_or_default(),
+            cell(&t.hint),
+            join(&t.terms)
+        );
+    }
+
     let _ = writeln!(o, "\n## Region profiles (R12)\n");
     if policy.profiles().is_empty() {
         let _ = writeln!(o, "No region profiles are loaded.");

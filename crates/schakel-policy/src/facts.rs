@@ -83,6 +83,16 @@ pub struct SealingKeys {
     pub sender: bool,
 }
 
+/// A free-text field whose value holds terms of a term list (R16): which
+/// field and which list, never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialText {
+    /// The field path (`support_needs.functional_needs`).
+    pub field: String,
+    /// The id of the term list it matched ([`crate::Policy::screen_text`]).
+    pub list: String,
+}
+
 /// The facts of one request to send data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -110,6 +120,9 @@ pub struct Facts {
     pub keys: SealingKeys,
     /// The field paths present in the document, as sent (`group.field`).
     pub fields: Vec<String>,
+    /// Free-text fields whose values hold special-category or criminal
+    /// terms (R16), as screened by the hub with [`crate::Policy::screen_text`].
+    pub special_text: Vec<SpecialText>,
     /// Necessity justification per group (R8).
     pub justifications: BTreeMap<FieldGroup, String>,
     /// Written justification for applying the hardheidsclausule (R2).

@@ -26,11 +26,11 @@ pub use consent::{ConsentRecord, decide_consent_record};
 pub use decide::{BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
-pub use facts::{ConsentRef, Facts, ReturnToEducation, SealingKeys, Subject};
+pub use facts::{ConsentRef, Facts, ReturnToEducation, SealingKeys, SpecialText, Subject};
 pub use load::{load, policy_version};
 pub use model::{
     Channel, ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,
     ProfilePurpose, Purpose, RegionProfile, SchoolStatus, SensitivityClass, StartkwalificatieCondition,
-    Window, WindowAnchor,
+    TextTerms, Window, WindowAnchor, normalise_words,
 };
 pub use rule::{RuleId, UnknownRule};

@@ -25,6 +25,8 @@ struct RawFile {
     #[serde(default)]
     forbidden: Vec<Spanned<RawForbidden>>,
     #[serde(default)]
+    text_terms: Vec<Spanned<RawTextTerms>>,
+    #[serde(default)]
     profile: Vec<Spanned<RawProfile>>,
 }
 
@@ -123,6 +125,20 @@ struct RawField {
     special_category: bool,
     #[serde(default)]
     legal_ground: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTextTerms {
+    id: Spanned<String>,
+    rule: RuleId,
+    title: String,
+    title_nl: String,
+    hint: String,
+    valid_from: Date,
+    #[serde(default)]
+    valid_until: Option<Date>,
+    terms: Spanned<Vec<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -254,6 +270,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Policy, PolicyError> {
     let mut purpose_ids: BTreeSet<PurposeId> = BTreeSet::new();
     let mut raw_groups = Vec::new();
     let mut raw_forbidden = Vec::new();
+    let mut raw_terms = Vec::new();
     let mut raw_profiles = Vec::new();
     for (file, raw) in parsed {
         for p in raw.purpose {
@@ -265,6 +282,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Policy, PolicyError> {
         }
         raw_groups.extend(raw.group.into_iter().map(|g| (file, g)));
         raw_forbidden.extend(raw.forbidden.into_iter().map(|f| (file, f)));
+        raw_terms.extend(raw.text_terms.into_iter().map(|t| (file, t)));
         raw_profiles.extend(raw.profile.into_iter().map(|p| (file, p)));
     }
 
@@ -292,6 +310,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Policy, PolicyError> {
     }
     let groups = groups_from_raw(&mut issues, raw_groups, &purpose_ids);
     let forbidden = forbidden_from_raw(&mut issues, raw_forbidden, &groups);
+    let text_terms = text_terms_from_raw(&mut issues, raw_terms);
     let profiles = profiles_from_raw(&mut issues, raw_profiles, &purposes, &purpose_ids, &groups);
 
     if !issues.list.is_empty() {
@@ -303,6 +322,7 @@ pub fn load(files: &[(&str, &str)]) -> Result<Policy, PolicyError> {
         purposes: purposes.into_iter().map(|p| p.0).collect(),
         groups,
         forbidden,
+        text_terms,
         profiles,
     })
 }
@@ -612,6 +632,48 @@ fn forbidden_from_raw(
             }
         }
         out.push(cat);
+    }
+    out
+}
+
+fn text_terms_from_raw(issues: &mut Issues<'_>, raw: Vec<(&str, Spanned<RawTextTerms>)>) -> Vec<TextTerms> {
+    let mut out: Vec<TextTerms> = Vec::new();
+    for (file, t) in raw {
+        let t = t.into_inner();
+        let id = t.id.get_ref().clone();
+        if out.iter().any(|x| x.id == id) {
+            issues.at(file, t.id.span(), format!("text term list {id} is defined twice"));
+        }
+        if t.rule != RuleId::R16 {
+            issues.at(file, t.id.span(), "a text term list must cite R16");
+        }
+        if t.valid_until.is_some_and(|u| u < t.valid_from) {
+            issues.at(
+                file,
+                t.id.span(),
+                format!("text term list {id}: valid_until is before valid_from"),
+            );
+        }
+        let terms: BTreeSet<String> = t.terms.get_ref().iter().map(|w| normalise_words(w)).collect();
+        if terms.is_empty() || terms.iter().any(String::is_empty) {
+            issues.at(
+                file,
+                t.terms.span(),
+                format!(
+                    "text term list {id}: every term needs a letter or digit, and the list must not be empty"
+                ),
+            );
+        }
+        out.push(TextTerms {
+            id,
+            rule: t.rule,
+            title: t.title,
+            title_nl: t.title_nl,
+            hint: t.hint,
+            valid_from: t.valid_from,
+            valid_until: t.valid_until,
+            terms: terms.into_iter().filter(|t| !t.is_empty()).collect(),
+        });
     }
     out
 }

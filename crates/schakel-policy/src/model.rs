@@ -330,6 +330,63 @@ impl ForbiddenCategory {
     }
 }
 
+/// Terms that mark special-category data (AVG art. 9: health, diagnoses,
+/// medication) or criminal data (art. 10) typed into a free-text field (R16).
+/// Dated like every rule (R1), so an evaluation can change the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextTerms {
+    /// Short id.
+    pub id: String,
+    /// The rule (R16).
+    pub rule: RuleId,
+    /// English title.
+    pub title: String,
+    /// Dutch title.
+    pub title_nl: String,
+    /// What to write instead.
+    pub hint: String,
+    /// First day the list applies.
+    pub valid_from: Date,
+    /// Last day, if it ends.
+    pub valid_until: Option<Date>,
+    /// The terms, normalised: lower-case words joined by single spaces.
+    pub terms: BTreeSet<String>,
+}
+
+impl TextTerms {
+    /// Whether the list applies on `on`.
+    pub fn valid_on(&self, on: Date) -> bool {
+        self.valid_from <= on && self.valid_until.is_none_or(|u| on <= u)
+    }
+
+    /// Whether `text` holds one of the terms as whole words (case, accents
+    /// and punctuation aside: "ADHD," and "pdd-nos" match `adhd`, `pdd nos`).
+    pub fn matches(&self, text: &str) -> bool {
+        let words = format!(" {} ", normalise_words(text));
+        self.terms.iter().any(|t| {
+            words
+                .match_indices(t.as_str())
+                .any(|(i, _)| words.as_bytes()[i - 1] == b' ' && words.as_bytes()[i + t.len()] == b' ')
+        })
+    }
+}
+
+/// Lower-case words of `text` joined by single spaces: every character
+/// that is not a letter or digit separates words.
+pub fn normalise_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
 /// A region's narrowing of one purpose (R12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfilePurpose {
@@ -362,6 +419,7 @@ pub struct Policy {
     pub(crate) purposes: Vec<Purpose>,
     pub(crate) groups: BTreeMap<FieldGroup, GroupDef>,
     pub(crate) forbidden: Vec<ForbiddenCategory>,
+    pub(crate) text_terms: Vec<TextTerms>,
     pub(crate) profiles: BTreeMap<String, RegionProfile>,
 }
 
@@ -400,6 +458,18 @@ impl Policy {
     /// The forbidden categories.
     pub fn forbidden(&self) -> &[ForbiddenCategory] {
         &self.forbidden
+    }
+
+    /// The term lists that screen free text (R16).
+    pub fn text_terms(&self) -> &[TextTerms] {
+        &self.text_terms
+    }
+
+    /// The first term list in force on `on` that `text` matches: the text
+    /// then holds special-category or criminal data (R16). Only the list is
+    /// returned, never the text or the term.
+    pub fn screen_text(&self, text: &str, on: Date) -> Option<&TextTerms> {
+        self.text_terms.iter().find(|t| t.valid_on(on) && t.matches(text))
     }
 
     /// The region profiles by region name.

@@ -237,6 +237,7 @@ prop_compose! {
                 (_, Some(c)) => ConsentRef::Recorded(c),
             },
             refused_by_youth_since: consent_ref == 3 && keys.0 != keys.1,
+            special_text: Vec::new(),
             channel,
             keys: SealingKeys { recipient: keys.0, sender: keys.1 },
             fields, justifications, hardheidsclausule, open_expertise_request, return_to_education,

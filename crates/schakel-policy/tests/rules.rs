@@ -12,7 +12,7 @@ use schakel_domain::{
     OrgKind, SchoolType, VsoExitProfile,
 };
 use schakel_policy::{
-    Channel, ConsentRecord, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, decide,
+    Channel, ConsentRecord, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, SpecialText, decide,
     decide_consent_record, load,
 };
 
@@ -1366,4 +1366,64 @@ fn each_violation_says_whether_the_request_or_the_case_must_change() {
         [Ground::Request],
         "a forbidden field is the request's"
     );
+}
+
+#[test]
+fn r16_free_text_is_screened_for_special_category_terms() {
+    let p = policy();
+    let screen = |t: &str| p.screen_text(t, TODAY).map(|l| l.id.as_str());
+    for (text, list) in [
+        ("Diagnose: ADHD, gebruikt medicatie", "diagnoses"),
+        ("PDD-NOS", "diagnoses"),
+        ("licht  verstandelijke\nbeperking", "diagnoses"),
+        ("Gebruikt Ritalin.", "medication"),
+        ("heeft een strafblad", "criminal"),
+        ("Justitiële documentatie aanwezig", "criminal"),
+    ] {
+        assert_eq!(screen(text), Some(list), "{text}");
+    }
+    for text in [
+        "Heeft korte, schriftelijke instructies nodig",
+        "Werkt het best op een rustige plek met een vaste begeleider",
+        "Wil monteur worden in de installatietechniek",
+        "adhdx",
+        "",
+    ] {
+        assert_eq!(screen(text), None, "{text}");
+    }
+    // Dated like every rule (R1).
+    assert_eq!(p.screen_text("ADHD", date(2025, 12, 31)), None);
+
+    let mut f = school_handover();
+    f.special_text = vec![SpecialText {
+        field: "support_needs.functional_needs".into(),
+        list: "diagnoses".into(),
+    }];
+    let d = decide(&f, &p, TODAY);
+    assert_refused(
+        &d,
+        R(16),
+        "support_needs.functional_needs.value",
+        "diagnosis in free text",
+    );
+    let v = &d.violations()[0];
+    assert_eq!(v.ground, Ground::Request);
+    assert!(
+        v.message.contains("Describe what the youth needs"),
+        "{}",
+        v.message
+    );
+}
+
+#[test]
+fn a_text_term_list_cites_r16_and_holds_terms() {
+    let bad = format!(
+        "{}\n[[text_terms]]\nid = \"x\"\nrule = \"R14\"\ntitle = \"x\"\ntitle_nl = \"x\"\nhint = \"x\"\n\
+         valid_from = \"2026-01-01\"\nterms = [\"--\"]\n",
+        FILES[1].1
+    );
+    let files = [FILES[0], ("forbidden.toml", bad.as_str()), FILES[2]];
+    let e = load(&files).unwrap_err().to_string();
+    assert!(e.contains("must cite R16"), "{e}");
+    assert!(e.contains("every term needs a letter or digit"), "{e}");
 }

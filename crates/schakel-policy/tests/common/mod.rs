@@ -106,6 +106,7 @@ pub fn school_handover() -> Facts {
             sender: true,
         },
         refused_by_youth_since: false,
+        special_text: Vec::new(),
         consent: ConsentRef::Recorded(consent(
             ConsentGiver::Youth,
             "handover.school_to_gemeente",

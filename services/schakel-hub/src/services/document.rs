@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use schakel_crypto::{GroupPlaintext, PlainField};
 use schakel_domain::{Bsn, DiplomaLevel, FieldGroup};
-use schakel_policy::Subject;
+use schakel_policy::{FieldType, Policy, SensitivityClass, SpecialText, Subject};
 use schakel_proto::v1 as pb;
 
 use super::exchange::{
@@ -44,6 +44,43 @@ impl Document {
                 })
                 .flatten()
         })
+    }
+
+    /// The free-text fields of the catalogue whose values hold special-category
+    /// or criminal terms (R16), screened with the policy's term lists in
+    /// force on `on`. Only the fields that describe the youth are screened:
+    /// those of personal and sensitive groups, not names or an organisation's
+    /// details. Only the field and the list leave this function.
+    pub fn special_text(&self, policy: &Policy, on: Date) -> Vec<SpecialText> {
+        let mut found = Vec::new();
+        for g in &self.groups {
+            let Some(def) = g
+                .group
+                .parse::<FieldGroup>()
+                .ok()
+                .and_then(|id| policy.groups().get(&id))
+            else {
+                continue;
+            };
+            if !matches!(
+                def.class,
+                SensitivityClass::Personal | SensitivityClass::Sensitive
+            ) {
+                continue;
+            }
+            for f in &g.fields {
+                let free_text = def
+                    .field(&f.key)
+                    .is_some_and(|d| d.field_type == FieldType::Text && !d.special_category);
+                if free_text && let Some(list) = policy.screen_text(&f.value, on) {
+                    found.push(SpecialText {
+                        field: format!("{}.{}", g.group, f.key),
+                        list: list.id.clone(),
+                    });
+                }
+            }
+        }
+        found
     }
 
     /// Justification texts as a sealed `meta.justifications` group's fields.

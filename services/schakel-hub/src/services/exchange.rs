@@ -411,6 +411,10 @@ impl FieldIndex {
     /// The request path of a policy violation (see transfer.proto `Submit`).
     pub fn request_path(&self, v: &PolicyViolation, names: &RequestNames) -> String {
         let p = v.field_path.as_str();
+        // R16 in free text: the value's own path.
+        if let Some(key) = p.strip_suffix(".value").and_then(|f| self.field_path(f)) {
+            return format!("{}.value", key.trim_end_matches(".key"));
+        }
         let subject = |f: &str| format!("{}.{f}", names.subject);
         match p {
             "identity.date_of_birth" => subject("date_of_birth"),

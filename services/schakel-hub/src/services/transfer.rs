@@ -252,6 +252,7 @@ impl TransferApi {
                         sender: !own_keys.is_empty(),
                     },
                     fields: doc.fields.clone(),
+                    special_text: doc.special_text(&state.policy, on),
                     justifications: doc.justifications.clone(),
                     hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
                     open_expertise_request: false,
