@@ -56,6 +56,23 @@ pub fn ago(years: i16, days: i64) -> Option<pb::Date> {
     date(i32::from(d.year()), i32::from(d.month()), i32::from(d.day()))
 }
 
+/// A date as the document writes it: `YYYY-MM-DD`.
+pub fn iso(d: Option<pb::Date>) -> String {
+    let d = d.expect("a date");
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+}
+
+/// Sets the youth's date of birth in the facts and in the identity group,
+/// which must agree (R12).
+pub fn set_birth(r: &mut pb::SubmitRequest, d: Option<pb::Date>) {
+    r.subject.get_or_insert_default().date_of_birth = d;
+    for g in r.groups.iter_mut().filter(|g| g.name == "identity") {
+        for f in g.fields.iter_mut().filter(|f| f.key == "date_of_birth") {
+            f.value = iso(d);
+        }
+    }
+}
+
 pub fn party(oin: &str, f: pb::FunctionKind) -> Option<pb::PartyRef> {
     Some(pb::PartyRef {
         oin: oin.into(),
@@ -137,7 +154,12 @@ pub fn document(bsn: &str) -> Vec<pb::FieldGroup> {
     vec![
         group(
             "identity",
-            &[("bsn", bsn), ("given_names", GIVEN), ("surname", SURNAME)],
+            &[
+                ("bsn", bsn),
+                ("date_of_birth", &iso(ago(19, 30))),
+                ("given_names", GIVEN),
+                ("surname", SURNAME),
+            ],
         ),
         group("contact.youth", &[("postcode", "9711 AB"), ("city", "Groningen")]),
         group(

@@ -93,7 +93,7 @@ async fn handover_from_school_to_gemeente(t: TestHub) {
     let plain = opened(&fetched.groups, &identity(&t, "gemeente-participatiewet"));
     assert_eq!(plain[0].group, "identity");
     assert_eq!(plain[0].fields[0].value, BSN);
-    assert_eq!(plain[0].fields[2].value, SURNAME);
+    assert_eq!(plain[0].fields[3].value, SURNAME);
     // R9: the Doorstroompunt of the same gemeente holds another key.
     let dp = identity(&t, "gemeente-doorstroompunt");
     assert_eq!(
@@ -236,7 +236,7 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
         ),
         (
             "27 or older",
-            Box::new(|r| r.subject.as_mut().unwrap().date_of_birth = ago(27, 1)),
+            Box::new(|r| set_birth(r, ago(27, 1))),
             Code::FailedPrecondition,
             "subject.date_of_birth",
             "R2",
@@ -326,7 +326,7 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
         (
             "hardheidsclausule without justification",
             Box::new(|r| {
-                r.subject.as_mut().unwrap().date_of_birth = ago(27, 1);
+                set_birth(r, ago(27, 1));
                 r.hardheidsclausule = true;
             }),
             Code::InvalidArgument,
@@ -346,7 +346,7 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
     }
     // Several problems at once: every one is reported.
     let mut r = handover(BSN, "", "refused-many");
-    r.subject.as_mut().unwrap().date_of_birth = ago(28, 0);
+    set_birth(&mut r, ago(28, 0));
     r.groups[0].fields.push(pb::Field {
         key: "religion".into(),
         value: "x".into(),
@@ -358,7 +358,7 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
         violations(&e)
     );
     assert!(
-        has(&e, "groups[0].fields[3].key", "R16") || has(&e, "groups[0].fields[3].key", "R14"),
+        has(&e, "groups[0].fields[4].key", "R16") || has(&e, "groups[0].fields[4].key", "R14"),
         "{:?}",
         violations(&e)
     );
@@ -779,7 +779,14 @@ async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
         // R6: the Doorstroompunt has weighed that return is not possible.
         return_to_education: pb::ReturnToEducation::NotPossible as i32,
         groups: vec![
-            group("identity", &[("bsn", BSN2), ("surname", SURNAME)]),
+            group(
+                "identity",
+                &[
+                    ("bsn", BSN2),
+                    ("date_of_birth", &iso(ago(20, 0))),
+                    ("surname", SURNAME),
+                ],
+            ),
             group(
                 "doorstroompunt.history",
                 &[("guidance_history", "Traject gestart, na drie maanden gestopt.")],
@@ -849,7 +856,14 @@ async fn expertise_request_and_advice(t: TestHub) {
             startkwalificatie: sk as i32,
             ..Default::default()
         }),
-        groups: vec![group("identity", &[("bsn", BSN3), ("surname", SURNAME)])],
+        groups: vec![group(
+            "identity",
+            &[
+                ("bsn", BSN3),
+                ("date_of_birth", &iso(ago(19, 0))),
+                ("surname", SURNAME),
+            ],
+        )],
         question: "Is terugkeer naar het mbo haalbaar?".into(),
         ..Default::default()
     };
@@ -1101,7 +1115,14 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
             startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
             ..Default::default()
         }),
-        groups: vec![group("identity", &[("bsn", BSN3), ("surname", SURNAME)])],
+        groups: vec![group(
+            "identity",
+            &[
+                ("bsn", BSN3),
+                ("date_of_birth", &iso(ago(19, 0))),
+                ("surname", SURNAME),
+            ],
+        )],
         question: "Is terugkeer naar het mbo haalbaar?".into(),
         ..Default::default()
     };
@@ -1337,9 +1358,7 @@ async fn a_minors_own_refusal_is_recorded_and_respected(t: TestHub) {
     record(consent("minor-youth-no", Refused, Youth)).await.unwrap();
 
     let mut minor = handover(BSN2, &parents, "minor-submit-1");
-    if let Some(s) = minor.subject.as_mut() {
-        s.date_of_birth = ago(17, 0);
-    }
+    set_birth(&mut minor, ago(17, 0));
     let e = school.transfer.submit(req(minor.clone())).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(has(&e, "consent_id", "R4"), "{:?}", violations(&e));

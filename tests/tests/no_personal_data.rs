@@ -127,7 +127,12 @@ async fn exercise(t: &TestHub) {
             }),
             groups: vec![group(
                 "identity",
-                &[("bsn", BSN3), ("given_names", GIVEN), ("surname", SURNAME)],
+                &[
+                    ("bsn", BSN3),
+                    ("date_of_birth", &iso(ago(20, 3))),
+                    ("given_names", GIVEN),
+                    ("surname", SURNAME),
+                ],
             )],
             question: QUESTION.into(),
             ..Default::default()

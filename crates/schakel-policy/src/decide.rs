@@ -234,6 +234,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
     startkwalificatie(&mut found, &case);
     school_status_and_window(&mut found, &case);
     let (groups_present, paths) = fields(&mut found, &case);
+    identity(&mut found, &case, &groups_present);
     groups_for_purpose(&mut found, &case, &groups_present);
     necessity(&mut found, &case, &groups_present);
     consent_checks(&mut found, &case, &groups_present);
@@ -622,6 +623,34 @@ fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
                 ),
             }
         }
+    }
+}
+
+/// R12: the identity group identifies the youth by BSN and date of birth
+/// (the hub checks that both agree with the facts the decision is taken on).
+fn identity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<FieldGroup>) {
+    if !groups_present.contains(&FieldGroup::Identity) {
+        return;
+    }
+    let missing: Vec<&str> = ["bsn", "date_of_birth"]
+        .into_iter()
+        .filter(|f| {
+            !case
+                .facts
+                .fields
+                .iter()
+                .any(|p| p.strip_prefix("identity.") == Some(f))
+        })
+        .collect();
+    if !missing.is_empty() {
+        found.add(
+            RuleId::R12,
+            "identity",
+            format!(
+                "The identity group holds the youth's BSN and date of birth; add: {}.",
+                missing.join(", ")
+            ),
+        );
     }
 }
 

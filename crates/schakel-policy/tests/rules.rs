@@ -855,7 +855,7 @@ fn r14_no_basis_and_unknown_fields() {
             base: school_handover,
             change: |f| f.fields.push("identity.999990019".into()),
             today: TODAY,
-            expect: Some((R(14), "fields[11]")),
+            expect: Some((R(14), "fields[12]")),
         },
     ]);
 }
@@ -1426,4 +1426,24 @@ fn a_text_term_list_cites_r16_and_holds_terms() {
     let e = load(&files).unwrap_err().to_string();
     assert!(e.contains("must cite R16"), "{e}");
     assert!(e.contains("every term needs a letter or digit"), "{e}");
+}
+
+#[test]
+fn r12_the_identity_group_holds_bsn_and_date_of_birth() {
+    run(&[
+        Case {
+            name: "without a date of birth",
+            base: school_handover,
+            change: |f| f.fields.retain(|p| p != "identity.date_of_birth"),
+            today: TODAY,
+            expect: Some((R(12), "identity")),
+        },
+        Case {
+            name: "without a BSN",
+            base: doorstroompunt_handover,
+            change: |f| f.fields.retain(|p| p != "identity.bsn"),
+            today: TODAY,
+            expect: Some((R(12), "identity")),
+        },
+    ]);
 }

@@ -103,6 +103,7 @@ pub fn groups(size: DocSize, bsn: &str) -> Vec<pb::FieldGroup> {
                 "identity",
                 &[
                     ("bsn", s(bsn)),
+                    ("date_of_birth", born),
                     ("given_names", s("Quirijntje")),
                     ("surname", s("Testpersoon")),
                 ],

@@ -81,6 +81,7 @@ pub fn fields(list: &[&str]) -> Vec<String> {
 
 pub const HANDOVER_FIELDS: &[&str] = &[
     "identity.bsn",
+    "identity.date_of_birth",
     "identity.given_names",
     "identity.surname",
     "identity.date_of_birth",
@@ -156,6 +157,8 @@ pub fn during_school() -> Facts {
     ));
     f.fields = fields(&[
         "identity.bsn",
+        "identity.date_of_birth",
+        "identity.date_of_birth",
         "identity.surname",
         "school_career.school_type",
         "wishes.desired_work",
@@ -184,6 +187,8 @@ pub fn doorstroompunt_handover() -> Facts {
     };
     f.fields = fields(&[
         "identity.bsn",
+        "identity.date_of_birth",
+        "identity.date_of_birth",
         "identity.surname",
         "school_career.school_type",
         "doorstroompunt.history.absence_record",
@@ -206,7 +211,11 @@ pub fn expertise_request() -> Facts {
     f.channel = Channel::Expertise;
     f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
     f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
-    f.fields = fields(&["identity.bsn", "school_career.school_type"]);
+    f.fields = fields(&[
+        "identity.bsn",
+        "identity.date_of_birth",
+        "school_career.school_type",
+    ]);
     f.justifications.clear();
     f.return_to_education = None;
     f
