@@ -407,14 +407,14 @@ fn hostile_requests_to_a_real_hub() {
 proptest! {
     #![proptest_config(Config { cases: cases(), failure_persistence: None, ..Config::default() })]
 
-    /// The public conversions of `schakel_hub::convert`.
+    /// The public conversions of `schakel_hub::wire`.
     #[test]
     fn public_conversions(v in any::<i32>(), seconds in any::<i64>(), nanos in any::<i32>()) {
-        let _ = schakel_hub::convert::org_kind_from_pb(v);
-        let _ = schakel_hub::convert::function_from_pb(v);
+        let _ = schakel_hub::wire::org_kind_from_pb(v);
+        let _ = schakel_hub::wire::function_from_pb(v);
         let ts = prost_types::Timestamp { seconds, nanos };
-        if let Some(t) = schakel_hub::convert::ts_from_pb(&ts) {
-            prop_assert_eq!(schakel_hub::convert::ts_to_pb(t), ts);
+        if let Some(t) = schakel_hub::wire::ts_from_pb(&ts) {
+            prop_assert_eq!(schakel_hub::wire::ts_to_pb(t), ts);
         }
     }
 }

@@ -13,7 +13,6 @@ pub mod caller;
 pub mod certinfo;
 pub mod checkpoint;
 pub mod config;
-pub mod convert;
 pub mod dev;
 pub mod error;
 pub mod handshakes;
@@ -30,6 +29,7 @@ pub mod server;
 pub mod services;
 pub mod telemetry;
 pub mod tls;
+pub mod wire;
 
 pub use config::HubConfig;
 pub use server::{RunningHub, StartError, start};

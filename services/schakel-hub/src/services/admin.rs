@@ -20,8 +20,8 @@ use super::HubState;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::certinfo::cert_facts;
-use crate::convert::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
 use crate::error::{HubError, Violations};
+use crate::wire::{function_from_pb, org_kind_from_pb, recipient_to_pb, ts_from_pb};
 use schakel_policy::RuleId;
 
 /// Longest organisation name accepted.
@@ -568,7 +568,7 @@ fn purge_item_to_pb(c: &schakel_store::PurgeCandidate) -> pb::PurgeItem {
             PurgeReason::Withdrawn => pb::PurgeReason::Withdrawn,
             PurgeReason::Declined => pb::PurgeReason::Declined,
         } as i32,
-        expired_at: Some(crate::convert::ts_to_pb(c.expired_at)),
+        expired_at: Some(crate::wire::ts_to_pb(c.expired_at)),
         groups: c.groups.clone(),
     }
 }

@@ -30,8 +30,8 @@ use super::HubState;
 use super::exchange::{page_size, require_user};
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{function_to_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
+use crate::wire::{function_to_pb, ts_from_pb, ts_to_pb};
 
 mod export;
 mod reports;

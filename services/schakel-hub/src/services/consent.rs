@@ -16,15 +16,17 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, TRANSITION_ATTEMPTS, case_entry, check_key, check_reference, date_from_pb, date_to_pb,
-    giver_from_pb, giver_to_pb, id_or_not_found, is_race, method_from_pb, method_to_pb, page_size, paginate,
-    party_of, party_to_pb, read_page_token, require_user, resolve_party, today,
+    CaseFacts, TRANSITION_ATTEMPTS, case_entry, is_race, page_size, paginate, party_of, read_page_token,
+    require_user, resolve_party, today,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
+use crate::wire::{
+    check_key, check_reference, date_from_pb, date_to_pb, function_from_pb, giver_from_pb, giver_to_pb,
+    id_or_not_found, method_from_pb, method_to_pb, party_to_pb, ts_from_pb, ts_to_pb,
+};
 use schakel_policy::{ConsentRecord, RuleId, decide_consent_record};
 
 /// The ConsentService handlers.

@@ -8,8 +8,8 @@ use tonic::{Request, Response, Status};
 
 use super::HubState;
 use crate::caller::Caller;
-use crate::convert::{function_to_pb, org_kind_from_pb, organisation_to_pb};
 use crate::error::{HubError, Violations};
+use crate::wire::{function_to_pb, org_kind_from_pb, organisation_to_pb};
 
 /// Default and largest page of `ListOrganisations`.
 const DEFAULT_PAGE: u32 = 50;

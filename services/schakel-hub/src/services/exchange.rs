@@ -10,9 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_audit::{Action, Entry, Outcome, ProcessingActivity};
 use schakel_crypto::{GroupPlaintext, PlainField, Recipient};
-use schakel_domain::{
-    ConsentGiver, ConsentMethod, Oin, Party, PurposeId, SchoolType, TransferState, VsoExitProfile,
-};
+use schakel_domain::{Oin, Party, PurposeId};
 use schakel_policy::{Ground, Policy, Violation as PolicyViolation};
 use schakel_proto::v1 as pb;
 use schakel_store::{PartyKey, SealedRow, TransferRow};
@@ -21,13 +19,13 @@ use uuid::Uuid;
 use super::HubState;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{function_from_pb, function_to_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
-
-pub use crate::limits::{
-    DEFAULT_PAGE, MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_IDEMPOTENCY_KEY, MAX_PAGE,
-    MAX_REFERENCE, MAX_TEXT,
+use crate::wire::{
+    FieldIndex, RequestNames, decline_reason_from_code, function_from_pb, party_to_pb,
+    return_to_education_pb, state_to_pb, ts_to_pb,
 };
+
+pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_TEXT};
 
 /// The caller as a party key.
 pub fn party_of(caller: &Caller) -> PartyKey {
@@ -51,98 +49,6 @@ pub fn require_user(ctx: &RequestContext) -> Result<(), HubError> {
         );
     }
     v.finish()
-}
-
-/// Checks a caller-chosen key (idempotency key) of 1–128 printable
-/// characters, holding no number that could be a BSN.
-pub fn check_key(v: &mut Violations, field: &str, key: &str) {
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        v.format(
-            field,
-            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"),
-        );
-    } else if schakel_domain::holds_possible_bsn(key) {
-        // Keys are stored in clear beside the record, to answer retries:
-        // personal data must not be one.
-        v.format(
-            field,
-            "must not contain a number that could be a BSN (9 digits passing the elfproef)",
-        );
-    }
-}
-
-/// Checks an opaque reference (no personal data; bounded, single line).
-pub fn check_reference(v: &mut Violations, field: &str, r: &str) {
-    if r.chars().count() > MAX_REFERENCE || r.chars().any(char::is_control) {
-        v.format(
-            field,
-            format!("must be at most {MAX_REFERENCE} characters on one line"),
-        );
-    } else if digits_run(r) >= 9 {
-        // A run of 9 digits looks like a BSN: references must not hold
-        // personal data, and a BSN in clear metadata would leak.
-        v.format(
-            field,
-            "must not contain personal data such as a BSN (a run of 9 or more digits)",
-        );
-    }
-}
-
-fn digits_run(s: &str) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for c in s.chars() {
-        run = if c.is_ascii_digit() { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
-}
-
-/// Checks a free text (sealed before storage) for length.
-pub fn check_text(v: &mut Violations, field: &str, text: &str, max: usize) {
-    if text.chars().count() > max {
-        v.format(field, format!("must be at most {max} characters"));
-    }
-}
-
-/// Parses an id field holding a UUID.
-pub fn parse_id(v: &mut Violations, field: &str, s: &str) -> Option<Uuid> {
-    match Uuid::parse_str(s) {
-        Ok(u) => Some(u),
-        Err(_) => {
-            v.format(field, "must be a UUID");
-            None
-        }
-    }
-}
-
-/// Parses an id that names an object: a malformed id cannot name anything
-/// the caller may see, so it answers `NOT_FOUND` like an unknown one.
-pub fn id_or_not_found(s: &str, what: &'static str) -> Result<Uuid, HubError> {
-    Uuid::parse_str(s).map_err(|_| HubError::NotFound(what))
-}
-
-/// Proto → civil date; `None` when unset, a violation when invalid.
-pub fn date_from_pb(v: &mut Violations, field: &str, d: Option<&pb::Date>) -> Option<Date> {
-    let d = d?;
-    let ok = i16::try_from(d.year)
-        .ok()
-        .zip(i8::try_from(d.month).ok())
-        .zip(i8::try_from(d.day).ok())
-        .and_then(|((y, m), day)| Date::new(y, m, day).ok())
-        .filter(|d| (1900..=2200).contains(&d.year()));
-    if ok.is_none() {
-        v.format(field, "not a valid calendar date");
-    }
-    ok
-}
-
-/// Civil date → proto.
-pub fn date_to_pb(d: Date) -> pb::Date {
-    pb::Date {
-        year: i32::from(d.year()),
-        month: i32::from(d.month()),
-        day: i32::from(d.day()),
-    }
 }
 
 /// The calendar date in Europe/Amsterdam of `now` (the policy's "today").
@@ -340,124 +246,7 @@ pub fn meta_group(name: &str, fields: impl IntoIterator<Item = (String, String)>
     }
 }
 
-/// A stored sealed unit as the API shows it: `group` for one group,
-/// `groups` for several (common.proto `SealedGroup`).
-pub fn sealed_to_pb(s: &SealedRow) -> pb::SealedGroup {
-    let (group, groups) = match s.groups.as_slice() {
-        [one] => (one.clone(), Vec::new()),
-        several => (String::new(), several.to_vec()),
-    };
-    pb::SealedGroup {
-        group,
-        groups,
-        purpose: s.purpose.as_str().to_owned(),
-        key_ids: s.key_ids.iter().map(Uuid::to_string).collect(),
-        ciphertext: s.ciphertext.clone(),
-    }
-}
-
-/// A party key as the API shows it.
-pub fn party_to_pb(p: &PartyKey) -> pb::PartyRef {
-    pb::PartyRef {
-        oin: p.0.to_string(),
-        function: function_to_pb(p.1) as i32,
-    }
-}
-
 // ---- policy violations → request field paths ----
-
-/// Where the groups and fields of a request are, so a policy path
-/// (`contact.youth.postcode`, `fields[3]`) can be shown as the request's path
-/// (`groups[1].fields[0].key`).
-#[derive(Default)]
-pub struct FieldIndex {
-    /// Policy path of each field, in `Facts::fields` order, with its position.
-    positions: Vec<(String, usize, usize)>,
-    groups: BTreeMap<String, usize>,
-}
-
-impl FieldIndex {
-    /// Indexes the groups of a request and returns the policy field paths.
-    pub fn new(groups: &[pb::FieldGroup]) -> (Self, Vec<String>) {
-        let mut idx = Self::default();
-        let mut paths = Vec::new();
-        for (i, g) in groups.iter().enumerate() {
-            idx.groups.entry(g.name.clone()).or_insert(i);
-            for (j, f) in g.fields.iter().enumerate() {
-                let path = format!("{}.{}", g.name, f.key);
-                idx.positions.push((path.clone(), i, j));
-                paths.push(path);
-            }
-        }
-        (idx, paths)
-    }
-
-    fn group_path(&self, group: &str) -> Option<String> {
-        self.groups.get(group).map(|i| format!("groups[{i}].name"))
-    }
-
-    fn field_path(&self, path: &str) -> Option<String> {
-        if let Some(n) = path.strip_prefix("fields[").and_then(|r| r.strip_suffix(']')) {
-            let k: usize = n.parse().ok()?;
-            let (_, i, j) = self.positions.get(k)?;
-            return Some(format!("groups[{i}].fields[{j}].key"));
-        }
-        self.positions
-            .iter()
-            .find(|(p, _, _)| p == path)
-            .map(|(_, i, j)| format!("groups[{i}].fields[{j}].key"))
-    }
-
-    /// The request path of a policy violation (see transfer.proto `Submit`).
-    pub fn request_path(&self, v: &PolicyViolation, names: &RequestNames) -> String {
-        let p = v.field_path.as_str();
-        // R16 in free text: the value's own path.
-        if let Some(key) = p.strip_suffix(".value").and_then(|f| self.field_path(f)) {
-            return format!("{}.value", key.trim_end_matches(".key"));
-        }
-        let subject = |f: &str| format!("{}.{f}", names.subject);
-        match p {
-            "identity.date_of_birth" => subject("date_of_birth"),
-            "school_career.school_type" => subject("school_type"),
-            "school_career.leave_date" => subject("leaving_date"),
-            "school_career.diploma_date" => subject("diploma_date"),
-            "school_career.startkwalificatie" => subject("startkwalificatie"),
-            "school_career.vso_exit_profile" => subject("vso_exit_profile"),
-            "hardheidsclausule" => "hardheidsclausule_justification".into(),
-            "purpose" | "sender.kind" | "sender.function" | "retention" => "purpose".into(),
-            "keys.sender" => names.sender_copy.into(),
-            "recipient.kind" | "recipient.function" | "keys.recipient" => names.recipient.into(),
-            "expertise_request" => "request_id".into(),
-            "return_to_education" => "return_to_education".into(),
-            "fields" => "groups".into(),
-            _ if p == "consent" || p.starts_with("consent.") => "consent_id".into(),
-            _ => {
-                if let Some(g) = self.group_path(p) {
-                    // R8: the missing justification is the problem, not the group.
-                    if v.rule == schakel_policy::RuleId::R8 {
-                        return format!("justifications[{p}]");
-                    }
-                    return g;
-                }
-                self.field_path(p).unwrap_or_else(|| "groups".into())
-            }
-        }
-    }
-}
-
-/// What one request calls the parts the policy names: the facts about the
-/// youth, the recipient and what the sender keeps a sealed copy of
-/// (`Submit`: `subject`, `recipient`, `purpose`; `RequestExpertise`:
-/// `doorstroompunt`; `GiveAdvice`: `request_id`, `advice_text`).
-#[derive(Debug, Clone, Copy)]
-pub struct RequestNames {
-    /// The field holding the subject facts.
-    pub subject: &'static str,
-    /// The field naming the recipient.
-    pub recipient: &'static str,
-    /// The field a missing key of the sender's own function is shown at.
-    pub sender_copy: &'static str,
-}
 
 /// The refusal of a request: the hub's own findings (form problems, what
 /// the directory does not hold) first, then the policy's at the request's
@@ -483,165 +272,6 @@ pub fn refusal(
         HubError::Precondition(all)
     } else {
         HubError::InvalidArgument(all)
-    }
-}
-
-// ---- proto enums ↔ domain ----
-
-/// Proto school type → domain; `None` when unset or unknown.
-pub fn school_type_from_pb(v: i32) -> Option<SchoolType> {
-    match pb::SchoolType::try_from(v).ok()? {
-        pb::SchoolType::Unspecified => None,
-        pb::SchoolType::Pro => Some(SchoolType::Pro),
-        pb::SchoolType::Vso => Some(SchoolType::Vso),
-        pb::SchoolType::Mbo => Some(SchoolType::Mbo),
-        pb::SchoolType::Hbo => Some(SchoolType::Hbo),
-        pb::SchoolType::Wo => Some(SchoolType::Wo),
-        pb::SchoolType::Vo => Some(SchoolType::Vo),
-    }
-}
-
-/// Proto vso exit profile → domain.
-pub fn vso_exit_from_pb(v: i32) -> Option<VsoExitProfile> {
-    match pb::VsoExitProfile::try_from(v).ok()? {
-        pb::VsoExitProfile::Unspecified => None,
-        pb::VsoExitProfile::Vervolgonderwijs => Some(VsoExitProfile::Vervolgonderwijs),
-        pb::VsoExitProfile::Arbeidsmarkt => Some(VsoExitProfile::Arbeidsmarkt),
-        pb::VsoExitProfile::Dagbesteding => Some(VsoExitProfile::Dagbesteding),
-    }
-}
-
-/// Proto consent giver → domain.
-pub fn giver_from_pb(v: i32) -> Option<ConsentGiver> {
-    match pb::ConsentGiver::try_from(v).ok()? {
-        pb::ConsentGiver::Unspecified => None,
-        pb::ConsentGiver::Youth => Some(ConsentGiver::Youth),
-        pb::ConsentGiver::Parent => Some(ConsentGiver::Parent),
-        pb::ConsentGiver::Guardian => Some(ConsentGiver::Guardian),
-        pb::ConsentGiver::Representative => Some(ConsentGiver::Representative),
-    }
-}
-
-/// Domain consent giver → proto.
-pub fn giver_to_pb(g: ConsentGiver) -> pb::ConsentGiver {
-    match g {
-        ConsentGiver::Youth => pb::ConsentGiver::Youth,
-        ConsentGiver::Parent => pb::ConsentGiver::Parent,
-        ConsentGiver::Guardian => pb::ConsentGiver::Guardian,
-        ConsentGiver::Representative => pb::ConsentGiver::Representative,
-    }
-}
-
-/// Proto consent method → domain.
-pub fn method_from_pb(v: i32) -> Option<ConsentMethod> {
-    match pb::ConsentMethod::try_from(v).ok()? {
-        pb::ConsentMethod::Unspecified => None,
-        pb::ConsentMethod::Written => Some(ConsentMethod::Written),
-        pb::ConsentMethod::Digital => Some(ConsentMethod::Digital),
-        pb::ConsentMethod::VerbalRecorded => Some(ConsentMethod::Verbal),
-    }
-}
-
-/// Domain consent method → proto.
-pub fn method_to_pb(m: ConsentMethod) -> pb::ConsentMethod {
-    match m {
-        ConsentMethod::Written => pb::ConsentMethod::Written,
-        ConsentMethod::Digital => pb::ConsentMethod::Digital,
-        ConsentMethod::Verbal => pb::ConsentMethod::VerbalRecorded,
-    }
-}
-
-/// Domain transfer state → the state the API shows (the withdrawal details
-/// travel in `Transfer.withdrawal`).
-pub fn state_to_pb(s: TransferState) -> pb::TransferState {
-    match s {
-        TransferState::Submitted => pb::TransferState::Available,
-        TransferState::Delivered => pb::TransferState::Fetched,
-        TransferState::Acknowledged => pb::TransferState::Acknowledged,
-        TransferState::Accepted => pb::TransferState::Accepted,
-        TransferState::Declined => pb::TransferState::Declined,
-        TransferState::Withdrawn
-        | TransferState::WithdrawalNotified
-        | TransferState::WithdrawalAcknowledged => pb::TransferState::Withdrawn,
-        TransferState::Purged => pb::TransferState::Purged,
-    }
-}
-
-/// API state filter → the domain states it covers; violation when unknown.
-pub fn states_from_pb(v: &mut Violations, field: &str, states: &[i32]) -> Vec<TransferState> {
-    let mut out = Vec::new();
-    for (i, s) in states.iter().enumerate() {
-        match pb::TransferState::try_from(*s) {
-            Ok(pb::TransferState::Unspecified) => {}
-            Ok(pb::TransferState::Available) => out.push(TransferState::Submitted),
-            Ok(pb::TransferState::Fetched) => out.push(TransferState::Delivered),
-            Ok(pb::TransferState::Acknowledged) => out.push(TransferState::Acknowledged),
-            Ok(pb::TransferState::Accepted) => out.push(TransferState::Accepted),
-            Ok(pb::TransferState::Declined) => out.push(TransferState::Declined),
-            Ok(pb::TransferState::Withdrawn) => out.extend([
-                TransferState::Withdrawn,
-                TransferState::WithdrawalNotified,
-                TransferState::WithdrawalAcknowledged,
-            ]),
-            Ok(pb::TransferState::Purged) => out.push(TransferState::Purged),
-            Err(_) => v.format(format!("{field}[{i}]"), "unknown transfer state"),
-        }
-    }
-    out
-}
-
-/// Decline reason code ↔ proto.
-pub fn decline_reason_code(r: pb::DeclineReason) -> Option<&'static str> {
-    Some(match r {
-        pb::DeclineReason::Unspecified => return None,
-        pb::DeclineReason::NotResident => "not_resident",
-        pb::DeclineReason::OutsideTargetGroup => "outside_target_group",
-        pb::DeclineReason::YouthDeclinedSupport => "youth_declined_support",
-        pb::DeclineReason::AlreadySupported => "already_supported",
-        pb::DeclineReason::InsufficientInformation => "insufficient_information",
-        pb::DeclineReason::OtherRoute => "other_route",
-        pb::DeclineReason::Other => "other",
-    })
-}
-
-fn decline_reason_from_code(code: &str) -> pb::DeclineReason {
-    [
-        pb::DeclineReason::NotResident,
-        pb::DeclineReason::OutsideTargetGroup,
-        pb::DeclineReason::YouthDeclinedSupport,
-        pb::DeclineReason::AlreadySupported,
-        pb::DeclineReason::InsufficientInformation,
-        pb::DeclineReason::OtherRoute,
-        pb::DeclineReason::Other,
-    ]
-    .into_iter()
-    .find(|r| decline_reason_code(*r) == Some(code))
-    .unwrap_or(pb::DeclineReason::Unspecified)
-}
-
-/// The sender's judgement on return to education (R6) as a policy fact.
-pub fn return_to_education_fact(v: i32) -> Option<schakel_policy::ReturnToEducation> {
-    match pb::ReturnToEducation::try_from(v).ok()? {
-        pb::ReturnToEducation::Unspecified => None,
-        pb::ReturnToEducation::NotPossible => Some(schakel_policy::ReturnToEducation::NotPossible),
-        pb::ReturnToEducation::Possible => Some(schakel_policy::ReturnToEducation::Possible),
-    }
-}
-
-/// The stored code of the sender's judgement on return to education (R6).
-pub fn return_to_education_code(v: i32) -> Option<&'static str> {
-    match pb::ReturnToEducation::try_from(v).ok()? {
-        pb::ReturnToEducation::Unspecified => None,
-        pb::ReturnToEducation::NotPossible => Some("not_possible"),
-        pb::ReturnToEducation::Possible => Some("possible"),
-    }
-}
-
-fn return_to_education_pb(code: Option<&str>) -> pb::ReturnToEducation {
-    match code {
-        Some("not_possible") => pb::ReturnToEducation::NotPossible,
-        Some("possible") => pb::ReturnToEducation::Possible,
-        _ => pb::ReturnToEducation::Unspecified,
     }
 }
 

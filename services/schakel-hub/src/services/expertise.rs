@@ -20,18 +20,19 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::HubState;
-use super::document::{subject_facts, take_document};
 use super::exchange::{
-    CaseFacts, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key, check_reference,
-    check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size, paginate,
-    party_of, party_to_pb, read_page_token, refusal, require_user, resolve_party, seal_all, sealed_to_pb,
-    today,
+    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race,
+    meta_group, page_size, paginate, party_of, read_page_token, refusal, require_user, resolve_party,
+    seal_all, today,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
+use crate::wire::{
+    RequestNames, check_key, check_reference, check_text, id_or_not_found, party_to_pb, sealed_to_pb,
+    subject_facts, take_document, ts_from_pb, ts_to_pb,
+};
 use schakel_policy::RuleId;
 
 /// What RequestExpertise calls the subject and the recipient.

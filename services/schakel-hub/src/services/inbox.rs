@@ -15,16 +15,18 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, check_reference, check_text, current_keys,
-    decline_reason_code, id_or_not_found, is_race, meta_group, page_size, paginate, party_of, party_to_pb,
-    read_page_token, require_user, seal_all, sealed_to_pb, states_from_pb, transfer_page,
+    CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, current_keys, is_race, meta_group, page_size,
+    paginate, party_of, read_page_token, require_user, seal_all, transfer_page,
 };
 use super::refuse::Attempt;
 use super::transfer::decision_text;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{function_from_pb, ts_from_pb, ts_to_pb};
 use crate::error::{HubError, Violation, Violations};
+use crate::wire::{
+    check_reference, check_text, decline_reason_code, function_from_pb, id_or_not_found, party_to_pb,
+    sealed_to_pb, states_from_pb, ts_from_pb, ts_to_pb,
+};
 use schakel_policy::RuleId;
 
 /// Longest decision reason text.

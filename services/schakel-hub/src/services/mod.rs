@@ -6,7 +6,6 @@ mod admin;
 mod audit;
 mod consent;
 mod directory;
-mod document;
 mod exchange;
 mod expertise;
 mod inbox;
@@ -27,10 +26,10 @@ use schakel_domain::Oin;
 use schakel_proto::v1 as pb;
 use schakel_store::Store;
 
-use crate::convert::organisation_to_pb;
 use crate::error::HubError;
 use crate::regions::RegionTable;
 use crate::tls::ClientAuthority;
+use crate::wire::organisation_to_pb;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]

@@ -17,18 +17,20 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::HubState;
-use super::document::{subject_facts, take_document};
 use super::exchange::{
-    CaseFacts, MAX_PAGE, MAX_TEXT, Names, RequestNames, ToSeal, caller_party, case_entry, check_key,
-    check_reference, check_text, current_keys, end_of_day, id_or_not_found, is_race, meta_group, page_size,
-    parse_id, party_of, refusal, require_user, resolve_party, return_to_education_code,
-    return_to_education_fact, seal_all, sealed_to_pb, states_from_pb, today, transfer_page,
+    CaseFacts, MAX_PAGE, MAX_TEXT, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day,
+    is_race, meta_group, page_size, party_of, refusal, require_user, resolve_party, seal_all, today,
+    transfer_page,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::{function_from_pb, ts_from_pb};
 use crate::error::{HubError, Violation, Violations};
+use crate::wire::{
+    RequestNames, check_key, check_reference, check_text, function_from_pb, id_or_not_found, parse_id,
+    return_to_education_code, return_to_education_fact, sealed_to_pb, states_from_pb, subject_facts,
+    take_document, ts_from_pb,
+};
 use schakel_policy::RuleId;
 
 /// What Submit calls the subject and the recipient.
@@ -85,12 +87,12 @@ pub fn domain_consent(c: &ConsentRow) -> Result<Consent, HubError> {
 fn submit_answer(t: &TransferRow, replayed: bool) -> pb::SubmitResponse {
     pb::SubmitResponse {
         transfer_id: t.transfer_id.to_string(),
-        state: super::exchange::state_to_pb(t.state) as i32,
+        state: crate::wire::state_to_pb(t.state) as i32,
         policy_version: t.policy_version.clone(),
         accepted_groups: t.groups.clone(),
-        submitted_at: Some(crate::convert::ts_to_pb(t.submitted_at)),
+        submitted_at: Some(crate::wire::ts_to_pb(t.submitted_at)),
         replayed,
-        retention_until: Some(crate::convert::ts_to_pb(t.retention_until)),
+        retention_until: Some(crate::wire::ts_to_pb(t.retention_until)),
     }
 }
 
@@ -445,7 +447,7 @@ impl TransferService for TransferApi {
             submitted_after: r.submitted_after.as_ref().and_then(ts_from_pb),
             submitted_before: r.submitted_before.as_ref().and_then(ts_from_pb),
             consent_id: (!r.consent_id.is_empty())
-                .then(|| super::exchange::parse_id(&mut v, "consent_id", &r.consent_id))
+                .then(|| parse_id(&mut v, "consent_id", &r.consent_id))
                 .flatten(),
             open_notices_only: r.open_withdrawal_notices_only,
         };

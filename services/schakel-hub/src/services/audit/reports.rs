@@ -16,8 +16,8 @@ use schakel_store::{AuditQuery, TransferClosure};
 use super::{AuditApi, Filter, checkpoint_to_pb, subject_of, week_before, window};
 use crate::caller::Caller;
 use crate::caller::RequestContext;
-use crate::convert::ts_to_pb;
 use crate::error::{HubError, Violations};
+use crate::wire::ts_to_pb;
 
 fn ms(t: Timestamp) -> u64 {
     u64::try_from(t.as_millisecond()).unwrap_or(0)
@@ -275,7 +275,7 @@ pub(super) async fn anomalies(
                         .party_function
                         .as_deref()
                         .and_then(|f| f.parse().ok())
-                        .map_or(pb::FunctionKind::Unspecified, crate::convert::function_to_pb)
+                        .map_or(pb::FunctionKind::Unspecified, crate::wire::function_to_pb)
                         as i32,
                 }),
                 user_id: a.user_id.unwrap_or_default(),

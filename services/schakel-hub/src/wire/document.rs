@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use schakel_crypto::{GroupPlaintext, PlainField};
 use schakel_domain::{Bsn, DiplomaLevel, FieldGroup};
-use schakel_policy::{FieldType, Policy, SensitivityClass, SpecialText, Subject};
+use schakel_policy::{
+    FieldType, Policy, SensitivityClass, SpecialText, Subject, Violation as PolicyViolation,
+};
 use schakel_proto::v1 as pb;
 
-use super::exchange::{
-    FieldIndex, MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_TEXT, date_from_pb,
-    school_type_from_pb, vso_exit_from_pb,
-};
+use super::convert::{date_from_pb, school_type_from_pb, vso_exit_from_pb};
 use crate::error::Violations;
+use crate::limits::{MAX_FIELD_KEY, MAX_FIELD_VALUE, MAX_FIELDS, MAX_GROUPS, MAX_TEXT};
 
 /// The groups of a request, in plaintext, with what the policy needs.
 pub struct Document {
@@ -361,4 +361,99 @@ pub fn subject_facts(
             startkwalificatie: sk,
         }),
     }
+}
+
+// ---- policy violations → request field paths ----
+
+/// Where the groups and fields of a request are, so a policy path
+/// (`contact.youth.postcode`, `fields[3]`) can be shown as the request's path
+/// (`groups[1].fields[0].key`).
+#[derive(Default)]
+pub struct FieldIndex {
+    /// Policy path of each field, in `Facts::fields` order, with its position.
+    positions: Vec<(String, usize, usize)>,
+    groups: BTreeMap<String, usize>,
+}
+
+impl FieldIndex {
+    /// Indexes the groups of a request and returns the policy field paths.
+    pub fn new(groups: &[pb::FieldGroup]) -> (Self, Vec<String>) {
+        let mut idx = Self::default();
+        let mut paths = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            idx.groups.entry(g.name.clone()).or_insert(i);
+            for (j, f) in g.fields.iter().enumerate() {
+                let path = format!("{}.{}", g.name, f.key);
+                idx.positions.push((path.clone(), i, j));
+                paths.push(path);
+            }
+        }
+        (idx, paths)
+    }
+
+    fn group_path(&self, group: &str) -> Option<String> {
+        self.groups.get(group).map(|i| format!("groups[{i}].name"))
+    }
+
+    fn field_path(&self, path: &str) -> Option<String> {
+        if let Some(n) = path.strip_prefix("fields[").and_then(|r| r.strip_suffix(']')) {
+            let k: usize = n.parse().ok()?;
+            let (_, i, j) = self.positions.get(k)?;
+            return Some(format!("groups[{i}].fields[{j}].key"));
+        }
+        self.positions
+            .iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, i, j)| format!("groups[{i}].fields[{j}].key"))
+    }
+
+    /// The request path of a policy violation (see transfer.proto `Submit`).
+    pub fn request_path(&self, v: &PolicyViolation, names: &RequestNames) -> String {
+        let p = v.field_path.as_str();
+        // R16 in free text: the value's own path.
+        if let Some(key) = p.strip_suffix(".value").and_then(|f| self.field_path(f)) {
+            return format!("{}.value", key.trim_end_matches(".key"));
+        }
+        let subject = |f: &str| format!("{}.{f}", names.subject);
+        match p {
+            "identity.date_of_birth" => subject("date_of_birth"),
+            "school_career.school_type" => subject("school_type"),
+            "school_career.leave_date" => subject("leaving_date"),
+            "school_career.diploma_date" => subject("diploma_date"),
+            "school_career.startkwalificatie" => subject("startkwalificatie"),
+            "school_career.vso_exit_profile" => subject("vso_exit_profile"),
+            "hardheidsclausule" => "hardheidsclausule_justification".into(),
+            "purpose" | "sender.kind" | "sender.function" | "retention" => "purpose".into(),
+            "keys.sender" => names.sender_copy.into(),
+            "recipient.kind" | "recipient.function" | "keys.recipient" => names.recipient.into(),
+            "expertise_request" => "request_id".into(),
+            "return_to_education" => "return_to_education".into(),
+            "fields" => "groups".into(),
+            _ if p == "consent" || p.starts_with("consent.") => "consent_id".into(),
+            _ => {
+                if let Some(g) = self.group_path(p) {
+                    // R8: the missing justification is the problem, not the group.
+                    if v.rule == schakel_policy::RuleId::R8 {
+                        return format!("justifications[{p}]");
+                    }
+                    return g;
+                }
+                self.field_path(p).unwrap_or_else(|| "groups".into())
+            }
+        }
+    }
+}
+
+/// What one request calls the parts the policy names: the facts about the
+/// youth, the recipient and what the sender keeps a sealed copy of
+/// (`Submit`: `subject`, `recipient`, `purpose`; `RequestExpertise`:
+/// `doorstroompunt`; `GiveAdvice`: `request_id`, `advice_text`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestNames {
+    /// The field holding the subject facts.
+    pub subject: &'static str,
+    /// The field naming the recipient.
+    pub recipient: &'static str,
+    /// The field a missing key of the sender's own function is shown at.
+    pub sender_copy: &'static str,
 }

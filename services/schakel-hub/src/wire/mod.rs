@@ -1,0 +1,17 @@
+//! The wire boundary: what a request says, decoded into domain and policy
+//! types with every problem collected at once (a typed refusal), and the
+//! answers written back. Pure: no database, no hub state. The handlers in
+//! `services` go wire in → use case → wire out.
+//!
+//! - [`check`]: caller-chosen keys, references, free text, ids.
+//! - [`convert`]: proto ↔ domain enums, dates, timestamps, small answers.
+//! - [`document`]: a submitted document (groups, justifications, subject
+//!   facts) and where each policy path sits in the request.
+
+pub mod check;
+pub mod convert;
+pub mod document;
+
+pub use check::*;
+pub use convert::*;
+pub use document::*;
