@@ -21,8 +21,8 @@ use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    FieldIndex, RequestNames, decline_reason_from_code, function_from_pb, party_to_pb,
-    return_to_education_pb, state_to_pb, ts_to_pb,
+    FieldIndex, RequestNames, decline_reason_from_code, party_key, party_to_pb, return_to_education_pb,
+    state_to_pb, ts_to_pb,
 };
 
 pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_TEXT};
@@ -83,16 +83,20 @@ pub async fn resolve_party(
     field: &str,
     r: Option<&pb::PartyRef>,
 ) -> Result<Option<ResolvedParty>, HubError> {
-    let Some(r) = r else {
-        v.format(field, "the party must be given");
-        return Ok(None);
-    };
-    let oin = v.parse::<Oin>(&format!("{field}.oin"), &r.oin);
-    let function = function_from_pb(r.function);
-    if function.is_none() {
-        v.format(format!("{field}.function"), "the function must be set");
-    }
-    let (Some(oin), Some(function)) = (oin, function) else {
+    let key = party_key(v, field, r);
+    resolve(state, v, field, key).await
+}
+
+/// Resolves a party key read from a request ([`party_key`]) to a
+/// registered, active organisation function; `None` (with a violation on
+/// `field` when the directory does not hold it) otherwise.
+pub async fn resolve(
+    state: &HubState,
+    v: &mut Violations,
+    field: &str,
+    key: Option<PartyKey>,
+) -> Result<Option<ResolvedParty>, HubError> {
+    let Some((oin, function)) = key else {
         return Ok(None);
     };
     let org = state.store.get_organisation(&oin).await?;

@@ -6,9 +6,7 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{
-    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState,
-};
+use schakel_domain::{Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, TransferState};
 use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::transfer_service_server::TransferService;
@@ -18,18 +16,16 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, MAX_PAGE, MAX_TEXT, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day,
-    is_race, meta_group, page_size, party_of, refusal, require_user, resolve_party, seal_all, today,
-    transfer_page,
+    CaseFacts, MAX_PAGE, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race,
+    meta_group, page_size, party_of, refusal, require_user, resolve, seal_all, today, transfer_page,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    RequestNames, check_key, check_reference, check_text, function_from_pb, id_or_not_found, parse_id,
-    return_to_education_code, return_to_education_fact, sealed_to_pb, states_from_pb, subject_facts,
-    take_document, ts_from_pb,
+    RequestNames, SubmitTransfer, function_from_pb, id_or_not_found, key_problem, parse_id, sealed_to_pb,
+    states_from_pb, ts_from_pb,
 };
 use schakel_policy::RuleId;
 
@@ -84,6 +80,76 @@ pub fn domain_consent(c: &ConsentRow) -> Result<Consent, HubError> {
     }
 }
 
+/// The consent a Submit names, as the decision needs it (R4, R13).
+struct NamedConsent {
+    /// The stored consent, when the sender recorded one with that id.
+    row: Option<ConsentRow>,
+    /// What the policy is told.
+    consent: ConsentRef,
+    /// Whether the youth's own refusal was recorded after it.
+    refused_by_youth_since: bool,
+}
+
+/// Reads the consent `id` (only the sender's own: another's answers like
+/// an unknown id) and the youth's later refusal, if any: one read each.
+async fn named_consent(
+    state: &HubState,
+    caller: &Caller,
+    id: Option<Uuid>,
+    pseudonym: Option<&str>,
+) -> Result<NamedConsent, HubError> {
+    let row = match id {
+        Some(id) => state
+            .store
+            .consent(id)
+            .await?
+            .filter(|c| c.recorder == party_of(caller)),
+        None => None,
+    };
+    let consent = match (id, &row) {
+        // None named, or not a UUID (a form problem already found).
+        (None, _) => ConsentRef::Absent,
+        (Some(_), None) => ConsentRef::Unknown,
+        (Some(_), Some(c)) if pseudonym.is_some() && c.subject.as_deref() != pseudonym => {
+            ConsentRef::OtherYouth
+        }
+        (Some(_), Some(c)) => ConsentRef::Recorded(domain_consent(c)?),
+    };
+    // The youth's own refusal, recorded by the sender after that consent for
+    // the same purpose and recipient.
+    let refused_by_youth_since = match (&consent, &row) {
+        (ConsentRef::Recorded(_), Some(c)) if c.subject.is_some() => {
+            let filter = ConsentFilter {
+                subject: c.subject.clone(),
+                purpose: Some(c.purpose.clone()),
+                status: Some(ConsentStatus::Refused),
+                recipient_oin: Some(c.recipient.0.clone()),
+                recipient_function: Some(c.recipient.1),
+                recorded_after: Some(c.recorded_at),
+                recorded_before: None,
+            };
+            state
+                .store
+                .list_consents(&party_of(caller), &filter, None, MAX_PAGE)
+                .await?
+                .iter()
+                // Later in recording order: the time (stored to the
+                // millisecond), then the id (UUID v7, ordered by creation
+                // within a hub).
+                .any(|r| {
+                    r.giver == ConsentGiver::Youth
+                        && (r.recorded_at, r.consent_id) > (c.recorded_at, c.consent_id)
+                })
+        }
+        _ => false,
+    };
+    Ok(NamedConsent {
+        row,
+        consent,
+        refused_by_youth_since,
+    })
+}
+
 fn submit_answer(t: &TransferRow, replayed: bool) -> pb::SubmitResponse {
     pb::SubmitResponse {
         transfer_id: t.transfer_id.to_string(),
@@ -133,100 +199,36 @@ impl TransferApi {
         let state = &self.0;
         let now = Timestamp::now();
         let on = today(now)?;
-        let mut v = Violations::default();
-        check_key(&mut v, "idempotency_key", &r.idempotency_key);
-        v.known_enum::<pb::ReturnToEducation>("return_to_education", r.return_to_education);
         let fingerprint = state.pseudonymiser.fingerprint("submit", &r.encode_to_vec());
         // A retry returns the first answer, even if the world changed since.
-        if v.is_empty()
+        if key_problem(&r.idempotency_key).is_none()
             && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint).await?
         {
             return Ok(answer);
         }
-
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is read here (issue 19).
-        let pb::SubmitRequest {
+        let mut v = Violations::default();
+        let SubmitTransfer {
             idempotency_key,
-            purpose: purpose_text,
-            recipient: recipient_ref,
-            subject: mut subject_pb,
-            groups: mut group_pbs,
-            justifications: mut justification_pbs,
+            purpose: purpose_id,
+            recipient,
+            document: doc,
+            subject,
             hardheidsclausule,
-            mut hardheidsclausule_justification,
-            consent_id: consent_text,
+            consent_id,
             return_to_education,
-            mut client_reference,
-        } = r;
-        let purpose_id = v.parse::<PurposeId>("purpose", &purpose_text);
-        let recipient = resolve_party(state, &mut v, "recipient", recipient_ref.as_ref()).await?;
-        let doc = take_document(&mut v, &mut group_pbs, &mut justification_pbs, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", subject_pb.as_mut(), &doc, on);
+            return_to_education_code,
+            client_reference,
+        } = SubmitTransfer::read(r, &mut v, on);
+        let recipient = resolve(state, &mut v, "recipient", recipient).await?;
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        check_reference(&mut v, "client_reference", &client_reference);
-        check_text(
-            &mut v,
-            "hardheidsclausule_justification",
-            &hardheidsclausule_justification,
-            MAX_TEXT,
-        );
-        if !hardheidsclausule && !hardheidsclausule_justification.is_empty() {
-            v.format(
-                "hardheidsclausule_justification",
-                "only given when the hardheidsclausule is invoked",
-            );
-        }
         // What the decision needs from the database, read once each: the
         // consent the request names (only the sender's own, R4) and the keys
         // of both functions (R9, R12).
-        let consent_id = match consent_text.as_str() {
-            "" => None,
-            text => parse_id(&mut v, "consent_id", text),
-        };
-        let consent_row = match consent_id {
-            Some(id) => state
-                .store
-                .consent(id)
-                .await?
-                .filter(|c| c.recorder == party_of(caller)),
-            None => None,
-        };
-        let consent = match (consent_id, &consent_row) {
-            // None named, or not a UUID (a form problem already found).
-            (None, _) => ConsentRef::Absent,
-            (Some(_), None) => ConsentRef::Unknown,
-            (Some(_), Some(c)) if pseudonym.is_some() && c.subject != pseudonym => ConsentRef::OtherYouth,
-            (Some(_), Some(c)) => ConsentRef::Recorded(domain_consent(c)?),
-        };
-        // The youth's own refusal, recorded by the sender after that consent
-        // for the same purpose and recipient (R4, R13).
-        let refused_by_youth_since = match (&consent, &consent_row) {
-            (ConsentRef::Recorded(_), Some(c)) if c.subject.is_some() => {
-                let filter = ConsentFilter {
-                    subject: c.subject.clone(),
-                    purpose: Some(c.purpose.clone()),
-                    status: Some(ConsentStatus::Refused),
-                    recipient_oin: Some(c.recipient.0.clone()),
-                    recipient_function: Some(c.recipient.1),
-                    recorded_after: Some(c.recorded_at),
-                    recorded_before: None,
-                };
-                state
-                    .store
-                    .list_consents(&party_of(caller), &filter, None, MAX_PAGE)
-                    .await?
-                    .iter()
-                    // Later in recording order: the time (stored to the
-                    // millisecond), then the id (UUID v7, ordered by creation
-                    // within a hub).
-                    .any(|r| {
-                        r.giver == ConsentGiver::Youth
-                            && (r.recorded_at, r.consent_id) > (c.recorded_at, c.consent_id)
-                    })
-            }
-            _ => false,
-        };
+        let NamedConsent {
+            row: consent_row,
+            consent,
+            refused_by_youth_since,
+        } = named_consent(state, caller, consent_id, pseudonym.as_deref()).await?;
         let recipient_keys = match &recipient {
             Some(r) => current_keys(state, &(r.party.oin().clone(), r.party.function()), now).await?,
             None => Vec::new(),
@@ -256,9 +258,9 @@ impl TransferApi {
                     fields: doc.fields.clone(),
                     special_text: doc.special_text(&state.policy, on),
                     justifications: doc.justifications.clone(),
-                    hardheidsclausule: hardheidsclausule.then(|| hardheidsclausule_justification.clone()),
+                    hardheidsclausule: hardheidsclausule.clone(),
                     open_expertise_request: false,
-                    return_to_education: return_to_education_fact(return_to_education),
+                    return_to_education,
                 },
                 &state.policy,
                 on,
@@ -309,11 +311,8 @@ impl TransferApi {
             .iter()
             .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
             .collect();
-        if hardheidsclausule_applied {
-            meta.push((
-                "hardheidsclausule".into(),
-                std::mem::take(&mut hardheidsclausule_justification),
-            ));
+        if hardheidsclausule_applied && let Some(text) = hardheidsclausule {
+            meta.push(("hardheidsclausule".into(), text));
         }
         if !meta.is_empty() {
             to_seal.push(ToSeal {
@@ -334,8 +333,8 @@ impl TransferApi {
             consent_id: consent_row.as_ref().map(|c| c.consent_id),
             policy_version: state.policy.version().to_owned(),
             hardheidsclausule: hardheidsclausule_applied,
-            return_to_education: return_to_education_code(return_to_education).map(str::to_owned),
-            client_reference: std::mem::take(&mut client_reference),
+            return_to_education: return_to_education_code.map(str::to_owned),
+            client_reference,
             groups: group_names,
             state: TransferState::Submitted,
             submitted_at: now,
@@ -524,7 +523,7 @@ impl TransferService for TransferApi {
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
-    use schakel_domain::{ConsentGiver, ConsentMethod, FunctionKind};
+    use schakel_domain::{ConsentMethod, FunctionKind, PurposeId};
 
     use super::*;
 

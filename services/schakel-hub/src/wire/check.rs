@@ -9,18 +9,23 @@ use crate::limits::{MAX_IDEMPOTENCY_KEY, MAX_REFERENCE};
 /// Checks a caller-chosen key (idempotency key) of 1–128 printable
 /// characters, holding no number that could be a BSN.
 pub fn check_key(v: &mut Violations, field: &str, key: &str) {
+    if let Some(problem) = key_problem(key) {
+        v.format(field, problem);
+    }
+}
+
+/// What is wrong with a caller-chosen key, if anything ([`check_key`]).
+pub fn key_problem(key: &str) -> Option<String> {
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        v.format(
-            field,
-            format!("must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"),
-        );
+        Some(format!(
+            "must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters without spaces"
+        ))
     } else if schakel_domain::holds_possible_bsn(key) {
         // Keys are stored in clear beside the record, to answer retries:
         // personal data must not be one.
-        v.format(
-            field,
-            "must not contain a number that could be a BSN (9 digits passing the elfproef)",
-        );
+        Some("must not contain a number that could be a BSN (9 digits passing the elfproef)".to_owned())
+    } else {
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_domain::{
-    ConsentGiver, ConsentMethod, FunctionKind, OrgKind, SchoolType, TransferState, VsoExitProfile,
+    ConsentGiver, ConsentMethod, FunctionKind, Oin, OrgKind, SchoolType, TransferState, VsoExitProfile,
 };
 use schakel_proto::v1 as pb;
 use schakel_store::{Organisation, PartyKey, RecipientKey, SealedRow};
@@ -160,6 +160,21 @@ pub fn sealed_to_pb(s: &SealedRow) -> pb::SealedGroup {
         key_ids: s.key_ids.iter().map(Uuid::to_string).collect(),
         ciphertext: s.ciphertext.clone(),
     }
+}
+
+/// A `PartyRef` of a request as a party key; problems are violations on
+/// `field` (whether the party exists is the directory's to say).
+pub fn party_key(v: &mut Violations, field: &str, r: Option<&pb::PartyRef>) -> Option<PartyKey> {
+    let Some(r) = r else {
+        v.format(field, "the party must be given");
+        return None;
+    };
+    let oin = v.parse::<Oin>(&format!("{field}.oin"), &r.oin);
+    let function = function_from_pb(r.function);
+    if function.is_none() {
+        v.format(format!("{field}.function"), "the function must be set");
+    }
+    oin.zip(function)
 }
 
 /// A party key as the API shows it.

@@ -1,0 +1,98 @@
+//! TransferService requests as the hub reads them.
+
+use jiff::civil::Date;
+use schakel_domain::PurposeId;
+use schakel_policy::ReturnToEducation;
+use schakel_proto::v1 as pb;
+use schakel_store::PartyKey;
+use uuid::Uuid;
+
+use super::check::{check_key, check_reference, check_text, parse_id};
+use super::convert::{party_key, return_to_education_code, return_to_education_fact};
+use super::document::{Document, SubjectIn, subject_facts, take_document};
+use crate::error::Violations;
+use crate::limits::MAX_TEXT;
+
+/// A Submit request, read: every field of `pb::SubmitRequest` by name
+/// (a field added to the proto does not compile until it is read here),
+/// each checked, every problem collected in the caller's [`Violations`] so
+/// the sender learns them all at once with the policy's. A part that could
+/// not be read is `None`.
+pub struct SubmitTransfer {
+    /// The sender's idempotency key (checked: printable, no BSN).
+    pub idempotency_key: String,
+    /// The purpose stated.
+    pub purpose: Option<PurposeId>,
+    /// The recipient named (whether it exists is the directory's to say).
+    pub recipient: Option<PartyKey>,
+    /// The document, taken out of the request into zeroizing plaintext.
+    pub document: Document,
+    /// The facts about the youth, checked against the document.
+    pub subject: SubjectIn,
+    /// The written justification, when the sender invokes the
+    /// hardheidsclausule (R2).
+    pub hardheidsclausule: Option<String>,
+    /// The consent named: `None` when none is (or the id is not a UUID,
+    /// which is a violation already).
+    pub consent_id: Option<Uuid>,
+    /// The sender's judgement on return to initial education (R6).
+    pub return_to_education: Option<ReturnToEducation>,
+    /// That judgement as stored with the transfer.
+    pub return_to_education_code: Option<&'static str>,
+    /// The sender's own reference (checked: no personal data).
+    pub client_reference: String,
+}
+
+impl SubmitTransfer {
+    /// Reads `r`, judging dates against `on` (the decision date).
+    pub fn read(r: pb::SubmitRequest, v: &mut Violations, on: Date) -> Self {
+        let pb::SubmitRequest {
+            idempotency_key,
+            purpose,
+            recipient,
+            mut subject,
+            mut groups,
+            mut justifications,
+            hardheidsclausule,
+            hardheidsclausule_justification,
+            consent_id,
+            return_to_education,
+            client_reference,
+        } = r;
+        check_key(v, "idempotency_key", &idempotency_key);
+        let purpose = v.parse::<PurposeId>("purpose", &purpose);
+        let recipient = party_key(v, "recipient", recipient.as_ref());
+        let document = take_document(v, &mut groups, &mut justifications, &["identity"]);
+        let subject = subject_facts(v, "subject", subject.as_mut(), &document, on);
+        check_reference(v, "client_reference", &client_reference);
+        check_text(
+            v,
+            "hardheidsclausule_justification",
+            &hardheidsclausule_justification,
+            MAX_TEXT,
+        );
+        if !hardheidsclausule && !hardheidsclausule_justification.is_empty() {
+            v.format(
+                "hardheidsclausule_justification",
+                "only given when the hardheidsclausule is invoked",
+            );
+        }
+        let consent_id = match consent_id.as_str() {
+            "" => None,
+            text => parse_id(v, "consent_id", text),
+        };
+        v.known_enum::<pb::ReturnToEducation>("return_to_education", return_to_education);
+        Self {
+            idempotency_key,
+            purpose,
+            recipient,
+            document,
+            subject,
+            hardheidsclausule: hardheidsclausule.then_some(hardheidsclausule_justification),
+            consent_id,
+            return_to_education: return_to_education_fact(return_to_education),
+            return_to_education_code: return_to_education_code(return_to_education),
+            client_reference,
+        }
+    }
+}
