@@ -44,6 +44,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// The life-cycle state of an expertise request (R7).
+    pub enum ExpertiseState: "expertise.state" {
+        /// Asked; the Doorstroompunt has not answered.
+        Open = "open",
+        /// The Doorstroompunt gave its advice.
+        Answered = "answered",
+        /// Retention expired: content removed (R15).
+        Purged = "purged",
+    }
+}
+
+text_enum! {
     /// Something that happens to a transfer.
     pub enum TransferEvent: "transfer.event" {
         /// The recipient function fetched the sealed groups.

@@ -19,7 +19,7 @@ use crate::{Policy, RuleId, Violation};
 /// The facts of a consent (or refusal) being recorded. Parts the request
 /// did not give in a usable form are `None` and their rules are skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentRecord {
+pub struct ConsentToRecord {
     /// The purpose it is for.
     pub purpose: PurposeId,
     /// Given or refused.
@@ -38,7 +38,7 @@ pub struct ConsentRecord {
 
 /// The violations of recording `record` under `policy`. Paths: `purpose`,
 /// `recipient.kind`, `recipient.function`, `groups[i]`, `consent.giver`.
-pub fn decide_consent_record(record: &ConsentRecord, policy: &Policy) -> Vec<Violation> {
+pub fn decide_consent_record(record: &ConsentToRecord, policy: &Policy) -> Vec<Violation> {
     let mut found = Found(BTreeSet::new());
     let purpose = policy
         .purpose_on(&record.purpose, record.on)

@@ -22,7 +22,7 @@ mod load;
 mod model;
 mod rule;
 
-pub use consent::{ConsentRecord, decide_consent_record};
+pub use consent::{ConsentToRecord, decide_consent_record};
 pub use decide::{BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retention, Violation, decide};
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};

@@ -12,7 +12,7 @@ use schakel_domain::{
     OrgKind, SchoolType, VsoExitProfile,
 };
 use schakel_policy::{
-    Channel, ConsentRecord, ConsentRef, Decision, Ground, ReturnToEducation, RuleId, SpecialText, decide,
+    Channel, ConsentRef, ConsentToRecord, Decision, Ground, ReturnToEducation, RuleId, SpecialText, decide,
     decide_consent_record, load,
 };
 
@@ -1099,7 +1099,7 @@ fn violation_messages_never_contain_values() {
 fn recording_a_consent_or_a_refusal() {
     let policy = policy();
     let werk = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
-    let record = |status, giver, age: i16| ConsentRecord {
+    let record = |status, giver, age: i16| ConsentToRecord {
         purpose: pid("handover.school_to_gemeente"),
         status,
         giver: Some(giver),
@@ -1108,7 +1108,7 @@ fn recording_a_consent_or_a_refusal() {
         date_of_birth: Some(date(2026 - age, 1, 1)),
         on: TODAY,
     };
-    let found = |r: &ConsentRecord| -> Vec<(RuleId, String)> {
+    let found = |r: &ConsentToRecord| -> Vec<(RuleId, String)> {
         decide_consent_record(r, &policy)
             .into_iter()
             .map(|v| (v.rule, v.field_path))

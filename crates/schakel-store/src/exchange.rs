@@ -16,7 +16,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_audit::{Entry, RowTable};
 use schakel_domain::{
-    ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, PurposeId, TransferState,
+    ConsentGiver, ConsentMethod, ConsentStatus, ExpertiseState, FieldGroup, FunctionKind, Oin, PurposeId,
+    TransferState,
 };
 use sqlx::Row;
 use uuid::Uuid;
@@ -301,7 +302,7 @@ pub struct ExpertiseRow {
     /// Subject pseudonym.
     pub subject: String,
     /// `open`, `answered` or `purged`.
-    pub state: String,
+    pub state: ExpertiseState,
     /// Groups sealed with the request.
     pub groups: Vec<String>,
     /// When asked.
@@ -329,8 +330,8 @@ pub struct ExpertiseRow {
 pub struct ExpertiseFilter {
     /// Requests the party asked (`true`) or received.
     pub asked: bool,
-    /// Only this state (`open`, `answered`, `purged`).
-    pub state: Option<String>,
+    /// Only this state.
+    pub state: Option<ExpertiseState>,
     /// Asked at or after.
     pub requested_after: Option<Timestamp>,
     /// Asked before.
@@ -551,7 +552,7 @@ macro_rules! expertise_from_row {
                 parse("expertise doorstroompunt", &text!(r, "dp_function"))?,
             ),
             subject: col!(r, "subject"),
-            state: col!(r, "state"),
+            state: parse("expertise state", &text!(r, "state"))?,
             groups: words(&text!(r, "groups")),
             requested_at: ts("expertise requested_at", col!(r, "requested_at"))?,
             policy_version: col!(r, "policy_version"),
@@ -1346,7 +1347,7 @@ impl Store {
                 party.1.as_str(),
                 if f.asked { "asked" } else { "received" },
                 before.map(|u| u.to_string()),
-                f.state.as_deref(),
+                f.state.map(|s| s.as_str()),
                 opt_ms(f.requested_after),
                 opt_ms(f.requested_before),
                 limit(max)

@@ -228,7 +228,7 @@ pub(crate) fn expertise_meta(row: &ExpertiseRow, idem: &Idempotency) -> Hash {
         .text(doorstroompunt.0.as_str())
         .text(doorstroompunt.1.as_str())
         .text(subject)
-        .text(state)
+        .text(state.as_str())
         .list(groups)
         .ms(*requested_at)
         .text(policy_version)

@@ -694,7 +694,7 @@ async fn an_expertise_request_is_answered_once(s: Store, _url: String) {
         requester: werk.clone(),
         doorstroompunt: dp.clone(),
         subject: "pseudonym-1".into(),
-        state: "open".into(),
+        state: schakel_domain::ExpertiseState::Open,
         groups: vec!["identity".into()],
         requested_at: t0(),
         policy_version: "policy-1".into(),
@@ -737,7 +737,7 @@ async fn an_expertise_request_is_answered_once(s: Store, _url: String) {
         .await
         .unwrap();
     let answered = s.expertise(asked.request_id).await.unwrap().unwrap();
-    assert_eq!(answered.state, "answered");
+    assert_eq!(answered.state, schakel_domain::ExpertiseState::Answered);
     assert_eq!(answered.outcome.as_deref(), Some("return_possible"));
     assert_eq!(answered.advice_groups, vec!["meta.advice".to_owned()]);
     assert_eq!(

@@ -27,7 +27,7 @@ use crate::wire::{
     check_key, check_reference, date_from_pb, date_to_pb, function_from_pb, giver_from_pb, giver_to_pb,
     id_or_not_found, method_from_pb, method_to_pb, party_to_pb, ts_from_pb, ts_to_pb,
 };
-use schakel_policy::{ConsentRecord, RuleId, decide_consent_record};
+use schakel_policy::{ConsentToRecord, RuleId, decide_consent_record};
 
 /// The ConsentService handlers.
 #[derive(Debug, Clone)]
@@ -207,7 +207,7 @@ impl ConsentApi {
         // R1, R4, R9, R12, R13: whether this giver may say this, for this
         // purpose, recipient and groups, is the policy's to decide.
         if let (Some(purpose), Some(status)) = (&purpose_id, status) {
-            let record = ConsentRecord {
+            let record = ConsentToRecord {
                 purpose: purpose.clone(),
                 status,
                 giver,

@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{FunctionKind, PurposeId};
+use schakel_domain::{ExpertiseState, FunctionKind, PurposeId};
 use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys, Subject};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::expertise_service_server::ExpertiseService;
@@ -72,12 +72,11 @@ fn outcome_pb(code: Option<&str>) -> pb::AdviceOutcome {
     }
 }
 
-fn state_pb(s: &str) -> pb::ExpertiseState {
+fn state_pb(s: ExpertiseState) -> pb::ExpertiseState {
     match s {
-        "open" => pb::ExpertiseState::Open,
-        "answered" => pb::ExpertiseState::Answered,
-        "purged" => pb::ExpertiseState::Purged,
-        _ => pb::ExpertiseState::Unspecified,
+        ExpertiseState::Open => pb::ExpertiseState::Open,
+        ExpertiseState::Answered => pb::ExpertiseState::Answered,
+        ExpertiseState::Purged => pb::ExpertiseState::Purged,
     }
 }
 
@@ -105,7 +104,7 @@ impl ExpertiseApi {
             request_id: e.request_id.to_string(),
             requester: Some(party_to_pb(&e.requester)),
             doorstroompunt: Some(party_to_pb(&e.doorstroompunt)),
-            state: state_pb(&e.state) as i32,
+            state: state_pb(e.state) as i32,
             groups: e.groups.clone(),
             requested_at: Some(ts_to_pb(e.requested_at)),
             answered_at: e.answered_at.map(ts_to_pb),
@@ -301,7 +300,7 @@ impl ExpertiseApi {
             requester: party_of(caller),
             doorstroompunt: dp_key,
             subject: pseudonym,
-            state: "open".into(),
+            state: ExpertiseState::Open,
             groups: names.clone(),
             requested_at: now,
             policy_version: state.policy.version().to_owned(),
@@ -440,7 +439,7 @@ impl ExpertiseApi {
                 special_text: doc.special_text(&state.policy, on),
                 justifications: doc.justifications.clone(),
                 hardheidsclausule: None,
-                open_expertise_request: request.state == "open",
+                open_expertise_request: request.state == ExpertiseState::Open,
                 return_to_education: None,
             },
             &state.policy,
@@ -569,9 +568,9 @@ impl ExpertiseService for ExpertiseApi {
             _ => caller.function == FunctionKind::Participatiewet,
         };
         let st = match pb::ExpertiseState::try_from(r.state) {
-            Ok(pb::ExpertiseState::Open) => Some("open"),
-            Ok(pb::ExpertiseState::Answered) => Some("answered"),
-            Ok(pb::ExpertiseState::Purged) => Some("purged"),
+            Ok(pb::ExpertiseState::Open) => Some(ExpertiseState::Open),
+            Ok(pb::ExpertiseState::Answered) => Some(ExpertiseState::Answered),
+            Ok(pb::ExpertiseState::Purged) => Some(ExpertiseState::Purged),
             _ => None,
         };
         let token = std::mem::take(&mut r.page_token);
@@ -591,7 +590,7 @@ impl ExpertiseService for ExpertiseApi {
                 &party_of(&caller),
                 &ExpertiseFilter {
                     asked,
-                    state: st.map(str::to_owned),
+                    state: st,
                     requested_after: r.requested_after.as_ref().and_then(ts_from_pb),
                     requested_before: r.requested_before.as_ref().and_then(ts_from_pb),
                 },
@@ -621,7 +620,7 @@ impl ExpertiseService for ExpertiseApi {
         let e = self
             .own_request(&caller, &req.get_ref().request_id, false)
             .await?;
-        if e.state == "purged" {
+        if e.state == ExpertiseState::Purged {
             return Err(precondition(Violation::rule(
                 "request_id",
                 RuleId::R15,
@@ -676,9 +675,9 @@ impl ExpertiseService for ExpertiseApi {
         let (caller, ctx) = Caller::with_context(&req)?;
         require_user(&ctx)?;
         let e = self.own_request(&caller, &req.get_ref().request_id, true).await?;
-        match e.state.as_str() {
-            "answered" => {}
-            "purged" => {
+        match e.state {
+            ExpertiseState::Answered => {}
+            ExpertiseState::Purged => {
                 return Err(precondition(Violation::rule(
                     "request_id",
                     RuleId::R15,
