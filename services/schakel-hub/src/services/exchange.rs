@@ -25,7 +25,7 @@ use crate::wire::{
     state_to_pb, ts_to_pb,
 };
 
-pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_TEXT};
+pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE};
 
 /// The caller as a party key.
 pub fn party_of(caller: &Caller) -> PartyKey {

@@ -21,17 +21,16 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, MAX_TEXT, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race,
-    meta_group, page_size, paginate, party_of, read_page_token, refusal, require_user, resolve_party,
-    seal_all, today,
+    CaseFacts, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race, meta_group,
+    page_size, paginate, party_of, read_page_token, refusal, require_user, resolve, seal_all, today,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    RequestNames, check_key, check_reference, check_text, id_or_not_found, party_to_pb, sealed_to_pb,
-    subject_facts, take_document, ts_from_pb, ts_to_pb,
+    Advise, AskExpertise, RequestNames, id_or_not_found, key_problem, outcome_pb, party_to_pb, sealed_to_pb,
+    ts_from_pb, ts_to_pb,
 };
 use schakel_policy::RuleId;
 
@@ -53,24 +52,6 @@ const ADVICE_NAMES: RequestNames = RequestNames {
 /// The ExpertiseService handlers.
 #[derive(Debug, Clone)]
 pub struct ExpertiseApi(pub HubState);
-
-fn outcome_code(v: i32) -> Option<&'static str> {
-    match pb::AdviceOutcome::try_from(v).ok()? {
-        pb::AdviceOutcome::Unspecified => None,
-        pb::AdviceOutcome::ReturnPossible => Some("return_possible"),
-        pb::AdviceOutcome::ReturnNotPossible => Some("return_not_possible"),
-        pb::AdviceOutcome::DoorstroompuntTakesOver => Some("doorstroompunt_takes_over"),
-    }
-}
-
-fn outcome_pb(code: Option<&str>) -> pb::AdviceOutcome {
-    match code {
-        Some("return_possible") => pb::AdviceOutcome::ReturnPossible,
-        Some("return_not_possible") => pb::AdviceOutcome::ReturnNotPossible,
-        Some("doorstroompunt_takes_over") => pb::AdviceOutcome::DoorstroompuntTakesOver,
-        _ => pb::AdviceOutcome::Unspecified,
-    }
-}
 
 fn state_pb(s: ExpertiseState) -> pb::ExpertiseState {
     match s {
@@ -187,39 +168,28 @@ impl ExpertiseApi {
         // R7: only the Participatiewet function gets here (authz::may_call_method).
         let now = Timestamp::now();
         let on = today(now)?;
-        let mut v = Violations::default();
-        check_key(&mut v, "idempotency_key", &r.idempotency_key);
         let fp = state
             .pseudonymiser
             .fingerprint("expertise.request", &r.encode_to_vec());
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::RequestExpertiseRequest {
-            mut idempotency_key,
-            doorstroompunt,
-            mut subject,
-            mut groups,
-            mut question,
-            mut client_reference,
-        } = r;
-        if v.is_empty()
-            && let Some(answer) = self.replay_request(caller, &idempotency_key, &fp).await?
+        if key_problem(&r.idempotency_key).is_none()
+            && let Some(answer) = self.replay_request(caller, &r.idempotency_key, &fp).await?
         {
             return Ok(answer);
         }
+        let mut v = Violations::default();
+        let AskExpertise {
+            idempotency_key,
+            doorstroompunt,
+            document: doc,
+            subject,
+            question,
+            client_reference,
+        } = AskExpertise::read(r, &mut v, on);
         let purpose_id: PurposeId = PurposeId::EXPERTISE_REQUEST
             .parse()
             .map_err(|_| HubError::Internal)?;
-        let dp = resolve_party(state, &mut v, "doorstroompunt", doorstroompunt.as_ref()).await?;
-        let mut justifications = Vec::new();
-        let doc = take_document(&mut v, &mut groups, &mut justifications, &["identity"]);
-        let subject = subject_facts(&mut v, "subject", subject.as_mut(), &doc, on);
+        let dp = resolve(state, &mut v, "doorstroompunt", doorstroompunt).await?;
         let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        if question.trim().is_empty() {
-            v.format("question", "ask a question");
-        }
-        check_text(&mut v, "question", &question, MAX_TEXT);
-        check_reference(&mut v, "client_reference", &client_reference);
         // The keys of both functions (R9, R12): without one the Doorstroompunt
         // cannot receive, and that refusal is the policy's, audited like any
         // other.
@@ -286,10 +256,7 @@ impl ExpertiseApi {
             })
             .collect();
         to_seal.push(ToSeal {
-            plain: meta_group(
-                "meta.question",
-                [("question".to_owned(), std::mem::take(&mut question))],
-            ),
+            plain: meta_group("meta.question", [("question".to_owned(), question)]),
             purpose: purpose_id.clone(),
         });
         let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
@@ -305,7 +272,7 @@ impl ExpertiseApi {
             requested_at: now,
             policy_version: state.policy.version().to_owned(),
             retention_until: end_of_day(retention.until),
-            client_reference: std::mem::take(&mut client_reference),
+            client_reference,
             answered_at: None,
             outcome: None,
             advice_groups: Vec::new(),
@@ -321,7 +288,7 @@ impl ExpertiseApi {
             names,
         );
         let idem = Idempotency {
-            key: std::mem::take(&mut idempotency_key),
+            key: idempotency_key,
             fingerprint: fp,
         };
         match state
@@ -353,25 +320,13 @@ impl ExpertiseApi {
         // R7: only the Doorstroompunt gets here (authz::may_call_method).
         let now = Timestamp::now();
         let on = today(now)?;
-        let mut v = Violations::default();
-        check_key(&mut v, "idempotency_key", &r.idempotency_key);
         let fp = state
             .pseudonymiser
             .fingerprint("expertise.advice", &r.encode_to_vec());
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::GiveAdviceRequest {
-            mut idempotency_key,
-            request_id,
-            outcome,
-            mut advice_text,
-            mut groups,
-            mut justifications,
-        } = r;
-        if v.is_empty()
+        if key_problem(&r.idempotency_key).is_none()
             && let Some(e) = state
                 .store
-                .expertise_by_advice_key(&party_of(caller), &idempotency_key)
+                .expertise_by_advice_key(&party_of(caller), &r.idempotency_key)
                 .await?
         {
             return match &e.advice_idempotency {
@@ -385,6 +340,14 @@ impl ExpertiseApi {
                 )),
             };
         }
+        let mut v = Violations::default();
+        let Advise {
+            idempotency_key,
+            request_id,
+            outcome,
+            advice_text,
+            document: doc,
+        } = Advise::read(r, &mut v);
         let request = self.own_request(caller, &request_id, false).await?;
         let purpose_id: PurposeId = PurposeId::EXPERTISE_ADVICE
             .parse()
@@ -393,12 +356,6 @@ impl ExpertiseApi {
         attempt.subject = Some(request.subject.clone());
         attempt.transfer_id = Some(request.request_id);
         attempt.parties = vec![request.requester.0.clone()];
-        let outcome = outcome_code(outcome);
-        if outcome.is_none() {
-            v.format("outcome", "say whether return to education is possible (R7)");
-        }
-        check_text(&mut v, "advice_text", &advice_text, MAX_TEXT);
-        let doc = take_document(&mut v, &mut groups, &mut justifications, &[]);
         // The youth's conditions (R2, R3) were decided on the request; the
         // advice is checked for parties, groups, fields, justifications (R8),
         // keys (R9) and the open request (R7). The subject facts are not kept
@@ -465,10 +422,7 @@ impl ExpertiseApi {
             .collect();
         if !advice_text.trim().is_empty() {
             to_seal.push(ToSeal {
-                plain: meta_group(
-                    "meta.advice",
-                    [("advice".to_owned(), std::mem::take(&mut advice_text))],
-                ),
+                plain: meta_group("meta.advice", [("advice".to_owned(), advice_text)]),
                 purpose: purpose_id.clone(),
             });
         }
@@ -489,7 +443,7 @@ impl ExpertiseApi {
             outcome: outcome.to_owned(),
             policy_version: state.policy.version().to_owned(),
             idempotency: Idempotency {
-                key: std::mem::take(&mut idempotency_key),
+                key: idempotency_key,
                 fingerprint: fp,
             },
             sealed,

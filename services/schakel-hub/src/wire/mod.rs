@@ -7,14 +7,17 @@
 //! - [`convert`]: proto ↔ domain enums, dates, timestamps, small answers.
 //! - [`document`]: a submitted document (groups, justifications, subject
 //!   facts) and where each policy path sits in the request.
+//! - [`expertise`]: the ExpertiseService's write requests, read whole.
 //! - [`transfer`]: the TransferService's write requests, read whole.
 
 pub mod check;
 pub mod convert;
 pub mod document;
+pub mod expertise;
 pub mod transfer;
 
 pub use check::*;
 pub use convert::*;
 pub use document::*;
+pub use expertise::*;
 pub use transfer::*;
