@@ -2,12 +2,10 @@
 //! transfer, its refusal (R13) and its withdrawal with propagation to the
 //! transfers resting on it (R4, issue 4 item 5).
 
-use std::collections::BTreeSet;
-
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{Bsn, ConsentStatus, FieldGroup, PurposeId, TransferEvent, TransferState};
+use schakel_domain::{Bsn, ConsentStatus, PurposeId, TransferEvent, TransferState};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::consent_service_server::ConsentService;
 use schakel_store::{ConsentFilter, ConsentRow, Idempotency, TransferChange, Transition};
@@ -17,15 +15,15 @@ use uuid::Uuid;
 use super::HubState;
 use super::exchange::{
     CaseFacts, TRANSITION_ATTEMPTS, case_entry, is_race, page_size, paginate, party_of, read_page_token,
-    require_user, resolve_party, today,
+    require_user, resolve, today,
 };
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    check_key, check_reference, date_from_pb, date_to_pb, function_from_pb, giver_from_pb, giver_to_pb,
-    id_or_not_found, method_from_pb, method_to_pb, party_to_pb, ts_from_pb, ts_to_pb,
+    RecordConsent, date_to_pb, function_from_pb, giver_from_pb, giver_to_pb, id_or_not_found, key_problem,
+    method_to_pb, party_to_pb, ts_from_pb, ts_to_pb,
 };
 use schakel_policy::{ConsentToRecord, RuleId, decide_consent_record};
 
@@ -110,127 +108,49 @@ impl ConsentApi {
         let state = &self.0;
         let now = Timestamp::now();
         let on = today(now)?;
-        let mut v = Violations::default();
-        check_key(&mut v, "idempotency_key", &r.idempotency_key);
         let fingerprint = state.pseudonymiser.fingerprint("consent", &r.encode_to_vec());
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::RecordConsentRequest {
-            idempotency_key,
-            status,
-            subject,
-            giver,
-            scope,
-            method,
-            valid_from,
-            valid_until,
-            client_reference,
-        } = r;
-        if v.is_empty()
-            && let Some(answer) = self.replay(caller, &idempotency_key, &fingerprint, on).await?
+        if key_problem(&r.idempotency_key).is_none()
+            && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint, on).await?
         {
             return Ok(answer);
         }
-
-        let status = match pb::ConsentStatus::try_from(status) {
-            Ok(pb::ConsentStatus::Given) => Some(ConsentStatus::Given),
-            Ok(pb::ConsentStatus::Refused) => Some(ConsentStatus::Refused),
-            _ => {
-                v.format("status", "must be GIVEN or REFUSED");
-                None
-            }
-        };
-        let given = status == Some(ConsentStatus::Given);
-        let subject = subject.unwrap_or_default();
-        let bsn = if subject.bsn.is_empty() {
-            if given {
-                v.format(
-                    "subject.bsn",
-                    "the BSN of the youth is required for a given consent",
-                );
-            }
-            None
-        } else {
-            v.parse::<Bsn>("subject.bsn", &subject.bsn)
-        };
-        let birth = date_from_pb(&mut v, "subject.date_of_birth", subject.date_of_birth.as_ref());
-        if given && subject.date_of_birth.is_none() {
-            v.format(
-                "subject.date_of_birth",
-                "the date of birth decides who may consent (R4) and is required",
-            );
-        }
-        let giver = giver_from_pb(giver);
-        if giver.is_none() {
-            v.format("giver", "must be YOUTH, PARENT, GUARDIAN or REPRESENTATIVE");
-        }
-        let method = method_from_pb(method);
-        if method.is_none() {
-            v.format("method", "say how the consent (or refusal) was obtained");
-        }
-        let scope = scope.unwrap_or_default();
-        let purpose_id = v.parse::<PurposeId>("scope.purpose", &scope.purpose);
-        let recipient = resolve_party(state, &mut v, "scope.recipient", scope.recipient.as_ref()).await?;
-        let mut groups = BTreeSet::new();
-        // The groups that parse, with their place in the request.
-        let mut listed: Vec<(usize, FieldGroup)> = Vec::new();
-        for (i, g) in scope.groups.iter().enumerate() {
-            let field = format!("scope.groups[{i}]");
-            let Some(group) = v.parse::<FieldGroup>(&field, g) else {
-                continue;
-            };
-            if groups.insert(group) {
-                listed.push((i, group));
-            } else {
-                v.format(&field, "the group is listed twice");
-            }
-        }
-        if given && scope.groups.is_empty() {
-            v.format("scope.groups", "a given consent names the groups it covers");
-        }
-        let valid_from = date_from_pb(&mut v, "valid_from", valid_from.as_ref()).unwrap_or(on);
-        let valid_until = date_from_pb(&mut v, "valid_until", valid_until.as_ref());
-        if let Some(u) = valid_until {
-            if !given {
-                v.format("valid_until", "a refusal has no validity period");
-            } else if u < valid_from {
-                v.format("valid_until", "must not be before valid_from");
-            }
-        }
-        if valid_from > on {
-            v.format(
-                "valid_from",
-                "consent cannot be recorded ahead of the day it is given",
-            );
-        }
-        check_reference(&mut v, "client_reference", &client_reference);
+        let mut v = Violations::default();
+        let read = RecordConsent::read(r, &mut v, on);
+        let given = read.status == Some(ConsentStatus::Given);
+        let recipient = resolve(state, &mut v, "scope.recipient", read.recipient.clone()).await?;
         // R1, R4, R9, R12, R13: whether this giver may say this, for this
         // purpose, recipient and groups, is the policy's to decide.
-        if let (Some(purpose), Some(status)) = (&purpose_id, status) {
+        if let (Some(purpose), Some(status)) = (&read.purpose, read.status) {
             let record = ConsentToRecord {
                 purpose: purpose.clone(),
                 status,
-                giver,
+                giver: read.giver,
                 recipient: recipient.as_ref().map(|r| r.party.clone()),
-                groups: listed.iter().map(|(_, g)| *g).collect(),
-                date_of_birth: birth,
-                on: valid_from,
+                groups: read.groups.iter().map(|(_, g)| *g).collect(),
+                date_of_birth: read.date_of_birth,
+                on: read.valid_from,
             };
             for violation in decide_consent_record(&record, &state.policy) {
-                let path = match violation.field_path.as_str() {
-                    "purpose" => "scope.purpose".to_owned(),
-                    "recipient.kind" | "recipient.function" => "scope.recipient".to_owned(),
-                    "consent.giver" => "giver".to_owned(),
-                    p => p
-                        .strip_prefix("groups[")
-                        .and_then(|k| k.strip_suffix(']'))
-                        .and_then(|k| k.parse::<usize>().ok())
-                        .and_then(|k| listed.get(k))
-                        .map_or_else(|| "scope".to_owned(), |(i, _)| format!("scope.groups[{i}]")),
-                };
-                v.rule(path, violation.rule, violation.message);
+                v.rule(
+                    read.request_path(&violation.field_path),
+                    violation.rule,
+                    violation.message,
+                );
             }
         }
+        let RecordConsent {
+            idempotency_key,
+            status,
+            bsn,
+            giver,
+            method,
+            purpose: purpose_id,
+            groups,
+            valid_from,
+            valid_until,
+            client_reference,
+            ..
+        } = read;
         attempt.purpose.clone_from(&purpose_id);
         attempt.subject = bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
         attempt.parties = recipient.iter().map(|p| p.party.oin().clone()).collect();
@@ -250,7 +170,7 @@ impl ConsentApi {
             method,
             purpose: purpose_id,
             recipient: (recipient.party.oin().clone(), recipient.party.function()),
-            groups,
+            groups: groups.iter().map(|(_, g)| *g).collect(),
             valid_from,
             valid_until,
             recorded_at: now,
@@ -611,7 +531,7 @@ mod tests {
                 "00000001999990014000".parse().unwrap(),
                 schakel_domain::FunctionKind::Participatiewet,
             ),
-            groups: BTreeSet::new(),
+            groups: std::collections::BTreeSet::new(),
             valid_from: jiff::civil::date(2026, 2, 1),
             valid_until: Some(jiff::civil::date(2026, 3, 1)),
             recorded_at: Timestamp::UNIX_EPOCH,

@@ -21,8 +21,8 @@ use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    FieldIndex, RequestNames, decline_reason_from_code, party_key, party_to_pb, return_to_education_pb,
-    state_to_pb, ts_to_pb,
+    FieldIndex, RequestNames, decline_reason_from_code, party_to_pb, return_to_education_pb, state_to_pb,
+    ts_to_pb,
 };
 
 pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE};
@@ -75,19 +75,7 @@ pub struct ResolvedParty {
     pub doorstroompunt_regio: Option<String>,
 }
 
-/// Resolves a `PartyRef` to a registered, active organisation function.
-/// Problems are violations on `field`.
-pub async fn resolve_party(
-    state: &HubState,
-    v: &mut Violations,
-    field: &str,
-    r: Option<&pb::PartyRef>,
-) -> Result<Option<ResolvedParty>, HubError> {
-    let key = party_key(v, field, r);
-    resolve(state, v, field, key).await
-}
-
-/// Resolves a party key read from a request ([`party_key`]) to a
+/// Resolves a party key read from a request (`wire::party_key`) to a
 /// registered, active organisation function; `None` (with a violation on
 /// `field` when the directory does not hold it) otherwise.
 pub async fn resolve(

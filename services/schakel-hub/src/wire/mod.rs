@@ -4,6 +4,7 @@
 //! `services` go wire in → use case → wire out.
 //!
 //! - [`check`]: caller-chosen keys, references, free text, ids.
+//! - [`consent`]: the ConsentService's RecordConsent, read whole.
 //! - [`convert`]: proto ↔ domain enums, dates, timestamps, small answers.
 //! - [`document`]: a submitted document (groups, justifications, subject
 //!   facts) and where each policy path sits in the request.
@@ -11,12 +12,14 @@
 //! - [`transfer`]: the TransferService's write requests, read whole.
 
 pub mod check;
+pub mod consent;
 pub mod convert;
 pub mod document;
 pub mod expertise;
 pub mod transfer;
 
 pub use check::*;
+pub use consent::*;
 pub use convert::*;
 pub use document::*;
 pub use expertise::*;
