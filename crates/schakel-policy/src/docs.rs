@@ -97,7 +97,7 @@ pub fn render_markdown(policy: &Policy) -> String {
     for p in policy.purposes() {
         let consent = if p.consent.required {
             format!(
-                "required: under {} {}; from {} {}",
+                "required: under {} {}; from {} {}; the youth can refuse at any age (R13)",
                 p.consent.adult_age,
                 join(&p.consent.givers_minor),
                 p.consent.adult_age,
@@ -145,8 +145,7 @@ pub fn render_markdown(policy: &Policy) -> String {
         }
         if p.seal_to_sender {
             other.push(
-                "the sender keeps a sealed copy to show the youth what was sent; it needs an age key (R12)"
-                    .to_owned(),
+                "the sender's own function keeps a sealed copy, so it needs an age key (R12)".to_owned(),
             );
         }
         if p.document_optional {
