@@ -27,4 +27,4 @@ pub use org::{FunctionKind, OrgKind};
 pub use party::{Party, PartyParts};
 pub use purpose::PurposeId;
 pub use school::{DiplomaLevel, SchoolType, VsoExitProfile};
-pub use transfer::{ExpertiseState, TransferEvent, TransferState};
+pub use transfer::{CaseDecision, DeclineReason, ExpertiseState, TransferEvent, TransferState};

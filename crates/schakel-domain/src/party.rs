@@ -53,6 +53,11 @@ impl Party {
     pub fn function(&self) -> FunctionKind {
         self.function
     }
+
+    /// The organisation and function: what a stored row names.
+    pub fn key(&self) -> (Oin, FunctionKind) {
+        (self.oin.clone(), self.function)
+    }
 }
 
 impl TryFrom<PartyParts> for Party {

@@ -56,6 +56,47 @@ text_enum! {
 }
 
 text_enum! {
+    /// The recipient's decision on a transfer: take over support or not.
+    pub enum CaseDecision: "transfer.decision" {
+        /// The recipient takes over support.
+        Accept = "accept",
+        /// The recipient declines, with a [`DeclineReason`].
+        Decline = "decline",
+    }
+}
+
+impl CaseDecision {
+    /// The event the decision is in the transfer's life cycle.
+    pub fn event(self) -> TransferEvent {
+        match self {
+            Self::Accept => TransferEvent::Accept,
+            Self::Decline => TransferEvent::Decline,
+        }
+    }
+}
+
+text_enum! {
+    /// Why a recipient declined a transfer (a code the regional numbers
+    /// count, R13; the recipient's own words are sealed apart).
+    pub enum DeclineReason: "transfer.decline_reason" {
+        /// The youth does not live in the gemeente.
+        NotResident = "not_resident",
+        /// The youth is not in the target group of the support.
+        OutsideTargetGroup = "outside_target_group",
+        /// The youth declined the support offered.
+        YouthDeclinedSupport = "youth_declined_support",
+        /// The youth is already supported.
+        AlreadySupported = "already_supported",
+        /// The transfer does not say enough to decide.
+        InsufficientInformation = "insufficient_information",
+        /// Another route suits the youth better.
+        OtherRoute = "other_route",
+        /// Another reason, in the sealed reason text.
+        Other = "other",
+    }
+}
+
+text_enum! {
     /// Something that happens to a transfer.
     pub enum TransferEvent: "transfer.event" {
         /// The recipient function fetched the sealed groups.

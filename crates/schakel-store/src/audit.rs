@@ -10,7 +10,6 @@
 
 use jiff::Timestamp;
 use schakel_audit::{Entry, Hash, leaf_hash};
-use sqlx::Row;
 
 use crate::pool::on_pool;
 use crate::{Store, StoreError};
@@ -177,65 +176,6 @@ macro_rules! audited_write {
 }
 pub(crate) use {append_audit_in_tx, audited_write};
 
-macro_rules! stored_entry_from_row {
-    ($r:expr) => {{
-        let seq: i64 = $r.try_get("seq").map_err(|_| StoreError::Corrupt("audit seq"))?;
-        let bytes: Vec<u8> = $r
-            .try_get("entry")
-            .map_err(|_| StoreError::Corrupt("audit entry"))?;
-        let leaf: Vec<u8> = $r
-            .try_get("leaf_hash")
-            .map_err(|_| StoreError::Corrupt("audit leaf hash"))?;
-        let mac: Option<Vec<u8>> = $r
-            .try_get("leaf_mac")
-            .map_err(|_| StoreError::Corrupt("audit leaf code"))?;
-        StoredEntry {
-            seq: $crate::audit::seq_from("audit seq", seq)?,
-            bytes,
-            leaf_hash: $crate::audit::hash_from("audit leaf hash", &leaf)?,
-            leaf_mac: match mac {
-                Some(m) => Some($crate::audit::hash_from("audit leaf code", &m)?),
-                None => None,
-            },
-        }
-    }};
-}
-
-macro_rules! checkpoint_from_row {
-    ($r:expr) => {{
-        let size: i64 = $r
-            .try_get("size")
-            .map_err(|_| StoreError::Corrupt("checkpoint size"))?;
-        let root: Vec<u8> = $r
-            .try_get("root")
-            .map_err(|_| StoreError::Corrupt("checkpoint root"))?;
-        let frontier: Vec<u8> = $r
-            .try_get("frontier")
-            .map_err(|_| StoreError::Corrupt("checkpoint frontier"))?;
-        if frontier.len() % 32 != 0 {
-            return Err(StoreError::Corrupt("checkpoint frontier"));
-        }
-        StoredCheckpoint {
-            size: $crate::audit::seq_from("checkpoint size", size)?,
-            root: $crate::audit::hash_from("checkpoint root", &root)?,
-            frontier: frontier
-                .chunks_exact(32)
-                .map(|c| $crate::audit::hash_from("checkpoint frontier", c))
-                .collect::<Result<_, _>>()?,
-            note: $r
-                .try_get("note")
-                .map_err(|_| StoreError::Corrupt("checkpoint note"))?,
-            created_at: $r
-                .try_get::<i64, _>("created_at")
-                .ok()
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .ok_or(StoreError::Corrupt("checkpoint time"))?,
-        }
-    }};
-}
-
-pub(crate) use {checkpoint_from_row, stored_entry_from_row};
-
 impl Store {
     /// Appends one entry in a transaction of its own (for events that are
     /// not part of another action: refused calls, privacy-officer queries).
@@ -265,68 +205,55 @@ impl Store {
     #[tracing::instrument(name = "store.audit_range", skip_all)]
     pub async fn audit_range(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>, StoreError> {
         let (from, to) = (to_i64(from)?, to_i64(to)?);
-        on_pool!(self, p => {
-            let rows = sqlx::query(AUDIT_RANGE)
-                .bind(from)
-                .bind(to)
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(stored_entry_from_row!(r));
-            }
-            Ok(out)
-        })
+        crate::records::fetch!(
+            self,
+            fetch_all,
+            crate::records::EntryRecord,
+            "audit log",
+            AUDIT_RANGE,
+            [from, to]
+        )
     }
 
     /// The entry with this sequence number.
     #[tracing::instrument(name = "store.audit_entry", skip_all)]
     pub async fn audit_entry(&self, seq: u64) -> Result<Option<StoredEntry>, StoreError> {
         let seq = to_i64(seq)?;
-        on_pool!(self, p => {
-            let row = sqlx::query(AUDIT_ENTRY)
-                .bind(seq)
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            match row {
-                None => Ok(None),
-                Some(r) => Ok(Some(stored_entry_from_row!(r))),
-            }
-        })
+        crate::records::fetch!(
+            self,
+            fetch_optional,
+            crate::records::EntryRecord,
+            "audit log",
+            AUDIT_ENTRY,
+            [seq]
+        )
     }
 
     /// The largest checkpoint.
     #[tracing::instrument(name = "store.latest_checkpoint", skip_all)]
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        on_pool!(self, p => {
-            let row = sqlx::query(AUDIT_LATEST_CHECKPOINT)
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
-            match row {
-                None => Ok(None),
-                Some(r) => Ok(Some(checkpoint_from_row!(r))),
-            }
-        })
+        crate::records::fetch!(
+            self,
+            fetch_optional,
+            crate::records::CheckpointRecord,
+            "checkpoint",
+            AUDIT_LATEST_CHECKPOINT,
+            []
+        )
     }
 
     /// The smallest checkpoint whose size is at least `size`.
     #[tracing::instrument(name = "store.checkpoint_covering", skip_all)]
     pub async fn checkpoint_covering(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
         let size = to_i64(size)?;
-        on_pool!(self, p => {
-            let row = sqlx::query(AUDIT_CHECKPOINT_AT_LEAST)
-                .bind(size)
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
-            match row {
-                None => Ok(None),
-                Some(r) => Ok(Some(checkpoint_from_row!(r))),
-            }
-        })
+        crate::records::fetch!(
+            self,
+            fetch_optional,
+            crate::records::CheckpointRecord,
+            "checkpoint",
+            AUDIT_CHECKPOINT_AT_LEAST,
+            [size]
+        )
     }
 
     /// Stores a checkpoint; `false` when one of that size exists already

@@ -11,9 +11,7 @@ use schakel_audit::{
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::audit::{
-    StoredCheckpoint, StoredEntry, checkpoint_from_row, hash_from, stored_entry_from_row, to_i64,
-};
+use crate::audit::{StoredCheckpoint, StoredEntry, hash_from, to_i64};
 use crate::pool::on_pool;
 use crate::{Store, StoreError};
 
@@ -78,29 +76,27 @@ impl Store {
         let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
         let from_seq = to_i64(from_seq)?;
         let before_seq = q.before_seq.map(to_i64).transpose()?;
-        on_pool!(self, p => {
-            let rows = sqlx::query(AUDIT_QUERY)
-                .bind(from_seq)
-                .bind(&q.visible_to)
-                .bind(q.subject.as_deref())
-                .bind(q.transfer_id.map(|u| u.to_string()))
-                .bind(q.consent_id.map(|u| u.to_string()))
-                .bind(q.user_id.as_deref())
-                .bind(q.purpose.as_deref())
-                .bind(ms(q.from))
-                .bind(ms(q.until))
-                .bind(actions.as_deref())
-                .bind(i64::from(limit))
-                .bind(before_seq)
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(stored_entry_from_row!(r));
-            }
-            Ok(out)
-        })
+        crate::records::fetch!(
+            self,
+            fetch_all,
+            crate::records::EntryRecord,
+            "audit log",
+            AUDIT_QUERY,
+            [
+                from_seq,
+                &q.visible_to,
+                q.subject.as_deref(),
+                q.transfer_id.map(|u| u.to_string()),
+                q.consent_id.map(|u| u.to_string()),
+                q.user_id.as_deref(),
+                q.purpose.as_deref(),
+                ms(q.from),
+                ms(q.until),
+                actions.as_deref(),
+                i64::from(limit),
+                before_seq
+            ]
+        )
     }
 
     /// The stored leaf hashes of entries `from <= seq < to`, in order.
@@ -122,17 +118,14 @@ impl Store {
     /// Every stored checkpoint, smallest first.
     #[tracing::instrument(name = "store.audit_checkpoints", skip_all)]
     pub async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        on_pool!(self, p => {
-            let rows = sqlx::query(AUDIT_CHECKPOINTS)
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("checkpoint", e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(checkpoint_from_row!(r));
-            }
-            Ok(out)
-        })
+        crate::records::fetch!(
+            self,
+            fetch_all,
+            crate::records::CheckpointRecord,
+            "checkpoint",
+            AUDIT_CHECKPOINTS,
+            []
+        )
     }
 
     /// Transfers of `oin` (as sender or recipient) that were declined,

@@ -1,12 +1,12 @@
 //! The directory: organisations, functions, age recipients, certificate bindings.
 
 use jiff::Timestamp;
-use schakel_domain::{FunctionKind, Oin, OrgKind};
-use sqlx::Row;
+use schakel_domain::{FunctionKind, Oin};
 use uuid::Uuid;
 
 use crate::audit::audited_write;
 use crate::pool::on_pool;
+use crate::records::{BindingRecord, OrganisationRecord, RecipientRecord, fetch};
 use crate::row_commitments::Found;
 use crate::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey, Store,
@@ -34,66 +34,8 @@ fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn from_millis(what: &'static str, ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms).map_err(|_| StoreError::Corrupt(what))
-}
-
 fn parse<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T, StoreError> {
     s.parse().map_err(|_| StoreError::Corrupt(what))
-}
-
-/// Reads a column, mapping decode errors to [`StoreError::Corrupt`].
-macro_rules! col {
-    ($row:expr, $name:literal) => {
-        $row.try_get($name)
-            .map_err(|_| StoreError::Corrupt(concat!("column ", $name)))?
-    };
-}
-
-/// Builds an [`Organisation`] (without functions) from a row of either backend.
-macro_rules! organisation_from_row {
-    ($r:expr) => {{
-        let oin: String = col!($r, "oin");
-        let kind: String = col!($r, "kind");
-        let brin: Option<String> = col!($r, "brin");
-        let gemeentecode: Option<String> = col!($r, "gemeentecode");
-        Organisation {
-            oin: parse("organisation oin", &oin)?,
-            kind: parse::<OrgKind>("organisation kind", &kind)?,
-            name: col!($r, "name"),
-            brin: brin.map(|b| parse("organisation brin", &b)).transpose()?,
-            gemeentecode: gemeentecode
-                .map(|g| parse("organisation gemeentecode", &g))
-                .transpose()?,
-            doorstroompunt_regio: col!($r, "doorstroompunt_regio"),
-            arbeidsmarktregio: col!($r, "arbeidsmarktregio"),
-            active: col!($r, "active"),
-            functions: Vec::new(),
-        }
-    }};
-}
-
-macro_rules! recipient_from_row {
-    ($r:expr) => {{
-        let key_id: String = col!($r, "key_id");
-        let oin: String = col!($r, "oin");
-        let function: String = col!($r, "function");
-        let valid_until: Option<i64> = col!($r, "valid_until");
-        let revoked_at: Option<i64> = col!($r, "revoked_at");
-        RecipientKey {
-            key_id: parse("recipient key id", &key_id)?,
-            oin: parse("recipient oin", &oin)?,
-            function: parse("recipient function", &function)?,
-            age_recipient: col!($r, "age_recipient"),
-            valid_from: from_millis("recipient valid_from", col!($r, "valid_from"))?,
-            valid_until: valid_until
-                .map(|v| from_millis("recipient valid_until", v))
-                .transpose()?,
-            revoked_at: revoked_at
-                .map(|v| from_millis("recipient revoked_at", v))
-                .transpose()?,
-        }
-    }};
 }
 
 impl Store {
@@ -169,17 +111,14 @@ impl Store {
     }
 
     async fn load_organisation(&self, oin: &Oin) -> Result<Option<Organisation>, StoreError> {
-        let org = on_pool!(self, p => {
-            let row = sqlx::query(SELECT_ORGANISATION)
-                .bind(oin.as_str())
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
-            match row {
-                None => None,
-                Some(r) => Some(organisation_from_row!(r)),
-            }
-        });
+        let org: Option<Organisation> = fetch!(
+            self,
+            fetch_optional,
+            OrganisationRecord,
+            "organisation",
+            SELECT_ORGANISATION,
+            [oin.as_str()]
+        )?;
         let Some(mut org) = org else { return Ok(None) };
         org.functions = self.functions_of(oin).await?;
         Ok(Some(org))
@@ -213,23 +152,21 @@ impl Store {
         after: Option<&Oin>,
         limit: u32,
     ) -> Result<Vec<Organisation>, StoreError> {
-        let mut orgs = on_pool!(self, p => {
-            let rows = sqlx::query(LIST_ORGANISATIONS)
-                .bind(after.map(|o| o.as_str()).unwrap_or(""))
-                .bind(filter.kind.map(|k| k.as_str()).unwrap_or(""))
-                .bind(filter.arbeidsmarktregio.as_deref().unwrap_or(""))
-                .bind(filter.doorstroompunt_regio.as_deref().unwrap_or(""))
-                .bind(i64::from(limit))
-                .bind(filter.include_inactive)
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("organisation", e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(organisation_from_row!(r));
-            }
-            out
-        });
+        let mut orgs: Vec<Organisation> = fetch!(
+            self,
+            fetch_all,
+            OrganisationRecord,
+            "organisation",
+            LIST_ORGANISATIONS,
+            [
+                after.map(|o| o.as_str()).unwrap_or(""),
+                filter.kind.map(|k| k.as_str()).unwrap_or(""),
+                filter.arbeidsmarktregio.as_deref().unwrap_or(""),
+                filter.doorstroompunt_regio.as_deref().unwrap_or(""),
+                i64::from(limit),
+                filter.include_inactive,
+            ]
+        )?;
         for org in &mut orgs {
             org.functions = self.functions_of(&org.oin).await?;
         }
@@ -312,17 +249,14 @@ impl Store {
 
     /// One recipient key by id, checked like every read.
     pub(crate) async fn recipient_key(&self, id: Uuid) -> Result<Option<RecipientKey>, StoreError> {
-        let key: Option<RecipientKey> = on_pool!(self, p => {
-            let row = sqlx::query(SELECT_RECIPIENT)
-                .bind(id.to_string())
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
-            match row {
-                None => Ok::<_, StoreError>(None),
-                Some(r) => Ok(Some(recipient_from_row!(r))),
-            }
-        })?;
+        let key: Option<RecipientKey> = fetch!(
+            self,
+            fetch_optional,
+            RecipientRecord,
+            "recipient key",
+            SELECT_RECIPIENT,
+            [id.to_string()]
+        )?;
         if let Some(k) = &key {
             self.check_row(Found::recipient_key(k)).await?;
         }
@@ -330,18 +264,14 @@ impl Store {
     }
 
     async fn load_recipients_unchecked(&self, oin: &Oin) -> Result<Vec<RecipientKey>, StoreError> {
-        on_pool!(self, p => {
-            let rows = sqlx::query(SELECT_RECIPIENTS)
-                .bind(oin.as_str())
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push(recipient_from_row!(r));
-            }
-            Ok(out)
-        })
+        fetch!(
+            self,
+            fetch_all,
+            RecipientRecord,
+            "recipient key",
+            SELECT_RECIPIENTS,
+            [oin.as_str()]
+        )
     }
 
     /// Revokes a recipient key; revoking twice keeps the first time.
@@ -363,12 +293,15 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("recipient key"));
             }
-            let r = sqlx::query(SELECT_RECIPIENT)
-                .bind(key_id.to_string())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
-            Ok(recipient_from_row!(r))
+            let key: Option<RecipientKey> = fetch!(
+                tx tx,
+                fetch_optional,
+                RecipientRecord,
+                "recipient key",
+                SELECT_RECIPIENT,
+                [key_id.to_string()]
+            )?;
+            key.ok_or(StoreError::NotFound("recipient key"))
         }.await);
         Ok(key)
     }
@@ -408,22 +341,14 @@ impl Store {
     }
 
     async fn load_certificate_binding(&self, sha256: &str) -> Result<Option<CertificateBinding>, StoreError> {
-        on_pool!(self, p => {
-            let row = sqlx::query(SELECT_CERTIFICATE_BINDING)
-                .bind(sha256)
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("certificate binding", e))?;
-            let Some(r) = row else { return Ok(None) };
-            let oin: String = col!(r, "oin");
-            let function: String = col!(r, "function");
-            Ok(Some(CertificateBinding {
-                sha256: col!(r, "sha256"),
-                oin: parse("certificate oin", &oin)?,
-                function: parse("certificate function", &function)?,
-                not_after: from_millis("certificate not_after", col!(r, "not_after"))?,
-            }))
-        })
+        fetch!(
+            self,
+            fetch_optional,
+            BindingRecord,
+            "certificate binding",
+            SELECT_CERTIFICATE_BINDING,
+            [sha256]
+        )
     }
 
     /// Removes a certificate binding ([`StoreError::NotFound`] if there is none).
@@ -460,15 +385,14 @@ macro_rules! committed_directory_rows_for {
     ($conn:ty) => {
         impl CommittedDirectoryRows for $conn {
             async fn recipient_key_in_tx(&mut self, id: Uuid) -> Result<Option<RecipientKey>, StoreError> {
-                let row = sqlx::query(SELECT_RECIPIENT)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx("recipient key", e))?;
-                Ok(match row {
-                    None => None,
-                    Some(r) => Some(recipient_from_row!(r)),
-                })
+                fetch!(
+                    tx self,
+                    fetch_optional,
+                    RecipientRecord,
+                    "recipient key",
+                    SELECT_RECIPIENT,
+                    [id.to_string()]
+                )
             }
         }
     };

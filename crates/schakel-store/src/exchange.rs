@@ -10,20 +10,18 @@
 //! [`StoreError::Conflict`] and re-reads.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_audit::{Entry, RowTable};
 use schakel_domain::{
-    ConsentGiver, ConsentMethod, ConsentStatus, ExpertiseState, FieldGroup, FunctionKind, Oin, PurposeId,
-    TransferState,
+    CaseDecision, ConsentGiver, ConsentMethod, ConsentStatus, DeclineReason, ExpertiseState, FieldGroup,
+    FunctionKind, Oin, PurposeId, TransferState,
 };
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::audit::audited_write;
-use crate::pool::on_pool;
+use crate::records::{ConsentRecord, ExpertiseRecord, SealedRecord, TransferRecord, fetch};
 use crate::row_commitments::Found;
 use crate::{Store, StoreError};
 
@@ -168,10 +166,10 @@ pub struct TransferRow {
     pub acknowledged_at: Option<Timestamp>,
     /// The recipient's own case reference.
     pub case_reference: Option<String>,
-    /// `accept` or `decline`.
-    pub decision: Option<String>,
-    /// Decline reason code.
-    pub decline_reason: Option<String>,
+    /// The recipient's decision.
+    pub decision: Option<CaseDecision>,
+    /// Why it declined.
+    pub decline_reason: Option<DeclineReason>,
     /// When decided.
     pub decided_at: Option<Timestamp>,
     /// The end-user role that decided.
@@ -210,10 +208,10 @@ pub struct TransferChange {
     pub acknowledged_at: Option<Timestamp>,
     /// The recipient's case reference.
     pub case_reference: Option<String>,
-    /// `accept` or `decline`.
-    pub decision: Option<String>,
-    /// Decline reason code.
-    pub decline_reason: Option<String>,
+    /// The recipient's decision.
+    pub decision: Option<CaseDecision>,
+    /// Why it declined.
+    pub decline_reason: Option<DeclineReason>,
     /// When decided.
     pub decided_at: Option<Timestamp>,
     /// Role that decided.
@@ -381,26 +379,6 @@ fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(ms)
 }
 
-fn ts(what: &'static str, v: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(v).map_err(|_| StoreError::Corrupt(what))
-}
-
-fn opt_ts(what: &'static str, v: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
-    v.map(|v| ts(what, v)).transpose()
-}
-
-fn parse<T: FromStr>(what: &'static str, s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(what))
-}
-
-fn opt_parse<T: FromStr>(what: &'static str, s: Option<String>) -> Result<Option<T>, StoreError> {
-    s.map(|s| parse(what, &s)).transpose()
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
-}
-
 fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
@@ -409,225 +387,8 @@ fn join<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
         .join(" ")
 }
 
-fn key_ids(s: &str) -> Result<Vec<Uuid>, StoreError> {
-    s.split_whitespace().map(|k| parse("sealed key id", k)).collect()
-}
-
-fn fingerprint(what: &'static str, v: Vec<u8>) -> Result<[u8; 32], StoreError> {
-    v.try_into().map_err(|_| StoreError::Corrupt(what))
-}
-
 fn limit(n: u32) -> i64 {
     i64::from(n)
-}
-
-/// Reads a text column.
-macro_rules! text {
-    ($row:expr, $name:literal) => {{
-        let s: String = col!($row, $name);
-        s
-    }};
-}
-
-/// Reads a column, mapping decode errors to [`StoreError::Corrupt`].
-macro_rules! col {
-    ($row:expr, $name:literal) => {
-        $row.try_get($name)
-            .map_err(|_| StoreError::Corrupt(concat!("column ", $name)))?
-    };
-}
-
-macro_rules! consent_from_row {
-    ($r:expr) => {{
-        let r = &$r;
-        let fp: Vec<u8> = col!(r, "fingerprint");
-        let key: String = col!(r, "idempotency_key");
-        let row = ConsentRow {
-            consent_id: parse("consent id", &text!(r, "consent_id"))?,
-            recorder: (
-                parse("consent recorder", &text!(r, "recorder_oin"))?,
-                parse("consent recorder", &text!(r, "recorder_function"))?,
-            ),
-            subject: col!(r, "subject"),
-            status: parse("consent status", &text!(r, "status"))?,
-            giver: parse("consent giver", &text!(r, "giver"))?,
-            method: parse("consent method", &text!(r, "method"))?,
-            purpose: parse("consent purpose", &text!(r, "purpose"))?,
-            recipient: (
-                parse("consent recipient", &text!(r, "recipient_oin"))?,
-                parse("consent recipient", &text!(r, "recipient_function"))?,
-            ),
-            groups: words(&text!(r, "groups"))
-                .iter()
-                .map(|g| parse("consent groups", g))
-                .collect::<Result<_, _>>()?,
-            valid_from: parse("consent valid_from", &text!(r, "valid_from"))?,
-            valid_until: opt_parse("consent valid_until", col!(r, "valid_until"))?,
-            recorded_at: ts("consent recorded_at", col!(r, "recorded_at"))?,
-            recorded_by_user: col!(r, "recorded_by_user"),
-            withdrawn_at: opt_ts("consent withdrawn_at", col!(r, "withdrawn_at"))?,
-            withdrawn_by: opt_parse("consent withdrawn_by", col!(r, "withdrawn_by"))?,
-            client_reference: col!(r, "client_reference"),
-            policy_version: col!(r, "policy_version"),
-        };
-        (
-            row,
-            Idempotency {
-                key,
-                fingerprint: fingerprint("consent fingerprint", fp)?,
-            },
-        )
-    }};
-}
-
-macro_rules! transfer_from_row {
-    ($r:expr) => {{
-        let r = &$r;
-        let fp: Vec<u8> = col!(r, "fingerprint");
-        let key: String = col!(r, "idempotency_key");
-        let confirmed: Option<bool> = col!(r, "notice_confirmed_deletion");
-        let row = TransferRow {
-            transfer_id: parse("transfer id", &text!(r, "transfer_id"))?,
-            sender: (
-                parse("transfer sender", &text!(r, "sender_oin"))?,
-                parse("transfer sender", &text!(r, "sender_function"))?,
-            ),
-            recipient: (
-                parse("transfer recipient", &text!(r, "recipient_oin"))?,
-                parse("transfer recipient", &text!(r, "recipient_function"))?,
-            ),
-            purpose: parse("transfer purpose", &text!(r, "purpose"))?,
-            subject: col!(r, "subject"),
-            consent_id: opt_parse("transfer consent", col!(r, "consent_id"))?,
-            policy_version: col!(r, "policy_version"),
-            hardheidsclausule: col!(r, "hardheidsclausule"),
-            return_to_education: col!(r, "return_to_education"),
-            client_reference: col!(r, "client_reference"),
-            groups: words(&text!(r, "groups")),
-            state: parse("transfer state", &text!(r, "state"))?,
-            submitted_at: ts("transfer submitted_at", col!(r, "submitted_at"))?,
-            retention_until: ts("transfer retention_until", col!(r, "retention_until"))?,
-            first_fetched_at: opt_ts("transfer first_fetched_at", col!(r, "first_fetched_at"))?,
-            acknowledged_at: opt_ts("transfer acknowledged_at", col!(r, "acknowledged_at"))?,
-            case_reference: col!(r, "case_reference"),
-            decision: col!(r, "decision"),
-            decline_reason: col!(r, "decline_reason"),
-            decided_at: opt_ts("transfer decided_at", col!(r, "decided_at"))?,
-            decided_by_role: col!(r, "decided_by_role"),
-            withdrawn_at: opt_ts("transfer withdrawn_at", col!(r, "withdrawn_at"))?,
-            notice_id: opt_parse("transfer notice", col!(r, "notice_id"))?,
-            notice_acknowledged_at: opt_ts(
-                "transfer notice_acknowledged_at",
-                col!(r, "notice_acknowledged_at"),
-            )?,
-            notice_confirmed_deletion: confirmed.unwrap_or(false),
-            purged_at: opt_ts("transfer purged_at", col!(r, "purged_at"))?,
-        };
-        (
-            row,
-            Idempotency {
-                key,
-                fingerprint: fingerprint("transfer fingerprint", fp)?,
-            },
-        )
-    }};
-}
-
-macro_rules! expertise_from_row {
-    ($r:expr) => {{
-        let r = &$r;
-        let fp: Vec<u8> = col!(r, "fingerprint");
-        let key: String = col!(r, "idempotency_key");
-        let advice_key: Option<String> = col!(r, "advice_key");
-        let advice_fp: Option<Vec<u8>> = col!(r, "advice_fingerprint");
-        let advice_groups: Option<String> = col!(r, "advice_groups");
-        let row = ExpertiseRow {
-            request_id: parse("expertise id", &text!(r, "request_id"))?,
-            requester: (
-                parse("expertise requester", &text!(r, "requester_oin"))?,
-                parse("expertise requester", &text!(r, "requester_function"))?,
-            ),
-            doorstroompunt: (
-                parse("expertise doorstroompunt", &text!(r, "dp_oin"))?,
-                parse("expertise doorstroompunt", &text!(r, "dp_function"))?,
-            ),
-            subject: col!(r, "subject"),
-            state: parse("expertise state", &text!(r, "state"))?,
-            groups: words(&text!(r, "groups")),
-            requested_at: ts("expertise requested_at", col!(r, "requested_at"))?,
-            policy_version: col!(r, "policy_version"),
-            retention_until: ts("expertise retention_until", col!(r, "retention_until"))?,
-            client_reference: col!(r, "client_reference"),
-            answered_at: opt_ts("expertise answered_at", col!(r, "answered_at"))?,
-            outcome: col!(r, "outcome"),
-            advice_groups: advice_groups.as_deref().map(words).unwrap_or_default(),
-            advice_policy_version: col!(r, "advice_policy_version"),
-            advice_idempotency: match (advice_key, advice_fp) {
-                (Some(key), Some(fp)) => Some(Idempotency {
-                    key,
-                    fingerprint: fingerprint("advice fingerprint", fp)?,
-                }),
-                _ => None,
-            },
-        };
-        (
-            row,
-            Idempotency {
-                key,
-                fingerprint: fingerprint("expertise fingerprint", fp)?,
-            },
-        )
-    }};
-}
-
-macro_rules! sealed_from_row {
-    ($r:expr) => {{
-        let r = &$r;
-        SealedRow {
-            groups: match words(&text!(r, "group_name")) {
-                g if g.is_empty() => return Err(StoreError::Corrupt("sealed group names")),
-                g => g,
-            },
-            purpose: parse("sealed purpose", &text!(r, "purpose"))?,
-            key_ids: key_ids(&text!(r, "key_ids"))?,
-            ciphertext: col!(r, "ciphertext"),
-        }
-    }};
-}
-
-/// Runs a query returning at most one row of `$kind` (`consent`, `transfer`, `expertise`).
-macro_rules! fetch_one_of {
-    ($store:expr, $sql:expr, $what:literal, $from_row:ident, [$($bind:expr),*]) => {
-        on_pool!($store, p => {
-            let row = sqlx::query($sql)
-                $(.bind($bind))*
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx($what, e))?;
-            match row {
-                None => Ok(None),
-                Some(r) => Ok(Some($from_row!(r))),
-            }
-        })
-    };
-}
-
-/// Runs a query returning rows of `$kind`.
-macro_rules! fetch_all_of {
-    ($store:expr, $sql:expr, $what:literal, $from_row:ident, [$($bind:expr),*]) => {
-        on_pool!($store, p => {
-            let rows = sqlx::query($sql)
-                $(.bind($bind))*
-                .fetch_all(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx($what, e))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push($from_row!(r));
-            }
-            Ok(out)
-        })
-    };
 }
 
 /// Inserts sealed groups of one part of an expertise exchange in `$tx`.
@@ -660,8 +421,8 @@ macro_rules! bind_transition {
             .bind(opt_ms(c.fetched_at))
             .bind(opt_ms(c.acknowledged_at))
             .bind(c.case_reference.as_deref())
-            .bind(c.decision.as_deref())
-            .bind(c.decline_reason.as_deref())
+            .bind(c.decision.map(|d| d.as_str()))
+            .bind(c.decline_reason.map(|r| r.as_str()))
             .bind(opt_ms(c.decided_at))
             .bind(c.decided_by_role.as_deref())
             .bind(opt_ms(c.withdrawn_at))
@@ -719,37 +480,18 @@ macro_rules! committed_rows_for {
                 &mut self,
                 id: Uuid,
             ) -> Result<Option<(ConsentRow, Idempotency)>, StoreError> {
-                let row = sqlx::query(CONSENT_SELECT)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx("consent", e))?;
-                Ok(match row {
-                    None => None,
-                    Some(r) => Some(consent_from_row!(r)),
-                })
+                fetch!(tx self, fetch_optional, ConsentRecord, "consent", CONSENT_SELECT, [id.to_string()])
             }
 
             async fn transfer_in_tx(
                 &mut self,
                 id: Uuid,
             ) -> Result<Option<(TransferRow, Idempotency, Vec<SealedRow>)>, StoreError> {
-                let row = sqlx::query(TRANSFER_SELECT)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx("transfer", e))?;
-                let Some(r) = row else { return Ok(None) };
-                let (t, idem) = transfer_from_row!(r);
-                let mut units = Vec::new();
-                for r in sqlx::query(TRANSFER_GROUPS_SELECT)
-                    .bind(id.to_string())
-                    .fetch_all(&mut *self)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx("transfer", e))?
-                {
-                    units.push(sealed_from_row!(r));
-                }
+                let found: Option<(TransferRow, Idempotency)> =
+                    fetch!(tx self, fetch_optional, TransferRecord, "transfer", TRANSFER_SELECT, [id.to_string()])?;
+                let Some((t, idem)) = found else { return Ok(None) };
+                let units: Vec<SealedRow> =
+                    fetch!(tx self, fetch_all, SealedRecord, "transfer", TRANSFER_GROUPS_SELECT, [id.to_string()])?;
                 Ok(Some((t, idem, units)))
             }
 
@@ -757,27 +499,28 @@ macro_rules! committed_rows_for {
                 &mut self,
                 id: Uuid,
             ) -> Result<Option<(ExpertiseRow, Idempotency, Vec<SealedRow>, Vec<SealedRow>)>, StoreError> {
-                let row = sqlx::query(EXPERTISE_SELECT)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx("expertise request", e))?;
-                let Some(r) = row else { return Ok(None) };
-                let (e, idem) = expertise_from_row!(r);
-                let mut parts = [Vec::new(), Vec::new()];
+                let found: Option<(ExpertiseRow, Idempotency)> = fetch!(
+                    tx self,
+                    fetch_optional,
+                    ExpertiseRecord,
+                    "expertise request",
+                    EXPERTISE_SELECT,
+                    [id.to_string()]
+                )?;
+                let Some((e, idem)) = found else { return Ok(None) };
+                let mut parts: [Vec<SealedRow>; 2] = [Vec::new(), Vec::new()];
                 for (part, units) in [ExpertisePart::Request, ExpertisePart::Advice]
                     .into_iter()
                     .zip(&mut parts)
                 {
-                    for r in sqlx::query(EXPERTISE_GROUPS_SELECT)
-                        .bind(id.to_string())
-                        .bind(part.as_str())
-                        .fetch_all(&mut *self)
-                        .await
-                        .map_err(|e| StoreError::from_sqlx("expertise request", e))?
-                    {
-                        units.push(sealed_from_row!(r));
-                    }
+                    *units = fetch!(
+                        tx self,
+                        fetch_all,
+                        SealedRecord,
+                        "expertise request",
+                        EXPERTISE_GROUPS_SELECT,
+                        [id.to_string(), part.as_str()]
+                    )?;
                 }
                 let [request, advice] = parts;
                 Ok(Some((e, idem, request, advice)))
@@ -834,11 +577,12 @@ impl Store {
     /// One consent by id.
     #[tracing::instrument(name = "store.consent", skip_all)]
     pub async fn consent(&self, id: Uuid) -> Result<Option<ConsentRow>, StoreError> {
-        let found: Option<(ConsentRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(ConsentRow, Idempotency)> = fetch!(
             self,
-            CONSENT_SELECT,
+            fetch_optional,
+            ConsentRecord,
             "consent",
-            consent_from_row,
+            CONSENT_SELECT,
             [id.to_string()]
         )?;
         if let Some((c, idem)) = &found {
@@ -854,11 +598,12 @@ impl Store {
         recorder: &PartyKey,
         key: &str,
     ) -> Result<Option<(ConsentRow, Idempotency)>, StoreError> {
-        let found: Option<(ConsentRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(ConsentRow, Idempotency)> = fetch!(
             self,
-            CONSENT_BY_KEY,
+            fetch_optional,
+            ConsentRecord,
             "consent",
-            consent_from_row,
+            CONSENT_BY_KEY,
             [recorder.0.as_str(), recorder.1.as_str(), key]
         )?;
         if let Some((c, idem)) = &found {
@@ -877,11 +622,12 @@ impl Store {
         before: Option<Uuid>,
         max: u32,
     ) -> Result<Vec<ConsentRow>, StoreError> {
-        let rows: Vec<(ConsentRow, Idempotency)> = fetch_all_of!(
+        let rows: Vec<(ConsentRow, Idempotency)> = fetch!(
             self,
-            CONSENT_LIST,
+            fetch_all,
+            ConsentRecord,
             "consent",
-            consent_from_row,
+            CONSENT_LIST,
             [
                 recorder.0.as_str(),
                 recorder.1.as_str(),
@@ -1006,11 +752,12 @@ impl Store {
     /// One transfer by id.
     #[tracing::instrument(name = "store.transfer", skip_all)]
     pub async fn transfer(&self, id: Uuid) -> Result<Option<TransferRow>, StoreError> {
-        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(TransferRow, Idempotency)> = fetch!(
             self,
-            TRANSFER_SELECT,
+            fetch_optional,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            TRANSFER_SELECT,
             [id.to_string()]
         )?;
         if let Some((t, idem)) = &found {
@@ -1026,11 +773,12 @@ impl Store {
         sender: &PartyKey,
         key: &str,
     ) -> Result<Option<(TransferRow, Idempotency)>, StoreError> {
-        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(TransferRow, Idempotency)> = fetch!(
             self,
-            TRANSFER_BY_KEY,
+            fetch_optional,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            TRANSFER_BY_KEY,
             [sender.0.as_str(), sender.1.as_str(), key]
         )?;
         if let Some((t, idem)) = &found {
@@ -1043,11 +791,12 @@ impl Store {
     /// The transfer a withdrawal notice belongs to.
     #[tracing::instrument(name = "store.transfer_by_notice", skip_all)]
     pub async fn transfer_by_notice(&self, notice_id: Uuid) -> Result<Option<TransferRow>, StoreError> {
-        let found: Option<(TransferRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(TransferRow, Idempotency)> = fetch!(
             self,
-            TRANSFER_BY_NOTICE,
+            fetch_optional,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            TRANSFER_BY_NOTICE,
             [notice_id.to_string()]
         )?;
         if let Some((t, idem)) = &found {
@@ -1059,11 +808,12 @@ impl Store {
     /// Every transfer resting on a consent.
     #[tracing::instrument(name = "store.transfers_of_consent", skip_all)]
     pub async fn transfers_of_consent(&self, consent_id: Uuid) -> Result<Vec<TransferRow>, StoreError> {
-        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+        let rows: Vec<(TransferRow, Idempotency)> = fetch!(
             self,
-            TRANSFERS_OF_CONSENT,
+            fetch_all,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            TRANSFERS_OF_CONSENT,
             [consent_id.to_string()]
         )?;
         let found: Vec<_> = rows.iter().map(|(t, idem)| Found::transfer(t, idem)).collect();
@@ -1074,11 +824,12 @@ impl Store {
     /// The sealed groups of a transfer, in order.
     #[tracing::instrument(name = "store.transfer_groups", skip_all)]
     pub async fn transfer_groups(&self, id: Uuid) -> Result<Vec<SealedRow>, StoreError> {
-        let units: Vec<SealedRow> = fetch_all_of!(
+        let units: Vec<SealedRow> = fetch!(
             self,
-            TRANSFER_GROUPS_SELECT,
+            fetch_all,
+            SealedRecord,
             "transfer",
-            sealed_from_row,
+            TRANSFER_GROUPS_SELECT,
             [id.to_string()]
         )?;
         self.check_row(Found::transfer_units(id, &units)).await?;
@@ -1100,11 +851,12 @@ impl Store {
             Side::Sender => ("sender", "desc"),
             Side::Recipient => ("recipient", "asc"),
         };
-        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+        let rows: Vec<(TransferRow, Idempotency)> = fetch!(
             self,
-            TRANSFER_LIST,
+            fetch_all,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            TRANSFER_LIST,
             [
                 party.0.as_str(),
                 party.1.as_str(),
@@ -1137,11 +889,12 @@ impl Store {
         after: Option<Uuid>,
         max: u32,
     ) -> Result<Vec<TransferRow>, StoreError> {
-        let rows: Vec<(TransferRow, Idempotency)> = fetch_all_of!(
+        let rows: Vec<(TransferRow, Idempotency)> = fetch!(
             self,
-            NOTICE_LIST,
+            fetch_all,
+            TransferRecord,
             "transfer",
-            transfer_from_row,
+            NOTICE_LIST,
             [
                 recipient.0.as_str(),
                 recipient.1.as_str(),
@@ -1242,11 +995,12 @@ impl Store {
     /// One expertise request by id.
     #[tracing::instrument(name = "store.expertise", skip_all)]
     pub async fn expertise(&self, id: Uuid) -> Result<Option<ExpertiseRow>, StoreError> {
-        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch!(
             self,
-            EXPERTISE_SELECT,
+            fetch_optional,
+            ExpertiseRecord,
             "expertise request",
-            expertise_from_row,
+            EXPERTISE_SELECT,
             [id.to_string()]
         )?;
         if let Some((e, idem)) = &found {
@@ -1262,11 +1016,12 @@ impl Store {
         requester: &PartyKey,
         key: &str,
     ) -> Result<Option<(ExpertiseRow, Idempotency)>, StoreError> {
-        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch!(
             self,
-            EXPERTISE_BY_KEY,
+            fetch_optional,
+            ExpertiseRecord,
             "expertise request",
-            expertise_from_row,
+            EXPERTISE_BY_KEY,
             [requester.0.as_str(), requester.1.as_str(), key]
         )?;
         if let Some((e, idem)) = &found {
@@ -1283,11 +1038,12 @@ impl Store {
         doorstroompunt: &PartyKey,
         key: &str,
     ) -> Result<Option<ExpertiseRow>, StoreError> {
-        let found: Option<(ExpertiseRow, Idempotency)> = fetch_one_of!(
+        let found: Option<(ExpertiseRow, Idempotency)> = fetch!(
             self,
-            EXPERTISE_BY_ADVICE_KEY,
+            fetch_optional,
+            ExpertiseRecord,
             "expertise request",
-            expertise_from_row,
+            EXPERTISE_BY_ADVICE_KEY,
             [doorstroompunt.0.as_str(), doorstroompunt.1.as_str(), key]
         )?;
         if let Some((e, idem)) = &found {
@@ -1310,11 +1066,12 @@ impl Store {
             .into_iter()
             .zip(&mut parts)
         {
-            *units = fetch_all_of!(
+            *units = fetch!(
                 self,
-                EXPERTISE_GROUPS_SELECT,
+                fetch_all,
+                SealedRecord,
                 "expertise request",
-                sealed_from_row,
+                EXPERTISE_GROUPS_SELECT,
                 [id.to_string(), p.as_str()]
             )?;
         }
@@ -1337,11 +1094,12 @@ impl Store {
         before: Option<Uuid>,
         max: u32,
     ) -> Result<Vec<ExpertiseRow>, StoreError> {
-        let rows: Vec<(ExpertiseRow, Idempotency)> = fetch_all_of!(
+        let rows: Vec<(ExpertiseRow, Idempotency)> = fetch!(
             self,
-            EXPERTISE_LIST,
+            fetch_all,
+            ExpertiseRecord,
             "expertise request",
-            expertise_from_row,
+            EXPERTISE_LIST,
             [
                 party.0.as_str(),
                 party.1.as_str(),

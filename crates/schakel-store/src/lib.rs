@@ -21,6 +21,7 @@ mod error;
 mod exchange;
 mod model;
 mod pool;
+mod records;
 mod retention;
 mod row_commitments;
 

@@ -17,10 +17,9 @@
 
 use schakel_audit::{AuditError, Entry, Hash, RowCommitment, RowTable, leaf_hash};
 use sha2::{Digest as _, Sha256};
-use sqlx::Row;
 use uuid::Uuid;
 
-use crate::audit::{StoredEntry, stored_entry_from_row};
+use crate::audit::StoredEntry;
 use crate::directory::CommittedDirectoryRows;
 use crate::exchange::{
     CommittedRows, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, SealedRow, TransferRow,
@@ -189,8 +188,8 @@ pub(crate) fn transfer_meta(row: &TransferRow, idem: &Idempotency) -> Hash {
         .opt_ms(*first_fetched_at)
         .opt_ms(*acknowledged_at)
         .opt(case_reference.as_deref())
-        .opt(decision.as_deref())
-        .opt(decline_reason.as_deref())
+        .opt(decision.map(|d| d.as_str()))
+        .opt(decline_reason.map(|r| r.as_str()))
         .opt_ms(*decided_at)
         .opt(decided_by_role.as_deref())
         .opt_ms(*withdrawn_at)
@@ -407,18 +406,14 @@ impl Store {
             table: name,
             position,
         };
-        let latest: Option<StoredEntry> = on_pool!(self, p => {
-            let row = sqlx::query(AUDIT_ROW_LATEST)
-                .bind(name)
-                .bind(id.to_string())
-                .fetch_optional(p)
-                .await
-                .map_err(|e| StoreError::from_sqlx("audit log", e))?;
-            match row {
-                None => Ok::<_, StoreError>(None),
-                Some(r) => Ok(Some(stored_entry_from_row!(r))),
-            }
-        })?;
+        let latest: Option<StoredEntry> = crate::records::fetch!(
+            self,
+            fetch_optional,
+            crate::records::EntryRecord,
+            "audit log",
+            AUDIT_ROW_LATEST,
+            [name, id.to_string()]
+        )?;
         let Some(stored) = latest else {
             let before: i64 = on_pool!(self, p => sqlx::query_scalar(ROW_BEFORE_COMMITMENTS)
                 .bind(name)

@@ -14,7 +14,8 @@ use schakel_domain::{
 use schakel_store::{
     CertificateBinding, ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
     NewOrganisation, NewTransfer, OrgFilter, OrganisationUpdate, PartyKey, PurgeKind, PurgeReason,
-    RecipientKey, SealedRow, Store, StoreError, StoreOptions, TransferChange, TransferRow, Transition,
+    RecipientKey, SealedRow, Side, Store, StoreError, StoreOptions, TransferChange, TransferFilter,
+    TransferRow, Transition,
 };
 use schakel_store::{StoredCheckpoint, recompute_leaf};
 use uuid::Uuid;
@@ -539,6 +540,55 @@ async fn transfers_change_state_only_from_the_state_read(s: Store, _url: String)
     assert_eq!(now.withdrawn_at, None);
 }
 
+/// A value the hub could not have written — a decision or state that is
+/// not one of its codes, a malformed id — is reported as corrupt, never
+/// read as a default (the hub answers `DATA_LOSS` for it), on every read.
+async fn a_value_the_hub_never_writes_is_corrupt_not_a_default(s: Store, url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    let c = consent(&school_fn, &werk);
+    s.insert_consent(&c, &idem("c-1"), t0(), audit_entry(1, 2))
+        .await
+        .unwrap();
+    let t = transfer(&school_fn, &werk, None);
+    let new = NewTransfer {
+        row: t.clone(),
+        idempotency: idem("t-1"),
+        sealed: sealed(),
+    };
+    s.insert_transfer(&new, t0(), audit_entry(1, 2)).await.unwrap();
+    let id = t.transfer_id;
+    for (sql, what) in [
+        ("UPDATE transfers SET decision = 'perhaps'", "decision"),
+        (
+            "UPDATE transfers SET decision = NULL, decline_reason = 'bored'",
+            "decline reason",
+        ),
+        (
+            "UPDATE transfers SET decline_reason = NULL, state = 'lost'",
+            "state",
+        ),
+    ] {
+        raw_execute(&url, sql).await.unwrap();
+        let e = s.transfer(id).await.unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{what}: {e:?}");
+        let e = s
+            .list_transfers(&school_fn, Side::Sender, &TransferFilter::default(), None, 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{what}: {e:?}");
+    }
+    raw_execute(&url, "UPDATE consents SET giver = 'neighbour'")
+        .await
+        .unwrap();
+    let e = s.consent(c.consent_id).await.unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}");
+    raw_execute(&url, "UPDATE transfer_groups SET key_ids = 'not-a-uuid'")
+        .await
+        .unwrap();
+    let e = s.transfer_groups(id).await.unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}");
+}
+
 async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store, _url: String) {
     let (school_fn, werk, _) = parties(&s).await;
     let c = consent(&school_fn, &werk);
@@ -818,6 +868,7 @@ conformance!(
     ping_answers,
     consents_round_trip_once_per_key,
     transfers_change_state_only_from_the_state_read,
+    a_value_the_hub_never_writes_is_corrupt_not_a_default,
     a_withdrawal_changes_the_consent_and_its_transfers_or_nothing,
     a_transfer_is_purged_once_when_its_period_ends,
     an_expertise_request_is_answered_once,
