@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use schakel_domain::Party;
 use schakel_store::Store;
 use tonic::Status;
 use tracing::Instrument as _;
@@ -207,9 +208,13 @@ impl AuthState {
                 binding.function
             )));
         }
+        // The directory registers only functions an organisation's kind can
+        // hold: a binding that says otherwise was not written by this hub.
+        let party = Party::new(organisation.oin, organisation.kind, binding.function).map_err(|_| {
+            HubError::DataLoss("a certificate is bound to a function its organisation cannot hold".into())
+        })?;
         Ok(Admission::Caller(Box::new(Caller {
-            organisation,
-            function: binding.function,
+            party,
             certificate_sha256: facts.sha256.clone(),
         })))
     }
@@ -278,7 +283,7 @@ where
             match state.admit(peer.as_ref(), &path).await {
                 Ok(Admission::Open) => inner.call(req).await,
                 Ok(Admission::Caller(caller)) => {
-                    if let Some(wait) = state.over_limit(caller.organisation.oin.as_str()) {
+                    if let Some(wait) = state.over_limit(caller.party.oin().as_str()) {
                         return Ok(rate_limited(wait).into_http());
                     }
                     let (who, audit_ctx) = ((*caller).clone(), ctx.clone());

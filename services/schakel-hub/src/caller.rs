@@ -6,8 +6,7 @@
 
 use schakel_audit::{Action, Actor, Entry, Outcome, SpanId, TraceContext, TraceId};
 
-use schakel_domain::FunctionKind;
-use schakel_store::Organisation;
+use schakel_domain::Party;
 use tonic::Status;
 
 use crate::error::HubError;
@@ -165,9 +164,9 @@ impl RequestContext {
             time_ms: 0,
             actor: Actor {
                 oin: caller
-                    .map(|c| c.organisation.oin.to_string())
+                    .map(|c| c.party.oin().to_string())
                     .or(claimed_oin.map(str::to_owned)),
-                function: caller.map(|c| c.function.as_str().to_owned()),
+                function: caller.map(|c| c.party.function().as_str().to_owned()),
                 user_id: self.user_id.clone(),
                 user_role: self.user_role.clone(),
             },
@@ -239,10 +238,9 @@ mod tests {
 /// The authenticated caller of an RPC.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The caller's organisation as registered.
-    pub organisation: Organisation,
-    /// The function its certificate is bound to.
-    pub function: FunctionKind,
+    /// The party calling: its organisation (as registered, active) and the
+    /// function its certificate is bound to.
+    pub party: Party,
     /// Hex SHA-256 of its certificate.
     pub certificate_sha256: String,
 }

@@ -346,7 +346,7 @@ impl AuditApi {
         let (from, until) = window(v, f.from.as_ref(), f.until.as_ref());
         Filter {
             query: AuditQuery {
-                visible_to: caller.organisation.oin.to_string(),
+                visible_to: caller.party.oin().to_string(),
                 subject,
                 transfer_id: transfer.or(expertise),
                 consent_id: uuid_filter(v, "filter.consent_id", &f.consent_id),
@@ -509,7 +509,7 @@ impl AuditApi {
     }
 
     fn viewer(caller: &Caller) -> String {
-        caller.organisation.oin.to_string()
+        caller.party.oin().to_string()
     }
 }
 

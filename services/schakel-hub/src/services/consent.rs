@@ -17,13 +17,14 @@ use super::exchange::{
     CaseFacts, TRANSITION_ATTEMPTS, case_entry, is_race, page_size, paginate, party_of, read_page_token,
     require_user, resolve, today,
 };
+use super::pipeline::CaseWrite;
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    RecordConsent, date_to_pb, function_from_pb, giver_from_pb, giver_to_pb, id_or_not_found, key_problem,
-    method_to_pb, party_to_pb, ts_from_pb, ts_to_pb,
+    RecordConsent, WithdrawConsent, date_to_pb, function_from_pb, giver_to_pb, id_or_not_found, method_to_pb,
+    party_to_pb, ts_from_pb, ts_to_pb,
 };
 use schakel_policy::{ConsentToRecord, RuleId, decide_consent_record};
 
@@ -104,13 +105,13 @@ impl ConsentApi {
         r: pb::RecordConsentRequest,
         attempt: &mut Attempt,
     ) -> Result<pb::RecordConsentResponse, HubError> {
-        require_user(ctx)?;
         let state = &self.0;
-        let now = Timestamp::now();
-        let on = today(now)?;
-        let fingerprint = state.pseudonymiser.fingerprint("consent", &r.encode_to_vec());
-        if key_problem(&r.idempotency_key).is_none()
-            && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint, on).await?
+        let w = CaseWrite::begin(state, caller, ctx, "consent", &r)?;
+        let on = w.on;
+        if CaseWrite::retry(&r.idempotency_key)
+            && let Some(answer) = self
+                .replay(caller, &r.idempotency_key, &w.fingerprint, on)
+                .await?
         {
             return Ok(answer);
         }
@@ -119,7 +120,8 @@ impl ConsentApi {
         let given = read.status == Some(ConsentStatus::Given);
         let recipient = resolve(state, &mut v, "scope.recipient", read.recipient.clone()).await?;
         // R1, R4, R9, R12, R13: whether this giver may say this, for this
-        // purpose, recipient and groups, is the policy's to decide.
+        // purpose, recipient and groups, is the policy's to decide (a
+        // decision of its own: a consent is not a case write's `Facts`).
         if let (Some(purpose), Some(status)) = (&read.purpose, read.status) {
             let record = ConsentToRecord {
                 purpose: purpose.clone(),
@@ -163,7 +165,7 @@ impl ConsentApi {
         let subject = bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
         let row = ConsentRow {
             consent_id: Uuid::now_v7(),
-            recorder: party_of(caller),
+            recorder: w.party(),
             subject,
             status,
             giver,
@@ -173,7 +175,7 @@ impl ConsentApi {
             groups: groups.iter().map(|(_, g)| *g).collect(),
             valid_from,
             valid_until,
-            recorded_at: now,
+            recorded_at: w.now,
             recorded_by_user: ctx.user_id.clone().unwrap_or_default(),
             withdrawn_at: None,
             withdrawn_by: None,
@@ -185,12 +187,8 @@ impl ConsentApi {
         } else {
             Action::ConsentRefused
         };
-        let entry = case_entry(
-            ctx,
-            caller,
-            &state.policy,
+        let entry = w.entry(
             action,
-            Outcome::Success,
             CaseFacts {
                 purpose: Some(&row.purpose),
                 subject: row.subject.as_deref(),
@@ -202,20 +200,24 @@ impl ConsentApi {
         );
         let idem = Idempotency {
             key: idempotency_key,
-            fingerprint,
+            fingerprint: w.fingerprint,
         };
-        match state.store.insert_consent(&row, &idem, now, entry).await {
-            Ok(()) => Ok(pb::RecordConsentResponse {
-                consent: Some(consent_to_pb(&row, on)),
-                replayed: false,
-            }),
-            // Another call with the same key won the race.
-            Err(e) if is_race(&e) => self
-                .replay(caller, &idem.key, &fingerprint, on)
-                .await?
-                .ok_or(HubError::AlreadyExists("idempotency key")),
-            Err(e) => Err(e.into()),
-        }
+        w.commit(
+            state.store.insert_consent(&row, &idem, w.now, entry),
+            async || {
+                Ok(pb::RecordConsentResponse {
+                    consent: Some(consent_to_pb(&row, on)),
+                    replayed: false,
+                })
+            },
+            // Another call with the same key stored first.
+            async || {
+                self.replay(caller, &idem.key, &w.fingerprint, on)
+                    .await?
+                    .ok_or(HubError::AlreadyExists("idempotency key"))
+            },
+        )
+        .await
     }
 
     async fn withdraw(
@@ -226,14 +228,11 @@ impl ConsentApi {
         attempt: &mut Attempt,
     ) -> Result<pb::WithdrawConsentResponse, HubError> {
         require_user(ctx)?;
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::WithdrawConsentRequest {
+        let WithdrawConsent {
             consent_id,
-            withdrawn_by,
-        } = r;
+            withdrawn_by: by,
+        } = WithdrawConsent::read(r);
         let state = &self.0;
-        let by = giver_from_pb(withdrawn_by);
         for _ in 0..TRANSITION_ATTEMPTS {
             let now = Timestamp::now();
             let on = today(now)?;

@@ -26,10 +26,10 @@ impl DirectoryService for DirectoryApi {
         req: Request<pb::WhoAmIRequest>,
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let caller = Caller::of(&req)?;
-        let organisation = self.0.organisation_pb(&caller.organisation.oin).await?;
+        let organisation = self.0.organisation_pb(caller.party.oin()).await?;
         Ok(Response::new(pb::WhoAmIResponse {
             organisation: Some(organisation),
-            function: function_to_pb(caller.function) as i32,
+            function: function_to_pb(caller.party.function()) as i32,
             certificate_sha256: caller.certificate_sha256.clone(),
         }))
     }

@@ -21,15 +21,15 @@ use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    FieldIndex, RequestNames, decline_reason_from_code, party_to_pb, return_to_education_pb, state_to_pb,
-    ts_to_pb,
+    FieldIndex, RequestNames, decision_to_pb, decline_reason_to_pb, party_to_pb, return_to_education_pb,
+    state_to_pb, ts_to_pb,
 };
 
 pub use crate::limits::{DEFAULT_PAGE, MAX_PAGE};
 
 /// The caller as a party key.
 pub fn party_of(caller: &Caller) -> PartyKey {
-    (caller.organisation.oin.clone(), caller.function)
+    (caller.party.oin().clone(), caller.party.function())
 }
 
 /// The end user must be named on case-data RPCs (common.proto): the audit
@@ -109,16 +109,6 @@ pub async fn resolve(
             Ok(None)
         }
     }
-}
-
-/// The caller as a policy party.
-pub fn caller_party(caller: &Caller) -> Result<Party, HubError> {
-    Party::new(
-        caller.organisation.oin.clone(),
-        caller.organisation.kind,
-        caller.function,
-    )
-    .map_err(|_| HubError::Internal)
 }
 
 /// The keys new content for a function is sealed to: valid now and not
@@ -275,16 +265,11 @@ pub fn transfer_to_pb(
     recipient_name: String,
     reason_text: Option<pb::SealedGroup>,
 ) -> pb::Transfer {
-    let decision = t.decision.as_deref().map(|d| pb::TransferDecision {
-        kind: match d {
-            "accept" => pb::DecisionKind::Accept,
-            "decline" => pb::DecisionKind::Decline,
-            _ => pb::DecisionKind::Unspecified,
-        } as i32,
+    let decision = t.decision.map(|d| pb::TransferDecision {
+        kind: decision_to_pb(d) as i32,
         reason: t
             .decline_reason
-            .as_deref()
-            .map(decline_reason_from_code)
+            .map(decline_reason_to_pb)
             .unwrap_or(pb::DeclineReason::Unspecified) as i32,
         decided_at: t.decided_at.map(ts_to_pb),
         decided_by_role: t.decided_by_role.clone().unwrap_or_default(),
@@ -471,7 +456,7 @@ pub fn case_entry(
         .parties
         .iter()
         .map(|o| o.as_str())
-        .filter(|o| *o != caller.organisation.oin.as_str())
+        .filter(|o| *o != caller.party.oin().as_str())
         .collect();
     let mut e = ctx.entry(Some(caller), None, action, outcome, &parties);
     if let Some(p) = facts.purpose {

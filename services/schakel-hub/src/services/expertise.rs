@@ -11,8 +11,9 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
+use schakel_crypto::GroupPlaintext;
 use schakel_domain::{ExpertiseState, FunctionKind, PurposeId};
-use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys, Subject};
+use schakel_policy::{Channel, ConsentRef, Facts, SealingKeys, Subject};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::expertise_service_server::ExpertiseService;
 use schakel_store::{ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice};
@@ -21,15 +22,16 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race, meta_group,
-    page_size, paginate, party_of, read_page_token, refusal, require_user, resolve, seal_all, today,
+    CaseFacts, Names, ToSeal, case_entry, end_of_day, meta_group, page_size, paginate, party_of,
+    read_page_token, require_user, resolve,
 };
+use super::pipeline::CaseWrite;
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    Advise, AskExpertise, RequestNames, id_or_not_found, key_problem, outcome_pb, party_to_pb, sealed_to_pb,
+    Advise, AskExpertise, Document, RequestNames, id_or_not_found, outcome_pb, party_to_pb, sealed_to_pb,
     ts_from_pb, ts_to_pb,
 };
 use schakel_policy::RuleId;
@@ -116,25 +118,13 @@ impl ExpertiseApi {
         e: &ExpertiseRow,
         groups: Vec<String>,
     ) -> schakel_audit::Entry {
-        let other = if e.requester.0 == caller.organisation.oin {
-            &e.doorstroompunt.0
-        } else {
-            &e.requester.0
-        };
         case_entry(
             ctx,
             caller,
             &self.0.policy,
             action,
             outcome,
-            CaseFacts {
-                purpose: Some(purpose),
-                subject: Some(&e.subject),
-                transfer_id: Some(e.request_id),
-                groups,
-                parties: vec![other],
-                ..CaseFacts::default()
-            },
+            case_facts(caller, purpose, e, groups),
         )
     }
 
@@ -163,115 +153,73 @@ impl ExpertiseApi {
         r: pb::RequestExpertiseRequest,
         attempt: &mut Attempt,
     ) -> Result<pb::RequestExpertiseResponse, HubError> {
-        require_user(ctx)?;
-        let state = &self.0;
         // R7: only the Participatiewet function gets here (authz::may_call_method).
-        let now = Timestamp::now();
-        let on = today(now)?;
-        let fp = state
-            .pseudonymiser
-            .fingerprint("expertise.request", &r.encode_to_vec());
-        if key_problem(&r.idempotency_key).is_none()
-            && let Some(answer) = self.replay_request(caller, &r.idempotency_key, &fp).await?
+        let state = &self.0;
+        let w = CaseWrite::begin(state, caller, ctx, "expertise.request", &r)?;
+        if CaseWrite::retry(&r.idempotency_key)
+            && let Some(answer) = self
+                .replay_request(caller, &r.idempotency_key, &w.fingerprint)
+                .await?
         {
             return Ok(answer);
         }
         let mut v = Violations::default();
-        let AskExpertise {
-            idempotency_key,
-            doorstroompunt,
-            document: doc,
-            subject,
-            question,
-            client_reference,
-        } = AskExpertise::read(r, &mut v, on);
-        let purpose_id: PurposeId = PurposeId::EXPERTISE_REQUEST
-            .parse()
-            .map_err(|_| HubError::Internal)?;
-        let dp = resolve(state, &mut v, "doorstroompunt", doorstroompunt).await?;
-        let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        // The keys of both functions (R9, R12): without one the Doorstroompunt
-        // cannot receive, and that refusal is the policy's, audited like any
-        // other.
-        let dp_keys = match &dp {
-            Some(dp) => current_keys(state, &(dp.party.oin().clone(), dp.party.function()), now).await?,
-            None => Vec::new(),
-        };
-        let own_keys = current_keys(state, &party_of(caller), now).await?;
-        attempt.purpose = Some(purpose_id.clone());
+        let read = AskExpertise::read(r, &mut v, w.on);
+        let purpose = expertise_purpose(PurposeId::EXPERTISE_REQUEST)?;
+        let dp = resolve(state, &mut v, "doorstroompunt", read.doorstroompunt.clone()).await?;
+        let dp_key = dp.as_ref().map(|d| d.party.key());
+        let pseudonym = read
+            .subject
+            .bsn
+            .as_ref()
+            .map(|b| state.pseudonymiser.pseudonym(b));
+        // Without a key the Doorstroompunt cannot receive (R9, R12): that
+        // refusal is the policy's, audited like any other.
+        let keys = w.keys(dp_key.as_ref()).await?;
+        attempt.purpose = Some(purpose.clone());
         attempt.subject.clone_from(&pseudonym);
-        attempt.parties = dp.iter().map(|p| p.party.oin().clone()).collect();
-        let decision = match (&dp, &subject.subject) {
-            (Some(dp), Some(s)) => Some(super::exchange::decide(
-                &Facts {
-                    purpose: purpose_id.clone(),
-                    channel: Channel::Expertise,
-                    sender: caller_party(caller)?,
-                    recipient: dp.party.clone(),
-                    region: None,
-                    subject: s.clone(),
-                    consent: ConsentRef::Absent,
-                    refused_by_youth_since: false,
-                    keys: SealingKeys {
-                        recipient: !dp_keys.is_empty(),
-                        sender: !own_keys.is_empty(),
-                    },
-                    fields: doc.fields.clone(),
-                    special_text: doc.special_text(&state.policy, on),
-                    justifications: doc.justifications.clone(),
-                    hardheidsclausule: None,
-                    open_expertise_request: false,
-                    return_to_education: None,
-                },
-                &state.policy,
-                on,
+        attempt.parties = dp_key.iter().map(|k| k.0.clone()).collect();
+        let facts = match (&dp, &read.subject.subject) {
+            (Some(dp), Some(subject)) => Some(expertise_facts(
+                &purpose,
+                caller.party.clone(),
+                dp.party.clone(),
+                subject.clone(),
+                keys.facts(),
+                &read.document,
+                &w,
+                false,
             )),
             _ => None,
         };
-        let (
-            Some(Decision::Allowed {
-                retention,
-                seal_to_sender,
-                ..
-            }),
-            Some(dp),
-            Some(pseudonym),
-            true,
-        ) = (decision.clone(), dp, pseudonym, v.is_empty())
-        else {
-            let refused = decision.as_ref().map_or(&[][..], Decision::violations);
-            return Err(refusal(v, refused, &doc.index, &REQUEST_NAMES));
+        let allowed = w.decide(facts, v, &read.document.index, &REQUEST_NAMES)?;
+        let AskExpertise {
+            idempotency_key,
+            document,
+            question,
+            client_reference,
+            ..
+        } = read;
+        let (Some(dp_key), Some(pseudonym)) = (dp_key, pseudonym) else {
+            return Err(HubError::Internal);
         };
-        let mut keys = dp_keys;
-        if seal_to_sender {
-            keys.extend(own_keys);
-        }
-        let dp_key = (dp.party.oin().clone(), dp.party.function());
-        let mut to_seal: Vec<ToSeal> = doc
-            .groups
-            .into_iter()
-            .map(|plain| ToSeal {
-                plain,
-                purpose: purpose_id.clone(),
-            })
-            .collect();
-        to_seal.push(ToSeal {
-            plain: meta_group("meta.question", [("question".to_owned(), question)]),
-            purpose: purpose_id.clone(),
-        });
-        let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
+        let mut content = bound_to(&purpose, document.groups);
+        content.extend(bound_to(
+            &purpose,
+            [meta_group("meta.question", [("question".to_owned(), question)])],
+        ));
         let request_id = Uuid::now_v7();
-        let sealed = seal_all(to_seal, keys, request_id, &dp_key).await?;
+        let (groups, sealed) = w.seal(content, keys, &allowed, request_id, &dp_key).await?;
         let row = ExpertiseRow {
             request_id,
-            requester: party_of(caller),
+            requester: w.party(),
             doorstroompunt: dp_key,
             subject: pseudonym,
             state: ExpertiseState::Open,
-            groups: names.clone(),
-            requested_at: now,
+            groups: groups.clone(),
+            requested_at: w.now,
             policy_version: state.policy.version().to_owned(),
-            retention_until: end_of_day(retention.until),
+            retention_until: end_of_day(allowed.retention.until),
             client_reference,
             answered_at: None,
             outcome: None,
@@ -279,33 +227,67 @@ impl ExpertiseApi {
             advice_policy_version: None,
             advice_idempotency: None,
         };
-        let entry = self.entry(
-            ctx,
-            caller,
-            (Action::ExpertiseRequested, Outcome::Success),
-            &purpose_id,
-            &row,
-            names,
+        let entry = w.entry(
+            Action::ExpertiseRequested,
+            case_facts(caller, &purpose, &row, groups),
         );
         let idem = Idempotency {
             key: idempotency_key,
-            fingerprint: fp,
+            fingerprint: w.fingerprint,
         };
-        match state
+        w.commit(
+            state.store.insert_expertise(&row, &idem, &sealed, w.now, entry),
+            async || {
+                Ok(pb::RequestExpertiseResponse {
+                    request: Some(self.request_pb(&mut Names::default(), &row).await?),
+                    replayed: false,
+                })
+            },
+            // Another call with the same key stored first.
+            async || {
+                self.replay_request(caller, &idem.key, &w.fingerprint)
+                    .await?
+                    .ok_or(HubError::AlreadyExists("idempotency key"))
+            },
+        )
+        .await
+    }
+
+    /// The advice stored under the caller's advice key `key`, when this is a
+    /// retry of the same request; `AlreadyExists` when another request
+    /// used the key.
+    async fn replay_advice(
+        &self,
+        caller: &Caller,
+        key: &str,
+        fp: &[u8; 32],
+    ) -> Result<Option<pb::GiveAdviceResponse>, HubError> {
+        let Some(e) = self
+            .0
             .store
-            .insert_expertise(&row, &idem, &sealed, now, entry)
-            .await
-        {
-            Ok(()) => Ok(pb::RequestExpertiseResponse {
-                request: Some(self.request_pb(&mut Names::default(), &row).await?),
-                replayed: false,
-            }),
-            Err(e) if is_race(&e) => self
-                .replay_request(caller, &idem.key, &fp)
-                .await?
-                .ok_or(HubError::AlreadyExists("idempotency key")),
-            Err(e) => Err(e.into()),
+            .expertise_by_advice_key(&party_of(caller), key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match &e.advice_idempotency {
+            Some(i) if i.fingerprint == *fp => Ok(Some(self.advice_answer(&e, true).await?)),
+            _ => Err(HubError::AlreadyExists(
+                "idempotency key (used for a different request)",
+            )),
         }
+    }
+
+    async fn advice_answer(
+        &self,
+        e: &ExpertiseRow,
+        replayed: bool,
+    ) -> Result<pb::GiveAdviceResponse, HubError> {
+        Ok(pb::GiveAdviceResponse {
+            advice: Some(advice_pb(e)),
+            request: Some(self.request_pb(&mut Names::default(), e).await?),
+            replayed,
+        })
     }
 
     async fn advise(
@@ -315,30 +297,15 @@ impl ExpertiseApi {
         r: pb::GiveAdviceRequest,
         attempt: &mut Attempt,
     ) -> Result<pb::GiveAdviceResponse, HubError> {
-        require_user(ctx)?;
-        let state = &self.0;
         // R7: only the Doorstroompunt gets here (authz::may_call_method).
-        let now = Timestamp::now();
-        let on = today(now)?;
-        let fp = state
-            .pseudonymiser
-            .fingerprint("expertise.advice", &r.encode_to_vec());
-        if key_problem(&r.idempotency_key).is_none()
-            && let Some(e) = state
-                .store
-                .expertise_by_advice_key(&party_of(caller), &r.idempotency_key)
+        let state = &self.0;
+        let w = CaseWrite::begin(state, caller, ctx, "expertise.advice", &r)?;
+        if CaseWrite::retry(&r.idempotency_key)
+            && let Some(answer) = self
+                .replay_advice(caller, &r.idempotency_key, &w.fingerprint)
                 .await?
         {
-            return match &e.advice_idempotency {
-                Some(i) if i.fingerprint == fp => Ok(pb::GiveAdviceResponse {
-                    advice: Some(advice_pb(&e)),
-                    request: Some(self.request_pb(&mut Names::default(), &e).await?),
-                    replayed: true,
-                }),
-                _ => Err(HubError::AlreadyExists(
-                    "idempotency key (used for a different request)",
-                )),
-            };
+            return Ok(answer);
         }
         let mut v = Violations::default();
         let Advise {
@@ -346,13 +313,11 @@ impl ExpertiseApi {
             request_id,
             outcome,
             advice_text,
-            document: doc,
+            document,
         } = Advise::read(r, &mut v);
         let request = self.own_request(caller, &request_id, false).await?;
-        let purpose_id: PurposeId = PurposeId::EXPERTISE_ADVICE
-            .parse()
-            .map_err(|_| HubError::Internal)?;
-        attempt.purpose = Some(purpose_id.clone());
+        let purpose = expertise_purpose(PurposeId::EXPERTISE_ADVICE)?;
+        attempt.purpose = Some(purpose.clone());
         attempt.subject = Some(request.subject.clone());
         attempt.transfer_id = Some(request.request_id);
         attempt.parties = vec![request.requester.0.clone()];
@@ -362,7 +327,7 @@ impl ExpertiseApi {
         // by the hub, so the decision runs on neutral facts that fire none of
         // the subject rules.
         let neutral = Subject {
-            date_of_birth: schakel_domain::dates::add_years(on, -18).map_err(|_| HubError::Internal)?,
+            date_of_birth: schakel_domain::dates::add_years(w.on, -18).map_err(|_| HubError::Internal)?,
             school_type: None,
             vso_exit_profile: None,
             leave_date: None,
@@ -376,120 +341,146 @@ impl ExpertiseApi {
             request.requester.1,
         )
         .map_err(|_| HubError::Internal)?;
-        let requester_keys = current_keys(state, &request.requester, now).await?;
-        let own_keys = current_keys(state, &party_of(caller), now).await?;
-        let decision = super::exchange::decide(
-            &Facts {
-                purpose: purpose_id.clone(),
-                channel: Channel::Expertise,
-                sender: caller_party(caller)?,
-                recipient: requester,
-                region: None,
-                subject: neutral,
-                consent: ConsentRef::Absent,
-                refused_by_youth_since: false,
-                keys: SealingKeys {
-                    recipient: !requester_keys.is_empty(),
-                    sender: !own_keys.is_empty(),
-                },
-                fields: doc.fields.clone(),
-                special_text: doc.special_text(&state.policy, on),
-                justifications: doc.justifications.clone(),
-                hardheidsclausule: None,
-                open_expertise_request: request.state == ExpertiseState::Open,
-                return_to_education: None,
-            },
-            &state.policy,
-            on,
+        let keys = w.keys(Some(&request.requester)).await?;
+        let facts = expertise_facts(
+            &purpose,
+            caller.party.clone(),
+            requester,
+            neutral,
+            keys.facts(),
+            &document,
+            &w,
+            request.state == ExpertiseState::Open,
         );
-        let (Decision::Allowed { seal_to_sender, .. }, Some(outcome), true) =
-            (&decision, outcome, v.is_empty())
-        else {
-            return Err(refusal(v, decision.violations(), &doc.index, &ADVICE_NAMES));
+        let allowed = w.decide(Some(facts), v, &document.index, &ADVICE_NAMES)?;
+        let Some(outcome) = outcome else {
+            return Err(HubError::Internal);
         };
-        let mut keys = requester_keys;
-        if *seal_to_sender {
-            keys.extend(own_keys);
-        }
-        let justification_fields = doc.justification_fields();
-        let mut to_seal: Vec<ToSeal> = doc
-            .groups
-            .into_iter()
-            .map(|plain| ToSeal {
-                plain,
-                purpose: purpose_id.clone(),
-            })
-            .collect();
+        let justifications = document.justification_fields();
+        let mut content = bound_to(&purpose, document.groups);
         if !advice_text.trim().is_empty() {
-            to_seal.push(ToSeal {
-                plain: meta_group("meta.advice", [("advice".to_owned(), advice_text)]),
-                purpose: purpose_id.clone(),
-            });
+            content.extend(bound_to(
+                &purpose,
+                [meta_group("meta.advice", [("advice".to_owned(), advice_text)])],
+            ));
         }
-        if !justification_fields.is_empty() {
-            to_seal.push(ToSeal {
-                plain: meta_group("meta.justifications", justification_fields),
-                purpose: purpose_id.clone(),
-            });
+        if !justifications.is_empty() {
+            content.extend(bound_to(
+                &purpose,
+                [meta_group("meta.justifications", justifications)],
+            ));
         }
-        let names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
-        let sealed = if to_seal.is_empty() {
-            Vec::new()
-        } else {
-            seal_all(to_seal, keys, request.request_id, &request.requester).await?
-        };
+        let (groups, sealed) = w
+            .seal(content, keys, &allowed, request.request_id, &request.requester)
+            .await?;
         let advice = NewAdvice {
-            answered_at: now,
+            answered_at: w.now,
             outcome: outcome.to_owned(),
             policy_version: state.policy.version().to_owned(),
             idempotency: Idempotency {
                 key: idempotency_key,
-                fingerprint: fp,
+                fingerprint: w.fingerprint,
             },
             sealed,
         };
-        let entry = self.entry(
-            ctx,
-            caller,
-            (Action::ExpertiseAdvised, Outcome::Success),
-            &purpose_id,
-            &request,
-            names,
+        let entry = w.entry(
+            Action::ExpertiseAdvised,
+            case_facts(caller, &purpose, &request, groups),
         );
-        match state
-            .store
-            .answer_expertise(request.request_id, &advice, entry)
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if is_race(&e) => {
-                // Answered meanwhile: by this very advice (a retry) or another.
-                if let Some(e) = state
-                    .store
-                    .expertise_by_advice_key(&party_of(caller), &advice.idempotency.key)
-                    .await?
-                    && e.advice_idempotency.as_ref().is_some_and(|i| i.fingerprint == fp)
-                {
-                    return Ok(pb::GiveAdviceResponse {
-                        advice: Some(advice_pb(&e)),
-                        request: Some(self.request_pb(&mut Names::default(), &e).await?),
-                        replayed: true,
-                    });
-                }
-                return Err(precondition(Violation::rule(
+        w.commit(
+            state.store.answer_expertise(request.request_id, &advice, entry),
+            async || {
+                let e = self.own_request(caller, &request_id, false).await?;
+                self.advice_answer(&e, false).await
+            },
+            // Answered meanwhile: by this very advice (a retry) or another.
+            async || match self
+                .replay_advice(caller, &advice.idempotency.key, &w.fingerprint)
+                .await
+            {
+                Ok(Some(answer)) => Ok(answer),
+                Ok(None) | Err(HubError::AlreadyExists(_)) => Err(precondition(Violation::rule(
                     "request_id",
                     RuleId::R7,
                     "advice without an open request: it was answered already",
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let e = self.own_request(caller, &request_id, false).await?;
-        Ok(pb::GiveAdviceResponse {
-            advice: Some(advice_pb(&e)),
-            request: Some(self.request_pb(&mut Names::default(), &e).await?),
-            replayed: false,
+                ))),
+                Err(e) => Err(e),
+            },
+        )
+        .await
+    }
+}
+
+/// An expertise purpose by its id in `policy/purposes.toml`.
+fn expertise_purpose(id: &str) -> Result<PurposeId, HubError> {
+    id.parse().map_err(|_| HubError::Internal)
+}
+
+/// Content bound to `purpose`.
+fn bound_to(purpose: &PurposeId, groups: impl IntoIterator<Item = GroupPlaintext>) -> Vec<ToSeal> {
+    groups
+        .into_iter()
+        .map(|plain| ToSeal {
+            plain,
+            purpose: purpose.clone(),
         })
+        .collect()
+}
+
+/// What the policy is told of an expertise request or its advice: no
+/// consent (the exchange rests on art. 7a, R7), no region, no
+/// hardheidsclausule; whether the request is still open matters to the
+/// advice only.
+#[allow(clippy::too_many_arguments)]
+fn expertise_facts(
+    purpose: &PurposeId,
+    sender: schakel_domain::Party,
+    recipient: schakel_domain::Party,
+    subject: Subject,
+    keys: SealingKeys,
+    document: &Document,
+    w: &CaseWrite<'_>,
+    open_expertise_request: bool,
+) -> Facts {
+    Facts {
+        purpose: purpose.clone(),
+        channel: Channel::Expertise,
+        sender,
+        recipient,
+        region: None,
+        subject,
+        consent: ConsentRef::Absent,
+        refused_by_youth_since: false,
+        keys,
+        fields: document.fields.clone(),
+        special_text: document.special_text(&w.state.policy, w.on),
+        justifications: document.justifications.clone(),
+        hardheidsclausule: None,
+        open_expertise_request,
+        return_to_education: None,
+    }
+}
+
+/// The case an expertise entry names: the request, its youth, and the
+/// other party.
+fn case_facts<'e>(
+    caller: &Caller,
+    purpose: &'e PurposeId,
+    e: &'e ExpertiseRow,
+    groups: Vec<String>,
+) -> CaseFacts<'e> {
+    let other = if &e.requester.0 == caller.party.oin() {
+        &e.doorstroompunt.0
+    } else {
+        &e.requester.0
+    };
+    CaseFacts {
+        purpose: Some(purpose),
+        subject: Some(&e.subject),
+        transfer_id: Some(e.request_id),
+        groups,
+        parties: vec![other],
+        ..CaseFacts::default()
     }
 }
 
@@ -519,7 +510,7 @@ impl ExpertiseService for ExpertiseApi {
         let asked = match pb::ExpertiseRole::try_from(r.role) {
             Ok(pb::ExpertiseRole::Asked) => true,
             Ok(pb::ExpertiseRole::Received) => false,
-            _ => caller.function == FunctionKind::Participatiewet,
+            _ => caller.party.function() == FunctionKind::Participatiewet,
         };
         let st = match pb::ExpertiseState::try_from(r.state) {
             Ok(pb::ExpertiseState::Open) => Some(ExpertiseState::Open),
@@ -588,9 +579,7 @@ impl ExpertiseService for ExpertiseApi {
             .expertise_groups(e.request_id, ExpertisePart::Request)
             .await
             .map_err(HubError::from)?;
-        let purpose: PurposeId = PurposeId::EXPERTISE_REQUEST
-            .parse()
-            .map_err(|_| HubError::Internal)?;
+        let purpose = expertise_purpose(PurposeId::EXPERTISE_REQUEST)?;
         let entry = self.entry(
             &ctx,
             &caller,
@@ -653,9 +642,7 @@ impl ExpertiseService for ExpertiseApi {
             .expertise_groups(e.request_id, ExpertisePart::Advice)
             .await
             .map_err(HubError::from)?;
-        let purpose: PurposeId = PurposeId::EXPERTISE_ADVICE
-            .parse()
-            .map_err(|_| HubError::Internal)?;
+        let purpose = expertise_purpose(PurposeId::EXPERTISE_ADVICE)?;
         let entry = self.entry(
             &ctx,
             &caller,

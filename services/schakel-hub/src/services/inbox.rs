@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{PurposeId, TransferEvent, TransferState};
+use schakel_domain::{TransferEvent, TransferState};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::inbox_service_server::InboxService;
 use schakel_store::{SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition};
@@ -24,13 +24,10 @@ use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    check_reference, check_text, decline_reason_code, function_from_pb, id_or_not_found, party_to_pb,
-    sealed_to_pb, states_from_pb, ts_from_pb, ts_to_pb,
+    AcknowledgeNotice, AcknowledgeReceipt, DecideTransfer, FetchTransfer, function_from_pb, id_or_not_found,
+    party_to_pb, sealed_to_pb, states_from_pb, ts_from_pb, ts_to_pb,
 };
 use schakel_policy::RuleId;
-
-/// Longest decision reason text.
-const MAX_REASON: usize = 2000;
 
 /// The InboxService handlers.
 #[derive(Debug, Clone)]
@@ -171,12 +168,12 @@ impl InboxApi {
         attempt: &mut Attempt,
     ) -> Result<pb::FetchResponse, HubError> {
         require_user(ctx)?;
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::FetchRequest { transfer_id, purpose } = r;
         let state = &self.0;
         let mut v = Violations::default();
-        let declared = v.parse::<PurposeId>("purpose", &purpose);
+        let FetchTransfer {
+            transfer_id,
+            purpose: declared,
+        } = FetchTransfer::read(r, &mut v);
         let id = id_or_not_found(&transfer_id, "transfer")?;
         let found = self.own_transfer(caller, id).await?;
         attempt.transfer(&found);
@@ -199,10 +196,10 @@ impl InboxApi {
         // not only the purpose label, decides who can open what.
         let own_keys: std::collections::BTreeSet<Uuid> = state
             .store
-            .recipients_of(&caller.organisation.oin)
+            .recipients_of(caller.party.oin())
             .await?
             .into_iter()
-            .filter(|k| k.function == caller.function)
+            .filter(|k| k.function == caller.party.function())
             .map(|k| k.key_id)
             .collect();
         let all = state.store.transfer_groups(id).await?;
@@ -258,16 +255,12 @@ impl InboxApi {
         attempt: &mut Attempt,
     ) -> Result<pb::AcknowledgeResponse, HubError> {
         require_user(ctx)?;
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::AcknowledgeRequest {
+        let mut v = Violations::default();
+        let AcknowledgeReceipt {
             transfer_id,
             case_reference,
-        } = r;
-        let mut v = Violations::default();
-        check_reference(&mut v, "case_reference", &case_reference);
+        } = AcknowledgeReceipt::read(r, &mut v);
         v.finish()?;
-        let case_reference = (!case_reference.is_empty()).then_some(case_reference);
         let t = self
             .transition(caller, &transfer_id, attempt, |t| {
                 let case_reference = case_reference.clone();
@@ -318,18 +311,15 @@ impl InboxApi {
         attempt: &mut Attempt,
     ) -> Result<pb::AcknowledgeWithdrawalResponse, HubError> {
         require_user(ctx)?;
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::AcknowledgeWithdrawalRequest {
+        let AcknowledgeNotice {
             notice_id,
-            confirmed_deletion,
-        } = r;
+            confirmed_deletion: confirmed,
+        } = AcknowledgeNotice::read(r);
         let notice = id_or_not_found(&notice_id, "withdrawal notice")?;
         let found = match self.0.store.transfer_by_notice(notice).await? {
             Some(t) if t.recipient == party_of(caller) => t,
             _ => return Err(HubError::NotFound("withdrawal notice")),
         };
-        let confirmed = confirmed_deletion;
         let t = self
             .transition(caller, &found.transfer_id.to_string(), attempt, |t| {
                 async move {
@@ -372,40 +362,22 @@ impl InboxApi {
         attempt: &mut Attempt,
     ) -> Result<pb::DecideResponse, HubError> {
         require_user(ctx)?;
-        // Every field of the request by name, without `..`: a field added to
-        // the proto does not compile until it is handled here (issue 19).
-        let pb::DecideRequest {
+        let state = &self.0;
+        let mut v = Violations::default();
+        let DecideTransfer {
             transfer_id,
             decision,
             reason,
             reason_text,
-        } = r;
-        let state = &self.0;
-        let mut v = Violations::default();
-        let kind = match pb::DecisionKind::try_from(decision) {
-            Ok(pb::DecisionKind::Accept) => Some(("accept", TransferEvent::Accept)),
-            Ok(pb::DecisionKind::Decline) => Some(("decline", TransferEvent::Decline)),
-            _ => {
-                v.format("decision", "must be ACCEPT or DECLINE");
-                None
-            }
-        };
-        let reason = pb::DeclineReason::try_from(reason)
-            .ok()
-            .and_then(decline_reason_code);
-        let declining = kind.is_some_and(|(k, _)| k == "decline");
-        if declining && reason.is_none() {
-            v.format("reason", "a decline needs a reason code");
-        }
-        check_text(&mut v, "reason_text", &reason_text, MAX_REASON);
+        } = DecideTransfer::read(r, &mut v);
         let id = id_or_not_found(&transfer_id, "transfer")?;
         let found = self.own_transfer(caller, id).await?;
         attempt.transfer(&found);
         v.finish()?;
-        let Some((code, event)) = kind else {
+        let Some(decision) = decision else {
             return Err(HubError::Internal);
         };
-        let reason = if declining { reason } else { None };
+        let event = decision.event();
         // The reason text is sealed to sender and recipient (meta.decision).
         let extra = if reason_text.trim().is_empty() || found.decision.is_some() {
             Vec::new()
@@ -429,9 +401,9 @@ impl InboxApi {
                 let extra = extra.clone();
                 let role = role.clone();
                 async move {
-                    if let Some(d) = &t.decision {
+                    if let Some(d) = t.decision {
                         // A decision is final; the same decision again is idempotent.
-                        return if d == code && t.decline_reason.as_deref() == reason {
+                        return if d == decision && t.decline_reason == reason {
                             Ok(Step::Done)
                         } else {
                             Err(precondition(Violation::state(
@@ -472,8 +444,8 @@ impl InboxApi {
                             to,
                             change: TransferChange {
                                 acknowledged_at: acknowledged,
-                                decision: Some(code.to_owned()),
-                                decline_reason: reason.map(str::to_owned),
+                                decision: Some(decision),
+                                decline_reason: reason,
                                 decided_at: Some(now),
                                 decided_by_role: role,
                                 ..TransferChange::default()

@@ -1,6 +1,8 @@
-//! The gRPC service handlers: thin — decode and validate, call the store or
-//! the pure crates, encode. Services not listed here answer `UNIMPLEMENTED`
-//! for every RPC (generated default stubs) until their issue lands.
+//! The gRPC service handlers: wire in (`crate::wire`) → use case → wire out.
+//! Writes that create a case record go through one pipeline
+//! (`pipeline.rs`); every refusal of a write is audited (`refuse.rs`); what
+//! the handlers share besides — parties, keys, sealing, paging, audit
+//! entries of case actions — is in `exchange.rs`.
 
 mod admin;
 mod audit;
@@ -9,6 +11,7 @@ mod directory;
 mod exchange;
 mod expertise;
 mod inbox;
+mod pipeline;
 mod refuse;
 mod transfer;
 

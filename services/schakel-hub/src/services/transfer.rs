@@ -6,8 +6,12 @@
 use jiff::Timestamp;
 use prost::Message;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, TransferState};
-use schakel_policy::{Channel, ConsentRef, Decision, Facts, SealingKeys};
+use std::collections::BTreeSet;
+
+use schakel_domain::{
+    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState,
+};
+use schakel_policy::{Channel, ConsentRef, Facts};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::transfer_service_server::TransferService;
 use schakel_store::{ConsentFilter, ConsentRow, Idempotency, NewTransfer, Side, TransferFilter, TransferRow};
@@ -16,15 +20,16 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, MAX_PAGE, Names, ToSeal, caller_party, case_entry, current_keys, end_of_day, is_race,
-    meta_group, page_size, party_of, refusal, require_user, resolve, seal_all, today, transfer_page,
+    CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, meta_group, page_size, party_of,
+    require_user, resolve, transfer_page,
 };
+use super::pipeline::{Allowed, CaseWrite};
 use super::refuse::Attempt;
 use crate::caller::Caller;
 use crate::caller::RequestContext;
 use crate::error::{HubError, Violation, Violations};
 use crate::wire::{
-    RequestNames, SubmitTransfer, function_from_pb, id_or_not_found, key_problem, parse_id, sealed_to_pb,
+    Document, RequestNames, SubmitTransfer, function_from_pb, id_or_not_found, parse_id, sealed_to_pb,
     states_from_pb, ts_from_pb,
 };
 use schakel_policy::RuleId;
@@ -195,150 +200,88 @@ impl TransferApi {
         r: pb::SubmitRequest,
         attempt: &mut Attempt,
     ) -> Result<pb::SubmitResponse, HubError> {
-        require_user(ctx)?;
         let state = &self.0;
-        let now = Timestamp::now();
-        let on = today(now)?;
-        let fingerprint = state.pseudonymiser.fingerprint("submit", &r.encode_to_vec());
-        // A retry returns the first answer, even if the world changed since.
-        if key_problem(&r.idempotency_key).is_none()
-            && let Some(answer) = self.replay(caller, &r.idempotency_key, &fingerprint).await?
+        let w = CaseWrite::begin(state, caller, ctx, "submit", &r)?;
+        if CaseWrite::retry(&r.idempotency_key)
+            && let Some(answer) = self.replay(caller, &r.idempotency_key, &w.fingerprint).await?
         {
             return Ok(answer);
         }
         let mut v = Violations::default();
-        let SubmitTransfer {
-            idempotency_key,
-            purpose: purpose_id,
-            recipient,
-            document: doc,
-            subject,
-            hardheidsclausule,
-            consent_id,
-            return_to_education,
-            return_to_education_code,
-            client_reference,
-        } = SubmitTransfer::read(r, &mut v, on);
-        let recipient = resolve(state, &mut v, "recipient", recipient).await?;
-        let pseudonym = subject.bsn.as_ref().map(|b| state.pseudonymiser.pseudonym(b));
-        // What the decision needs from the database, read once each: the
+        let read = SubmitTransfer::read(r, &mut v, w.on);
+        // What the decision needs, read once each: the recipient, the
         // consent the request names (only the sender's own, R4) and the keys
         // of both functions (R9, R12).
-        let NamedConsent {
-            row: consent_row,
-            consent,
-            refused_by_youth_since,
-        } = named_consent(state, caller, consent_id, pseudonym.as_deref()).await?;
-        let recipient_keys = match &recipient {
-            Some(r) => current_keys(state, &(r.party.oin().clone(), r.party.function()), now).await?,
-            None => Vec::new(),
-        };
-        let own_keys = current_keys(state, &party_of(caller), now).await?;
-
-        attempt.purpose.clone_from(&purpose_id);
+        let recipient = resolve(state, &mut v, "recipient", read.recipient.clone()).await?;
+        let recipient_key = recipient.as_ref().map(|r| r.party.key());
+        let pseudonym = read
+            .subject
+            .bsn
+            .as_ref()
+            .map(|b| state.pseudonymiser.pseudonym(b));
+        let named = named_consent(state, caller, read.consent_id, pseudonym.as_deref()).await?;
+        let keys = w.keys(recipient_key.as_ref()).await?;
+        attempt.purpose.clone_from(&read.purpose);
         attempt.subject.clone_from(&pseudonym);
-        attempt.consent_id = consent_row.as_ref().map(|c| c.consent_id);
-        attempt.parties = recipient.iter().map(|p| p.party.oin().clone()).collect();
+        attempt.consent_id = named.row.as_ref().map(|c| c.consent_id);
+        attempt.parties = recipient_key.iter().map(|k| k.0.clone()).collect();
         // Decide when the facts allow, so the sender learns every problem at once.
-        let decision = match (&purpose_id, &recipient, &subject.subject) {
-            (Some(purpose_id), Some(recipient), Some(subject_facts)) => Some(super::exchange::decide(
-                &Facts {
-                    purpose: purpose_id.clone(),
-                    channel: Channel::Transfer,
-                    sender: caller_party(caller)?,
-                    recipient: recipient.party.clone(),
-                    region: recipient.doorstroompunt_regio.clone(),
-                    subject: subject_facts.clone(),
-                    consent,
-                    refused_by_youth_since,
-                    keys: SealingKeys {
-                        recipient: !recipient_keys.is_empty(),
-                        sender: !own_keys.is_empty(),
-                    },
-                    fields: doc.fields.clone(),
-                    special_text: doc.special_text(&state.policy, on),
-                    justifications: doc.justifications.clone(),
-                    hardheidsclausule: hardheidsclausule.clone(),
-                    open_expertise_request: false,
-                    return_to_education,
-                },
-                &state.policy,
-                on,
-            )),
+        let facts = match (&read.purpose, &recipient, &read.subject.subject) {
+            (Some(purpose), Some(recipient), Some(subject)) => Some(Facts {
+                purpose: purpose.clone(),
+                channel: Channel::Transfer,
+                sender: caller.party.clone(),
+                recipient: recipient.party.clone(),
+                region: recipient.doorstroompunt_regio.clone(),
+                subject: subject.clone(),
+                consent: named.consent,
+                refused_by_youth_since: named.refused_by_youth_since,
+                keys: keys.facts(),
+                fields: read.document.fields.clone(),
+                special_text: read.document.special_text(&state.policy, w.on),
+                justifications: read.document.justifications.clone(),
+                hardheidsclausule: read.hardheidsclausule.clone(),
+                open_expertise_request: false,
+                return_to_education: read.return_to_education,
+            }),
             _ => None,
         };
-        let (
-            Some(Decision::Allowed {
-                groups,
-                retention,
-                hardheidsclausule_applied,
-                seal_to_sender,
-                ..
-            }),
-            Some(purpose_id),
-            Some(recipient),
-            Some(pseudonym),
-            true,
-        ) = (decision.clone(), purpose_id, recipient, pseudonym, v.is_empty())
+        let allowed = w.decide(facts, v, &read.document.index, &NAMES)?;
+        let SubmitTransfer {
+            idempotency_key,
+            purpose: Some(purpose),
+            document,
+            hardheidsclausule,
+            return_to_education_code,
+            client_reference,
+            ..
+        } = read
         else {
-            let refused = decision.as_ref().map_or(&[][..], Decision::violations);
-            return Err(refusal(v, refused, &doc.index, &NAMES));
+            return Err(HubError::Internal);
         };
-        let recipient_key = (recipient.party.oin().clone(), recipient.party.function());
-        let mut keys = recipient_keys;
-        if seal_to_sender {
-            keys.extend(own_keys);
-        }
-
-        // Every group present was allowed (else the decision refused); bind
-        // each to the purpose the decision names.
-        let allowed: std::collections::BTreeSet<FieldGroup> = groups.iter().map(|g| g.group).collect();
-        let mut to_seal: Vec<ToSeal> = doc
-            .groups
-            .into_iter()
-            .filter(|g| {
-                g.group
-                    .parse::<FieldGroup>()
-                    .is_ok_and(|fg| allowed.contains(&fg))
-            })
-            .map(|plain| ToSeal {
-                plain,
-                purpose: purpose_id.clone(),
-            })
-            .collect();
-        let mut meta: Vec<(String, String)> = doc
-            .justifications
-            .iter()
-            .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
-            .collect();
-        if hardheidsclausule_applied && let Some(text) = hardheidsclausule {
-            meta.push(("hardheidsclausule".into(), text));
-        }
-        if !meta.is_empty() {
-            to_seal.push(ToSeal {
-                plain: meta_group("meta.justifications", meta),
-                purpose: purpose_id.clone(),
-            });
-        }
-        let group_names: Vec<String> = to_seal.iter().map(|g| g.plain.group.clone()).collect();
+        let (Some(recipient_key), Some(pseudonym)) = (recipient_key, pseudonym) else {
+            return Err(HubError::Internal);
+        };
         let transfer_id = Uuid::now_v7();
-        let sealed = seal_all(to_seal, keys, transfer_id, &recipient_key).await?;
-
+        let content = submission_content(document, &allowed, &purpose, hardheidsclausule);
+        let (groups, sealed) = w
+            .seal(content, keys, &allowed, transfer_id, &recipient_key)
+            .await?;
         let row = TransferRow {
             transfer_id,
-            sender: party_of(caller),
+            sender: w.party(),
             recipient: recipient_key,
-            purpose: purpose_id,
+            purpose,
             subject: pseudonym,
-            consent_id: consent_row.as_ref().map(|c| c.consent_id),
+            consent_id: named.row.as_ref().map(|c| c.consent_id),
             policy_version: state.policy.version().to_owned(),
-            hardheidsclausule: hardheidsclausule_applied,
+            hardheidsclausule: allowed.hardheidsclausule_applied,
             return_to_education: return_to_education_code.map(str::to_owned),
             client_reference,
-            groups: group_names,
+            groups,
             state: TransferState::Submitted,
-            submitted_at: now,
-            retention_until: end_of_day(retention.until),
+            submitted_at: w.now,
+            retention_until: end_of_day(allowed.retention.until),
             first_fetched_at: None,
             acknowledged_at: None,
             case_reference: None,
@@ -352,12 +295,8 @@ impl TransferApi {
             notice_confirmed_deletion: false,
             purged_at: None,
         };
-        let entry = case_entry(
-            ctx,
-            caller,
-            &state.policy,
+        let entry = w.entry(
             Action::TransferSubmitted,
-            Outcome::Success,
             CaseFacts {
                 purpose: Some(&row.purpose),
                 subject: Some(&row.subject),
@@ -371,19 +310,63 @@ impl TransferApi {
             row,
             idempotency: Idempotency {
                 key: idempotency_key,
-                fingerprint,
+                fingerprint: w.fingerprint,
             },
             sealed,
         };
-        match state.store.insert_transfer(&new, now, entry).await {
-            Ok(()) => Ok(submit_answer(&new.row, false)),
-            Err(e) if is_race(&e) => self
-                .replay(caller, &new.idempotency.key, &fingerprint)
-                .await?
-                .ok_or(HubError::AlreadyExists("idempotency key")),
-            Err(e) => Err(e.into()),
-        }
+        w.commit(
+            state.store.insert_transfer(&new, w.now, entry),
+            async || Ok(submit_answer(&new.row, false)),
+            // Another call with the same key stored first.
+            async || {
+                self.replay(caller, &new.idempotency.key, &w.fingerprint)
+                    .await?
+                    .ok_or(HubError::AlreadyExists("idempotency key"))
+            },
+        )
+        .await
     }
+}
+
+/// What a submission seals: every group the decision allowed (a group it
+/// did not allow refused the request), then the sender's justifications
+/// (R8) and, when applied, the hardheidsclausule's (R2) in
+/// `meta.justifications` — all bound to the transfer's purpose.
+fn submission_content(
+    document: Document,
+    allowed: &Allowed,
+    purpose: &PurposeId,
+    hardheidsclausule: Option<String>,
+) -> Vec<ToSeal> {
+    let allowed_groups: BTreeSet<FieldGroup> = allowed.groups.iter().map(|g| g.group).collect();
+    let bound = |plain| ToSeal {
+        plain,
+        purpose: purpose.clone(),
+    };
+    let mut meta: Vec<(String, String)> = document
+        .justifications
+        .iter()
+        .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
+        .collect();
+    if allowed.hardheidsclausule_applied
+        && let Some(text) = hardheidsclausule
+    {
+        meta.push(("hardheidsclausule".into(), text));
+    }
+    let mut content: Vec<ToSeal> = document
+        .groups
+        .into_iter()
+        .filter(|g| {
+            g.group
+                .parse::<FieldGroup>()
+                .is_ok_and(|fg| allowed_groups.contains(&fg))
+        })
+        .map(bound)
+        .collect();
+    if !meta.is_empty() {
+        content.push(bound(meta_group("meta.justifications", meta)));
+    }
+    content
 }
 
 /// The sealed decision text of a transfer, if any.

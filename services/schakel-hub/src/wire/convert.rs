@@ -4,7 +4,8 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_domain::{
-    ConsentGiver, ConsentMethod, FunctionKind, Oin, OrgKind, SchoolType, TransferState, VsoExitProfile,
+    CaseDecision, ConsentGiver, ConsentMethod, DeclineReason, FunctionKind, Oin, OrgKind, SchoolType,
+    TransferState, VsoExitProfile,
 };
 use schakel_proto::v1 as pb;
 use schakel_store::{Organisation, PartyKey, RecipientKey, SealedRow};
@@ -289,34 +290,39 @@ pub fn states_from_pb(v: &mut Violations, field: &str, states: &[i32]) -> Vec<Tr
     out
 }
 
-/// Decline reason code ↔ proto.
-pub fn decline_reason_code(r: pb::DeclineReason) -> Option<&'static str> {
+/// A decline reason from the wire (`None` for `UNSPECIFIED`).
+pub fn decline_reason_from_pb(r: pb::DeclineReason) -> Option<DeclineReason> {
     Some(match r {
         pb::DeclineReason::Unspecified => return None,
-        pb::DeclineReason::NotResident => "not_resident",
-        pb::DeclineReason::OutsideTargetGroup => "outside_target_group",
-        pb::DeclineReason::YouthDeclinedSupport => "youth_declined_support",
-        pb::DeclineReason::AlreadySupported => "already_supported",
-        pb::DeclineReason::InsufficientInformation => "insufficient_information",
-        pb::DeclineReason::OtherRoute => "other_route",
-        pb::DeclineReason::Other => "other",
+        pb::DeclineReason::NotResident => DeclineReason::NotResident,
+        pb::DeclineReason::OutsideTargetGroup => DeclineReason::OutsideTargetGroup,
+        pb::DeclineReason::YouthDeclinedSupport => DeclineReason::YouthDeclinedSupport,
+        pb::DeclineReason::AlreadySupported => DeclineReason::AlreadySupported,
+        pb::DeclineReason::InsufficientInformation => DeclineReason::InsufficientInformation,
+        pb::DeclineReason::OtherRoute => DeclineReason::OtherRoute,
+        pb::DeclineReason::Other => DeclineReason::Other,
     })
 }
 
-/// A stored decline reason code → proto (`UNSPECIFIED` for an unknown code).
-pub fn decline_reason_from_code(code: &str) -> pb::DeclineReason {
-    [
-        pb::DeclineReason::NotResident,
-        pb::DeclineReason::OutsideTargetGroup,
-        pb::DeclineReason::YouthDeclinedSupport,
-        pb::DeclineReason::AlreadySupported,
-        pb::DeclineReason::InsufficientInformation,
-        pb::DeclineReason::OtherRoute,
-        pb::DeclineReason::Other,
-    ]
-    .into_iter()
-    .find(|r| decline_reason_code(*r) == Some(code))
-    .unwrap_or(pb::DeclineReason::Unspecified)
+/// A decline reason on the wire.
+pub fn decline_reason_to_pb(r: DeclineReason) -> pb::DeclineReason {
+    match r {
+        DeclineReason::NotResident => pb::DeclineReason::NotResident,
+        DeclineReason::OutsideTargetGroup => pb::DeclineReason::OutsideTargetGroup,
+        DeclineReason::YouthDeclinedSupport => pb::DeclineReason::YouthDeclinedSupport,
+        DeclineReason::AlreadySupported => pb::DeclineReason::AlreadySupported,
+        DeclineReason::InsufficientInformation => pb::DeclineReason::InsufficientInformation,
+        DeclineReason::OtherRoute => pb::DeclineReason::OtherRoute,
+        DeclineReason::Other => pb::DeclineReason::Other,
+    }
+}
+
+/// A decision on the wire.
+pub fn decision_to_pb(d: CaseDecision) -> pb::DecisionKind {
+    match d {
+        CaseDecision::Accept => pb::DecisionKind::Accept,
+        CaseDecision::Decline => pb::DecisionKind::Decline,
+    }
 }
 
 /// The sender's judgement on return to education (R6) as a policy fact.

@@ -9,6 +9,8 @@
 //! - [`document`]: a submitted document (groups, justifications, subject
 //!   facts) and where each policy path sits in the request.
 //! - [`expertise`]: the ExpertiseService's write requests, read whole.
+//! - [`inbox`]: the InboxService's write requests and WithdrawConsent, read
+//!   whole.
 //! - [`transfer`]: the TransferService's write requests, read whole.
 
 pub mod check;
@@ -16,6 +18,7 @@ pub mod consent;
 pub mod convert;
 pub mod document;
 pub mod expertise;
+pub mod inbox;
 pub mod transfer;
 
 pub use check::*;
@@ -23,4 +26,5 @@ pub use consent::*;
 pub use convert::*;
 pub use document::*;
 pub use expertise::*;
+pub use inbox::*;
 pub use transfer::*;
