@@ -47,7 +47,7 @@ pub fn decide_consent_record(record: &ConsentToRecord, policy: &Policy) -> Vec<V
         found.add(
             RuleId::R1,
             "purpose",
-            "This purpose is not registered, so there is no legal basis to record consent for it.",
+            "this purpose is not registered, so there is no legal basis to record consent for it",
         );
         return found.0.into_iter().collect();
     };
@@ -57,7 +57,7 @@ pub fn decide_consent_record(record: &ConsentToRecord, policy: &Policy) -> Vec<V
         found.add(
             RuleId::R4,
             "purpose",
-            "This purpose needs no consent; there is nothing to record.",
+            "this purpose needs no consent; there is nothing to record",
         );
     }
     // R9: a consent for a recipient that could never receive under the
@@ -74,7 +74,7 @@ pub fn decide_consent_record(record: &ConsentToRecord, policy: &Policy) -> Vec<V
             found.add(
                 RuleId::R12,
                 format!("groups[{i}]"),
-                format!("The group '{group}' may not be sent under this purpose."),
+                format!("the group '{group}' may not be sent under this purpose"),
             );
         }
     }
@@ -109,17 +109,17 @@ fn giver_may_say_it(
     let words = giver_words(&allowed);
     let message = match (status, minor) {
         (ConsentStatus::Refused, true) => format!(
-            "For a youth under {} a refusal comes from {words}.",
+            "for a youth under {} a refusal comes from {words}",
             purpose.consent.adult_age
         ),
         (ConsentStatus::Refused, false) => {
-            format!("From {} a refusal comes from {words}.", purpose.consent.adult_age)
+            format!("from {} a refusal comes from {words}", purpose.consent.adult_age)
         }
         (_, true) => format!(
-            "A youth under {} needs consent of {words}; the youth can refuse, but not consent alone.",
+            "a youth under {} needs consent of {words}; the youth can refuse, but not consent alone",
             purpose.consent.adult_age
         ),
-        (_, false) => format!("From {} consent comes from {words}.", purpose.consent.adult_age),
+        (_, false) => format!("from {} consent comes from {words}", purpose.consent.adult_age),
     };
     found.add(RuleId::R4, "consent.giver", message);
 }

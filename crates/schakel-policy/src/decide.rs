@@ -210,6 +210,21 @@ fn justified(text: Option<&String>) -> bool {
     text.is_some_and(|t| t.trim().chars().count() >= MIN_JUSTIFICATION_CHARS)
 }
 
+/// A sentence of policy data (a reason, a hint) as a clause of a refusal
+/// message: lowercase first letter (not of an acronym such as AVG), no
+/// trailing period — the style of every message the hub sends.
+fn clause(sentence: &str) -> String {
+    let s = sentence.trim().trim_end_matches('.');
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(s[first.len_utf8()..].chars())
+            .collect(),
+        _ => s.to_owned(),
+    }
+}
+
 /// Decide whether `facts` may be sent under `policy` on `today` (a civil date
 /// in Europe/Amsterdam; see [`schakel_domain::dates::amsterdam_date`]).
 ///
@@ -255,7 +270,7 @@ pub fn decide(facts: &Facts, policy: &Policy, today: Date) -> Decision {
             found.add(
                 RuleId::R15,
                 "retention",
-                "The retention period cannot be computed for this date.",
+                "the retention period cannot be computed for this date",
             );
             return refused(found, policy);
         }
@@ -315,17 +330,17 @@ fn purpose_in_force<'p>(
                 found.add(
                     RuleId::R1,
                     "purpose",
-                    "This purpose is not registered, so there is no legal basis to send anything under it.",
+                    "this purpose is not registered, so there is no legal basis to send anything under it",
                 );
                 return None;
             };
             let next = versions.iter().find(|p| p.valid_from > today);
             let msg = match next {
                 Some(p) => format!(
-                    "The legal basis for this purpose applies from {}; nothing can be sent under it before then.",
+                    "the legal basis for this purpose applies from {}; nothing can be sent under it before then",
                     p.valid_from
                 ),
-                None => "The legal basis for this purpose is no longer in force.".to_owned(),
+                None => "the legal basis for this purpose is no longer in force".to_owned(),
             };
             found.add(RuleId::R1, "purpose", msg);
             // Check everything else against the nearest version so the sender
@@ -345,7 +360,7 @@ fn parties(found: &mut Found, case: &Case<'_>) {
             RuleId::R9,
             "purpose",
             format!(
-                "This purpose goes through {}, not {}.",
+                "this purpose goes through {}, not {}",
                 purpose.channel.service(),
                 facts.channel.service()
             ),
@@ -356,7 +371,7 @@ fn parties(found: &mut Found, case: &Case<'_>) {
             RuleId::R9,
             "sender.kind",
             format!(
-                "A {} cannot send under this purpose; it is sent by: {}.",
+                "a {} cannot send under this purpose; it is sent by: {}",
                 facts.sender.kind(),
                 list(&purpose.sender_kinds)
             ),
@@ -367,7 +382,7 @@ fn parties(found: &mut Found, case: &Case<'_>) {
             RuleId::R9,
             "sender.function",
             format!(
-                "The {} function cannot send under this purpose; only: {}.",
+                "the {} function cannot send under this purpose; only: {}",
                 facts.sender.function(),
                 list(&purpose.sender_functions)
             ),
@@ -383,7 +398,7 @@ pub(crate) fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: 
             RuleId::R9,
             "recipient.kind",
             format!(
-                "A {} cannot receive under this purpose; it goes to: {}.",
+                "a {} cannot receive under this purpose; it goes to: {}",
                 recipient.kind(),
                 list(&purpose.recipient_kinds)
             ),
@@ -394,7 +409,7 @@ pub(crate) fn recipient_checks(found: &mut Found, purpose: &Purpose, recipient: 
             RuleId::R9,
             "recipient.function",
             format!(
-                "The {} function cannot receive under this purpose; only: {}.",
+                "the {} function cannot receive under this purpose; only: {}",
                 recipient.function(),
                 list(&purpose.recipient_functions)
             ),
@@ -411,15 +426,15 @@ fn keys(found: &mut Found, case: &Case<'_>) {
         found.add(
             RuleId::R9,
             "keys.recipient",
-            "The recipient function has no valid age key registered; it cannot receive until it registers one.",
+            "the recipient function has no valid age key registered; it cannot receive until it registers one",
         );
     }
     if case.purpose.seal_to_sender && !keys.sender {
         found.add(
             RuleId::R12,
             "keys.sender",
-            "Your function has no valid age key registered, so you could not show the youth what was sent; \
-             register one.",
+            "your function has no valid age key registered, so you could not show the youth what was sent; \
+             register one",
         );
     }
 }
@@ -435,20 +450,20 @@ fn school_type(found: &mut Found, case: &Case<'_>) {
                 Ground::Request,
                 RuleId::R4,
                 "school_career.school_type",
-                "Regular secondary education (vmbo, havo, vwo) does not hand youths over under this law.",
+                "regular secondary education (vmbo, havo, vwo) does not hand youths over under this law",
             ),
             Some(t) if !t.may_initiate_transfer() => found.add(
                 RuleId::R18,
                 "school_career.school_type",
                 "hbo and wo students are not handed over by their institution; the student can ask the \
-                 gemeente for support directly.",
+                 gemeente for support directly",
             ),
             Some(t) if facts.sender.kind().is_school() && !school_matches(facts.sender.kind(), t) => found
                 .add(
                     RuleId::R18,
                     "school_career.school_type",
                     format!(
-                        "The school type must match the sending school: a {} cannot send about a {t} pupil.",
+                        "the school type must match the sending school: a {} cannot send about a {t} pupil",
                         facts.sender.kind()
                     ),
                 ),
@@ -456,7 +471,7 @@ fn school_type(found: &mut Found, case: &Case<'_>) {
             None => found.add(
                 school_rule,
                 "school_career.school_type",
-                "The school type (pro, vso or mbo) is needed to check this request.",
+                "the school type (pro, vso or mbo) is needed to check this request",
             ),
         }
     }
@@ -477,7 +492,7 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
         found.add(
             RuleId::R2,
             "identity.date_of_birth",
-            "The date of birth is in the future.",
+            "the date of birth is in the future",
         );
     } else if age >= i32::from(purpose.max_age) {
         if purpose.hardheidsclausule {
@@ -488,8 +503,8 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
                     RuleId::R2,
                     "hardheidsclausule",
                     format!(
-                        "The hardheidsclausule (Participatiewet art. 7a lid 7) needs a written justification of \
-                         at least {MIN_JUSTIFICATION_CHARS} characters explaining why support continues past {}.",
+                        "the hardheidsclausule (Participatiewet art. 7a lid 7) needs a written justification of \
+                         at least {MIN_JUSTIFICATION_CHARS} characters explaining why support continues past {}",
                         purpose.max_age
                     ),
                 );
@@ -498,8 +513,8 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
                     RuleId::R2,
                     "identity.date_of_birth",
                     format!(
-                        "The youth is {} or older. Support past {} is only possible under the hardheidsclausule \
-                         (art. 7a lid 7), with a written justification.",
+                        "the youth is {} or older; support past {} is only possible under the hardheidsclausule \
+                         (art. 7a lid 7), with a written justification",
                         purpose.max_age, purpose.max_age
                     ),
                 );
@@ -509,7 +524,7 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
                 RuleId::R2,
                 "identity.date_of_birth",
                 format!(
-                    "The youth is {} or older; this purpose covers youths under {} only.",
+                    "the youth is {} or older; this purpose covers youths under {} only",
                     purpose.max_age, purpose.max_age
                 ),
             );
@@ -529,15 +544,15 @@ fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
         found.add(
             RuleId::R3,
             "school_career.startkwalificatie",
-            "The diploma level counts as a startkwalificatie but startkwalificatie is stated as 'no'; \
-             correct one of the two.",
+            "the diploma level counts as a startkwalificatie but startkwalificatie is stated as 'no'; \
+             correct one of the two",
         );
     }
     if s.diploma_date.is_some() != s.diploma_level.is_some() {
         found.add(
             school_rule,
             "school_career.diploma_date",
-            "Give both the diploma level and the diploma date, or neither.",
+            "give both the diploma level and the diploma date, or neither",
         );
     }
     if purpose.startkwalificatie == StartkwalificatieCondition::Without && s.startkwalificatie.is_none() {
@@ -545,7 +560,7 @@ fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
             Ground::Request,
             purpose.startkwalificatie_rule,
             "school_career.startkwalificatie",
-            "Say whether the youth has a startkwalificatie; this purpose is only for youths without one.",
+            "say whether the youth has a startkwalificatie; this purpose is only for youths without one",
         );
     }
     if purpose.startkwalificatie == StartkwalificatieCondition::Without && has_sk {
@@ -554,8 +569,8 @@ fn startkwalificatie(found: &mut Found, case: &Case<'_>) {
         found.add(
             purpose.startkwalificatie_rule,
             "school_career.startkwalificatie",
-            "The youth has a startkwalificatie (havo, vwo or mbo 2-4). The Doorstroompunt has no legal basis \
-             to process or exchange data about youths with a startkwalificatie.",
+            "the youth has a startkwalificatie (havo, vwo or mbo 2-4); the Doorstroompunt has no legal basis \
+             to process or exchange data about youths with a startkwalificatie",
         );
     }
 }
@@ -569,18 +584,18 @@ fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
             RuleId::R4,
             "school_career.leave_date",
             if s.leave_date.is_some() {
-                "The youth has not left school yet. While the youth is at school, use support during school \
-                 (support.during_school)."
+                "the youth has not left school yet; while the youth is at school, use support during school \
+                 (support.during_school)"
             } else {
-                "The date the youth left school is needed for a handover."
+                "the date the youth left school is needed for a handover"
             },
         ),
         // R10: support during school is for pupils who are still enrolled.
         SchoolStatus::Enrolled if left => found.add(
             RuleId::R10,
             "school_career.leave_date",
-            "The youth has already left school. Support during school is only for enrolled pupils; use a \
-             handover (handover.school_to_gemeente) instead.",
+            "the youth has already left school; support during school is only for enrolled pupils; use a \
+             handover (handover.school_to_gemeente) instead",
         ),
         _ => {}
     }
@@ -600,9 +615,9 @@ fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
                 RuleId::R4,
                 path,
                 format!(
-                    "A {t} school hands a youth over only after a diploma, within {} year(s) of it. A youth who \
+                    "a {t} school hands a youth over only after a diploma, within {} year(s) of it; a youth who \
                      left without a diploma has no startkwalificatie and is the Doorstroompunt's (R3): refer \
-                     the youth there.",
+                     the youth there",
                     w.years
                 ),
             );
@@ -610,13 +625,13 @@ fn school_status_and_window(found: &mut Found, case: &Case<'_>) {
         if let Some(anchor) = anchor {
             match add_years(anchor, i16::from(w.years)) {
                 Ok(end) if today <= end && anchor <= today => {}
-                Ok(_) if anchor > today => found.add(RuleId::R4, path, "This date is in the future."),
+                Ok(_) if anchor > today => found.add(RuleId::R4, path, "this date is in the future"),
                 _ => found.add(
                     RuleId::R4,
                     path,
                     format!(
-                        "The handover period has passed: for {t} the school may hand a youth over up to {} year(s) \
-                         after {}.",
+                        "the handover period has passed: for {t} the school may hand a youth over up to {} year(s) \
+                         after {}",
                         w.years,
                         w.anchor.describe()
                     ),
@@ -647,7 +662,7 @@ fn identity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<FieldG
             RuleId::R12,
             "identity",
             format!(
-                "The identity group holds the youth's BSN and date of birth; add: {}.",
+                "the identity group holds the youth's BSN and date of birth; add: {}",
                 missing.join(", ")
             ),
         );
@@ -672,8 +687,10 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
                 cat.rule,
                 shown,
                 format!(
-                    "{} ({}) may never be exchanged here: {} Remove this field.",
-                    cat.title, cat.title_nl, cat.reason
+                    "{} ({}) may never be exchanged here: {}; remove this field",
+                    clause(&cat.title),
+                    cat.title_nl,
+                    clause(&cat.reason)
                 ),
             );
             continue;
@@ -683,7 +700,7 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
             found.add(
                 RuleId::R14,
                 shown,
-                "This is not a field of the overgangsdocument, so there is no legal basis to send it. Remove it.",
+                "this is not a field of the overgangsdocument, so there is no legal basis to send it; remove it",
             );
             continue;
         };
@@ -696,7 +713,7 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
             None => found.add(
                 RuleId::R14,
                 shown,
-                "This field is not in the field catalogue, so there is no legal basis to send it. Remove it.",
+                "this field is not in the field catalogue, so there is no legal basis to send it; remove it",
             ),
             Some(f) if f.special_category => {
                 // R16: special-category data needs an explicit legal ground
@@ -709,8 +726,8 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
                     found.add(
                         RuleId::R16,
                         shown,
-                        "This field holds special-category data (AVG art. 9). It can only be sent with consent \
-                         that explicitly names this field. Describe support needs functionally instead.",
+                        "this field holds special-category data (AVG art. 9); it can only be sent with consent \
+                         that explicitly names this field; describe support needs functionally instead",
                     );
                 }
             }
@@ -722,15 +739,15 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
     for s in &facts.special_text {
         let message = match policy.text_terms().iter().find(|t| t.id == s.list) {
             Some(list) => format!(
-                "This text holds {} ({}): special-category or criminal data (AVG art. 9, 10) is not part of the \
-                 overgangsdocument. {}",
+                "this text holds {} ({}): special-category or criminal data (AVG art. 9, 10) is not part of the \
+                 overgangsdocument; {}",
                 list.title.to_lowercase(),
                 list.title_nl,
-                list.hint
+                clause(&list.hint)
             ),
             None => {
-                "This text holds special-category or criminal data (AVG art. 9, 10), which is not part of \
-                     the overgangsdocument."
+                "this text holds special-category or criminal data (AVG art. 9, 10), which is not part of \
+                     the overgangsdocument"
                     .to_owned()
             }
         };
@@ -742,7 +759,7 @@ fn fields(found: &mut Found, case: &Case<'_>) -> (BTreeSet<FieldGroup>, Vec<Fiel
         );
     }
     if facts.fields.is_empty() && !purpose.document_optional {
-        found.add(RuleId::R12, "fields", "The document contains no fields.");
+        found.add(RuleId::R12, "fields", "the document contains no fields");
     }
 
     (groups_present, paths)
@@ -757,12 +774,12 @@ fn groups_for_purpose(found: &mut Found, case: &Case<'_>, groups_present: &BTree
             Some(def) => found.add(
                 def.refusal_rule,
                 g.as_str(),
-                format!("The group '{g}' may not be sent under this purpose. Remove it."),
+                format!("the group '{g}' may not be sent under this purpose; remove it"),
             ),
             None => found.add(
                 RuleId::R14,
                 g.as_str(),
-                format!("The group '{g}' is not in the field catalogue."),
+                format!("the group '{g}' is not in the field catalogue"),
             ),
         }
     }
@@ -783,9 +800,9 @@ fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<Field
                 RuleId::R8,
                 g.as_str(),
                 format!(
-                    "Explain why the group '{g}' is necessary for this youth's case (at least \
-                     {MIN_JUSTIFICATION_CHARS} characters). Data may only be passed on when needed for the case, \
-                     never automatically."
+                    "explain why the group '{g}' is necessary for this youth's case (at least \
+                     {MIN_JUSTIFICATION_CHARS} characters); data may only be passed on when needed for the case, \
+                     never automatically"
                 ),
             );
         }
@@ -798,7 +815,7 @@ fn open_request(found: &mut Found, case: &Case<'_>) {
         found.add(
             RuleId::R7,
             "expertise_request",
-            "Advice can only be sent in answer to an open expertise request from the gemeente.",
+            "advice can only be sent in answer to an open expertise request from the gemeente",
         );
     }
 }
@@ -815,14 +832,14 @@ fn return_judgement(found: &mut Found, case: &Case<'_>) {
         Some(ReturnToEducation::Possible) => found.add(
             RuleId::R6,
             "return_to_education",
-            "You judge that the youth can return to initial education: then the youth belongs back in \
-             education, with the Doorstroompunt, not in a handover to the gemeente.",
+            "you judge that the youth can return to initial education: then the youth belongs back in \
+             education, with the Doorstroompunt, not in a handover to the gemeente",
         ),
         None => found.add(
             RuleId::R6,
             "return_to_education",
-            "A handover states your judgement that return to initial education is not possible now; weighing \
-             that is the sender's legal task.",
+            "a handover states your judgement that return to initial education is not possible now; weighing \
+             that is the sender's legal task",
         ),
     }
 }
@@ -841,7 +858,7 @@ fn vso_exit_profile(found: &mut Found, case: &Case<'_>) {
         found.add(
             RuleId::R19,
             "school_career.vso_exit_profile",
-            "An uitstroomprofiel only applies to vso pupils; remove it or correct the school type.",
+            "an uitstroomprofiel only applies to vso pupils; remove it or correct the school type",
         );
     }
 }
@@ -867,7 +884,7 @@ fn region_format<'p>(
                     RuleId::R12,
                     g.as_str(),
                     format!(
-                        "The overgangsdocument format of region {} does not include the group '{g}'.",
+                        "the overgangsdocument format of region {} does not include the group '{g}'",
                         p.region
                     ),
                 );
@@ -879,7 +896,7 @@ fn region_format<'p>(
                     RuleId::R12,
                     path.to_string(),
                     format!(
-                        "The overgangsdocument format of region {} leaves this field out.",
+                        "the overgangsdocument format of region {} leaves this field out",
                         p.region
                     ),
                 );
@@ -910,7 +927,7 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
                 Ground::Request,
                 RuleId::R4,
                 "consent",
-                "No consent with this id was recorded by your organisation function.",
+                "no consent with this id was recorded by your organisation function",
             );
         }
         ConsentRef::OtherYouth => {
@@ -918,7 +935,7 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
                 Ground::Request,
                 RuleId::R4,
                 "consent",
-                "This consent was recorded for another youth.",
+                "this consent was recorded for another youth",
             );
         }
         _ if !purpose.consent.required => return,
@@ -926,8 +943,8 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
             return found.add(
                 RuleId::R4,
                 "consent",
-                "This needs recorded consent (instemming) of the youth, or of a parent or guardian if the youth \
-                 is under 18. No consent was included.",
+                "this needs recorded consent (instemming) of the youth, or of a parent or guardian if the youth \
+                 is under 18; no consent was included",
             );
         }
         ConsentRef::Recorded(c) => c,
@@ -937,16 +954,16 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
         ConsentStatus::Refused => found.add(
             RuleId::R4,
             "consent.status",
-            "Consent was refused, so nothing can be sent. The youth can still ask the gemeente for help directly.",
+            "consent was refused, so nothing can be sent; the youth can still ask the gemeente for help directly",
         ),
         ConsentStatus::Withdrawn => {
-            found.add(RuleId::R4, "consent.status", "Consent was withdrawn, so nothing can be sent.")
+            found.add(RuleId::R4, "consent.status", "consent was withdrawn, so nothing can be sent")
         }
         ConsentStatus::Given => {
             if c.recorded_on() > today {
-                found.add(RuleId::R4, "consent.recorded_on", "The consent is dated in the future.");
+                found.add(RuleId::R4, "consent.recorded_on", "the consent is dated in the future");
             } else if !c.in_force_on(today) {
-                found.add(RuleId::R4, "consent.valid_until", "The consent has expired; record a new one.");
+                found.add(RuleId::R4, "consent.valid_until", "the consent has expired; record a new one");
             }
         }
     }
@@ -954,8 +971,8 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
         found.add(
             RuleId::R4,
             "consent",
-            "The youth refused after this consent was recorded, and the youth's own refusal is respected (R13). \
-             If the youth changes their mind, record a new consent.",
+            "the youth refused after this consent was recorded, and the youth's own refusal is respected (R13); \
+             if the youth changes their mind, record a new consent",
         );
     }
     let scope = c.scope();
@@ -963,7 +980,7 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
         found.add(
             RuleId::R4,
             "consent.scope.purpose",
-            "The consent was given for a different purpose.",
+            "the consent was given for a different purpose",
         );
     }
     if scope.recipient_oin != *facts.recipient.oin() || scope.recipient_function != facts.recipient.function()
@@ -971,7 +988,7 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
         found.add(
             RuleId::R4,
             "consent.scope.recipient",
-            "The consent was given for a different recipient (organisation or function).",
+            "the consent was given for a different recipient (organisation or function)",
         );
     }
     // Who may consent is judged on the decision date: once the youth turns 18
@@ -985,13 +1002,13 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
     if !allowed.contains(&c.giver()) {
         let msg = if minor {
             format!(
-                "The youth is under {}: consent must come from {}.",
+                "the youth is under {}: consent must come from {}",
                 purpose.consent.adult_age,
                 giver_words(allowed)
             )
         } else {
             format!(
-                "The youth is {} or older: consent must come from {}.",
+                "the youth is {} or older: consent must come from {}",
                 purpose.consent.adult_age,
                 giver_words(allowed)
             )
@@ -1003,7 +1020,7 @@ fn consent_checks(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<
             found.add(
                 RuleId::R4,
                 g.as_str(),
-                format!("The consent does not cover the group '{g}'. Remove it, or record consent that includes it."),
+                format!("the consent does not cover the group '{g}'; remove it, or record consent that includes it"),
             );
         }
     }

@@ -1409,7 +1409,7 @@ fn r16_free_text_is_screened_for_special_category_terms() {
     let v = &d.violations()[0];
     assert_eq!(v.ground, Ground::Request);
     assert!(
-        v.message.contains("Describe what the youth needs"),
+        v.message.contains("describe what the youth needs"),
         "{}",
         v.message
     );
