@@ -1,7 +1,7 @@
 //! Subject pseudonyms: HMAC-SHA256 of the BSN under a hub secret.
 
 use hmac::{Hmac, Mac};
-use schakel_domain::Bsn;
+use schakel_domain::{Bsn, Pseudonym};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -64,8 +64,8 @@ impl Pseudonymiser {
 
     /// The pseudonym of a BSN: 64 lowercase hex digits. The same BSN gives
     /// the same pseudonym under the same key.
-    pub fn pseudonym(&self, bsn: &Bsn) -> String {
-        hex::encode(self.mac(SUBJECT_LABEL, &[&bsn.expose()[..]]))
+    pub fn pseudonym(&self, bsn: &Bsn) -> Pseudonym {
+        Pseudonym::from_mac(self.mac(SUBJECT_LABEL, &[&bsn.expose()[..]]))
     }
 
     /// A keyed fingerprint of a request (for idempotency: "is this retry the
@@ -86,10 +86,11 @@ mod tests {
         let a = Pseudonymiser::new([7; 32]);
         let b = Pseudonymiser::new([8; 32]);
         let p = a.pseudonym(&bsn);
-        assert_eq!(p.len(), 64);
+        assert_eq!(p.as_str().len(), 64);
+        assert_eq!(p.as_str().parse::<schakel_domain::Pseudonym>().unwrap(), p);
         assert_eq!(p, a.pseudonym(&bsn));
         assert_ne!(p, b.pseudonym(&bsn));
-        assert!(!p.contains("111222333"));
+        assert!(!p.as_str().contains("111222333"));
         assert_eq!(format!("{a:?}"), "Pseudonymiser(..)");
     }
 

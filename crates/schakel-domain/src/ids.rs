@@ -58,6 +58,68 @@ impl fmt::Debug for Oin {
     }
 }
 
+/// The pseudonym of a youth: 64 lowercase hex digits, a keyed MAC of the
+/// BSN under the hub's secret (`schakel_crypto::Pseudonymiser`). It is what
+/// every stored row and audit entry names instead of the BSN, and a type of
+/// its own so that no other text — a reference, a name, a BSN — can be
+/// stored in its place.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pseudonym(String);
+
+impl Pseudonym {
+    /// The pseudonym of a 32-byte MAC.
+    pub fn from_mac(mac: [u8; 32]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(64);
+        for b in mac {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        Self(s)
+    }
+
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Pseudonym {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(DomainError::new("pseudonym", "must be 64 lowercase hex digits"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Pseudonym {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Pseudonym> for String {
+    fn from(v: Pseudonym) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for Pseudonym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Pseudonym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pseudonym({})", self.0)
+    }
+}
+
 /// BRIN code of a school: 4 characters, two digits then two letters or digits
 /// (e.g. `01AB`, `25LP`), as DUO assigns them.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

@@ -16,7 +16,7 @@ use jiff::civil::Date;
 use schakel_audit::{Entry, RowTable};
 use schakel_domain::{
     CaseDecision, ConsentGiver, ConsentMethod, ConsentStatus, DeclineReason, ExpertiseState, FieldGroup,
-    FunctionKind, Oin, PurposeId, TransferState,
+    FunctionKind, Oin, Pseudonym, PurposeId, TransferState,
 };
 use uuid::Uuid;
 
@@ -98,7 +98,7 @@ pub struct ConsentRow {
     /// The party that recorded it.
     pub recorder: PartyKey,
     /// Subject pseudonym.
-    pub subject: Option<String>,
+    pub subject: Option<Pseudonym>,
     /// Given, refused or withdrawn (expiry is derived from `valid_until`).
     pub status: ConsentStatus,
     /// Who gave or refused it.
@@ -141,7 +141,7 @@ pub struct TransferRow {
     /// The purpose.
     pub purpose: PurposeId,
     /// Subject pseudonym.
-    pub subject: String,
+    pub subject: Pseudonym,
     /// The consent it rests on.
     pub consent_id: Option<Uuid>,
     /// The policy version that decided.
@@ -273,7 +273,7 @@ pub struct TransferFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsentFilter {
     /// Only this subject pseudonym.
-    pub subject: Option<String>,
+    pub subject: Option<Pseudonym>,
     /// Only this purpose.
     pub purpose: Option<PurposeId>,
     /// Only this stored status.
@@ -298,7 +298,7 @@ pub struct ExpertiseRow {
     /// The asked Doorstroompunt function.
     pub doorstroompunt: PartyKey,
     /// Subject pseudonym.
-    pub subject: String,
+    pub subject: Pseudonym,
     /// `open`, `answered` or `purged`.
     pub state: ExpertiseState,
     /// Groups sealed with the request.
@@ -551,7 +551,7 @@ impl Store {
             .bind(c.recorder.1.as_str())
             .bind(&idem.key)
             .bind(&idem.fingerprint[..])
-            .bind(c.subject.as_deref())
+            .bind(c.subject.as_ref().map(Pseudonym::as_str))
             .bind(c.status.as_str())
             .bind(c.giver.as_str())
             .bind(c.method.as_str())
@@ -632,7 +632,7 @@ impl Store {
                 recorder.0.as_str(),
                 recorder.1.as_str(),
                 before.map(|u| u.to_string()),
-                f.subject.as_deref(),
+                f.subject.as_ref().map(Pseudonym::as_str),
                 f.purpose.as_ref().map(|p| p.as_str().to_owned()),
                 f.status.map(|s| s.as_str()),
                 f.recipient_oin.as_ref().map(|o| o.as_str().to_owned()),
@@ -719,7 +719,7 @@ impl Store {
                 .bind(r.recipient.0.as_str())
                 .bind(r.recipient.1.as_str())
                 .bind(r.purpose.as_str())
-                .bind(&r.subject)
+                .bind(r.subject.as_str())
                 .bind(r.consent_id.map(|c| c.to_string()))
                 .bind(&r.policy_version)
                 .bind(r.hardheidsclausule)
@@ -977,7 +977,7 @@ impl Store {
                 .bind(&idem.fingerprint[..])
                 .bind(r.doorstroompunt.0.as_str())
                 .bind(r.doorstroompunt.1.as_str())
-                .bind(&r.subject)
+                .bind(r.subject.as_str())
                 .bind(join(&r.groups))
                 .bind(ms(r.requested_at))
                 .bind(&r.policy_version)

@@ -16,6 +16,7 @@
 //! as content-free as the rest of the entry.
 
 use schakel_audit::{AuditError, Entry, Hash, RowCommitment, RowTable, leaf_hash};
+use schakel_domain::Pseudonym;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
@@ -118,7 +119,7 @@ pub(crate) fn consent_meta(row: &ConsentRow, idem: &Idempotency) -> Hash {
     c.text(&consent_id.to_string())
         .text(recorder.0.as_str())
         .text(recorder.1.as_str())
-        .opt(subject.as_deref())
+        .opt(subject.as_ref().map(Pseudonym::as_str))
         .text(status.as_str())
         .text(giver.as_str())
         .text(method.as_str())
@@ -175,7 +176,7 @@ pub(crate) fn transfer_meta(row: &TransferRow, idem: &Idempotency) -> Hash {
         .text(recipient.0.as_str())
         .text(recipient.1.as_str())
         .text(purpose.as_str())
-        .text(subject)
+        .text(subject.as_str())
         .opt(consent_id.map(|u| u.to_string()).as_deref())
         .text(policy_version)
         .bytes(&[u8::from(*hardheidsclausule)])
@@ -226,7 +227,7 @@ pub(crate) fn expertise_meta(row: &ExpertiseRow, idem: &Idempotency) -> Hash {
         .text(requester.1.as_str())
         .text(doorstroompunt.0.as_str())
         .text(doorstroompunt.1.as_str())
-        .text(subject)
+        .text(subject.as_str())
         .text(state.as_str())
         .list(groups)
         .ms(*requested_at)

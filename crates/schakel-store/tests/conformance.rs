@@ -8,7 +8,7 @@ use schakel_audit::{
     VerifyConfig, verify_log,
 };
 use schakel_domain::{
-    ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, OrgKind, PurposeId,
+    ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, OrgKind, Pseudonym, PurposeId,
     TransferState,
 };
 use schakel_store::{
@@ -373,6 +373,11 @@ async fn parties(s: &Store) -> (PartyKey, PartyKey, PartyKey) {
     )
 }
 
+/// The youth every test row is about.
+fn pseudonym() -> Pseudonym {
+    Pseudonym::from_mac([7; 32])
+}
+
 fn handover() -> PurposeId {
     PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE.parse().unwrap()
 }
@@ -388,7 +393,7 @@ fn consent(recorder: &PartyKey, recipient: &PartyKey) -> ConsentRow {
     ConsentRow {
         consent_id: Uuid::now_v7(),
         recorder: recorder.clone(),
-        subject: Some("pseudonym-1".into()),
+        subject: Some(pseudonym()),
         status: ConsentStatus::Given,
         giver: ConsentGiver::Youth,
         method: ConsentMethod::Digital,
@@ -412,7 +417,7 @@ fn transfer(sender: &PartyKey, recipient: &PartyKey, consent_id: Option<Uuid>) -
         sender: sender.clone(),
         recipient: recipient.clone(),
         purpose: handover(),
-        subject: "pseudonym-1".into(),
+        subject: pseudonym(),
         consent_id,
         policy_version: "policy-1".into(),
         hardheidsclausule: false,
@@ -743,7 +748,7 @@ async fn an_expertise_request_is_answered_once(s: Store, _url: String) {
         request_id: Uuid::now_v7(),
         requester: werk.clone(),
         doorstroompunt: dp.clone(),
-        subject: "pseudonym-1".into(),
+        subject: pseudonym(),
         state: schakel_domain::ExpertiseState::Open,
         groups: vec!["identity".into()],
         requested_at: t0(),

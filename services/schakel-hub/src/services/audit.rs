@@ -273,7 +273,7 @@ fn token_filter(v: &mut Violations, field: &str, s: &str) -> Option<String> {
 /// no further than this function.
 fn subject_of(state: &HubState, v: &mut Violations, field: &str, bsn: &str) -> Option<String> {
     v.parse::<Bsn>(field, bsn)
-        .map(|b| state.pseudonymiser.pseudonym(&b))
+        .map(|b| state.pseudonymiser.pseudonym(&b).into())
 }
 
 /// A time window from optional bounds; `until` must not lie before `from`.

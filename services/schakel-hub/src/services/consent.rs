@@ -191,7 +191,7 @@ impl ConsentApi {
             action,
             CaseFacts {
                 purpose: Some(&row.purpose),
-                subject: row.subject.as_deref(),
+                subject: row.subject.as_ref(),
                 consent_id: Some(row.consent_id),
                 groups: row.groups.iter().map(|g| g.as_str().to_owned()).collect(),
                 parties: vec![&row.recipient.0],
@@ -294,7 +294,7 @@ impl ConsentApi {
                 Outcome::Success,
                 CaseFacts {
                     purpose: Some(&consent.purpose),
-                    subject: consent.subject.as_deref(),
+                    subject: consent.subject.as_ref(),
                     consent_id: Some(consent.consent_id),
                     parties: std::iter::once(&consent.recipient.0)
                         .chain(transfers.iter().map(|t| &t.recipient.0))
@@ -407,7 +407,7 @@ impl ConsentService for ConsentApi {
             Outcome::Success,
             CaseFacts {
                 purpose: Some(&c.purpose),
-                subject: c.subject.as_deref(),
+                subject: c.subject.as_ref(),
                 consent_id: Some(c.consent_id),
                 ..CaseFacts::default()
             },
@@ -469,7 +469,11 @@ impl ConsentService for ConsentApi {
         // The token binds the filters (the BSN only through its pseudonym).
         let token = std::mem::take(&mut r.page_token);
         let size = page_size(r.page_size);
-        r.bsn = filter.subject.clone().unwrap_or_default();
+        r.bsn = filter
+            .subject
+            .as_ref()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
         r.page_size = 0;
         let filters = r.encode_to_vec();
         let before = read_page_token(state, &mut v, &token, &filters);
@@ -489,7 +493,7 @@ impl ConsentService for ConsentApi {
                 Outcome::Success,
                 CaseFacts {
                     purpose: filter.purpose.as_ref(),
-                    subject: filter.subject.as_deref(),
+                    subject: filter.subject.as_ref(),
                     ..CaseFacts::default()
                 },
             );

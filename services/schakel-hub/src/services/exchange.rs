@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_audit::{Action, Entry, Outcome, ProcessingActivity};
 use schakel_crypto::{GroupPlaintext, PlainField, Recipient};
-use schakel_domain::{Oin, Party, PurposeId};
+use schakel_domain::{Oin, Party, Pseudonym, PurposeId};
 use schakel_policy::{Ground, Policy, Violation as PolicyViolation};
 use schakel_proto::v1 as pb;
 use schakel_store::{PartyKey, SealedRow, TransferRow};
@@ -431,7 +431,7 @@ pub struct CaseFacts<'a> {
     /// The purpose served.
     pub purpose: Option<&'a PurposeId>,
     /// The subject pseudonym.
-    pub subject: Option<&'a str>,
+    pub subject: Option<&'a Pseudonym>,
     /// The transfer (or expertise request) concerned.
     pub transfer_id: Option<Uuid>,
     /// The consent concerned.
@@ -471,7 +471,7 @@ pub fn case_entry(
             .filter(|s| !s.is_empty())
             .map(|s| s.chars().take(500).collect());
     }
-    e.subject = facts.subject.map(str::to_owned);
+    e.subject = facts.subject.map(|p| p.as_str().to_owned());
     e.transfer_id = facts.transfer_id;
     e.consent_id = facts.consent_id;
     let mut groups = facts.groups;

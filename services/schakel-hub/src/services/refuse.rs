@@ -17,7 +17,7 @@
 
 use jiff::Timestamp;
 use schakel_audit::{Action, Outcome};
-use schakel_domain::{Oin, PurposeId};
+use schakel_domain::{Oin, Pseudonym, PurposeId};
 use schakel_store::TransferRow;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ pub struct Attempt {
     /// The purpose it served.
     pub purpose: Option<PurposeId>,
     /// The youth's pseudonym, once the BSN was read.
-    pub subject: Option<String>,
+    pub subject: Option<Pseudonym>,
     /// The transfer or expertise request concerned.
     pub transfer_id: Option<Uuid>,
     /// The consent concerned.
@@ -94,7 +94,7 @@ impl Attempt {
             },
             CaseFacts {
                 purpose: self.purpose.as_ref(),
-                subject: self.subject.as_deref(),
+                subject: self.subject.as_ref(),
                 transfer_id: self.transfer_id,
                 consent_id: self.consent_id,
                 groups: Vec::new(),

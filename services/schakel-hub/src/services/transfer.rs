@@ -9,7 +9,7 @@ use schakel_audit::{Action, Outcome};
 use std::collections::BTreeSet;
 
 use schakel_domain::{
-    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, PurposeId, TransferState,
+    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, Pseudonym, PurposeId, TransferState,
 };
 use schakel_policy::{Channel, ConsentRef, Facts};
 use schakel_proto::v1 as pb;
@@ -101,7 +101,7 @@ async fn named_consent(
     state: &HubState,
     caller: &Caller,
     id: Option<Uuid>,
-    pseudonym: Option<&str>,
+    pseudonym: Option<&Pseudonym>,
 ) -> Result<NamedConsent, HubError> {
     let row = match id {
         Some(id) => state
@@ -115,7 +115,7 @@ async fn named_consent(
         // None named, or not a UUID (a form problem already found).
         (None, _) => ConsentRef::Absent,
         (Some(_), None) => ConsentRef::Unknown,
-        (Some(_), Some(c)) if pseudonym.is_some() && c.subject.as_deref() != pseudonym => {
+        (Some(_), Some(c)) if pseudonym.is_some() && c.subject.as_ref() != pseudonym => {
             ConsentRef::OtherYouth
         }
         (Some(_), Some(c)) => ConsentRef::Recorded(domain_consent(c)?),
@@ -219,7 +219,7 @@ impl TransferApi {
             .bsn
             .as_ref()
             .map(|b| state.pseudonymiser.pseudonym(b));
-        let named = named_consent(state, caller, read.consent_id, pseudonym.as_deref()).await?;
+        let named = named_consent(state, caller, read.consent_id, pseudonym.as_ref()).await?;
         let keys = w.keys(recipient_key.as_ref()).await?;
         attempt.purpose.clone_from(&read.purpose);
         attempt.subject.clone_from(&pseudonym);
@@ -515,7 +515,7 @@ mod tests {
         ConsentRow {
             consent_id: Uuid::now_v7(),
             recorder: (oin.clone(), FunctionKind::School),
-            subject: Some("p".into()),
+            subject: Some(Pseudonym::from_mac([1; 32])),
             status,
             giver: ConsentGiver::Youth,
             method: ConsentMethod::Digital,
