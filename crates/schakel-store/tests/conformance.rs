@@ -572,6 +572,10 @@ async fn a_value_the_hub_never_writes_is_corrupt_not_a_default(s: Store, url: St
             "UPDATE transfers SET decline_reason = NULL, state = 'lost'",
             "state",
         ),
+        (
+            "UPDATE transfers SET state = 'submitted', subject = 'not-a-pseudonym'",
+            "subject",
+        ),
     ] {
         raw_execute(&url, sql).await.unwrap();
         let e = s.transfer(id).await.unwrap_err();
