@@ -21,6 +21,9 @@ impl PurposeId {
     pub const SUPPORT_DURING_SCHOOL: &'static str = "support.during_school";
     /// The Doorstroompunt hands a youth over to the Participatiewet side (R5, R8).
     pub const HANDOVER_DOORSTROOMPUNT_TO_GEMEENTE: &'static str = "handover.doorstroompunt_to_gemeente";
+    /// The gemeente hands a youth to the Doorstroompunt, which takes over
+    /// guidance back to school (R7).
+    pub const HANDOVER_GEMEENTE_TO_DOORSTROOMPUNT: &'static str = "handover.gemeente_to_doorstroompunt";
     /// The gemeente asks the Doorstroompunt whether return to school is possible (R7).
     pub const EXPERTISE_REQUEST: &'static str = "expertise.request";
     /// The Doorstroompunt answers an open expertise request (R7).
@@ -95,6 +98,7 @@ mod tests {
             PurposeId::HANDOVER_SCHOOL_TO_GEMEENTE,
             PurposeId::SUPPORT_DURING_SCHOOL,
             PurposeId::HANDOVER_DOORSTROOMPUNT_TO_GEMEENTE,
+            PurposeId::HANDOVER_GEMEENTE_TO_DOORSTROOMPUNT,
             PurposeId::EXPERTISE_REQUEST,
             PurposeId::EXPERTISE_ADVICE,
         ] {

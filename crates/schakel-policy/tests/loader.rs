@@ -53,7 +53,7 @@ fn file(name: &str) -> &'static str {
 #[test]
 fn committed_policy_loads() {
     let p = common::policy();
-    assert_eq!(p.purposes().len(), 5);
+    assert_eq!(p.purposes().len(), 6);
     assert_eq!(p.groups().len(), 9);
     assert_eq!(p.version().len(), 64);
 }

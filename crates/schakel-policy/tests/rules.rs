@@ -1447,3 +1447,84 @@ fn r12_the_identity_group_holds_bsn_and_date_of_birth() {
         },
     ]);
 }
+
+/// R7: the Doorstroompunt may take a youth over for guidance back to school;
+/// the gemeente then sends what that guidance needs — contact, school
+/// career, wishes — per case, every group justified (the mirror of R8),
+/// sealed to the Doorstroompunt only.
+#[test]
+fn r7_takeover_by_the_doorstroompunt() {
+    run(&[
+        Case {
+            name: "takeover with every group justified",
+            base: takeover,
+            change: same,
+            today: TODAY,
+            expect: None,
+        },
+        Case {
+            name: "a group without its justification",
+            base: takeover,
+            change: |f| {
+                f.justifications.remove(&FieldGroup::Wishes);
+            },
+            today: TODAY,
+            expect: Some((R(8), "wishes")),
+        },
+        Case {
+            name: "support needs are not what guidance back to school needs",
+            base: takeover,
+            change: |f| {
+                f.fields.push("support_needs.functional_needs".into());
+                f.justifications
+                    .insert(FieldGroup::SupportNeeds, JUSTIFICATION.to_owned());
+            },
+            today: TODAY,
+            expect: Some((R(12), "support_needs")),
+        },
+        Case {
+            name: "the Doorstroompunt's history does not flow back",
+            base: takeover,
+            change: |f| {
+                f.fields.push("doorstroompunt.history.absence_record".into());
+                f.justifications
+                    .insert(FieldGroup::DoorstroompuntHistory, JUSTIFICATION.to_owned());
+            },
+            today: TODAY,
+            // The group's own rule: Doorstroompunt data leaves only under R8.
+            expect: Some((R(8), "doorstroompunt.history")),
+        },
+        Case {
+            name: "a youth with a startkwalificatie is not the Doorstroompunt's",
+            base: takeover,
+            change: |f| f.subject.startkwalificatie = Some(true),
+            today: TODAY,
+            expect: Some((R(7), "school_career.startkwalificatie")),
+        },
+        Case {
+            name: "only the Participatiewet function hands over",
+            base: takeover,
+            change: |f| f.sender = party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School),
+            today: TODAY,
+            expect: Some((R(9), "sender.function")),
+        },
+        Case {
+            name: "only to the Doorstroompunt",
+            base: takeover,
+            change: |f| f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+            today: TODAY,
+            expect: Some((R(9), "recipient.function")),
+        },
+        Case {
+            name: "the gemeente needs no key of its own: nothing is sealed to it",
+            base: takeover,
+            change: |f| f.keys.sender = false,
+            today: TODAY,
+            expect: None,
+        },
+    ]);
+    let Decision::Allowed { seal_to_sender, .. } = decide(&takeover(), &policy(), TODAY) else {
+        panic!("allowed")
+    };
+    assert!(!seal_to_sender, "sealed to the Doorstroompunt only");
+}

@@ -204,6 +204,36 @@ pub fn doorstroompunt_handover() -> Facts {
     f
 }
 
+/// The gemeente's Participatiewet side hands a 19-year-old without
+/// startkwalificatie to its Doorstroompunt, which takes over guidance back
+/// to school (R7), justifying every group. Allowed on TODAY.
+pub fn takeover() -> Facts {
+    let mut f = doorstroompunt_handover();
+    f.purpose = pid("handover.gemeente_to_doorstroompunt");
+    f.sender = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
+    f.recipient = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt);
+    f.return_to_education = None;
+    f.keys.sender = false;
+    f.fields = fields(&[
+        "identity.bsn",
+        "identity.date_of_birth",
+        "identity.surname",
+        "contact.youth.phone",
+        "school_career.school_type",
+        "wishes.desired_work",
+    ]);
+    f.justifications = [
+        FieldGroup::Identity,
+        FieldGroup::ContactYouth,
+        FieldGroup::SchoolCareer,
+        FieldGroup::Wishes,
+    ]
+    .into_iter()
+    .map(|g| (g, JUSTIFICATION.to_owned()))
+    .collect();
+    f
+}
+
 /// The gemeente's Participatiewet side asks its Doorstroompunt for advice.
 pub fn expertise_request() -> Facts {
     let mut f = doorstroompunt_handover();
