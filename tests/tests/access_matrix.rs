@@ -40,8 +40,9 @@ const USER_ROLE: &str = "loopbaanbegeleider";
 // ---------------------------------------------------------------------------
 
 /// Which function kinds may call each service. Written by hand: directory
-/// for every registered party; admin for the operator only; consent and
-/// transfers for the senders (schools, Doorstroompunt); inbox and expertise
+/// for every registered party; admin for the operator only; consent for the
+/// senders that need it (schools, Doorstroompunt); transfers for every
+/// sender (and the gemeente's take-over to the Doorstroompunt); inbox and expertise
 /// for the gemeente's receiving functions; the audit trail for privacy
 /// officers only.
 const ALLOWED: [(&str, &[FunctionKind]); 7] = {
@@ -53,7 +54,10 @@ const ALLOWED: [(&str, &[FunctionKind]); 7] = {
         ),
         ("schakel.v1.AdminService", &[Admin]),
         ("schakel.v1.ConsentService", &[School, Doorstroompunt]),
-        ("schakel.v1.TransferService", &[School, Doorstroompunt]),
+        (
+            "schakel.v1.TransferService",
+            &[School, Doorstroompunt, Participatiewet],
+        ),
         ("schakel.v1.InboxService", &[Participatiewet, Doorstroompunt]),
         ("schakel.v1.ExpertiseService", &[Participatiewet, Doorstroompunt]),
         ("schakel.v1.AuditService", &[PrivacyOfficer]),
@@ -868,7 +872,9 @@ async fn metadata_claiming_another_organisation_is_ignored(t: TestHub) {
     assert_eq!(me.function, pb::FunctionKind::PrivacyOfficer as i32);
 
     // The other way round: the gemeente's Participatiewet certificate with
-    // headers claiming the school stays Participatiewet, which may not submit.
+    // headers claiming the school stays Participatiewet, which may not send
+    // a school's handover (R9): the refusal, and its audit entry, are the
+    // gemeente's.
     let rec = Recorder::with_user(&[("x-schakel-oin", MBO_OIN), ("x-schakel-function", "school")]);
     let ch = t.connect("gemeente-participatiewet").await.channel();
     let me = whoami(ch.clone(), &rec).await.unwrap();
@@ -879,8 +885,21 @@ async fn metadata_claiming_another_organisation_is_ignored(t: TestHub) {
         .submit(flow::handover(BSN, "", "claim-2"))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
-    assert_one_authorisation_failure(&t, before, GEMEENTE_OIN, "claimed school, submit").await;
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        flow::violations(&e).iter().any(|(_, d)| d.starts_with("R9:")),
+        "{:?}",
+        flow::violations(&e)
+    );
+    let new = audit_since(&t, before).await;
+    assert_eq!(new.len(), 1, "{new:#?}");
+    assert_eq!(new[0].action, Action::TransferRefused, "{new:#?}");
+    assert_eq!(new[0].actor.oin.as_deref(), Some(GEMEENTE_OIN), "{new:#?}");
+    assert_eq!(
+        new[0].actor.function.as_deref(),
+        Some("participatiewet"),
+        "{new:#?}"
+    );
 }
 
 /// Checks that two connections, each making three calls with `cert`, are

@@ -1400,8 +1400,135 @@ async fn a_diagnosis_in_free_text_is_refused(t: TestHub) {
     verify_audit_log(&t).await;
 }
 
+/// R7: the Doorstroompunt takes over guidance back to school; the gemeente's
+/// Participatiewet function hands it the youth with what that guidance needs
+/// — every group justified for this youth — sealed to the Doorstroompunt
+/// only: the werkcoach keeps no copy, not even ciphertext.
+async fn the_doorstroompunt_takes_over_guidance_back_to_school(t: TestHub) {
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let purpose = "handover.gemeente_to_doorstroompunt";
+    let mut r = pb::SubmitRequest {
+        idempotency_key: "takeover-1".into(),
+        purpose: purpose.into(),
+        recipient: party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt),
+        subject: Some(pb::SubjectFacts {
+            bsn: BSN3.into(),
+            date_of_birth: ago(19, 0),
+            startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+            ..Default::default()
+        }),
+        groups: vec![
+            group(
+                "identity",
+                &[
+                    ("bsn", BSN3),
+                    ("date_of_birth", &iso(ago(19, 0))),
+                    ("surname", SURNAME),
+                ],
+            ),
+            group("contact.youth", &[("phone", "0612345678")]),
+            group(
+                "wishes",
+                &[("desired_work", "Terug naar school: mbo-opleiding zorg")],
+            ),
+        ],
+        ..Default::default()
+    };
+    // The mirror of R8: every group is justified for this youth.
+    let e = werk.transfer.submit(req(r.clone())).await.unwrap_err();
+    for g in ["identity", "contact.youth", "wishes"] {
+        assert!(
+            has(&e, &format!("justifications[{g}]"), "R8"),
+            "{g}: {:?}",
+            violations(&e)
+        );
+    }
+    r.justifications = ["identity", "contact.youth", "wishes"]
+        .into_iter()
+        .map(|g| pb::GroupJustification {
+            group: g.into(),
+            justification: "Het Doorstroompunt begeleidt deze jongere terug naar het mbo.".into(),
+            ..Default::default()
+        })
+        .collect();
+    // What guidance back to school does not need stays with the gemeente.
+    let mut too_much = r.clone();
+    too_much.idempotency_key = "takeover-0".into();
+    too_much.groups.push(group(
+        "support_needs",
+        &[("functional_needs", "Vaste contactpersoon")],
+    ));
+    let e = werk.transfer.submit(req(too_much)).await.unwrap_err();
+    assert!(
+        violations(&e)
+            .iter()
+            .any(|(f, d)| f.starts_with("groups[3]") && d.starts_with("R12:")),
+        "{:?}",
+        violations(&e)
+    );
+    let sent = werk.transfer.submit(req(r)).await.unwrap().into_inner();
+    assert!(sent.accepted_groups.contains(&"meta.justifications".to_owned()));
+
+    // The Doorstroompunt finds it in its inbox and opens it.
+    let inbox = dp
+        .inbox
+        .list_inbox(req(pb::ListInboxRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(inbox.transfers.iter().any(|x| x.transfer_id == sent.transfer_id));
+    let got = dp
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: sent.transfer_id.clone(),
+            purpose: purpose.into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let plain = opened(&got.groups, &identity(&t, "gemeente-doorstroompunt"));
+    let names: Vec<&str> = plain.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(
+        names,
+        ["identity", "contact.youth", "wishes", "meta.justifications"]
+    );
+    // Sealed to the Doorstroompunt only.
+    assert_eq!(
+        open(
+            &got.groups[0].ciphertext,
+            &[identity(&t, "gemeente-participatiewet")]
+        )
+        .unwrap_err(),
+        CryptoError::NoMatchingIdentity
+    );
+    let copy = werk
+        .transfer
+        .fetch_sent_copy(req(pb::FetchSentCopyRequest {
+            transfer_id: sent.transfer_id,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(copy.groups.is_empty(), "{:?}", group_names(&copy.groups));
+
+    // A school cannot send under this purpose (R9).
+    let mut school = clients(&t, "mbo-school").await;
+    let mut r = handover(BSN3, "", "takeover-school");
+    r.purpose = purpose.into();
+    r.recipient = party(GEMEENTE_OIN, pb::FunctionKind::Doorstroompunt);
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    assert!(
+        violations(&e).iter().any(|(_, d)| d.starts_with("R9:")),
+        "{:?}",
+        violations(&e)
+    );
+    verify_audit_log(&t).await;
+}
+
 on_both_backends!(
     handover_from_school_to_gemeente,
+    the_doorstroompunt_takes_over_guidance_back_to_school,
     refusals_name_every_rule_and_store_nothing,
     consent_refused_withdrawn_and_propagated,
     inbox_pages_in_order,

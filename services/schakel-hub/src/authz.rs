@@ -26,8 +26,13 @@ pub fn may_call(service: &str, function: FunctionKind) -> bool {
         "schakel.v1.AdminService" => function == F::Admin,
         // Consent is recorded by the senders that need it (R4, R13).
         "schakel.v1.ConsentService" => matches!(function, F::School | F::Doorstroompunt),
-        // Sending handovers: schools (R4, R10) and the Doorstroompunt (R5, R8).
-        "schakel.v1.TransferService" => matches!(function, F::School | F::Doorstroompunt),
+        // Sending handovers: schools (R4, R10), the Doorstroompunt (R5, R8)
+        // and the gemeente's Participatiewet function, which hands a youth to
+        // the Doorstroompunt for guidance back to school (R7). Which purpose
+        // each may send under is the policy's to decide (R9).
+        "schakel.v1.TransferService" => {
+            matches!(function, F::School | F::Doorstroompunt | F::Participatiewet)
+        }
         // Receiving: the gemeente's functions. A school never reads an inbox.
         "schakel.v1.InboxService" => matches!(function, F::Participatiewet | F::Doorstroompunt),
         // Expertise requests and advice between gemeente and Doorstroompunt (R7).

@@ -3,9 +3,10 @@
 //! mapping policy violations to request field paths, sealing, paging tokens
 //! and the audit entries of case actions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use schakel_audit::{Action, Entry, Outcome, ProcessingActivity};
@@ -109,6 +110,20 @@ pub async fn resolve(
             Ok(None)
         }
     }
+}
+
+/// Every key the caller's function ever registered, revoked or expired ones
+/// included (old ciphertext stays readable with old identities): what it
+/// can open, and so what it is given.
+pub async fn own_key_ids(state: &HubState, caller: &Caller) -> Result<BTreeSet<Uuid>, HubError> {
+    Ok(state
+        .store
+        .recipients_of(caller.party.oin())
+        .await?
+        .into_iter()
+        .filter(|k| k.function == caller.party.function())
+        .map(|k| k.key_id)
+        .collect())
 }
 
 /// The keys new content for a function is sealed to: valid now and not

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, current_keys, is_race, meta_group, page_size,
-    paginate, party_of, read_page_token, require_user, seal_all, transfer_page,
+    CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, current_keys, is_race, meta_group,
+    own_key_ids, page_size, paginate, party_of, read_page_token, require_user, seal_all, transfer_page,
 };
 use super::refuse::Attempt;
 use super::transfer::decision_text;
@@ -194,14 +194,7 @@ impl InboxApi {
         }
         // Only groups sealed to this function's keys (R8, R9): key binding,
         // not only the purpose label, decides who can open what.
-        let own_keys: std::collections::BTreeSet<Uuid> = state
-            .store
-            .recipients_of(caller.party.oin())
-            .await?
-            .into_iter()
-            .filter(|k| k.function == caller.party.function())
-            .map(|k| k.key_id)
-            .collect();
+        let own_keys = own_key_ids(state, caller).await?;
         let all = state.store.transfer_groups(id).await?;
         let delivered: Vec<SealedRow> = all
             .iter()

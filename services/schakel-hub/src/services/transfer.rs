@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, meta_group, page_size, party_of,
+    CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, meta_group, own_key_ids, page_size, party_of,
     require_user, resolve, transfer_page,
 };
 use super::pipeline::{Allowed, CaseWrite};
@@ -468,12 +468,19 @@ impl TransferService for TransferApi {
             )])
             .into());
         }
-        let groups = self
+        // Only what was sealed to the sender's own keys: a purpose that seals
+        // to the recipient only (the take-over to the Doorstroompunt, R7)
+        // leaves the sender no copy, not even ciphertext.
+        let own_keys = own_key_ids(&self.0, &caller).await?;
+        let groups: Vec<_> = self
             .0
             .store
             .transfer_groups(t.transfer_id)
             .await
-            .map_err(HubError::from)?;
+            .map_err(HubError::from)?
+            .into_iter()
+            .filter(|g| g.key_ids.iter().any(|k| own_keys.contains(k)))
+            .collect();
         let now = Timestamp::now();
         let entry = case_entry(
             &ctx,
