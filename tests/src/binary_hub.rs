@@ -300,7 +300,7 @@ pub async fn all_sent(store: &Store) -> Vec<schakel_store::TransferRow> {
     let party = school();
     let mut out: Vec<schakel_store::TransferRow> = Vec::new();
     loop {
-        let after = out.last().map(|t| t.transfer_id);
+        let after = out.last().map(|t| t.transfer_id.uuid());
         let page = store
             .list_transfers(&party, Side::Sender, &TransferFilter::default(), after, 100)
             .await
@@ -383,7 +383,7 @@ pub async fn check_database<'a>(
             );
         }
         assert_eq!(
-            submitted.remove(&t.transfer_id),
+            submitted.remove(&t.transfer_id.uuid()),
             Some(1),
             "{when}: transfer {} must have exactly one transfer_submitted entry",
             t.transfer_id

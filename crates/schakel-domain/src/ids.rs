@@ -58,6 +58,52 @@ impl fmt::Debug for Oin {
     }
 }
 
+/// A transfer's id: the UUID v7 the hub gave it when it was submitted. A
+/// type of its own so that a consent's or an expertise request's id cannot
+/// be passed where a transfer is meant.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TransferId(uuid::Uuid);
+
+impl TransferId {
+    /// A new id, ordered by creation (UUID v7).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// The UUID.
+    pub fn uuid(self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl From<uuid::Uuid> for TransferId {
+    fn from(u: uuid::Uuid) -> Self {
+        Self(u)
+    }
+}
+
+impl FromStr for TransferId {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| DomainError::new("transfer_id", "must be a UUID"))
+    }
+}
+
+impl fmt::Display for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TransferId({})", self.0)
+    }
+}
+
 /// The pseudonym of a youth: 64 lowercase hex digits, a keyed MAC of the
 /// BSN under the hub's secret (`schakel_crypto::Pseudonymiser`). It is what
 /// every stored row and audit entry names instead of the BSN, and a type of

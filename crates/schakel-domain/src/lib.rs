@@ -22,7 +22,7 @@ mod transfer;
 pub use consent::{Consent, ConsentGiver, ConsentMethod, ConsentRecord, ConsentScope, ConsentStatus};
 pub use error::DomainError;
 pub use field::{FieldGroup, FieldPath};
-pub use ids::{BrinCode, Bsn, GemeenteCode, Oin, Pseudonym, holds_possible_bsn};
+pub use ids::{BrinCode, Bsn, GemeenteCode, Oin, Pseudonym, TransferId, holds_possible_bsn};
 pub use org::{FunctionKind, OrgKind};
 pub use party::{Party, PartyParts};
 pub use purpose::PurposeId;

@@ -16,7 +16,7 @@ use jiff::civil::Date;
 use schakel_audit::{Entry, RowTable};
 use schakel_domain::{
     CaseDecision, ConsentGiver, ConsentMethod, ConsentStatus, DeclineReason, ExpertiseState, FieldGroup,
-    FunctionKind, Oin, Pseudonym, PurposeId, TransferState,
+    FunctionKind, Oin, Pseudonym, PurposeId, TransferId, TransferState,
 };
 use uuid::Uuid;
 
@@ -133,7 +133,7 @@ pub struct ConsentRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRow {
     /// UUID v7.
-    pub transfer_id: Uuid,
+    pub transfer_id: TransferId,
     /// The sending party.
     pub sender: PartyKey,
     /// The receiving party.
@@ -230,7 +230,7 @@ pub struct TransferChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     /// The transfer.
-    pub transfer_id: Uuid,
+    pub transfer_id: TransferId,
     /// The state the caller read.
     pub from: TransferState,
     /// The state after.
@@ -664,7 +664,11 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let rows: Vec<(RowTable, Uuid)> = std::iter::once((RowTable::CONSENT, consent_id))
-            .chain(transitions.iter().map(|t| (RowTable::TRANSFER, t.transfer_id)))
+            .chain(
+                transitions
+                    .iter()
+                    .map(|t| (RowTable::TRANSFER, t.transfer_id.uuid())),
+            )
             .collect();
         audited_write!(self, "consent", audit, withdrawn_at, rows = rows[..], tx => async {
             let n = sqlx::query(CONSENT_WITHDRAW)
@@ -709,7 +713,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let r = &t.row;
         let id = r.transfer_id.to_string();
-        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, r.transfer_id)], tx => async {
+        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, r.transfer_id.uuid())], tx => async {
             sqlx::query(TRANSFER_INSERT)
                 .bind(&id)
                 .bind(r.sender.0.as_str())
@@ -751,7 +755,7 @@ impl Store {
 
     /// One transfer by id.
     #[tracing::instrument(name = "store.transfer", skip_all)]
-    pub async fn transfer(&self, id: Uuid) -> Result<Option<TransferRow>, StoreError> {
+    pub async fn transfer(&self, id: TransferId) -> Result<Option<TransferRow>, StoreError> {
         let found: Option<(TransferRow, Idempotency)> = fetch!(
             self,
             fetch_optional,
@@ -823,7 +827,7 @@ impl Store {
 
     /// The sealed groups of a transfer, in order.
     #[tracing::instrument(name = "store.transfer_groups", skip_all)]
-    pub async fn transfer_groups(&self, id: Uuid) -> Result<Vec<SealedRow>, StoreError> {
+    pub async fn transfer_groups(&self, id: TransferId) -> Result<Vec<SealedRow>, StoreError> {
         let units: Vec<SealedRow> = fetch!(
             self,
             fetch_all,
@@ -832,7 +836,7 @@ impl Store {
             TRANSFER_GROUPS_SELECT,
             [id.to_string()]
         )?;
-        self.check_row(Found::transfer_units(id, &units)).await?;
+        self.check_row(Found::transfer_units(id.uuid(), &units)).await?;
         Ok(units)
     }
 
@@ -921,7 +925,7 @@ impl Store {
         audit: Entry,
     ) -> Result<(), StoreError> {
         let id = t.transfer_id.to_string();
-        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, t.transfer_id)], tx => async {
+        audited_write!(self, "transfer", audit, now, rows = [(RowTable::TRANSFER, t.transfer_id.uuid())], tx => async {
             let n = bind_transition!(sqlx::query(TRANSFER_UPDATE), t)
                 .execute(&mut *tx)
                 .await

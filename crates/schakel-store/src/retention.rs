@@ -170,7 +170,7 @@ impl Store {
         // Purging commits to the row as it then is: check it first, so a row
         // changed in the database is refused, not laundered into the log.
         match c.kind {
-            PurgeKind::Transfer => self.transfer(c.id).await.map(|_| ())?,
+            PurgeKind::Transfer => self.transfer(c.id.into()).await.map(|_| ())?,
             PurgeKind::Expertise => self.expertise(c.id).await.map(|_| ())?,
         }
         let table = match c.kind {

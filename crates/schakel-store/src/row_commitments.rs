@@ -355,7 +355,7 @@ impl Found {
     pub(crate) fn transfer(row: &TransferRow, idem: &Idempotency) -> (RowTable, Uuid, Self) {
         (
             RowTable::TRANSFER,
-            row.transfer_id,
+            row.transfer_id.uuid(),
             Self::Meta(transfer_meta(row, idem)),
         )
     }
@@ -476,8 +476,8 @@ impl Store {
             let read = match table.as_str() {
                 "consent" => self.consent(id).await.map(|_| ()),
                 "recipient_key" => self.recipient_key(id).await.map(|_| ()),
-                "transfer" => match self.transfer(id).await {
-                    Ok(_) => self.transfer_groups(id).await.map(|_| ()),
+                "transfer" => match self.transfer(id.into()).await {
+                    Ok(_) => self.transfer_groups(id.into()).await.map(|_| ()),
                     Err(e) => Err(e),
                 },
                 _ => match self.expertise(id).await {

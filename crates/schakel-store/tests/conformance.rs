@@ -9,7 +9,7 @@ use schakel_audit::{
 };
 use schakel_domain::{
     ConsentGiver, ConsentMethod, ConsentStatus, FieldGroup, FunctionKind, Oin, OrgKind, Pseudonym, PurposeId,
-    TransferState,
+    TransferId, TransferState,
 };
 use schakel_store::{
     CertificateBinding, ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
@@ -413,7 +413,7 @@ fn consent(recorder: &PartyKey, recipient: &PartyKey) -> ConsentRow {
 
 fn transfer(sender: &PartyKey, recipient: &PartyKey, consent_id: Option<Uuid>) -> TransferRow {
     TransferRow {
-        transfer_id: Uuid::now_v7(),
+        transfer_id: TransferId::generate(),
         sender: sender.clone(),
         recipient: recipient.clone(),
         purpose: handover(),
@@ -621,7 +621,7 @@ async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store,
         .unwrap();
     }
     let at = t0() + 2.hours();
-    let stop = |id: Uuid, from: TransferState| Transition {
+    let stop = |id: TransferId, from: TransferState| Transition {
         transfer_id: id,
         from,
         to: TransferState::Withdrawn,
@@ -676,7 +676,7 @@ async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store,
     assert_eq!(withdrawn.status, ConsentStatus::Withdrawn);
     assert_eq!(withdrawn.withdrawn_at, Some(at));
     assert_eq!(withdrawn.withdrawn_by, Some(ConsentGiver::Youth));
-    let mut of_consent: Vec<Uuid> = s
+    let mut of_consent: Vec<TransferId> = s
         .transfers_of_consent(c.consent_id)
         .await
         .unwrap()
@@ -721,7 +721,11 @@ async fn a_transfer_is_purged_once_when_its_period_ends(s: Store, _url: String) 
     let c = &due[0];
     assert_eq!(
         (c.kind, c.id, c.reason),
-        (PurgeKind::Transfer, t.transfer_id, PurgeReason::RetentionExpired)
+        (
+            PurgeKind::Transfer,
+            t.transfer_id.uuid(),
+            PurgeReason::RetentionExpired
+        )
     );
     assert_eq!(c.groups, vec!["identity".to_owned(), "wishes".to_owned()]);
     let at = t0() + 25.hours();

@@ -316,7 +316,7 @@ impl ConsentApi {
                         CaseFacts {
                             purpose: Some(&t.purpose),
                             subject: Some(&t.subject),
-                            transfer_id: Some(t.transfer_id),
+                            transfer_id: Some(t.transfer_id.uuid()),
                             consent_id: Some(consent.consent_id),
                             parties: vec![&t.recipient.0],
                             ..CaseFacts::default()

@@ -429,7 +429,7 @@ pub async fn transfer_page(
         .store
         .list_transfers(party, side, filter, after, size + 1)
         .await?;
-    let (rows, next) = paginate(state, rows, size, |t| t.transfer_id, filters);
+    let (rows, next) = paginate(state, rows, size, |t| t.transfer_id.uuid(), filters);
     let mut names = Names::default();
     let mut transfers = Vec::with_capacity(rows.len());
     for t in &rows {

@@ -91,7 +91,7 @@ impl InboxApi {
     /// otherwise NOT_FOUND, exactly as for an id that does not exist
     /// (DESIGN.md §7 property 5).
     async fn own_transfer(&self, caller: &Caller, id: Uuid) -> Result<TransferRow, HubError> {
-        match self.0.store.transfer(id).await? {
+        match self.0.store.transfer(id.into()).await? {
             Some(t) if t.recipient == party_of(caller) => Ok(t),
             _ => Err(HubError::NotFound("transfer")),
         }
@@ -152,7 +152,7 @@ impl InboxApi {
             CaseFacts {
                 purpose: Some(&t.purpose),
                 subject: Some(&t.subject),
-                transfer_id: Some(t.transfer_id),
+                transfer_id: Some(t.transfer_id.uuid()),
                 consent_id: t.consent_id,
                 groups,
                 parties: vec![&t.sender.0],
@@ -195,7 +195,7 @@ impl InboxApi {
         // Only groups sealed to this function's keys (R8, R9): key binding,
         // not only the purpose label, decides who can open what.
         let own_keys = own_key_ids(state, caller).await?;
-        let all = state.store.transfer_groups(id).await?;
+        let all = state.store.transfer_groups(id.into()).await?;
         let delivered: Vec<SealedRow> = all
             .iter()
             .filter(|g| {
@@ -383,7 +383,7 @@ impl InboxApi {
                     purpose: found.purpose.clone(),
                 }],
                 keys,
-                found.transfer_id,
+                found.transfer_id.uuid(),
                 &found.recipient,
             )
             .await?
@@ -507,7 +507,14 @@ impl InboxService for InboxApi {
         require_user(&ctx)?;
         let id = id_or_not_found(&req.get_ref().transfer_id, "transfer")?;
         let t = self.own_transfer(&caller, id).await?;
-        let text = decision_text(&self.0.store.transfer_groups(id).await.map_err(HubError::from)?);
+        let text = decision_text(
+            &self
+                .0
+                .store
+                .transfer_groups(id.into())
+                .await
+                .map_err(HubError::from)?,
+        );
         Ok(Response::new(pb::GetInboxTransferResponse {
             transfer: Some(Names::default().transfer(&self.0, &t, text).await?),
         }))
@@ -569,7 +576,7 @@ impl InboxService for InboxApi {
             state,
             rows,
             size,
-            |t| t.notice_id.unwrap_or(t.transfer_id),
+            |t| t.notice_id.unwrap_or(t.transfer_id.uuid()),
             &filters,
         );
         Ok(Response::new(pb::ListWithdrawalNoticesResponse {

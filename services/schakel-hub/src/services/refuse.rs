@@ -62,7 +62,7 @@ impl Attempt {
     pub fn transfer(&mut self, t: &TransferRow) {
         self.purpose = Some(t.purpose.clone());
         self.subject = Some(t.subject.clone());
-        self.transfer_id = Some(t.transfer_id);
+        self.transfer_id = Some(t.transfer_id.uuid());
         self.consent_id = t.consent_id;
         self.parties = vec![t.sender.0.clone(), t.recipient.0.clone()];
     }

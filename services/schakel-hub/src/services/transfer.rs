@@ -9,7 +9,8 @@ use schakel_audit::{Action, Outcome};
 use std::collections::BTreeSet;
 
 use schakel_domain::{
-    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, Pseudonym, PurposeId, TransferState,
+    Consent, ConsentGiver, ConsentScope, ConsentStatus, FieldGroup, Pseudonym, PurposeId, TransferId,
+    TransferState,
 };
 use schakel_policy::{Channel, ConsentRef, Facts};
 use schakel_proto::v1 as pb;
@@ -172,7 +173,7 @@ impl TransferApi {
     /// answer as for an id that does not exist (DESIGN.md §7 property 5).
     async fn own_transfer(&self, caller: &Caller, id: &str) -> Result<TransferRow, HubError> {
         let id = id_or_not_found(id, "transfer")?;
-        match self.0.store.transfer(id).await? {
+        match self.0.store.transfer(id.into()).await? {
             Some(t) if t.sender == party_of(caller) => Ok(t),
             _ => Err(HubError::NotFound("transfer")),
         }
@@ -262,10 +263,10 @@ impl TransferApi {
         let (Some(recipient_key), Some(pseudonym)) = (recipient_key, pseudonym) else {
             return Err(HubError::Internal);
         };
-        let transfer_id = Uuid::now_v7();
+        let transfer_id = TransferId::generate();
         let content = submission_content(document, &allowed, &purpose, hardheidsclausule);
         let (groups, sealed) = w
-            .seal(content, keys, &allowed, transfer_id, &recipient_key)
+            .seal(content, keys, &allowed, transfer_id.uuid(), &recipient_key)
             .await?;
         let row = TransferRow {
             transfer_id,
@@ -300,7 +301,7 @@ impl TransferApi {
             CaseFacts {
                 purpose: Some(&row.purpose),
                 subject: Some(&row.subject),
-                transfer_id: Some(row.transfer_id),
+                transfer_id: Some(row.transfer_id.uuid()),
                 consent_id: row.consent_id,
                 groups: row.groups.clone(),
                 parties: vec![&row.recipient.0],
@@ -491,7 +492,7 @@ impl TransferService for TransferApi {
             CaseFacts {
                 purpose: Some(&t.purpose),
                 subject: Some(&t.subject),
-                transfer_id: Some(t.transfer_id),
+                transfer_id: Some(t.transfer_id.uuid()),
                 consent_id: t.consent_id,
                 groups: groups.iter().flat_map(|g| g.groups.iter().cloned()).collect(),
                 parties: vec![&t.recipient.0],
