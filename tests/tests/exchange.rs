@@ -813,6 +813,11 @@ async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
             ..Default::default()
         },
     ];
+    // R8: Doorstroompunt data leaves field by field: a justification of the
+    // group as a whole does not send its fields.
+    let e = dp.transfer.submit(req(r.clone())).await.unwrap_err();
+    assert!(has(&e, "groups[1].fields[0].key", "R8"), "{:?}", violations(&e));
+    r.justifications[1].fields = vec!["guidance_history".into()];
     let mut vso = r.clone();
     let sent = dp.transfer.submit(req(r)).await.unwrap().into_inner();
     assert!(sent.accepted_groups.contains(&"meta.justifications".to_owned()));
@@ -838,7 +843,14 @@ async fn doorstroompunt_handover_needs_a_justification_per_group(t: TestHub) {
     let plain = opened(&got.groups, &identity(&t, "gemeente-participatiewet"));
     let meta = plain.iter().find(|g| g.group == "meta.justifications").unwrap();
     let keys: Vec<&str> = meta.fields.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys, ["necessity.identity", "necessity.doorstroompunt.history"]);
+    assert_eq!(
+        keys,
+        [
+            "necessity.identity",
+            "necessity.doorstroompunt.history",
+            "necessity.doorstroompunt.history.fields"
+        ]
+    );
     verify_audit_log(&t).await;
 }
 
@@ -939,8 +951,8 @@ async fn expertise_request_and_advice(t: TestHub) {
     );
     advice.justifications = vec![pb::GroupJustification {
         group: "doorstroompunt.history".into(),
+        fields: vec!["guidance_history".into()],
         justification: "De eerdere trajecten onderbouwen het advies.".into(),
-        ..Default::default()
     }];
     let given = dp
         .expertise

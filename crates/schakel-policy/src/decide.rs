@@ -805,6 +805,28 @@ fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<Field
                      never automatically"
                 ),
             );
+            continue;
+        }
+        // Field by field: every field sent of such a group is named in its
+        // justification, so the sender chose it for this youth.
+        if !policy.groups().get(g).is_some_and(|d| d.justify_fields) {
+            continue;
+        }
+        let named = facts.justified_fields.get(g);
+        for path in &facts.fields {
+            let Some(field) = path.strip_prefix(g.as_str()).and_then(|f| f.strip_prefix('.')) else {
+                continue;
+            };
+            if !named.is_some_and(|n| n.contains(field)) {
+                found.add(
+                    RuleId::R8,
+                    path.clone(),
+                    format!(
+                        "name this field in the justification of '{g}' (its fields): data of this group \
+                         leaves field by field, each chosen for this youth's case, never as a whole group"
+                    ),
+                );
+            }
         }
     }
 }

@@ -220,6 +220,13 @@ pub fn render_markdown(policy: &Policy) -> String {
             cell(&g.title),
             cell(&g.title_nl)
         );
+        if g.justify_fields {
+            let _ = writeln!(
+                o,
+                "Sent field by field (R8): a justification of this group names every field sent \
+                 (`GroupJustification.fields`); a field it does not name is refused.\n"
+            );
+        }
         let _ = writeln!(o, "| field | type | description |");
         let _ = writeln!(o, "|---|---|---|");
         for f in &g.fields {

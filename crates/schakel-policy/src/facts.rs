@@ -4,7 +4,7 @@
 //! few dates and codes the rules need. A BSN or a name never enters the
 //! policy engine, so it can never leak into a violation message.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use schakel_domain::{Consent, DiplomaLevel, FieldGroup, Party, PurposeId, SchoolType, VsoExitProfile};
@@ -125,6 +125,11 @@ pub struct Facts {
     pub special_text: Vec<SpecialText>,
     /// Necessity justification per group (R8).
     pub justifications: BTreeMap<FieldGroup, String>,
+    /// The fields a group's justification names, when it names any (the
+    /// narrowing of `GroupJustification.fields`); a group not here is
+    /// justified as a whole. A group whose catalogue entry says
+    /// `justify_fields` must name every field sent (R8).
+    pub justified_fields: BTreeMap<FieldGroup, BTreeSet<String>>,
     /// Written justification for applying the hardheidsclausule (R2).
     pub hardheidsclausule: Option<String>,
     /// Whether an open expertise request exists that this advice answers (R7).

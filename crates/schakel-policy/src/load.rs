@@ -109,6 +109,8 @@ struct RawGroup {
     #[serde(default)]
     justification_required_for: Vec<Spanned<PurposeId>>,
     #[serde(default)]
+    justify_fields: bool,
+    #[serde(default)]
     refusal_rule: Option<RuleId>,
     #[serde(default)]
     field: Vec<Spanned<RawField>>,
@@ -576,6 +578,7 @@ fn groups_from_raw(
                     .into_iter()
                     .map(Spanned::into_inner)
                     .collect(),
+                justify_fields: g.justify_fields,
                 refusal_rule: g.refusal_rule.unwrap_or(RuleId::R12),
                 fields,
             },

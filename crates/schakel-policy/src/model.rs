@@ -288,6 +288,9 @@ pub struct GroupDef {
     pub purposes: BTreeSet<PurposeId>,
     /// Purposes for which each transfer of this group needs a necessity justification (R8).
     pub justification_required_for: BTreeSet<PurposeId>,
+    /// Whether a justification of this group names each field sent (R8:
+    /// the data leaves field by field, never as a whole group).
+    pub justify_fields: bool,
     /// The rule cited when the group is sent under a purpose it does not serve.
     pub refusal_rule: RuleId,
     /// The fields, in catalogue order.

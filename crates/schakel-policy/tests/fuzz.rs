@@ -241,6 +241,7 @@ prop_compose! {
             channel,
             keys: SealingKeys { recipient: keys.0, sender: keys.1 },
             fields, justifications, hardheidsclausule, open_expertise_request, return_to_education,
+            justified_fields: BTreeMap::new(),
         }
     }
 }

@@ -623,6 +623,31 @@ fn r8_doorstroompunt_data_needs_justification_per_group() {
             expect: Some((R(8), "doorstroompunt.history")),
         },
         Case {
+            name: "history justified as a whole group, not field by field",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.justified_fields.clear();
+            },
+            today: TODAY,
+            expect: Some((R(8), "doorstroompunt.history.absence_record")),
+        },
+        Case {
+            name: "a history field sent that its justification does not name",
+            base: doorstroompunt_handover,
+            change: |f| f.fields.push("doorstroompunt.history.vsv_registration".into()),
+            today: TODAY,
+            expect: Some((R(8), "doorstroompunt.history.vsv_registration")),
+        },
+        Case {
+            name: "other groups may be justified as a whole",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.justified_fields.remove(&FieldGroup::Identity);
+            },
+            today: TODAY,
+            expect: None,
+        },
+        Case {
             name: "advice attaching history without justification",
             base: expertise_advice,
             change: |f| f.justifications.clear(),

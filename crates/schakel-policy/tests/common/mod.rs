@@ -127,6 +127,7 @@ pub fn school_handover() -> Facts {
         },
         fields: fields(HANDOVER_FIELDS),
         justifications: BTreeMap::new(),
+        justified_fields: BTreeMap::new(),
         hardheidsclausule: None,
         open_expertise_request: false,
         return_to_education: Some(ReturnToEducation::NotPossible),
@@ -201,6 +202,12 @@ pub fn doorstroompunt_handover() -> Facts {
     .into_iter()
     .map(|g| (g, JUSTIFICATION.to_owned()))
     .collect();
+    // R8: Doorstroompunt data is chosen field by field.
+    f.justified_fields = [(
+        FieldGroup::DoorstroompuntHistory,
+        ["absence_record".to_owned()].into(),
+    )]
+    .into();
     f
 }
 

@@ -455,6 +455,7 @@ fn expertise_facts(
         fields: document.fields.clone(),
         special_text: document.special_text(&w.state.policy, w.on),
         justifications: document.justifications.clone(),
+        justified_fields: document.justified_fields.clone(),
         hardheidsclausule: None,
         open_expertise_request,
         return_to_education: None,

@@ -241,6 +241,7 @@ impl TransferApi {
                 fields: read.document.fields.clone(),
                 special_text: read.document.special_text(&state.policy, w.on),
                 justifications: read.document.justifications.clone(),
+                justified_fields: read.document.justified_fields.clone(),
                 hardheidsclausule: read.hardheidsclausule.clone(),
                 open_expertise_request: false,
                 return_to_education: read.return_to_education,
@@ -344,11 +345,7 @@ fn submission_content(
         plain,
         purpose: purpose.clone(),
     };
-    let mut meta: Vec<(String, String)> = document
-        .justifications
-        .iter()
-        .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
-        .collect();
+    let mut meta = document.justification_fields();
     if allowed.hardheidsclausule_applied
         && let Some(text) = hardheidsclausule
     {

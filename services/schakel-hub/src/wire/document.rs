@@ -3,7 +3,7 @@
 //! plaintext, and turned into policy facts. Messages name fields, never
 //! values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use schakel_crypto::{GroupPlaintext, PlainField};
@@ -27,6 +27,8 @@ pub struct Document {
     pub groups: Vec<GroupPlaintext>,
     /// Necessity justifications per group (R8).
     pub justifications: BTreeMap<FieldGroup, String>,
+    /// The fields a justification names, by group, when it names any.
+    pub justified_fields: BTreeMap<FieldGroup, BTreeSet<String>>,
 }
 
 impl Document {
@@ -83,12 +85,18 @@ impl Document {
         found
     }
 
-    /// Justification texts as a sealed `meta.justifications` group's fields.
+    /// Justification texts as a sealed `meta.justifications` group's fields:
+    /// `necessity.<group>` with the text and, when it names fields,
+    /// `necessity.<group>.fields` with their names.
     pub fn justification_fields(&self) -> Vec<(String, String)> {
-        self.justifications
-            .iter()
-            .map(|(g, t)| (format!("necessity.{g}"), t.clone()))
-            .collect()
+        let mut out = Vec::new();
+        for (g, t) in &self.justifications {
+            out.push((format!("necessity.{g}"), t.clone()));
+            if let Some(named) = self.justified_fields.get(g) {
+                out.push((format!("necessity.{g}.fields"), join_names(named)));
+            }
+        }
+        out
     }
 }
 
@@ -149,23 +157,52 @@ pub fn take_document(
         }
     }
     let mut just = BTreeMap::new();
+    let mut justified_fields = BTreeMap::new();
     for (k, j) in justifications.iter_mut().enumerate() {
+        // Every field by name: a field added to the proto does not compile
+        // until it is read here (issue 19).
+        let pb::GroupJustification {
+            group,
+            fields: named,
+            justification,
+        } = j;
         let field = format!("justifications[{k}]");
-        let group = match j.group.parse::<FieldGroup>() {
+        let group = match group.parse::<FieldGroup>() {
             Ok(g) if seen.contains_key(g.as_str()) => Some(g),
             _ => {
                 v.format(format!("{field}.group"), "must name one of the submitted groups");
                 None
             }
         };
-        if j.justification.chars().count() > MAX_TEXT {
+        if justification.chars().count() > MAX_TEXT {
             v.format(
                 format!("{field}.justification"),
                 format!("at most {MAX_TEXT} characters"),
             );
         }
+        // The narrowing to named fields: each one a field sent in the group.
         if let Some(g) = group
-            && just.insert(g, std::mem::take(&mut j.justification)).is_some()
+            && !named.is_empty()
+        {
+            let sent: BTreeSet<&str> = seen
+                .get(g.as_str())
+                .map(|&i| groups[i].fields.iter().map(|f| f.key.as_str()).collect())
+                .unwrap_or_default();
+            let mut names = BTreeSet::new();
+            for (m, n) in named.iter().enumerate() {
+                if sent.contains(n.as_str()) {
+                    names.insert(n.clone());
+                } else {
+                    v.format(
+                        format!("{field}.fields[{m}]"),
+                        "must name a field sent in the group",
+                    );
+                }
+            }
+            justified_fields.insert(g, names);
+        }
+        if let Some(g) = group
+            && just.insert(g, std::mem::take(justification)).is_some()
         {
             v.format(format!("{field}.group"), "one justification per group");
         }
@@ -189,7 +226,13 @@ pub fn take_document(
         fields,
         groups,
         justifications: just,
+        justified_fields,
     }
+}
+
+/// Field names as one line, in order.
+fn join_names(names: &BTreeSet<String>) -> String {
+    names.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
 }
 
 /// The youth's facts from a request, checked against the document: a fact
