@@ -795,7 +795,8 @@ fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<Field
             .groups()
             .get(g)
             .is_some_and(|d| d.justification_required_for.contains(&purpose.id));
-        if (per_group || group_demands) && !justified(facts.justifications.get(g)) {
+        let needed = per_group || group_demands;
+        if needed && !justified(facts.justifications.get(g)) {
             found.add(
                 RuleId::R8,
                 g.as_str(),
@@ -807,23 +808,30 @@ fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<Field
             );
             continue;
         }
-        // Field by field: every field sent of such a group is named in its
-        // justification, so the sender chose it for this youth.
-        if !policy.groups().get(g).is_some_and(|d| d.justify_fields) {
+        // Field by field: a justification that names fields covers those
+        // only, and a group the catalogue marks `justify_fields`
+        // (Doorstroompunt data) must name every field sent.
+        let def = policy.groups().get(g);
+        let named = facts.justified_fields.get(g);
+        if !needed || (named.is_none() && !def.is_some_and(|d| d.justify_fields)) {
             continue;
         }
-        let named = facts.justified_fields.get(g);
-        for path in &facts.fields {
+        for (i, path) in facts.fields.iter().enumerate() {
             let Some(field) = path.strip_prefix(g.as_str()).and_then(|f| f.strip_prefix('.')) else {
                 continue;
             };
+            // A field outside the catalogue is refused on its own (R14).
+            if def.and_then(|d| d.field(field)).is_none() {
+                continue;
+            }
             if !named.is_some_and(|n| n.contains(field)) {
                 found.add(
                     RuleId::R8,
-                    path.clone(),
+                    safe_path(path, i),
                     format!(
-                        "name this field in the justification of '{g}' (its fields): data of this group \
-                         leaves field by field, each chosen for this youth's case, never as a whole group"
+                        "the justification of '{g}' does not name this field: a justification covers the \
+                         fields it names, and data of this group leaves field by field, each chosen for this \
+                         youth's case"
                     ),
                 );
             }

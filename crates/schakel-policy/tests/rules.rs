@@ -639,6 +639,16 @@ fn r8_doorstroompunt_data_needs_justification_per_group() {
             expect: Some((R(8), "doorstroompunt.history.vsv_registration")),
         },
         Case {
+            name: "a justification that names fields covers those only",
+            base: doorstroompunt_handover,
+            change: |f| {
+                f.justified_fields
+                    .insert(FieldGroup::Identity, ["bsn".to_owned()].into());
+            },
+            today: TODAY,
+            expect: Some((R(8), "identity.date_of_birth")),
+        },
+        Case {
             name: "other groups may be justified as a whole",
             base: doorstroompunt_handover,
             change: |f| {
