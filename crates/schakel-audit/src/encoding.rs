@@ -5,11 +5,12 @@
 //! byte string per entry value, and every rule that makes it so is checked when
 //! decoding, so `decode` accepts only what `encode` produces.
 //!
-//! Version 1 (an entry without row commitments) and version 2 (with), all
-//! integers big-endian, fields in this fixed order:
+//! Version 1 (an entry without row commitments), version 2 (with) and
+//! version 3 (with legal flags), all integers big-endian, fields in this
+//! fixed order:
 //!
 //! ```text
-//! u8      version = 0x01 | 0x02
+//! u8      version = 0x01 | 0x02 | 0x03
 //! u64     seq
 //! u64     time_ms
 //! opt     actor.oin            str (20 digits)
@@ -27,7 +28,7 @@
 //! list    parties              (OINs, strictly increasing)
 //! 16      trace_id             (not all zero)
 //! 8       span_id              (not all zero)
-//! -- version 2 only:
+//! -- versions 2 and 3:
 //! u16     row count            (0..=256)
 //!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise,
 //!                                4 recipient key)
@@ -35,15 +36,18 @@
 //!   32    metadata digest
 //!   32    units digest
 //! opt     attempts             u64 (at least 2)
+//! -- version 3 only:
+//! list    flags                (tokens, strictly increasing, at least one)
 //! ```
 //!
 //! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
 //! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
 //! many `str`. Rows are strictly increasing by table code, then id bytes.
-//! Nothing may follow the span id (version 1) or the attempts (version 2).
-//! Version 2 holds at least one row or an attempts count; an entry with
-//! neither is always written as version 1, so each entry value still has
-//! exactly one encoding, and logs written before version 2 existed keep
+//! Nothing may follow the span id (version 1), the attempts (version 2) or
+//! the flags (version 3). Version 3 holds at least one flag; version 2 at
+//! least one row or an attempts count and no flag; an entry with none of
+//! these is always written as version 1. So each entry value still has
+//! exactly one encoding, and logs written before a version existed keep
 //! their bytes.
 
 use uuid::Uuid;
@@ -55,12 +59,15 @@ use crate::entry::{
 use crate::error::{AuditError, Result};
 use crate::row::{RowCommitment, RowTable};
 
-/// The newest encoding version this crate writes; it reads versions 1 and 2
-/// and writes 1 for an entry without row commitments or attempts count.
-pub const ENCODING_VERSION: u8 = 2;
+/// The newest encoding version this crate writes; it reads versions 1 to 3
+/// and writes the lowest that holds the entry (see the module text).
+pub const ENCODING_VERSION: u8 = 3;
 
-/// The version of entries without row commitments or attempts count.
+/// The version of entries without row commitments, attempts count or flags.
 const VERSION_WITHOUT_ROWS: u8 = 1;
+/// The version of entries with row commitments or an attempts count, without
+/// flags.
+const VERSION_WITH_ROWS: u8 = 2;
 /// Bytes of one row commitment: table code, id, two digests.
 const ROW_LEN: usize = 1 + 16 + 32 + 32;
 
@@ -75,12 +82,14 @@ impl Entry {
     /// not sorted, text with a newline, …), naming the field.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Vec::with_capacity(256 + ROW_LEN * self.rows.len());
-        let v2 = !self.rows.is_empty() || self.attempts.is_some();
-        w.push(if !v2 {
-            VERSION_WITHOUT_ROWS
-        } else {
+        let version = if !self.flags.is_empty() {
             ENCODING_VERSION
-        });
+        } else if !self.rows.is_empty() || self.attempts.is_some() {
+            VERSION_WITH_ROWS
+        } else {
+            VERSION_WITHOUT_ROWS
+        };
+        w.push(version);
         w.extend_from_slice(&self.seq.to_be_bytes());
         w.extend_from_slice(&self.time_ms.to_be_bytes());
         put_opt_str(&mut w, "actor.oin", self.actor.oin.as_deref())?;
@@ -115,7 +124,7 @@ impl Entry {
         put_list(&mut w, "parties", &self.parties)?;
         w.extend_from_slice(self.trace.trace_id.as_bytes());
         w.extend_from_slice(self.trace.span_id.as_bytes());
-        if v2 {
+        if version >= VERSION_WITH_ROWS {
             put_rows(&mut w, &self.rows)?;
             match self.attempts {
                 None => w.push(0),
@@ -124,6 +133,9 @@ impl Entry {
                     w.extend_from_slice(&n.to_be_bytes());
                 }
             }
+        }
+        if version == ENCODING_VERSION {
+            put_list(&mut w, "flags", &self.flags)?;
         }
         // One set of rules: whatever decode refuses, encode refuses too.
         EntryRef::parse(&w).map_err(|e| match e {
@@ -252,6 +264,7 @@ pub(crate) struct EntryRef<'a> {
     /// The row commitments' bytes, validated ([`ROW_LEN`] each).
     rows: &'a [u8],
     attempts: Option<u64>,
+    flags: Option<StrList<'a>>,
 }
 
 enum OutcomeRef<'a> {
@@ -425,7 +438,7 @@ impl<'a> EntryRef<'a> {
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<EntryRef<'a>> {
         let mut r = Reader { buf: bytes, pos: 0 };
         let version = r.u8()?;
-        if version != VERSION_WITHOUT_ROWS && version != ENCODING_VERSION {
+        if !(VERSION_WITHOUT_ROWS..=ENCODING_VERSION).contains(&version) {
             return Err(AuditError::UnknownVersion(version));
         }
         let seq = r.u64()?;
@@ -477,7 +490,7 @@ impl<'a> EntryRef<'a> {
         let parties = r.list("parties", check_oin)?;
         let trace_id = TraceId::from_bytes(r.array()?)?;
         let span_id = SpanId::from_bytes(r.array()?)?;
-        let (rows, attempts) = if version == ENCODING_VERSION {
+        let (rows, attempts) = if version >= VERSION_WITH_ROWS {
             let rows = r.rows()?;
             let attempts = if r.present()? { Some(r.u64()?) } else { None };
             if attempts.is_some_and(|n| n < 2) {
@@ -486,7 +499,7 @@ impl<'a> EntryRef<'a> {
                     reason: "a count of attempts is at least 2 (one is no count)",
                 });
             }
-            if rows.is_empty() && attempts.is_none() {
+            if version == VERSION_WITH_ROWS && rows.is_empty() && attempts.is_none() {
                 return Err(AuditError::InvalidField {
                     field: "rows",
                     reason: "version 2 without rows or attempts (that entry is version 1)",
@@ -495,6 +508,18 @@ impl<'a> EntryRef<'a> {
             (rows, attempts)
         } else {
             (&[][..], None)
+        };
+        let flags = if version == ENCODING_VERSION {
+            let flags = r.list("flags", check_token)?;
+            if flags.count == 0 {
+                return Err(AuditError::InvalidField {
+                    field: "flags",
+                    reason: "version 3 without flags (that entry is version 1 or 2)",
+                });
+            }
+            Some(flags)
+        } else {
+            None
         };
         if r.pos != bytes.len() {
             return Err(r.malformed("trailing bytes"));
@@ -519,6 +544,7 @@ impl<'a> EntryRef<'a> {
             span_id,
             rows,
             attempts,
+            flags,
         })
     }
 
@@ -559,6 +585,7 @@ impl<'a> EntryRef<'a> {
             },
             rows: self.rows.chunks_exact(ROW_LEN).map(row_from).collect(),
             attempts: self.attempts,
+            flags: self.flags.map(StrList::to_vec).unwrap_or_default(),
         }
     }
 }

@@ -78,7 +78,18 @@ pub struct Entry {
     /// cannot fill the permanent log (issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u64>,
+    /// The legal exceptions the action relied on, sorted and without
+    /// duplicates: [`FLAG_HARDHEIDSCLAUSULE`] when data flowed for a youth of
+    /// 27 or older under the gemeente's own decision (Participatiewet art. 7a
+    /// lid 7, R2). Empty for an ordinary action.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
+
+/// The flag of an action that relied on the gemeente's hardheidsclausule
+/// decision (Participatiewet art. 7a lid 7, R2): the decision itself, and
+/// every transfer for a youth of 27 or older it let through.
+pub const FLAG_HARDHEIDSCLAUSULE: &str = "hardheidsclausule";
 
 /// Who performed an action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +288,9 @@ actions! {
     AdviceFetched = "advice_fetched",
     /// The Doorstroompunt gave its advice (R7).
     ExpertiseAdvised = "expertise_advised",
+    /// The gemeente's Participatiewet function decided to apply the
+    /// hardheidsclausule to a youth it supports (art. 7a lid 7, R2).
+    HardheidsclausuleDecided = "hardheidsclausule_decided",
     /// Content was removed at the end of its retention period (R15).
     Purge = "purge",
     /// An administrator changed configuration or policy.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use schakel_audit::{
-    Action, Actor, AuditError, Entry, Outcome, ProcessingActivity, RowCommitment, RowTable, SpanId,
+    Action, Actor, AuditError, Entry, FLAG_HARDHEIDSCLAUSULE, Outcome, ProcessingActivity, RowCommitment, RowTable, SpanId,
     TraceContext, TraceId, leaf_hash,
 };
 use uuid::Uuid;
@@ -38,6 +38,7 @@ fn minimal() -> Entry {
         },
         rows: Vec::new(),
         attempts: None,
+        flags: Vec::new(),
     }
 }
 
@@ -184,6 +185,47 @@ fn rows_must_be_sorted_without_duplicates_and_name_a_table() {
 }
 
 #[test]
+fn flags_make_version_3_with_exactly_one_encoding() {
+    // Without rows: the version 2 tail (no rows, no attempts) and the flags.
+    let mut e = minimal();
+    e.flags = vec![FLAG_HARDHEIDSCLAUSULE.to_owned()];
+    let bytes = e.encode().expect("encode");
+    let mut expected = minimal_bytes();
+    expected[0] = 3;
+    expected.extend_from_slice(&[0, 0, 0, 0, 1, 0, 17]);
+    expected.extend_from_slice(b"hardheidsclausule");
+    assert_eq!(hex::encode(&bytes), hex::encode(&expected));
+    assert_eq!(Entry::decode(&bytes).expect("decode"), e);
+    // With a row: version 3 as well, the row kept.
+    let mut with_row = minimal_with_row();
+    with_row.flags = e.flags.clone();
+    let decoded = Entry::decode(&with_row.encode().expect("encode")).expect("decode");
+    assert_eq!(decoded, with_row);
+    // The JSON form names the flag; an entry without flags has no `flags` key.
+    let json = serde_json::to_string(&e).expect("json");
+    assert!(json.contains(r#""flags":["hardheidsclausule"]"#), "{json}");
+    assert_eq!(serde_json::from_str::<Entry>(&json).expect("parse"), e);
+    assert!(!serde_json::to_string(&minimal()).expect("json").contains("flags"));
+    // Version 3 without a flag is version 1 or 2 written the wrong way.
+    let mut empty = expected.clone();
+    empty.truncate(expected.len() - 19);
+    empty.extend_from_slice(&[0, 0]);
+    assert!(matches!(
+        decode_err(&empty),
+        AuditError::InvalidField { field: "flags", .. }
+    ));
+    // Flags are tokens, sorted, without duplicates.
+    e.flags = vec!["z".into(), "a".into()];
+    assert!(matches!(e.encode(), Err(AuditError::InvalidField { field: "flags", .. })));
+    e.flags = vec!["has space".into()];
+    assert!(matches!(e.encode(), Err(AuditError::InvalidField { field: "flags", .. })));
+    // A version after 3 is unknown.
+    let mut b = bytes.clone();
+    b[0] = 4;
+    assert!(matches!(decode_err(&b), AuditError::UnknownVersion(4)));
+}
+
+#[test]
 fn a_truncated_row_is_malformed() {
     let mut b = minimal_with_row().encode().expect("encode");
     b.pop();
@@ -247,7 +289,7 @@ fn decode_err(bytes: &[u8]) -> AuditError {
 
 #[test]
 fn decode_refuses_unknown_version() {
-    assert_eq!(decode_err(&with(0, 3)), AuditError::UnknownVersion(3));
+    assert_eq!(decode_err(&with(0, 4)), AuditError::UnknownVersion(4));
     assert_eq!(decode_err(&with(0, 0)), AuditError::UnknownVersion(0));
 }
 
@@ -574,6 +616,7 @@ prop_compose! {
         parties in set(oin(), 4),
         trace_id in nonzero::<16>(),
         span_id in nonzero::<8>(),
+        flags in set(token(), 3),
     ) -> Entry {
         Entry {
             seq,
@@ -594,6 +637,7 @@ prop_compose! {
             },
             rows: Vec::new(),
             attempts: None,
+            flags,
         }
     }
 }

@@ -234,6 +234,7 @@ prop_compose! {
             },
             rows: Vec::new(),
             attempts: None,
+            flags: Vec::new(),
         }
     }
 }

@@ -468,6 +468,7 @@ mod tests {
             },
             rows: Vec::new(),
             attempts: None,
+            flags: Vec::new(),
         }
     }
 

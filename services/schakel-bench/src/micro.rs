@@ -59,6 +59,7 @@ pub fn entry(seq: u64) -> Entry {
         },
         rows: Vec::new(),
         attempts: None,
+        flags: Vec::new(),
     }
 }
 

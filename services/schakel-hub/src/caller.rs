@@ -182,6 +182,7 @@ impl RequestContext {
             trace: self.trace,
             rows: Vec::new(),
             attempts: None,
+            flags: Vec::new(),
         }
     }
 }

@@ -77,6 +77,7 @@ pub fn entry(seq: u64, time_ms: u64, oin: &str, function: &str, user: &str, acti
         trace: trace(),
         rows: Vec::new(),
         attempts: None,
+        flags: Vec::new(),
     }
 }
 
