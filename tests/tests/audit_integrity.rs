@@ -538,7 +538,105 @@ on_both_backends!(
     changed_consent_is_refused,
     deleted_row_commitment_index_is_named,
     replaced_recipient_key_is_refused,
+    forged_or_stretched_hardheidsclausule_decision_is_refused,
 );
+
+/// (r) A gemeente's hardheidsclausule decision is what lets data for a youth
+/// of 27 or older through (R2). One stretched in the database, or one
+/// copied under a new id for the same youth (a decision no entry wrote), is
+/// not honoured: the school's next transfer for that youth is refused
+/// `DATA_LOSS`, and verification names the row.
+async fn forged_or_stretched_hardheidsclausule_decision_is_refused(mut t: TestHub) {
+    use pb::decide_hardheidsclausule_request::Support;
+    let verifier = t.env.audit_verifier().expect("verifier");
+    let past_27 = |consent: &str, key: &str| {
+        let mut r = handover(BSN, consent, key);
+        set_birth(&mut r, ago(27, 30));
+        r
+    };
+    let (decision_id, consent) = {
+        let mut school = clients(&t, "mbo-school").await;
+        let mut werk = clients(&t, "gemeente-participatiewet").await;
+        let consent = give_consent(&mut school, BSN, "hk-consent").await;
+        let d = werk
+            .inbox
+            .decide_hardheidsclausule(req(pb::DecideHardheidsclausuleRequest {
+                idempotency_key: "hk-decision".into(),
+                bsn: BSN.into(),
+                date_of_birth: ago(27, 30),
+                support: Some(Support::CaseReference("zaak-2025-0917".into())),
+                justification: "Rondt de bbl-opleiding af die voor de 27e verjaardag begon.".into(),
+                valid_from: None,
+                valid_until: ago(0, -60),
+            }))
+            .await
+            .expect("decided")
+            .into_inner();
+        submit_ok(&mut school, past_27(&consent, "hk-1")).await;
+        (d.decision_id, consent)
+    };
+    let until = ago(0, -60).expect("date");
+    let at = t.audit_size().await - 2;
+    t.stop().await;
+    let url = t.db_url.clone();
+    change_row(
+        &url,
+        "UPDATE hardheidsclausule_decisions SET valid_until = '2099-12-31' WHERE decision_id = $1",
+        &decision_id,
+    )
+    .await;
+    t.restart().await;
+    let mut school = clients(&t, "mbo-school").await;
+    assert_row_refused(
+        school.transfer.submit(req(past_27(&consent, "hk-2"))).await,
+        Some(at),
+    );
+    t.stop().await;
+    let err = verify(&url, &verifier, &[]).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::RowMismatch {
+            table: "hardheidsclausule",
+            id: decision_id.parse().expect("uuid"),
+            position: Some(at),
+        }
+    );
+    // Put back, then copy it under a new id: a decision no entry wrote.
+    change_row(
+        &url,
+        &format!(
+            "UPDATE hardheidsclausule_decisions SET valid_until = '{:04}-{:02}-{:02}' WHERE decision_id = $1",
+            until.year, until.month, until.day
+        ),
+        &decision_id,
+    )
+    .await;
+    let forged = uuid::Uuid::now_v7().to_string();
+    change_row(
+        &url,
+        &format!(
+            "INSERT INTO hardheidsclausule_decisions SELECT '{forged}', gemeente_oin, gemeente_function, \
+             'forged-key', fingerprint, subject, basis_transfer_id, valid_from, valid_until, decided_at, \
+             decided_by_user, policy_version, sealed_key_ids, sealed FROM hardheidsclausule_decisions \
+             WHERE decision_id = $1"
+        ),
+        &decision_id,
+    )
+    .await;
+    t.restart().await;
+    let mut school = clients(&t, "mbo-school").await;
+    assert_row_refused(school.transfer.submit(req(past_27(&consent, "hk-3"))).await, None);
+    t.stop().await;
+    let err = verify(&url, &verifier, &[]).await.unwrap_err();
+    assert_eq!(
+        err,
+        AuditError::RowMismatch {
+            table: "hardheidsclausule",
+            id: forged.parse().expect("uuid"),
+            position: None,
+        }
+    );
+}
 
 async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
     let started = Instant::now();

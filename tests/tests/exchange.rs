@@ -324,13 +324,14 @@ async fn refusals_name_every_rule_and_store_nothing(t: TestHub) {
             "format",
         ),
         (
-            "hardheidsclausule without justification",
+            "a school invoking the hardheidsclausule (the gemeente's decision)",
             Box::new(|r| {
                 set_birth(r, ago(27, 1));
                 r.hardheidsclausule = true;
+                r.hardheidsclausule_justification = "Rondt de bbl-opleiding af in juni van dit jaar.".into();
             }),
             Code::InvalidArgument,
-            "hardheidsclausule_justification",
+            "hardheidsclausule",
             "R2",
         ),
     ];
@@ -1538,7 +1539,167 @@ async fn the_doorstroompunt_takes_over_guidance_back_to_school(t: TestHub) {
     verify_audit_log(&t).await;
 }
 
+/// R2: the hardheidsclausule is the gemeente's decision. A school cannot
+/// invoke it; past 27 a transfer passes only while the receiving function's
+/// own decision for that youth holds, and the entries of the decision and of
+/// the transfer it let through carry the flag and art. 7a lid 7.
+async fn the_gemeente_decides_the_hardheidsclausule(t: TestHub) {
+    use pb::decide_hardheidsclausule_request::Support;
+    let before = t.audit_size().await;
+    let mut school = clients(&t, "mbo-school").await;
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let consent_id = give_consent(&mut school, BSN, "hk-consent").await;
+    let past_27 = |bsn: &str, consent_id: &str, key: &str| {
+        let mut r = handover(bsn, consent_id, key);
+        set_birth(&mut r, ago(27, 30));
+        r
+    };
+    // Without the gemeente's decision the age limit stands.
+    let e = school
+        .transfer
+        .submit(req(past_27(BSN, &consent_id, "hk-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{:?}", violations(&e));
+    assert!(has(&e, "subject.date_of_birth", "R2"), "{:?}", violations(&e));
+    // The school cannot invoke it itself.
+    let mut r = past_27(BSN, &consent_id, "hk-2");
+    r.hardheidsclausule = true;
+    r.hardheidsclausule_justification = "Rondt de bbl-opleiding af die voor de 27e verjaardag begon.".into();
+    let e = school.transfer.submit(req(r)).await.unwrap_err();
+    assert!(has(&e, "hardheidsclausule", "R2"), "{:?}", violations(&e));
+
+    let decision = |key: &str| pb::DecideHardheidsclausuleRequest {
+        idempotency_key: key.into(),
+        bsn: BSN.into(),
+        date_of_birth: ago(27, 30),
+        support: Some(Support::CaseReference("zaak-2025-0917".into())),
+        justification:
+            "Rondt de bbl-opleiding af die voor de 27e verjaardag begon; de leerbaan hangt ervan af.".into(),
+        valid_from: None,
+        valid_until: ago(-1, 0),
+    };
+    // Only the gemeente's Participatiewet function decides.
+    let e = school
+        .inbox
+        .decide_hardheidsclausule(req(decision("hk-d0")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let refused: Vec<(&str, pb::DecideHardheidsclausuleRequest, &str, &str)> = vec![
+        (
+            "no support named",
+            pb::DecideHardheidsclausuleRequest {
+                support: None,
+                ..decision("hk-d1")
+            },
+            "accepted_transfer_id",
+            "R2",
+        ),
+        (
+            "a transfer the gemeente never received",
+            pb::DecideHardheidsclausuleRequest {
+                support: Some(Support::AcceptedTransferId(uuid::Uuid::now_v7().to_string())),
+                ..decision("hk-d2")
+            },
+            "accepted_transfer_id",
+            "R2",
+        ),
+        (
+            "a diagnosis in the justification",
+            pb::DecideHardheidsclausuleRequest {
+                justification: "Diagnose: ADHD, gebruikt medicatie; rondt de opleiding af.".into(),
+                ..decision("hk-d3")
+            },
+            "justification",
+            "R16",
+        ),
+        (
+            "longer than two years",
+            pb::DecideHardheidsclausuleRequest {
+                valid_until: ago(-3, 0),
+                ..decision("hk-d4")
+            },
+            "valid_until",
+            "R2",
+        ),
+    ];
+    for (what, r, field, rule) in refused {
+        let e = werk.inbox.decide_hardheidsclausule(req(r)).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{what}: {:?}", violations(&e));
+        assert!(has(&e, field, rule), "{what}: {:?}", violations(&e));
+        for (_, d) in violations(&e) {
+            assert!(!d.contains("ADHD") && !d.contains(BSN), "{what}: {d}");
+        }
+    }
+    let decided = werk
+        .inbox
+        .decide_hardheidsclausule(req(decision("hk-d5")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!decided.replayed);
+    assert_eq!(decided.valid_until, ago(-1, 0));
+    let again = werk
+        .inbox
+        .decide_hardheidsclausule(req(decision("hk-d5")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.replayed);
+    assert_eq!(again.decision_id, decided.decision_id);
+
+    // Now the school's transfer for this youth passes, and says so.
+    let sent = submit_ok(&mut school, past_27(BSN, &consent_id, "hk-3")).await;
+    let seen = werk
+        .inbox
+        .get_inbox_transfer(req(pb::GetInboxTransferRequest {
+            transfer_id: sent.transfer_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(seen.transfer.unwrap().hardheidsclausule);
+    // The decision is for that youth only.
+    let other_consent = give_consent(&mut school, BSN2, "hk-consent-2").await;
+    let e = school
+        .transfer
+        .submit(req(past_27(BSN2, &other_consent, "hk-4")))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "subject.date_of_birth", "R2"), "{:?}", violations(&e));
+
+    let entries = verify_audit_log(&t).await;
+    let new = &entries[before as usize..];
+    let lid_7 = |e: &Entry| {
+        e.flags == ["hardheidsclausule"]
+            && e.legal_basis
+                .as_deref()
+                .is_some_and(|b| b.contains("Participatiewet art. 7a lid 7"))
+    };
+    let decisions: Vec<&Entry> = audit_entries(new, Action::HardheidsclausuleDecided)
+        .into_iter()
+        .filter(|e| e.outcome == Outcome::Success)
+        .collect();
+    assert_eq!(decisions.len(), 1);
+    assert!(lid_7(decisions[0]), "{:?}", decisions[0]);
+    assert_eq!(decisions[0].actor.function.as_deref(), Some("participatiewet"));
+    assert_eq!(decisions[0].rows.len(), 1);
+    assert_eq!(decisions[0].rows[0].table.name(), "hardheidsclausule");
+    let submitted = audit_entries(new, Action::TransferSubmitted);
+    assert_eq!(submitted.len(), 1);
+    assert!(lid_7(submitted[0]), "{:?}", submitted[0]);
+    assert_eq!(submitted[0].subject, decisions[0].subject);
+    // Refusals rest on nothing and carry no flag.
+    assert!(
+        new.iter()
+            .filter(|e| matches!(e.outcome, Outcome::Refused { .. }))
+            .all(|e| e.flags.is_empty())
+    );
+}
+
 on_both_backends!(
+    the_gemeente_decides_the_hardheidsclausule,
     handover_from_school_to_gemeente,
     the_doorstroompunt_takes_over_guidance_back_to_school,
     refusals_name_every_rule_and_store_nothing,

@@ -73,6 +73,9 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
         Action::ExpertiseRequested => "Expertise requested from the Doorstroompunt".to_owned(),
         Action::ExpertiseFetched => "Expertise request read by the Doorstroompunt".to_owned(),
         Action::ExpertiseAdvised => "Advice given by the Doorstroompunt".to_owned(),
+        Action::HardheidsclausuleDecided => {
+            "Hardheidsclausule applied by the gemeente (support past 27, art. 7a lid 7)".to_owned()
+        }
         Action::AdviceFetched => "Advice of the Doorstroompunt read by the requester".to_owned(),
         Action::Purge => "Content removed at the end of its retention period".to_owned(),
         Action::AdminChange => "Configuration or policy changed by the hub administrator".to_owned(),

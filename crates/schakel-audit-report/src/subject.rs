@@ -347,6 +347,18 @@ impl SubjectReport<'_> {
                 .as_deref()
                 .map_or_else(|| "none recorded".to_owned(), scrub),
         ));
+        if entry
+            .flags
+            .iter()
+            .any(|f| f == schakel_audit::FLAG_HARDHEIDSCLAUSULE)
+        {
+            rows.push((
+                "Exception",
+                "hardheidsclausule: the youth was 27 or older; the gemeente decided to continue support \
+                 (Participatiewet art. 7a lid 7)"
+                    .to_owned(),
+            ));
+        }
         if !entry.groups.is_empty() {
             rows.push(("Data groups", scrub(&entry.groups.join(", "))));
         }

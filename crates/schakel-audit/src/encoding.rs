@@ -31,7 +31,7 @@
 //! -- versions 2 and 3:
 //! u16     row count            (0..=256)
 //!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise,
-//!                                4 recipient key)
+//!                                4 recipient key, 5 hardheidsclausule)
 //!   16    row id
 //!   32    metadata digest
 //!   32    units digest

@@ -37,7 +37,8 @@ pub use checkpoint::Checkpoint;
 pub use checkpoint_log::{CheckpointLogError, checkpoint_log_line, parse_checkpoint_log};
 pub use encoding::ENCODING_VERSION;
 pub use entry::{
-    Action, Actor, Entry, FLAG_HARDHEIDSCLAUSULE, OtherAction, Outcome, ProcessingActivity, SpanId, TraceContext, TraceId,
+    Action, Actor, Entry, FLAG_HARDHEIDSCLAUSULE, OtherAction, Outcome, ProcessingActivity, SpanId,
+    TraceContext, TraceId,
 };
 pub use error::{AuditError, Result};
 pub use leaf_auth::LeafKey;

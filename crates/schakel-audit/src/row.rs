@@ -39,6 +39,9 @@ impl RowTable {
     /// An age recipient key of a function (`recipient_keys`): what the hub
     /// seals case data to.
     pub const RECIPIENT_KEY: RowTable = RowTable(4);
+    /// A gemeente's hardheidsclausule decision (`hardheidsclausule_decisions`,
+    /// R2), with its sealed justification.
+    pub const HARDHEIDSCLAUSULE: RowTable = RowTable(5);
 
     /// The code as stored; never 0.
     pub fn code(self) -> u8 {
@@ -58,6 +61,7 @@ impl RowTable {
             Self::TRANSFER => Some("transfer"),
             Self::EXPERTISE => Some("expertise"),
             Self::RECIPIENT_KEY => Some("recipient_key"),
+            Self::HARDHEIDSCLAUSULE => Some("hardheidsclausule"),
             _ => None,
         }
     }

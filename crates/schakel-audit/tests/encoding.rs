@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use schakel_audit::{
-    Action, Actor, AuditError, Entry, FLAG_HARDHEIDSCLAUSULE, Outcome, ProcessingActivity, RowCommitment, RowTable, SpanId,
-    TraceContext, TraceId, leaf_hash,
+    Action, Actor, AuditError, Entry, FLAG_HARDHEIDSCLAUSULE, Outcome, ProcessingActivity, RowCommitment,
+    RowTable, SpanId, TraceContext, TraceId, leaf_hash,
 };
 use uuid::Uuid;
 
@@ -216,9 +216,15 @@ fn flags_make_version_3_with_exactly_one_encoding() {
     ));
     // Flags are tokens, sorted, without duplicates.
     e.flags = vec!["z".into(), "a".into()];
-    assert!(matches!(e.encode(), Err(AuditError::InvalidField { field: "flags", .. })));
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField { field: "flags", .. })
+    ));
     e.flags = vec!["has space".into()];
-    assert!(matches!(e.encode(), Err(AuditError::InvalidField { field: "flags", .. })));
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField { field: "flags", .. })
+    ));
     // A version after 3 is unknown.
     let mut b = bytes.clone();
     b[0] = 4;

@@ -93,8 +93,10 @@ pub enum Decision {
         groups: Vec<BoundGroup>,
         /// How long the content may be kept.
         retention: Retention,
-        /// Whether the hardheidsclausule (art. 7a lid 7) was applied; the
-        /// justification must then be recorded with the transfer (R2).
+        /// Whether the youth is past the age limit and the request passed R2
+        /// only because the receiving gemeente's hardheidsclausule decision
+        /// (art. 7a lid 7) holds; the audit entry then carries its flag and
+        /// legal basis.
         hardheidsclausule_applied: bool,
         /// Whether the content is also sealed to the sender function's keys,
         /// so it can show the youth what was sent (R12).
@@ -213,7 +215,7 @@ fn justified(text: Option<&String>) -> bool {
 /// A sentence of policy data (a reason, a hint) as a clause of a refusal
 /// message: lowercase first letter (not of an acronym such as AVG), no
 /// trailing period — the style of every message the hub sends.
-fn clause(sentence: &str) -> String {
+pub(crate) fn clause(sentence: &str) -> String {
     let s = sentence.trim().trim_end_matches('.');
     let mut chars = s.chars();
     match (chars.next(), chars.next()) {
@@ -477,8 +479,11 @@ fn school_type(found: &mut Found, case: &Case<'_>) {
     }
 }
 
-/// R2: under 27, or past 27 under the hardheidsclausule with a written
-/// justification. Returns whether the hardheidsclausule was applied.
+/// R2: under 27, or past 27 while the recipient gemeente's own
+/// hardheidsclausule decision for this youth holds (art. 7a lid 7). The clause
+/// is the gemeente's decision, never the sender's: a request that invokes it
+/// is refused whatever the age. Returns whether the decision let the request
+/// through.
 fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
     let (facts, purpose, s, today, age) = (
         case.facts,
@@ -487,51 +492,43 @@ fn age_limit(found: &mut Found, case: &Case<'_>) -> bool {
         case.today,
         case.age,
     );
-    let mut hardheidsclausule_applied = false;
+    if facts.hardheidsclausule_invoked {
+        found.add(
+            RuleId::R2,
+            "hardheidsclausule",
+            "the hardheidsclausule (Participatiewet art. 7a lid 7) is the gemeente's decision, not the \
+             sender's: the gemeente records it for a youth it already supports, and then transfers for that \
+             youth pass without it being named",
+        );
+    }
     if s.date_of_birth > today {
         found.add(
             RuleId::R2,
             "identity.date_of_birth",
             "the date of birth is in the future",
         );
-    } else if age >= i32::from(purpose.max_age) {
-        if purpose.hardheidsclausule {
-            if justified(facts.hardheidsclausule.as_ref()) {
-                hardheidsclausule_applied = true;
-            } else if facts.hardheidsclausule.is_some() {
-                found.add(
-                    RuleId::R2,
-                    "hardheidsclausule",
-                    format!(
-                        "the hardheidsclausule (Participatiewet art. 7a lid 7) needs a written justification of \
-                         at least {MIN_JUSTIFICATION_CHARS} characters explaining why support continues past {}",
-                        purpose.max_age
-                    ),
-                );
-            } else {
-                found.add(
-                    RuleId::R2,
-                    "identity.date_of_birth",
-                    format!(
-                        "the youth is {} or older; support past {} is only possible under the hardheidsclausule \
-                         (art. 7a lid 7), with a written justification",
-                        purpose.max_age, purpose.max_age
-                    ),
-                );
-            }
-        } else {
-            found.add(
-                RuleId::R2,
-                "identity.date_of_birth",
-                format!(
-                    "the youth is {} or older; this purpose covers youths under {} only",
-                    purpose.max_age, purpose.max_age
-                ),
-            );
-        }
+        return false;
     }
-
-    hardheidsclausule_applied
+    if age < i32::from(purpose.max_age) {
+        return false;
+    }
+    if purpose.hardheidsclausule && facts.hardheidsclausule_decision {
+        return true;
+    }
+    let message = if purpose.hardheidsclausule {
+        format!(
+            "the youth is {max} or older; past {max} data flows only while the receiving gemeente's own \
+             hardheidsclausule decision (art. 7a lid 7) holds for this youth, and it has recorded none in force",
+            max = purpose.max_age
+        )
+    } else {
+        format!(
+            "the youth is {max} or older; this purpose covers youths under {max} only",
+            max = purpose.max_age
+        )
+    };
+    found.add(RuleId::R2, "identity.date_of_birth", message);
+    false
 }
 
 /// R3: a startkwalificatie is havo, vwo or mbo 2-4 (mbo 1 entree is not).

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::model::{Channel, NecessityJustification, SchoolStatus, StartkwalificatieCondition};
-use crate::{MIN_JUSTIFICATION_CHARS, Policy};
+use crate::{MAX_PERIOD_MONTHS, MIN_JUSTIFICATION_CHARS, Policy};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -65,8 +65,23 @@ pub fn render_markdown(policy: &Policy) -> String {
          *uitschrijfdatum*); an mbo school up to and including the day one year after the diploma, and not \
          at all without one: an mbo leaver without a diploma has no startkwalificatie and is the \
          Doorstroompunt's (R3). A window that starts on 29 February ends on 28 February (R4).\n\
-         - Written justifications (hardheidsclausule, R2; necessity per group, R8) need at least \
-         {MIN_JUSTIFICATION_CHARS} characters.\n"
+         - Written justifications (the gemeente's hardheidsclausule decision, R2; necessity per group, R8) \
+         need at least {MIN_JUSTIFICATION_CHARS} characters.\n"
+    );
+
+    let _ = writeln!(o, "## The hardheidsclausule is the gemeente's decision (R2)\n");
+    let _ = writeln!(
+        o,
+        "Participatiewet art. 7a lid 7: \"De gemeente kan bij gerechtvaardigde belangen afwijken van de \
+         leeftijdsgrens.\" A sender never invokes it: a transfer that asks for it is refused (R2, field \
+         `hardheidsclausule`), whatever the youth's age. The gemeente's Participatiewet function records \
+         its own decision for a youth it already supports — a transfer for that youth it accepted, or its \
+         own case reference — with a written justification and a period: it starts no earlier than the day \
+         it is recorded, lasts at most {MAX_PERIOD_MONTHS} months and reaches past the youth's 27th birthday. \
+         While the decision holds, transfers for that youth to that function pass the age limit of the \
+         purposes marked below; their audit entries carry the legal basis *Participatiewet art. 7a lid 7* and \
+         the flag `hardheidsclausule`, as does the decision's own entry. The Doorstroompunt's purposes have no \
+         such exception: its task ends at 27 (R3).\n"
     );
 
     let _ = writeln!(o, "## Purposes and legal bases\n");
@@ -109,7 +124,7 @@ pub fn render_markdown(policy: &Policy) -> String {
         let mut subject = vec![format!("under {}", p.max_age)];
         if p.hardheidsclausule {
             subject.push(format!(
-                "past {} only under the hardheidsclausule (art. 7a lid 7) with written justification",
+                "past {} only while the receiving gemeente's own hardheidsclausule decision (art. 7a lid 7) holds",
                 p.max_age
             ));
         }

@@ -130,8 +130,13 @@ pub struct Facts {
     /// justified as a whole. A group whose catalogue entry says
     /// `justify_fields` must name every field sent (R8).
     pub justified_fields: BTreeMap<FieldGroup, BTreeSet<String>>,
-    /// Written justification for applying the hardheidsclausule (R2).
-    pub hardheidsclausule: Option<String>,
+    /// Whether the request itself invokes the hardheidsclausule; a sender
+    /// never may (R2: it is the gemeente's decision).
+    pub hardheidsclausule_invoked: bool,
+    /// Whether the receiving gemeente function's own hardheidsclausule
+    /// decision (art. 7a lid 7) holds for this youth on the decision date, as
+    /// the hub found it in the gemeente's recorded decisions (R2).
+    pub hardheidsclausule_decision: bool,
     /// Whether an open expertise request exists that this advice answers (R7).
     pub open_expertise_request: bool,
     /// The sender's judgement on return to initial education (R6).

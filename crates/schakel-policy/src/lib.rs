@@ -18,6 +18,7 @@ mod decide;
 mod docs;
 mod error;
 mod facts;
+mod hardheidsclausule;
 mod load;
 mod model;
 mod rule;
@@ -27,6 +28,10 @@ pub use decide::{BoundGroup, Decision, Ground, MIN_JUSTIFICATION_CHARS, Retentio
 pub use docs::render_markdown;
 pub use error::{PolicyError, PolicyIssue};
 pub use facts::{ConsentRef, Facts, ReturnToEducation, SealingKeys, SpecialText, Subject};
+pub use hardheidsclausule::{
+    HARDHEIDSCLAUSULE_LEGAL_BASIS, HardheidsclausuleDecision, MAX_PERIOD_MONTHS, SupportBasis,
+    decide_hardheidsclausule,
+};
 pub use load::{load, policy_version};
 pub use model::{
     Channel, ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,

@@ -11,7 +11,7 @@ pub struct RuleId(u8);
 impl RuleId {
     /// R1: legal bases apply from 2026-01-01; rules carry validity dates.
     pub const R1: RuleId = RuleId(1);
-    /// R2: art. 7a covers youths under 27; hardheidsclausule with written justification.
+    /// R2: art. 7a covers youths under 27; past 27 only under the gemeente's own hardheidsclausule decision.
     pub const R2: RuleId = RuleId(2);
     /// R3: the Doorstroompunt handles only youths without startkwalificatie.
     pub const R3: RuleId = RuleId(3);

@@ -221,7 +221,7 @@ prop_compose! {
         fields in prop::collection::vec(field_path(), 0..40),
         justifications in prop::collection::btree_map(
             prop::sample::select(FieldGroup::ALL.to_vec()), justification(), 0..9),
-        hardheidsclausule in prop::option::of(justification()),
+        hardheidsclausule in (any::<bool>(), any::<bool>()),
         open_expertise_request in any::<bool>(),
         return_to_education in prop::option::of(prop::sample::select(vec![
             ReturnToEducation::NotPossible,
@@ -240,7 +240,9 @@ prop_compose! {
             special_text: Vec::new(),
             channel,
             keys: SealingKeys { recipient: keys.0, sender: keys.1 },
-            fields, justifications, hardheidsclausule, open_expertise_request, return_to_education,
+            fields, justifications, open_expertise_request, return_to_education,
+            hardheidsclausule_invoked: hardheidsclausule.0,
+            hardheidsclausule_decision: hardheidsclausule.1,
             justified_fields: BTreeMap::new(),
         }
     }
@@ -276,7 +278,7 @@ fn near_valid() -> impl Strategy<Value = (Facts, Date)> {
                 5 => f.consent = other.consent,
                 6 => f.fields.extend(other.fields),
                 7 => f.justifications = other.justifications,
-                8 => f.hardheidsclausule = other.hardheidsclausule,
+                8 => f.hardheidsclausule_decision = other.hardheidsclausule_decision,
                 9 => f.subject.date_of_birth = other.subject.date_of_birth,
                 10 => f.subject.leave_date = other.subject.leave_date,
                 _ => f.open_expertise_request = !f.open_expertise_request,
@@ -371,7 +373,7 @@ fn decide_at_the_ends_of_the_date_range() {
                     let _ = decide(&f, the_policy(), today);
                     let justifications: BTreeMap<_, _> = BTreeMap::new();
                     f.justifications = justifications;
-                    f.hardheidsclausule = Some(JUSTIFICATION.to_owned());
+                    f.hardheidsclausule_decision = true;
                     let _ = decide(&f, the_policy(), today);
                 }
             }

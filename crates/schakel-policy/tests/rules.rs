@@ -12,8 +12,8 @@ use schakel_domain::{
     OrgKind, SchoolType, VsoExitProfile,
 };
 use schakel_policy::{
-    Channel, ConsentRef, ConsentToRecord, Decision, Ground, ReturnToEducation, RuleId, SpecialText, decide,
-    decide_consent_record, load,
+    Channel, ConsentRef, ConsentToRecord, Decision, Ground, HardheidsclausuleDecision, ReturnToEducation,
+    RuleId, SpecialText, SupportBasis, decide, decide_consent_record, decide_hardheidsclausule, load,
 };
 
 const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
@@ -72,7 +72,7 @@ fn r1_versions_are_chosen_by_date() {
     f.subject.date_of_birth = date(1999, 1, 1);
     f.subject.leave_date = Some(date(2026, 6, 1));
     f.subject.diploma_date = Some(date(2026, 6, 1));
-    f.hardheidsclausule = Some("Finishing a bbl track that started before the 27th birthday.".into());
+    f.hardheidsclausule_decision = true;
     assert_allowed(&decide(&f, &policy, date(2026, 12, 31)), "old version");
     assert_refused(
         &decide(&f, &policy, date(2027, 1, 1)),
@@ -103,33 +103,49 @@ fn r2_under_27_or_hardheidsclausule() {
             expect: Some((R(2), "identity.date_of_birth")),
         },
         Case {
-            name: "hardheidsclausule with justification",
+            name: "27 while the gemeente's own hardheidsclausule decision holds",
             base: school_handover,
             change: |f| {
                 f.subject.date_of_birth = date(1998, 1, 1);
-                f.hardheidsclausule =
-                    Some("Finishes the bbl track in June; the job offer depends on it.".into());
+                f.hardheidsclausule_decision = true;
             },
             today: TODAY,
             expect: None,
         },
         Case {
-            name: "hardheidsclausule without real justification",
+            name: "a school invoking the hardheidsclausule itself, past 27",
             base: school_handover,
             change: |f| {
                 f.subject.date_of_birth = date(1998, 1, 1);
-                f.hardheidsclausule = Some("  nodig  ".into());
+                f.hardheidsclausule_invoked = true;
             },
             today: TODAY,
             expect: Some((R(2), "hardheidsclausule")),
         },
         Case {
-            name: "Doorstroompunt has no hardheidsclausule",
+            name: "a school invoking the hardheidsclausule for a youth under 27",
+            base: school_handover,
+            change: |f| f.hardheidsclausule_invoked = true,
+            today: TODAY,
+            expect: Some((R(2), "hardheidsclausule")),
+        },
+        Case {
+            name: "a sender invoking it even while the gemeente's decision holds",
+            base: school_handover,
+            change: |f| {
+                f.subject.date_of_birth = date(1998, 1, 1);
+                f.hardheidsclausule_decision = true;
+                f.hardheidsclausule_invoked = true;
+            },
+            today: TODAY,
+            expect: Some((R(2), "hardheidsclausule")),
+        },
+        Case {
+            name: "the Doorstroompunt has no basis past 27, whatever the gemeente decided (R3)",
             base: doorstroompunt_handover,
             change: |f| {
                 f.subject.date_of_birth = date(1998, 1, 1);
-                f.hardheidsclausule =
-                    Some("Finishes the bbl track in June; the job offer depends on it.".into());
+                f.hardheidsclausule_decision = true;
             },
             today: TODAY,
             expect: Some((R(2), "identity.date_of_birth")),
@@ -142,6 +158,141 @@ fn r2_under_27_or_hardheidsclausule() {
             expect: Some((R(2), "identity.date_of_birth")),
         },
     ]);
+}
+
+/// R2: the gemeente's own hardheidsclausule decision, for a youth it already
+/// supports, with a written justification and a period past the 27th
+/// birthday.
+#[test]
+fn r2_the_gemeente_decides_the_hardheidsclausule() {
+    fn valid() -> HardheidsclausuleDecision {
+        HardheidsclausuleDecision {
+            decider: party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+            date_of_birth: date(1999, 5, 1),
+            basis: SupportBasis::Transfer { accepted: true },
+            justification:
+                "Rondt de bbl-opleiding af die voor de 27e verjaardag begon; de leerbaan hangt ervan af."
+                    .into(),
+            valid_from: TODAY,
+            valid_until: date(2026, 12, 31),
+            today: TODAY,
+        }
+    }
+    let p = policy();
+    assert_eq!(decide_hardheidsclausule(&valid(), &p), Vec::new());
+    let own_case = HardheidsclausuleDecision {
+        basis: SupportBasis::CaseReference,
+        ..valid()
+    };
+    assert_eq!(decide_hardheidsclausule(&own_case, &p), Vec::new());
+    /// A change of the valid decision, and the violation it must cause.
+    type Change = (
+        &'static str,
+        fn(&mut HardheidsclausuleDecision),
+        RuleId,
+        &'static str,
+        Ground,
+    );
+    let cases: &[Change] = &[
+        (
+            "a school cannot decide it",
+            |d| d.decider = party(SCHOOL_OIN, OrgKind::MboSchool, FunctionKind::School),
+            R(9),
+            "caller",
+            Ground::Request,
+        ),
+        (
+            "nor the gemeente's Doorstroompunt",
+            |d| d.decider = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt),
+            R(9),
+            "caller",
+            Ground::Request,
+        ),
+        (
+            "no support to continue",
+            |d| d.basis = SupportBasis::Missing,
+            R(2),
+            "accepted_transfer_id",
+            Ground::Request,
+        ),
+        (
+            "a transfer not yet accepted",
+            |d| d.basis = SupportBasis::Transfer { accepted: false },
+            R(2),
+            "accepted_transfer_id",
+            Ground::Case,
+        ),
+        (
+            "a transfer this function did not receive for this youth",
+            |d| d.basis = SupportBasis::UnknownTransfer,
+            R(2),
+            "accepted_transfer_id",
+            Ground::Request,
+        ),
+        (
+            "no real justification",
+            |d| d.justification = "   bbl   ".into(),
+            R(2),
+            "justification",
+            Ground::Request,
+        ),
+        (
+            "a diagnosis in the justification",
+            |d| d.justification = "Diagnose: ADHD, gebruikt medicatie; rondt de opleiding af.".into(),
+            R(16),
+            "justification",
+            Ground::Request,
+        ),
+        (
+            "back-dated",
+            |d| d.valid_from = date(2026, 3, 1),
+            R(2),
+            "valid_from",
+            Ground::Request,
+        ),
+        (
+            "ends before it starts",
+            |d| d.valid_until = date(2026, 3, 1),
+            R(2),
+            "valid_until",
+            Ground::Request,
+        ),
+        (
+            "longer than two years",
+            |d| d.valid_until = date(2028, 3, 3),
+            R(2),
+            "valid_until",
+            Ground::Request,
+        ),
+        (
+            "ends before the 27th birthday: nothing to cover",
+            |d| d.valid_until = date(2026, 4, 30),
+            R(2),
+            "valid_until",
+            Ground::Request,
+        ),
+    ];
+    for (name, change, rule, path, ground) in cases {
+        let mut d = valid();
+        change(&mut d);
+        let found = decide_hardheidsclausule(&d, &p);
+        assert!(
+            found
+                .iter()
+                .any(|v| v.rule == *rule && v.field_path == *path && v.ground == *ground),
+            "{name}: expected {rule} {path} ({ground:?}), got {found:?}"
+        );
+        for v in &found {
+            assert!(
+                !v.message.contains("ADHD"),
+                "{name}: the message repeats the text: {v:?}"
+            );
+        }
+    }
+    // Exactly two years is allowed; one day more is not.
+    let mut d = valid();
+    d.valid_until = date(2028, 3, 2);
+    assert_eq!(decide_hardheidsclausule(&d, &p), Vec::new());
 }
 
 #[test]

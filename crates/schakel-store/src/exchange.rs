@@ -21,7 +21,10 @@ use schakel_domain::{
 use uuid::Uuid;
 
 use crate::audit::audited_write;
-use crate::records::{ConsentRecord, ExpertiseRecord, SealedRecord, TransferRecord, fetch};
+use crate::hardheidsclausule::HardheidsclausuleRow;
+use crate::records::{
+    ConsentRecord, ExpertiseRecord, HardheidsclausuleRecord, SealedRecord, TransferRecord, fetch,
+};
 use crate::row_commitments::Found;
 use crate::{Store, StoreError};
 
@@ -471,6 +474,11 @@ pub(crate) trait CommittedRows {
         &mut self,
         id: Uuid,
     ) -> Result<Option<(ExpertiseRow, Idempotency, Vec<SealedRow>, Vec<SealedRow>)>, StoreError>;
+    /// A hardheidsclausule decision with its idempotency key.
+    async fn hardheidsclausule_in_tx(
+        &mut self,
+        id: Uuid,
+    ) -> Result<Option<(HardheidsclausuleRow, Idempotency)>, StoreError>;
 }
 
 macro_rules! committed_rows_for {
@@ -524,6 +532,20 @@ macro_rules! committed_rows_for {
                 }
                 let [request, advice] = parts;
                 Ok(Some((e, idem, request, advice)))
+            }
+
+            async fn hardheidsclausule_in_tx(
+                &mut self,
+                id: Uuid,
+            ) -> Result<Option<(HardheidsclausuleRow, Idempotency)>, StoreError> {
+                fetch!(
+                    tx self,
+                    fetch_optional,
+                    HardheidsclausuleRecord,
+                    "hardheidsclausule decision",
+                    crate::hardheidsclausule::SELECT,
+                    [id.to_string()]
+                )
             }
         }
     };

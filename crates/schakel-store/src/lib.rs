@@ -19,6 +19,7 @@ mod directory_cache;
 mod durable;
 mod error;
 mod exchange;
+mod hardheidsclausule;
 mod model;
 mod pool;
 mod records;
@@ -33,6 +34,7 @@ pub use exchange::{
     ConsentFilter, ConsentRow, ExpertiseFilter, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
     NewTransfer, PartyKey, SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition,
 };
+pub use hardheidsclausule::HardheidsclausuleRow;
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };

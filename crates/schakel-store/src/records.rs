@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::StoreError;
 use crate::audit::{StoredCheckpoint, StoredEntry};
 use crate::exchange::{ConsentRow, ExpertiseRow, Idempotency, PartyKey, SealedRow, TransferRow};
+use crate::hardheidsclausule::HardheidsclausuleRow;
 use crate::model::{CertificateBinding, Organisation, RecipientKey};
 
 /// Runs `$sql` with its binds on the store's pool and converts what it
@@ -158,6 +159,56 @@ impl TryFrom<ConsentRecord> for (ConsentRow, Idempotency) {
         Ok((
             row,
             idempotency("consent fingerprint", r.idempotency_key, &r.fingerprint)?,
+        ))
+    }
+}
+
+/// A row of `hardheidsclausule_decisions`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HardheidsclausuleRecord {
+    decision_id: String,
+    gemeente_oin: String,
+    gemeente_function: String,
+    idempotency_key: String,
+    fingerprint: Vec<u8>,
+    subject: String,
+    basis_transfer_id: Option<String>,
+    valid_from: String,
+    valid_until: String,
+    decided_at: i64,
+    decided_by_user: String,
+    policy_version: String,
+    sealed_key_ids: String,
+    sealed: Vec<u8>,
+}
+
+impl TryFrom<HardheidsclausuleRecord> for (HardheidsclausuleRow, Idempotency) {
+    type Error = StoreError;
+    fn try_from(r: HardheidsclausuleRecord) -> Result<Self, StoreError> {
+        let row = HardheidsclausuleRow {
+            decision_id: parse("hardheidsclausule decision id", &r.decision_id)?,
+            gemeente: party(
+                "hardheidsclausule gemeente",
+                &r.gemeente_oin,
+                &r.gemeente_function,
+            )?,
+            subject: parse("hardheidsclausule subject", &r.subject)?,
+            basis_transfer_id: opt_parse("hardheidsclausule basis_transfer_id", r.basis_transfer_id)?,
+            valid_from: parse("hardheidsclausule valid_from", &r.valid_from)?,
+            valid_until: parse("hardheidsclausule valid_until", &r.valid_until)?,
+            decided_at: ts("hardheidsclausule decided_at", r.decided_at)?,
+            decided_by_user: r.decided_by_user,
+            policy_version: r.policy_version,
+            sealed_key_ids: r
+                .sealed_key_ids
+                .split_whitespace()
+                .map(|k| parse("hardheidsclausule sealed_key_ids", k))
+                .collect::<Result<_, _>>()?,
+            sealed: r.sealed,
+        };
+        Ok((
+            row,
+            idempotency("hardheidsclausule fingerprint", r.idempotency_key, &r.fingerprint)?,
         ))
     }
 }

@@ -26,6 +26,7 @@ use crate::exchange::{
     CommittedRows, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, SealedRow, TransferRow,
     expertise_parts,
 };
+use crate::hardheidsclausule::HardheidsclausuleRow;
 use crate::pool::on_pool;
 use crate::{RecipientKey, Store, StoreError};
 
@@ -272,6 +273,44 @@ pub(crate) fn recipient_key_meta(key: &RecipientKey) -> Hash {
     c.finish()
 }
 
+/// The metadata digest of a hardheidsclausule decision.
+pub(crate) fn hardheidsclausule_meta(row: &HardheidsclausuleRow, idem: &Idempotency) -> Hash {
+    let HardheidsclausuleRow {
+        decision_id,
+        gemeente,
+        subject,
+        basis_transfer_id,
+        valid_from,
+        valid_until,
+        decided_at,
+        decided_by_user,
+        policy_version,
+        sealed_key_ids: _,
+        sealed: _,
+    } = row;
+    let mut c = Canon::new("hardheidsclausule");
+    c.text(&decision_id.to_string())
+        .text(gemeente.0.as_str())
+        .text(gemeente.1.as_str())
+        .text(subject.as_str())
+        .opt(basis_transfer_id.map(|t| t.to_string()).as_deref())
+        .text(&valid_from.to_string())
+        .text(&valid_until.to_string())
+        .ms(*decided_at)
+        .text(decided_by_user)
+        .text(policy_version);
+    idempotency(&mut c, idem);
+    c.finish()
+}
+
+/// The digest of a decision's sealed justification: its keys and ciphertext.
+fn hardheidsclausule_units(row: &HardheidsclausuleRow) -> Hash {
+    let mut c = Canon::new("hardheidsclausule units");
+    c.list(&row.sealed_key_ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .bytes(&Sha256::digest(&row.sealed));
+    c.finish()
+}
+
 /// The digest of sealed units, in order, each with the part it belongs to
 /// (`transfer`, or an expertise exchange's `request` and `advice`).
 pub(crate) fn units_digest<'a>(units: impl IntoIterator<Item = (&'a str, &'a SealedRow)>) -> Hash {
@@ -323,6 +362,10 @@ pub(crate) async fn commitments_in_tx<C: CommittedRows + CommittedDirectoryRows 
                 let key = conn.recipient_key_in_tx(id).await?.ok_or(missing)?;
                 (recipient_key_meta(&key), units_digest([]))
             }
+            RowTable::HARDHEIDSCLAUSULE => {
+                let (row, idem) = conn.hardheidsclausule_in_tx(id).await?.ok_or(missing)?;
+                (hardheidsclausule_meta(&row, &idem), hardheidsclausule_units(&row))
+            }
             _ => return Err(StoreError::Corrupt("row table")),
         };
         out.push(RowCommitment {
@@ -373,6 +416,27 @@ impl Found {
             RowTable::RECIPIENT_KEY,
             key.key_id,
             Self::Meta(recipient_key_meta(key)),
+        )
+    }
+
+    /// A decision is read whole, so both its digests are compared: the
+    /// metadata here, the sealed justification by [`Found::hardheidsclausule_units`].
+    pub(crate) fn hardheidsclausule(
+        row: &HardheidsclausuleRow,
+        idem: &Idempotency,
+    ) -> (RowTable, Uuid, Self) {
+        (
+            RowTable::HARDHEIDSCLAUSULE,
+            row.decision_id,
+            Self::Meta(hardheidsclausule_meta(row, idem)),
+        )
+    }
+
+    pub(crate) fn hardheidsclausule_units(row: &HardheidsclausuleRow) -> (RowTable, Uuid, Self) {
+        (
+            RowTable::HARDHEIDSCLAUSULE,
+            row.decision_id,
+            Self::Units(hardheidsclausule_units(row)),
         )
     }
 
@@ -476,6 +540,7 @@ impl Store {
             let read = match table.as_str() {
                 "consent" => self.consent(id).await.map(|_| ()),
                 "recipient_key" => self.recipient_key(id).await.map(|_| ()),
+                "hardheidsclausule" => self.hardheidsclausule(id).await.map(|_| ()),
                 "transfer" => match self.transfer(id.into()).await {
                     Ok(_) => self.transfer_groups(id.into()).await.map(|_| ()),
                     Err(e) => Err(e),

@@ -177,6 +177,10 @@ pub const AUDIT_ACTIONS: Table<pb::AuditAction> = &[
     ("admin_change", pb::AuditAction::AdminChange),
     ("audit_query", pb::AuditAction::AuditQuery),
     ("audit_report", pb::AuditAction::AuditReport),
+    (
+        "hardheidsclausule_decision",
+        pb::AuditAction::HardheidsclausuleDecision,
+    ),
 ];
 
 /// The outcome of an audited action.

@@ -128,7 +128,8 @@ pub fn school_handover() -> Facts {
         fields: fields(HANDOVER_FIELDS),
         justifications: BTreeMap::new(),
         justified_fields: BTreeMap::new(),
-        hardheidsclausule: None,
+        hardheidsclausule_invoked: false,
+        hardheidsclausule_decision: false,
         open_expertise_request: false,
         return_to_education: Some(ReturnToEducation::NotPossible),
     }

@@ -89,6 +89,7 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
         A::AdminChange => &[Action::AdminChange],
         A::AuditQuery => &[Action::AuditQuery, Action::AuditExport],
         A::AuditReport => &[Action::AuditReport],
+        A::HardheidsclausuleDecision => &[Action::HardheidsclausuleDecided],
     }
 }
 
@@ -117,6 +118,7 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
         Action::AdminChange => A::AdminChange,
         Action::AuditQuery | Action::AuditExport => A::AuditQuery,
         Action::AuditReport => A::AuditReport,
+        Action::HardheidsclausuleDecided => A::HardheidsclausuleDecision,
         _ => A::Unspecified,
     }
 }
@@ -221,6 +223,7 @@ fn entry_to_pb(e: &Entry, leaf: &Hash, viewer: &str) -> pb::AuditEntry {
         span_id: hex::encode(e.trace.span_id.as_bytes()),
         leaf_hash: leaf.to_vec(),
         attempts: e.attempts.unwrap_or(1),
+        flags: e.flags.clone(),
     }
 }
 

@@ -497,6 +497,19 @@ pub fn case_entry(
     e
 }
 
+/// Marks the audit entry of an action that rests on the gemeente's
+/// hardheidsclausule decision (R2): the flag in the canonical entry, and
+/// art. 7a lid 7 in its legal basis, so query, export and the subject access
+/// report show it.
+pub fn mark_hardheidsclausule(e: &mut Entry) {
+    e.flags = vec![schakel_audit::FLAG_HARDHEIDSCLAUSULE.to_owned()];
+    let basis = schakel_policy::HARDHEIDSCLAUSULE_LEGAL_BASIS;
+    e.legal_basis = Some(match e.legal_basis.take() {
+        Some(b) => format!("{b}; {basis}"),
+        None => basis.to_owned(),
+    });
+}
+
 /// Retries a read-decide-write action when another request changed the
 /// record in between (conditional updates answer `Conflict`).
 pub const TRANSITION_ATTEMPTS: usize = 3;

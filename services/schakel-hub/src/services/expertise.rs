@@ -456,7 +456,8 @@ fn expertise_facts(
         special_text: document.special_text(&w.state.policy, w.on),
         justifications: document.justifications.clone(),
         justified_fields: document.justified_fields.clone(),
-        hardheidsclausule: None,
+        hardheidsclausule_invoked: false,
+        hardheidsclausule_decision: false,
         open_expertise_request,
         return_to_education: None,
     }

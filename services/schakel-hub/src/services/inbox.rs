@@ -552,6 +552,19 @@ impl InboxService for InboxApi {
         ))
     }
 
+    async fn decide_hardheidsclausule(
+        &self,
+        req: Request<pb::DecideHardheidsclausuleRequest>,
+    ) -> Result<Response<pb::DecideHardheidsclausuleResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        let mut attempt = Attempt::new(Action::HardheidsclausuleDecided);
+        let answer =
+            super::hardheidsclausule::decide(&self.0, &caller, &ctx, req.into_inner(), &mut attempt).await;
+        Ok(Response::new(
+            attempt.settle(&self.0, &caller, &ctx, answer).await?,
+        ))
+    }
+
     async fn list_withdrawal_notices(
         &self,
         req: Request<pb::ListWithdrawalNoticesRequest>,

@@ -10,6 +10,7 @@ mod consent;
 mod directory;
 mod exchange;
 mod expertise;
+mod hardheidsclausule;
 mod inbox;
 mod pipeline;
 mod refuse;

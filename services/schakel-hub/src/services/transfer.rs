@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::HubState;
 use super::exchange::{
-    CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, meta_group, own_key_ids, page_size, party_of,
-    require_user, resolve, transfer_page,
+    CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, mark_hardheidsclausule, meta_group,
+    own_key_ids, page_size, party_of, require_user, resolve, transfer_page,
 };
 use super::pipeline::{Allowed, CaseWrite};
 use super::refuse::Attempt;
@@ -222,6 +222,12 @@ impl TransferApi {
             .map(|b| state.pseudonymiser.pseudonym(b));
         let named = named_consent(state, caller, read.consent_id, pseudonym.as_ref()).await?;
         let keys = w.keys(recipient_key.as_ref()).await?;
+        // R2: past 27 only while the receiving function's own
+        // hardheidsclausule decision holds for this youth.
+        let hardheidsclausule = match (&recipient_key, &pseudonym) {
+            (Some(to), Some(youth)) => state.store.hardheidsclausule_in_force(to, youth, w.on).await?,
+            _ => None,
+        };
         attempt.purpose.clone_from(&read.purpose);
         attempt.subject.clone_from(&pseudonym);
         attempt.consent_id = named.row.as_ref().map(|c| c.consent_id);
@@ -242,7 +248,8 @@ impl TransferApi {
                 special_text: read.document.special_text(&state.policy, w.on),
                 justifications: read.document.justifications.clone(),
                 justified_fields: read.document.justified_fields.clone(),
-                hardheidsclausule: read.hardheidsclausule.clone(),
+                hardheidsclausule_invoked: read.hardheidsclausule_invoked,
+                hardheidsclausule_decision: hardheidsclausule.is_some(),
                 open_expertise_request: false,
                 return_to_education: read.return_to_education,
             }),
@@ -253,7 +260,6 @@ impl TransferApi {
             idempotency_key,
             purpose: Some(purpose),
             document,
-            hardheidsclausule,
             return_to_education_code,
             client_reference,
             ..
@@ -265,7 +271,7 @@ impl TransferApi {
             return Err(HubError::Internal);
         };
         let transfer_id = TransferId::generate();
-        let content = submission_content(document, &allowed, &purpose, hardheidsclausule);
+        let content = submission_content(document, &allowed, &purpose);
         let (groups, sealed) = w
             .seal(content, keys, &allowed, transfer_id.uuid(), &recipient_key)
             .await?;
@@ -297,7 +303,7 @@ impl TransferApi {
             notice_confirmed_deletion: false,
             purged_at: None,
         };
-        let entry = w.entry(
+        let mut entry = w.entry(
             Action::TransferSubmitted,
             CaseFacts {
                 purpose: Some(&row.purpose),
@@ -308,6 +314,9 @@ impl TransferApi {
                 parties: vec![&row.recipient.0],
             },
         );
+        if allowed.hardheidsclausule_applied {
+            mark_hardheidsclausule(&mut entry);
+        }
         let new = NewTransfer {
             row,
             idempotency: Idempotency {
@@ -332,25 +341,14 @@ impl TransferApi {
 
 /// What a submission seals: every group the decision allowed (a group it
 /// did not allow refused the request), then the sender's justifications
-/// (R8) and, when applied, the hardheidsclausule's (R2) in
-/// `meta.justifications` — all bound to the transfer's purpose.
-fn submission_content(
-    document: Document,
-    allowed: &Allowed,
-    purpose: &PurposeId,
-    hardheidsclausule: Option<String>,
-) -> Vec<ToSeal> {
+/// (R8) in `meta.justifications` — all bound to the transfer's purpose.
+fn submission_content(document: Document, allowed: &Allowed, purpose: &PurposeId) -> Vec<ToSeal> {
     let allowed_groups: BTreeSet<FieldGroup> = allowed.groups.iter().map(|g| g.group).collect();
     let bound = |plain| ToSeal {
         plain,
         purpose: purpose.clone(),
     };
-    let mut meta = document.justification_fields();
-    if allowed.hardheidsclausule_applied
-        && let Some(text) = hardheidsclausule
-    {
-        meta.push(("hardheidsclausule".into(), text));
-    }
+    let meta = document.justification_fields();
     let mut content: Vec<ToSeal> = document
         .groups
         .into_iter()

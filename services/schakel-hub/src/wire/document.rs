@@ -465,7 +465,7 @@ impl FieldIndex {
             "school_career.diploma_date" => subject("diploma_date"),
             "school_career.startkwalificatie" => subject("startkwalificatie"),
             "school_career.vso_exit_profile" => subject("vso_exit_profile"),
-            "hardheidsclausule" => "hardheidsclausule_justification".into(),
+            "hardheidsclausule" => "hardheidsclausule".into(),
             "purpose" | "sender.kind" | "sender.function" | "retention" => "purpose".into(),
             "keys.sender" => names.sender_copy.into(),
             "recipient.kind" | "recipient.function" | "keys.recipient" => names.recipient.into(),

@@ -4,11 +4,12 @@
 //! Ids stay text: an id that is not a UUID cannot name anything the caller
 //! may see, so the handler answers `NOT_FOUND` for it as for an unknown one.
 
-use schakel_domain::{CaseDecision, ConsentGiver, DeclineReason, PurposeId};
+use jiff::civil::Date;
+use schakel_domain::{Bsn, CaseDecision, ConsentGiver, DeclineReason, PurposeId};
 use schakel_proto::v1 as pb;
 
-use super::check::{check_reference, check_text};
-use super::convert::{decline_reason_from_pb, giver_from_pb};
+use super::check::{check_key, check_reference, check_text, parse_id};
+use super::convert::{date_from_pb, decline_reason_from_pb, giver_from_pb};
 use crate::error::Violations;
 
 /// Longest decision reason text.
@@ -143,6 +144,93 @@ impl WithdrawConsent {
         Self {
             consent_id,
             withdrawn_by: giver_from_pb(withdrawn_by),
+        }
+    }
+}
+
+/// What a hardheidsclausule decision says the gemeente already does for the
+/// youth.
+pub enum Support {
+    /// A transfer it accepted (an id that is not a UUID names none).
+    AcceptedTransfer(Option<uuid::Uuid>),
+    /// Its own case reference (checked: bounded, no BSN).
+    CaseReference(String),
+}
+
+/// A DecideHardheidsclausule request, read. Whether the gemeente may decide
+/// this, for this youth and period, is the policy's
+/// (`schakel_policy::decide_hardheidsclausule`).
+pub struct DecideHardheidsclausule {
+    /// The gemeente's idempotency key.
+    pub idempotency_key: String,
+    /// The youth's BSN (for the pseudonym only).
+    pub bsn: Option<Bsn>,
+    /// The youth's date of birth.
+    pub date_of_birth: Option<Date>,
+    /// What the gemeente already does for the youth.
+    pub support: Option<Support>,
+    /// The written justification (sealed).
+    pub justification: String,
+    /// First day (today when not given).
+    pub valid_from: Date,
+    /// Last day.
+    pub valid_until: Option<Date>,
+}
+
+impl DecideHardheidsclausule {
+    /// Reads `r`, with `on` as the default first day.
+    pub fn read(r: pb::DecideHardheidsclausuleRequest, v: &mut Violations, on: Date) -> Self {
+        let pb::DecideHardheidsclausuleRequest {
+            idempotency_key,
+            bsn,
+            date_of_birth,
+            support,
+            justification,
+            valid_from,
+            valid_until,
+        } = r;
+        check_key(v, "idempotency_key", &idempotency_key);
+        let bsn = if bsn.is_empty() {
+            v.format("bsn", "the BSN of the youth is required");
+            None
+        } else {
+            v.parse::<Bsn>("bsn", &bsn)
+        };
+        if date_of_birth.is_none() {
+            v.format("date_of_birth", "the date of birth is required");
+        }
+        let date_of_birth = date_from_pb(v, "date_of_birth", date_of_birth.as_ref());
+        let support = match support {
+            Some(pb::decide_hardheidsclausule_request::Support::AcceptedTransferId(id)) => {
+                let id = parse_id(v, "accepted_transfer_id", &id);
+                Some(Support::AcceptedTransfer(id))
+            }
+            Some(pb::decide_hardheidsclausule_request::Support::CaseReference(r)) => {
+                check_reference(v, "case_reference", &r);
+                if r.trim().is_empty() {
+                    v.format("case_reference", "must not be empty");
+                }
+                Some(Support::CaseReference(r))
+            }
+            None => None,
+        };
+        check_text(v, "justification", &justification, MAX_REASON);
+        let valid_from = date_from_pb(v, "valid_from", valid_from.as_ref()).unwrap_or(on);
+        if valid_until.is_none() {
+            v.format(
+                "valid_until",
+                "the decision holds for a period: give its last day",
+            );
+        }
+        let valid_until = date_from_pb(v, "valid_until", valid_until.as_ref());
+        Self {
+            idempotency_key,
+            bsn,
+            date_of_birth,
+            support,
+            justification,
+            valid_from,
+            valid_until,
         }
     }
 }

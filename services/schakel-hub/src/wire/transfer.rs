@@ -7,11 +7,10 @@ use schakel_proto::v1 as pb;
 use schakel_store::PartyKey;
 use uuid::Uuid;
 
-use super::check::{check_key, check_reference, check_text, parse_id};
+use super::check::{check_key, check_reference, parse_id};
 use super::convert::{party_key, return_to_education_code, return_to_education_fact};
 use super::document::{Document, SubjectIn, subject_facts, take_document};
 use crate::error::Violations;
-use crate::limits::MAX_TEXT;
 
 /// A Submit request, read: every field of `pb::SubmitRequest` by name
 /// (a field added to the proto does not compile until it is read here),
@@ -29,9 +28,9 @@ pub struct SubmitTransfer {
     pub document: Document,
     /// The facts about the youth, checked against the document.
     pub subject: SubjectIn,
-    /// The written justification, when the sender invokes the
-    /// hardheidsclausule (R2).
-    pub hardheidsclausule: Option<String>,
+    /// Whether the request invokes the hardheidsclausule itself (the flag
+    /// or a justification for it): a sender never may (R2).
+    pub hardheidsclausule_invoked: bool,
     /// The consent named: `None` when none is (or the id is not a UUID,
     /// which is a violation already).
     pub consent_id: Option<Uuid>,
@@ -65,18 +64,6 @@ impl SubmitTransfer {
         let document = take_document(v, &mut groups, &mut justifications, &["identity"]);
         let subject = subject_facts(v, "subject", subject.as_mut(), &document, on);
         check_reference(v, "client_reference", &client_reference);
-        check_text(
-            v,
-            "hardheidsclausule_justification",
-            &hardheidsclausule_justification,
-            MAX_TEXT,
-        );
-        if !hardheidsclausule && !hardheidsclausule_justification.is_empty() {
-            v.format(
-                "hardheidsclausule_justification",
-                "only given when the hardheidsclausule is invoked",
-            );
-        }
         let consent_id = match consent_id.as_str() {
             "" => None,
             text => parse_id(v, "consent_id", text),
@@ -88,7 +75,9 @@ impl SubmitTransfer {
             recipient,
             document,
             subject,
-            hardheidsclausule: hardheidsclausule.then_some(hardheidsclausule_justification),
+            // The justification's text is never read: the policy refuses the
+            // request (R2), and nothing of it is kept.
+            hardheidsclausule_invoked: hardheidsclausule || !hardheidsclausule_justification.is_empty(),
             consent_id,
             return_to_education: return_to_education_fact(return_to_education),
             return_to_education_code: return_to_education_code(return_to_education),

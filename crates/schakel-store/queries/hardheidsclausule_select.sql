@@ -1,0 +1,1 @@
+SELECT * FROM hardheidsclausule_decisions WHERE decision_id = $1
