@@ -46,7 +46,7 @@ use commands::audit::AuditCommand;
 use commands::consent::ConsentCommand;
 use commands::directory::Kind;
 use commands::expertise::ExpertiseCommand;
-use commands::inbox::{AckArgs, DecideArgs, FetchArgs, InboxArgs, NoticesArgs};
+use commands::inbox::{AckArgs, DecideArgs, FetchArgs, HardheidsclausuleArgs, InboxArgs, NoticesArgs};
 use commands::push::PushArgs;
 use commands::sent::SentArgs;
 use commands::{Outcome, Session};
@@ -115,6 +115,10 @@ enum Command {
     Ack(AckArgs),
     /// Accept or decline the youth for support.
     Decide(DecideArgs),
+    /// Record the gemeente's own hardheidsclausule decision for a youth it
+    /// supports (art. 7a lid 7, R2): transfers for that youth then reach it
+    /// past the 27th birthday, for the period given.
+    Hardheidsclausule(HardheidsclausuleArgs),
     /// Withdrawal notices for fetched transfers; `notices ack NOTICE_ID`.
     Notices(NoticesArgs),
     /// Expertise requests to the Doorstroompunt and its advice (R7).
@@ -152,6 +156,7 @@ async fn run(cli: Cli, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Fetch(args) => commands::inbox::fetch(&mut s, args, out).await?,
         Command::Ack(args) => commands::inbox::ack(&mut s, args, out).await?,
         Command::Decide(args) => commands::inbox::decide(&mut s, args, out).await?,
+        Command::Hardheidsclausule(args) => commands::inbox::hardheidsclausule(&mut s, args, out).await?,
         Command::Notices(args) => commands::inbox::notices(&mut s, args, out).await?,
         Command::Expertise(cmd) => commands::expertise::run(&mut s, cmd, out).await?,
         Command::Audit(cmd) => commands::audit::run(&mut s, *cmd, out).await?,

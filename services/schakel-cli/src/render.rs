@@ -36,7 +36,8 @@ pub fn date(d: &Option<pb::Date>) -> Value {
     }
 }
 
-fn date_text(d: &pb::Date) -> String {
+/// A calendar date as `YYYY-MM-DD`.
+pub fn date_text(d: &pb::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
 }
 

@@ -662,3 +662,55 @@ async fn werkcoach_lists_the_inbox_and_fetches_the_document() {
     }
     assert_eq!(file["unopened"], json!([]), "{file:#}");
 }
+
+/// R2 from the command line: the werkcoach records the gemeente's
+/// hardheidsclausule decision for a youth of 27 it supports; the school's
+/// overgangsdocument for that youth is then accepted, as it was refused
+/// before.
+#[tokio::test]
+async fn werkcoach_decides_the_hardheidsclausule() {
+    let e = Env::start().await;
+    let c = e.consent(BSN2).await;
+    let past_27 = date(ago(27, 30));
+    let mut doc = document(BSN2, Some(&c), None);
+    doc["subject"]["date_of_birth"] = json!(past_27);
+    doc["groups"]["identity"]["date_of_birth"] = json!(past_27);
+    let f = e.write("past-27.json", &doc.to_string());
+    let o = e.school(&["push", f.to_str().unwrap()]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+    assert!(stderr_has(&o, "R2"), "{}", shown(&o));
+
+    let until = date(ago(-1, 0));
+    let o = e
+        .werkcoach(&[
+            "hardheidsclausule",
+            "--bsn",
+            BSN2,
+            "--birth-date",
+            &past_27,
+            "--case-reference",
+            "zaak-2025-0917",
+            "--justification",
+            "Rondt de bbl-opleiding af die voor de 27e verjaardag begon.",
+            "--until",
+            &until,
+            "--key",
+            "hk-2026-0001",
+        ])
+        .await;
+    e.snapshot(
+        "hardheidsclausule",
+        "hardheidsclausule --bsn [bsn] --birth-date [date] --case-reference zaak-2025-0917 \
+         --justification '…' --until [date] --key hk-2026-0001",
+        &o,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
+    assert!(!shown(&o).contains(BSN2), "{}", shown(&o));
+
+    let o = e.school(&["push", f.to_str().unwrap()]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
+}
+
+fn stderr_has(o: &Output, text: &str) -> bool {
+    String::from_utf8_lossy(&o.stderr).contains(text) || String::from_utf8_lossy(&o.stdout).contains(text)
+}

@@ -379,3 +379,95 @@ pub async fn notices(session: &mut Session, a: NoticesArgs, out: &mut Out) -> an
         Err(s) => Outcome::Refused(s),
     })
 }
+
+/// `schakel hardheidsclausule`: the gemeente's own decision (art. 7a lid 7,
+/// R2) for a youth it already supports.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("support").required(true).args(["transfer", "case_reference"])))]
+pub struct HardheidsclausuleArgs {
+    /// The youth's BSN; `-` reads it from standard input (keeps it out of the
+    /// process list and shell history).
+    #[arg(long)]
+    bsn: String,
+    /// The youth's date of birth, YYYY-MM-DD.
+    #[arg(long, value_parser = super::date)]
+    birth_date: pb::Date,
+    /// A transfer for this youth that your function accepted.
+    #[arg(long, value_parser = super::id)]
+    transfer: Option<uuid::Uuid>,
+    /// Your own case reference for the youth (sealed; no personal data).
+    #[arg(long)]
+    case_reference: Option<String>,
+    /// The legitimate interest in continuing past 27 (at least 20
+    /// characters; sealed to your own keys).
+    #[arg(long)]
+    justification: String,
+    /// First day the decision holds (default: today).
+    #[arg(long, value_parser = super::date)]
+    from: Option<pb::Date>,
+    /// Last day the decision holds (at most 24 months after the first).
+    #[arg(long, value_parser = super::date)]
+    until: pb::Date,
+    /// Idempotency key (default: a new random one).
+    #[arg(long)]
+    key: Option<String>,
+}
+
+/// Runs `hardheidsclausule`.
+pub async fn hardheidsclausule(
+    session: &mut Session,
+    a: HardheidsclausuleArgs,
+    out: &mut Out,
+) -> anyhow::Result<Outcome> {
+    use pb::decide_hardheidsclausule_request::Support;
+    let support = match (a.transfer, a.case_reference) {
+        (Some(t), _) => Support::AcceptedTransferId(t.to_string()),
+        (None, Some(r)) => Support::CaseReference(r),
+        (None, None) => anyhow::bail!("give --transfer or --case-reference"),
+    };
+    let explicit_key = a.key.is_some();
+    let key = a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let hub = session.case_hub().await?;
+    let r = hub
+        .inbox()
+        .decide_hardheidsclausule(pb::DecideHardheidsclausuleRequest {
+            idempotency_key: key.clone(),
+            bsn: super::bsn(&a.bsn)?,
+            date_of_birth: Some(a.birth_date),
+            support: Some(support),
+            justification: a.justification,
+            valid_from: a.from,
+            valid_until: Some(a.until),
+        })
+        .await;
+    Ok(match r {
+        Ok(r) => {
+            let r = r.into_inner();
+            let day = |d: Option<&pb::Date>| d.map(render::date_text).unwrap_or_default();
+            if out.is_json() {
+                out.set(json!({
+                    "decision_id": r.decision_id,
+                    "valid_from": day(r.valid_from.as_ref()),
+                    "valid_until": day(r.valid_until.as_ref()),
+                    "replayed": r.replayed,
+                    "idempotency_key": key,
+                }));
+            } else {
+                render::print_rows(&[
+                    ("decision_id", r.decision_id.clone()),
+                    ("valid_from", day(r.valid_from.as_ref())),
+                    ("valid_until", day(r.valid_until.as_ref())),
+                    ("idempotency_key", key),
+                    ("replayed", if r.replayed { "yes" } else { "no" }.into()),
+                ]);
+            }
+            Outcome::Done
+        }
+        Err(s) => {
+            if super::is_transient(&s) && !explicit_key {
+                eprintln!("the decision may or may not be recorded; to retry safely add --key {key}");
+            }
+            Outcome::Refused(s)
+        }
+    })
+}

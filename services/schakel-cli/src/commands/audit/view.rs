@@ -84,6 +84,7 @@ pub fn entry_json(e: &pb::AuditEntry) -> Value {
         "span_id": opt(&e.span_id),
         "leaf_hash": hex::encode(&e.leaf_hash),
         "attempts": e.attempts.max(1),
+        "flags": e.flags,
     })
 }
 
@@ -108,6 +109,10 @@ fn outcome_text(e: &pb::AuditEntry) -> String {
     };
     if e.attempts > 1 {
         write!(text, " ×{}", e.attempts).unwrap_or_default();
+    }
+    // The legal exception the action rested on (hardheidsclausule, R2).
+    for flag in &e.flags {
+        write!(text, " [{flag}]").unwrap_or_default();
     }
     text
 }
