@@ -478,7 +478,103 @@ async fn refusal_bursts_show_in_the_anomaly_report(t: TestHub) {
     verify_audit_log(&t).await;
 }
 
+/// R8: a necessity justification is written for one youth. The Doorstroompunt
+/// that sends the same text (up to case and spacing) for two youths shows in
+/// its privacy officer's anomaly report; the log holds a keyed mark of the
+/// text, never the text.
+async fn a_justification_reused_for_two_youths_shows_in_the_anomaly_report(t: TestHub) {
+    const GENERIC: &str = "Eerdere begeleiding bepaalt welk traject nu passend is.";
+    let before = t.audit_size().await;
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let handover = |bsn: &str, key: &str, text: &str| pb::SubmitRequest {
+        idempotency_key: key.into(),
+        purpose: "handover.doorstroompunt_to_gemeente".into(),
+        recipient: werk_party(),
+        subject: Some(pb::SubjectFacts {
+            bsn: bsn.into(),
+            date_of_birth: ago(20, 0),
+            startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+            ..Default::default()
+        }),
+        return_to_education: pb::ReturnToEducation::NotPossible as i32,
+        groups: vec![group(
+            "identity",
+            &[
+                ("bsn", bsn),
+                ("date_of_birth", &iso(ago(20, 0))),
+                ("surname", SURNAME),
+            ],
+        )],
+        justifications: vec![pb::GroupJustification {
+            group: "identity".into(),
+            justification: text.into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    dp.transfer
+        .submit(req(handover(BSN2, "reuse-1", GENERIC)))
+        .await
+        .unwrap();
+    // The same words, other case and spacing: the same text.
+    dp.transfer
+        .submit(req(handover(
+            BSN3,
+            "reuse-2",
+            "  eerdere BEGELEIDING bepaalt welk traject nu passend is ",
+        )))
+        .await
+        .unwrap();
+    let mut a = officer(&t, "gemeente-privacy-officer").await;
+    let report = a
+        .anomaly_report(fg(pb::AnomalyReportRequest {
+            kinds: vec![pb::AnomalyKind::ReusedJustification as i32],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.anomalies.len(), 1, "{report:?}");
+    let found = &report.anomalies[0];
+    assert_eq!(found.count, 2);
+    assert_eq!(found.party.as_ref().unwrap().oin, GEMEENTE_OIN);
+    assert!(
+        !found.description.contains("begeleiding"),
+        "{}",
+        found.description
+    );
+    // A text written for the youth is no finding.
+    dp.transfer
+        .submit(req(handover(
+            BSN,
+            "reuse-3",
+            "Stopte na drie maanden met de entreeopleiding; wil nu in de zorg werken.",
+        )))
+        .await
+        .unwrap();
+    let again = a
+        .anomaly_report(fg(pb::AnomalyReportRequest {
+            kinds: vec![pb::AnomalyKind::ReusedJustification as i32],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.anomalies.len(), 1, "{again:?}");
+    assert_eq!(again.anomalies[0].count, 2);
+    let entries = verify_audit_log(&t).await;
+    let sent: Vec<&Entry> = entries[before as usize..]
+        .iter()
+        .filter(|e| e.action == schakel_audit::Action::TransferSubmitted)
+        .collect();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].justification_marks.len(), 1);
+    assert_eq!(sent[0].justification_marks, sent[1].justification_marks);
+    assert_ne!(sent[0].justification_marks, sent[2].justification_marks);
+}
+
 on_both_backends!(
+    a_justification_reused_for_two_youths_shows_in_the_anomaly_report,
     officer_queries_by_bsn_and_proves_what_they_see,
     an_officer_never_sees_other_organisations_exchanges,
     exports_and_reports_cover_what_the_officer_may_see,

@@ -1,7 +1,7 @@
 //! Accesses that look wrong: a privacy officer's starting points, not verdicts.
 //!
 //! [`detect`] reads decoded entries (already scoped by the hub to the officer's
-//! organisation) and reports five patterns:
+//! organisation) and reports six patterns:
 //!
 //! | kind | what | grouped per |
 //! |---|---|---|
@@ -10,6 +10,7 @@
 //! | [`ManyUsersOneSubject`](AnomalyKind::ManyUsersOneSubject) | more distinct users read one youth's data than the threshold | subject |
 //! | [`FetchOfClosedTransfer`](AnomalyKind::FetchOfClosedTransfer) | a transfer fetched at or after it was declined, withdrawn or purged | transfer, organisation, function, user |
 //! | [`RefusalBurst`](AnomalyKind::RefusalBurst) | at least N refused requests from one organisation within M minutes | organisation, maximal burst |
+//! | [`ReusedJustification`](AnomalyKind::ReusedJustification) | one sender sealed the same necessity justification (R8: an assessment per youth) for more than one youth | organisation and function, justification mark |
 //!
 //! Every entry counts whatever its outcome: a refused attempt says as much about
 //! behaviour as a successful one. Purges are the hub's own retention job
@@ -120,16 +121,20 @@ pub enum AnomalyKind {
     FetchOfClosedTransfer,
     /// Many refusals from one organisation in a short time.
     RefusalBurst,
+    /// One sender used the same necessity justification for several youths
+    /// (R8 asks an assessment per youth).
+    ReusedJustification,
 }
 
 impl AnomalyKind {
     /// Every kind, in a stable order.
-    pub const ALL: [AnomalyKind; 5] = [
+    pub const ALL: [AnomalyKind; 6] = [
         Self::OutsideOfficeHours,
         Self::UserVolume,
         Self::ManyUsersOneSubject,
         Self::FetchOfClosedTransfer,
         Self::RefusalBurst,
+        Self::ReusedJustification,
     ];
 
     /// The stable text form, e.g. `outside_office_hours`.
@@ -140,6 +145,7 @@ impl AnomalyKind {
             Self::ManyUsersOneSubject => "many_users_one_subject",
             Self::FetchOfClosedTransfer => "fetch_of_closed_transfer",
             Self::RefusalBurst => "refusal_burst",
+            Self::ReusedJustification => "reused_justification",
         }
     }
 
@@ -240,6 +246,9 @@ pub fn detect(
     }
     if wanted(AnomalyKind::RefusalBurst) {
         refusal_bursts(entries, t, &mut found);
+    }
+    if wanted(AnomalyKind::ReusedJustification) {
+        reused_justifications(entries, &mut found);
     }
     found.sort_by(|a, b| {
         (
@@ -558,6 +567,52 @@ fn refusal_bursts(entries: &[Entry], t: &Thresholds, found: &mut Vec<Anomaly>) {
 }
 
 // ---- helpers ----
+
+/// Rule (f): one sending organisation function sealed a necessity
+/// justification with the same mark (the same text, up to case and spacing)
+/// in transfers about more than one youth. The mark is a keyed MAC: equal
+/// marks mean equal texts, and neither the report nor the log holds the text.
+fn reused_justifications(entries: &[Entry], found: &mut Vec<Anomaly>) {
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, &'a str);
+    let mut groups: BTreeMap<Key<'_>, Vec<&Entry>> = BTreeMap::new();
+    let sent = entries
+        .iter()
+        .filter(|e| e.action == Action::TransferSubmitted && e.outcome == Outcome::Success);
+    for e in sent {
+        for mark in &e.justification_marks {
+            groups
+                .entry((e.actor.oin.as_deref(), e.actor.function.as_deref(), mark))
+                .or_default()
+                .push(e);
+        }
+    }
+    for ((oin, function, _), group) in groups {
+        let subjects = distinct_subjects(&group);
+        if subjects.len() < 2 {
+            continue;
+        }
+        let (first, last) = span_of(&group);
+        let description = format!(
+            "{} sent the same necessity justification for {} different youths {} (R8: each justification is \
+             written for one youth)",
+            organisation(oin, function),
+            subjects.len(),
+            between(first, last),
+        );
+        found.push(Anomaly {
+            kind: AnomalyKind::ReusedJustification,
+            description,
+            party_oin: oin.map(str::to_owned),
+            party_function: function.map(str::to_owned),
+            user_id: None,
+            subject: None,
+            count: subjects.len() as u64,
+            first_seen_ms: first,
+            last_seen_ms: last,
+            sequences: sequences(&group),
+        });
+    }
+}
 
 fn distinct_subjects(group: &[&Entry]) -> BTreeSet<String> {
     group.iter().filter_map(|e| e.subject.clone()).collect()

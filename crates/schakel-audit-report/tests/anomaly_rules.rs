@@ -523,3 +523,56 @@ fn kind_names_round_trip() {
     }
     assert_eq!(AnomalyKind::from_name("nope"), None);
 }
+
+// ---- (f) the same justification for several youths ----
+
+/// A Doorstroompunt handover about youth `n` with justification marks.
+fn justified(seq: u64, n: u32, marks: &[&str], oin: &str) -> Entry {
+    let mut e = about(
+        entry(
+            seq,
+            local_ms(2026, 3, 2, 10, seq as i8, 0),
+            oin,
+            "doorstroompunt",
+            "coach-1",
+            Action::TransferSubmitted,
+        ),
+        &subject(n),
+    );
+    e.justification_marks = marks.iter().map(|m| m.repeat(16)).collect();
+    e
+}
+
+#[test]
+fn one_justification_for_two_youths_is_reported_once_per_sender_and_text() {
+    let entries = vec![
+        // One youth, two groups with the same text: one assessment, no finding.
+        justified(1, 1, &["a1", "b2"], GEMEENTE),
+        justified(2, 1, &["a1"], GEMEENTE),
+        // The same text for a second and a third youth: a finding of three.
+        justified(3, 2, &["a1"], GEMEENTE),
+        justified(4, 3, &["a1", "c3"], GEMEENTE),
+        // Another organisation's equal mark is not this sender's reuse.
+        justified(5, 4, &["c3"], "00000001999990026000"),
+    ];
+    let found = only(AnomalyKind::ReusedJustification, &entries);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let a = &found[0];
+    assert_eq!(a.count, 3);
+    assert_eq!(a.sequences, [1, 2, 3, 4]);
+    assert_eq!(a.party_oin.as_deref(), Some(GEMEENTE));
+    assert_eq!(a.party_function.as_deref(), Some("doorstroompunt"));
+    assert_eq!(a.subject, None);
+    assert!(a.description.contains("3 different youths"), "{}", a.description);
+    assert!(!a.description.contains(&"a1".repeat(16)), "{}", a.description);
+    // A refused submission sealed nothing: it does not count.
+    let mut refused_one = justified(6, 5, &["c3"], GEMEENTE);
+    refused_one.outcome = schakel_audit::Outcome::Refused {
+        rules: vec!["R8".into()],
+    };
+    let found = only(
+        AnomalyKind::ReusedJustification,
+        &[justified(4, 3, &["c3"], GEMEENTE), refused_one],
+    );
+    assert_eq!(found, []);
+}

@@ -6,7 +6,8 @@
 //! decoding, so `decode` accepts only what `encode` produces.
 //!
 //! Version 1 (an entry without row commitments), version 2 (with) and
-//! version 3 (with legal flags), all integers big-endian, fields in this
+//! version 3 (with legal flags or justification marks), all integers
+//! big-endian, fields in this
 //! fixed order:
 //!
 //! ```text
@@ -37,15 +38,16 @@
 //!   32    units digest
 //! opt     attempts             u64 (at least 2)
 //! -- version 3 only:
-//! list    flags                (tokens, strictly increasing, at least one)
+//! list    flags                (tokens, strictly increasing)
+//! list    justification_marks  (32 lowercase hex, strictly increasing)
 //! ```
 //!
 //! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
 //! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
 //! many `str`. Rows are strictly increasing by table code, then id bytes.
 //! Nothing may follow the span id (version 1), the attempts (version 2) or
-//! the flags (version 3). Version 3 holds at least one flag; version 2 at
-//! least one row or an attempts count and no flag; an entry with none of
+//! the marks (version 3). Version 3 holds at least one flag or mark; version
+//! 2 at least one row or an attempts count and neither; an entry with none of
 //! these is always written as version 1. So each entry value still has
 //! exactly one encoding, and logs written before a version existed keep
 //! their bytes.
@@ -82,7 +84,7 @@ impl Entry {
     /// not sorted, text with a newline, …), naming the field.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Vec::with_capacity(256 + ROW_LEN * self.rows.len());
-        let version = if !self.flags.is_empty() {
+        let version = if !self.flags.is_empty() || !self.justification_marks.is_empty() {
             ENCODING_VERSION
         } else if !self.rows.is_empty() || self.attempts.is_some() {
             VERSION_WITH_ROWS
@@ -136,6 +138,7 @@ impl Entry {
         }
         if version == ENCODING_VERSION {
             put_list(&mut w, "flags", &self.flags)?;
+            put_list(&mut w, "justification_marks", &self.justification_marks)?;
         }
         // One set of rules: whatever decode refuses, encode refuses too.
         EntryRef::parse(&w).map_err(|e| match e {
@@ -265,6 +268,7 @@ pub(crate) struct EntryRef<'a> {
     rows: &'a [u8],
     attempts: Option<u64>,
     flags: Option<StrList<'a>>,
+    marks: Option<StrList<'a>>,
 }
 
 enum OutcomeRef<'a> {
@@ -416,6 +420,21 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A justification mark: 32 lowercase hex digits (128 bits of a keyed MAC).
+fn check_mark(field: &'static str, s: &str) -> Result<()> {
+    if s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(AuditError::InvalidField {
+            field,
+            reason: "not 32 lowercase hex digits",
+        })
+    }
+}
+
 /// One validated row commitment of [`ROW_LEN`] bytes.
 fn row_from(b: &[u8]) -> RowCommitment {
     let mut id = [0u8; 16];
@@ -509,17 +528,18 @@ impl<'a> EntryRef<'a> {
         } else {
             (&[][..], None)
         };
-        let flags = if version == ENCODING_VERSION {
+        let (flags, marks) = if version == ENCODING_VERSION {
             let flags = r.list("flags", check_token)?;
-            if flags.count == 0 {
+            let marks = r.list("justification_marks", check_mark)?;
+            if flags.count == 0 && marks.count == 0 {
                 return Err(AuditError::InvalidField {
                     field: "flags",
-                    reason: "version 3 without flags (that entry is version 1 or 2)",
+                    reason: "version 3 without flags or marks (that entry is version 1 or 2)",
                 });
             }
-            Some(flags)
+            (Some(flags), Some(marks))
         } else {
-            None
+            (None, None)
         };
         if r.pos != bytes.len() {
             return Err(r.malformed("trailing bytes"));
@@ -545,6 +565,7 @@ impl<'a> EntryRef<'a> {
             rows,
             attempts,
             flags,
+            marks,
         })
     }
 
@@ -586,6 +607,7 @@ impl<'a> EntryRef<'a> {
             rows: self.rows.chunks_exact(ROW_LEN).map(row_from).collect(),
             attempts: self.attempts,
             flags: self.flags.map(StrList::to_vec).unwrap_or_default(),
+            justification_marks: self.marks.map(StrList::to_vec).unwrap_or_default(),
         }
     }
 }

@@ -84,6 +84,14 @@ pub struct Entry {
     /// lid 7, R2). Empty for an ordinary action.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// Keyed fingerprints of the necessity justifications the action sealed
+    /// (R8), sorted and without duplicates: 32 lowercase hex digits each, a
+    /// MAC under a hub secret of the text with its case and spacing
+    /// normalised — never the text. One sender's same mark on entries about
+    /// several youths is the same justification reused, which the law's
+    /// per-case assessment rules out (the anomaly report shows it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub justification_marks: Vec<String>,
 }
 
 /// The flag of an action that relied on the gemeente's hardheidsclausule

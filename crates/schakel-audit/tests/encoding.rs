@@ -39,6 +39,7 @@ fn minimal() -> Entry {
         rows: Vec::new(),
         attempts: None,
         flags: Vec::new(),
+        justification_marks: Vec::new(),
     }
 }
 
@@ -194,6 +195,7 @@ fn flags_make_version_3_with_exactly_one_encoding() {
     expected[0] = 3;
     expected.extend_from_slice(&[0, 0, 0, 0, 1, 0, 17]);
     expected.extend_from_slice(b"hardheidsclausule");
+    expected.extend_from_slice(&[0, 0]);
     assert_eq!(hex::encode(&bytes), hex::encode(&expected));
     assert_eq!(Entry::decode(&bytes).expect("decode"), e);
     // With a row: version 3 as well, the row kept.
@@ -206,10 +208,10 @@ fn flags_make_version_3_with_exactly_one_encoding() {
     assert!(json.contains(r#""flags":["hardheidsclausule"]"#), "{json}");
     assert_eq!(serde_json::from_str::<Entry>(&json).expect("parse"), e);
     assert!(!serde_json::to_string(&minimal()).expect("json").contains("flags"));
-    // Version 3 without a flag is version 1 or 2 written the wrong way.
+    // Version 3 without a flag or mark is version 1 or 2 written the wrong way.
     let mut empty = expected.clone();
-    empty.truncate(expected.len() - 19);
-    empty.extend_from_slice(&[0, 0]);
+    empty.truncate(expected.len() - 21);
+    empty.extend_from_slice(&[0, 0, 0, 0]);
     assert!(matches!(
         decode_err(&empty),
         AuditError::InvalidField { field: "flags", .. }
@@ -225,6 +227,22 @@ fn flags_make_version_3_with_exactly_one_encoding() {
         e.encode(),
         Err(AuditError::InvalidField { field: "flags", .. })
     ));
+    // Justification marks alone make version 3 too; each is 32 lowercase hex.
+    let mut marked = minimal();
+    marked.justification_marks = vec!["0f".repeat(16), "a1".repeat(16)];
+    let decoded = Entry::decode(&marked.encode().expect("encode")).expect("decode");
+    assert_eq!(decoded, marked);
+    assert_eq!(marked.encode().expect("encode")[0], 3);
+    for bad in ["0F".repeat(16), "0f".repeat(15), "zz".repeat(16)] {
+        marked.justification_marks = vec![bad];
+        assert!(matches!(
+            marked.encode(),
+            Err(AuditError::InvalidField {
+                field: "justification_marks",
+                ..
+            })
+        ));
+    }
     // A version after 3 is unknown.
     let mut b = bytes.clone();
     b[0] = 4;
@@ -623,6 +641,7 @@ prop_compose! {
         trace_id in nonzero::<16>(),
         span_id in nonzero::<8>(),
         flags in set(token(), 3),
+        marks in set("[0-9a-f]{32}", 3),
     ) -> Entry {
         Entry {
             seq,
@@ -644,6 +663,7 @@ prop_compose! {
             rows: Vec::new(),
             attempts: None,
             flags,
+            justification_marks: marks,
         }
     }
 }

@@ -235,6 +235,7 @@ prop_compose! {
             rows: Vec::new(),
             attempts: None,
             flags: Vec::new(),
+            justification_marks: Vec::new(),
         }
     }
 }

@@ -469,6 +469,7 @@ mod tests {
             rows: Vec::new(),
             attempts: None,
             flags: Vec::new(),
+            justification_marks: Vec::new(),
         }
     }
 

@@ -925,6 +925,7 @@ fn audit_entry(actor: u64, party: u64) -> Entry {
         rows: Vec::new(),
         attempts: None,
         flags: Vec::new(),
+        justification_marks: Vec::new(),
     }
 }
 

@@ -60,6 +60,7 @@ pub fn entry(seq: u64) -> Entry {
         rows: Vec::new(),
         attempts: None,
         flags: Vec::new(),
+        justification_marks: Vec::new(),
     }
 }
 

@@ -198,6 +198,7 @@ pub const ANOMALY_KINDS: Table<pb::AnomalyKind> = &[
     ("many_users_one_subject", pb::AnomalyKind::ManyUsersOneSubject),
     ("fetch_of_closed_transfer", pb::AnomalyKind::FetchOfClosedTransfer),
     ("refusal_burst", pb::AnomalyKind::RefusalBurst),
+    ("reused_justification", pb::AnomalyKind::ReusedJustification),
 ];
 
 #[cfg(test)]

@@ -728,6 +728,7 @@ async fn verify_finishes_under_the_rate_limit_with_thousands_of_entries() {
             rows: vec![],
             attempts: None,
             flags: Vec::new(),
+            justification_marks: Vec::new(),
         };
         store
             .append_audit(entry, jiff::Timestamp::now())

@@ -183,6 +183,7 @@ impl RequestContext {
             rows: Vec::new(),
             attempts: None,
             flags: Vec::new(),
+            justification_marks: Vec::new(),
         }
     }
 }

@@ -78,6 +78,7 @@ pub fn entry(seq: u64, time_ms: u64, oin: &str, function: &str, user: &str, acti
         rows: Vec::new(),
         attempts: None,
         flags: Vec::new(),
+        justification_marks: Vec::new(),
     }
 }
 

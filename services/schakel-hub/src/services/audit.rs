@@ -224,6 +224,7 @@ fn entry_to_pb(e: &Entry, leaf: &Hash, viewer: &str) -> pb::AuditEntry {
         leaf_hash: leaf.to_vec(),
         attempts: e.attempts.unwrap_or(1),
         flags: e.flags.clone(),
+        justification_marks: e.justification_marks.clone(),
     }
 }
 

@@ -271,6 +271,7 @@ impl TransferApi {
             return Err(HubError::Internal);
         };
         let transfer_id = TransferId::generate();
+        let marks = justification_marks(state, &document);
         let content = submission_content(document, &allowed, &purpose);
         let (groups, sealed) = w
             .seal(content, keys, &allowed, transfer_id.uuid(), &recipient_key)
@@ -317,6 +318,7 @@ impl TransferApi {
         if allowed.hardheidsclausule_applied {
             mark_hardheidsclausule(&mut entry);
         }
+        entry.justification_marks = marks;
         let new = NewTransfer {
             row,
             idempotency: Idempotency {
@@ -337,6 +339,23 @@ impl TransferApi {
         )
         .await
     }
+}
+
+/// Keyed marks of the necessity justifications (R8) a submission seals:
+/// the first 128 bits of a MAC under the hub's secret of each text with its
+/// case, punctuation and spacing normalised, so a privacy officer can see one
+/// text reused for several youths (the law asks an assessment per case)
+/// without the log holding, or allowing a guess at, the text.
+fn justification_marks(state: &HubState, document: &Document) -> Vec<String> {
+    let marks: BTreeSet<String> = document
+        .justifications
+        .values()
+        .map(|text| {
+            let words = schakel_policy::normalise_words(text);
+            hex::encode(&state.pseudonymiser.fingerprint("justification", words.as_bytes())[..16])
+        })
+        .collect();
+    marks.into_iter().collect()
 }
 
 /// What a submission seals: every group the decision allowed (a group it

@@ -85,6 +85,7 @@ pub fn entry_json(e: &pb::AuditEntry) -> Value {
         "leaf_hash": hex::encode(&e.leaf_hash),
         "attempts": e.attempts.max(1),
         "flags": e.flags,
+        "justification_marks": e.justification_marks,
     })
 }
 

@@ -137,6 +137,7 @@ fn kind_from_pb(k: pb::AnomalyKind) -> Option<AnomalyKind> {
         pb::AnomalyKind::ManyUsersOneSubject => AnomalyKind::ManyUsersOneSubject,
         pb::AnomalyKind::FetchOfClosedTransfer => AnomalyKind::FetchOfClosedTransfer,
         pb::AnomalyKind::RefusalBurst => AnomalyKind::RefusalBurst,
+        pb::AnomalyKind::ReusedJustification => AnomalyKind::ReusedJustification,
     })
 }
 
@@ -147,6 +148,7 @@ fn kind_to_pb(k: AnomalyKind) -> pb::AnomalyKind {
         AnomalyKind::ManyUsersOneSubject => pb::AnomalyKind::ManyUsersOneSubject,
         AnomalyKind::FetchOfClosedTransfer => pb::AnomalyKind::FetchOfClosedTransfer,
         AnomalyKind::RefusalBurst => pb::AnomalyKind::RefusalBurst,
+        AnomalyKind::ReusedJustification => pb::AnomalyKind::ReusedJustification,
     }
 }
 
