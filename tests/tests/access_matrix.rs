@@ -390,6 +390,11 @@ fn rpcs() -> Vec<Rpc> {
             "AcknowledgeWithdrawal",
             InboxServiceClient::acknowledge_withdrawal(AcknowledgeWithdrawalRequest)
         ),
+        rpc!(
+            "schakel.v1.InboxService",
+            "DecideHardheidsclausule",
+            InboxServiceClient::decide_hardheidsclausule(DecideHardheidsclausuleRequest)
+        ),
         // ExpertiseService
         rpc!(
             "schakel.v1.ExpertiseService",
@@ -456,6 +461,11 @@ fn rpcs() -> Vec<Rpc> {
             "schakel.v1.AuditService",
             "AnomalyReport",
             AuditServiceClient::anomaly_report(AnomalyReportRequest)
+        ),
+        rpc!(
+            "schakel.v1.AuditService",
+            "GetJustifications",
+            AuditServiceClient::get_justifications(GetJustificationsRequest)
         ),
     ]
 }

@@ -573,7 +573,114 @@ async fn a_justification_reused_for_two_youths_shows_in_the_anomaly_report(t: Te
     assert_ne!(sent[0].justification_marks, sent[2].justification_marks);
 }
 
+/// R8: the necessity justifications are the proof that the sender assessed
+/// the youth's case, so the privacy officers can read them: the hub seals
+/// them to the officers' keys as well, and the reading is audited. Another
+/// organisation's officer learns nothing, not even that the transfer exists.
+async fn the_privacy_officer_reads_the_justifications(t: TestHub) {
+    const TEXT: &str = "Stopte na drie maanden met de entreeopleiding; de begeleiding loopt door.";
+    let mut dp = clients(&t, "gemeente-doorstroompunt").await;
+    let sent = dp
+        .transfer
+        .submit(req(pb::SubmitRequest {
+            idempotency_key: "po-read-1".into(),
+            purpose: "handover.doorstroompunt_to_gemeente".into(),
+            recipient: werk_party(),
+            subject: Some(pb::SubjectFacts {
+                bsn: BSN2.into(),
+                date_of_birth: ago(20, 0),
+                startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+                ..Default::default()
+            }),
+            return_to_education: pb::ReturnToEducation::NotPossible as i32,
+            groups: vec![group(
+                "identity",
+                &[
+                    ("bsn", BSN2),
+                    ("date_of_birth", &iso(ago(20, 0))),
+                    ("surname", SURNAME),
+                ],
+            )],
+            justifications: vec![pb::GroupJustification {
+                group: "identity".into(),
+                justification: TEXT.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut fg_gemeente = officer(&t, "gemeente-privacy-officer").await;
+    let got = fg_gemeente
+        .get_justifications(fg(pb::GetJustificationsRequest {
+            transfer_id: sent.transfer_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.purpose, "handover.doorstroompunt_to_gemeente");
+    assert_eq!(got.groups.len(), 1, "only the justifications' unit");
+    let plain = opened(&got.groups, &identity(&t, "gemeente-privacy-officer"));
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0].group, "meta.justifications");
+    assert_eq!(plain[0].fields[0].key, "necessity.identity");
+    assert_eq!(plain[0].fields[0].value, TEXT);
+    // The officer's key opens the justifications, not the document.
+    let mut werk = clients(&t, "gemeente-participatiewet").await;
+    let fetched = werk
+        .inbox
+        .fetch(req(pb::FetchRequest {
+            transfer_id: sent.transfer_id.clone(),
+            purpose: "handover.doorstroompunt_to_gemeente".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let werkcoach = opened(&fetched.groups, &identity(&t, "gemeente-participatiewet"));
+    assert!(werkcoach.iter().any(|g| g.group == "identity"));
+    assert!(werkcoach.iter().any(|g| g.group == "meta.justifications"));
+    let document = fetched
+        .groups
+        .iter()
+        .find(|u| u.group == "identity" || u.groups.iter().any(|g| g == "identity"))
+        .unwrap();
+    assert!(
+        schakel_crypto::open(&document.ciphertext, &[identity(&t, "gemeente-privacy-officer")]).is_err(),
+        "the privacy officer cannot open the document itself"
+    );
+    // Another organisation's officer: as if the transfer did not exist.
+    let mut fg_mbo = officer(&t, "mbo-privacy-officer").await;
+    let e = fg_mbo
+        .get_justifications(fg(pb::GetJustificationsRequest {
+            transfer_id: sent.transfer_id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    // A school handover carries no justification.
+    let mut school = clients(&t, "mbo-school").await;
+    let consent = give_consent(&mut school, BSN, "po-read-consent").await;
+    let plain_handover = submit_ok(&mut school, handover(BSN, &consent, "po-read-2")).await;
+    let e = fg_gemeente
+        .get_justifications(fg(pb::GetJustificationsRequest {
+            transfer_id: plain_handover.transfer_id,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let entries = verify_audit_log(&t).await;
+    let read: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == schakel_audit::Action::JustificationsRead)
+        .collect();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].transfer_id.map(|u| u.to_string()), Some(sent.transfer_id));
+    assert_eq!(read[0].actor.function.as_deref(), Some("privacy_officer"));
+}
+
 on_both_backends!(
+    the_privacy_officer_reads_the_justifications,
     a_justification_reused_for_two_youths_shows_in_the_anomaly_report,
     officer_queries_by_bsn_and_proves_what_they_see,
     an_officer_never_sees_other_organisations_exchanges,

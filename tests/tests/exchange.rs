@@ -1150,7 +1150,11 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
     let store = t.hub.as_ref().unwrap().store();
     let mut admin = AdminServiceClient::new(t.connect("admin").await.channel());
     let keys = store.recipients_of(&GEMEENTE_OIN.parse().unwrap()).await.unwrap();
-    assert_eq!(keys.len(), 2, "one key per function");
+    assert_eq!(
+        keys.len(),
+        3,
+        "one key per function: Participatiewet, Doorstroompunt, privacy officer"
+    );
     for k in keys {
         admin
             .revoke_recipient(pb::RevokeRecipientRequest {
@@ -1187,6 +1191,23 @@ async fn a_refusal_of_every_write_rpc_is_audited(t: TestHub) {
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(has(&e, "doorstroompunt", "R9"), "{:?}", violations(&e));
     expected.push((Action::ExpertiseRequested, vec!["R9"]));
+
+    // A hardheidsclausule decision that names no support it continues (R2).
+    let e = werk
+        .inbox
+        .decide_hardheidsclausule(req(pb::DecideHardheidsclausuleRequest {
+            idempotency_key: "audited-hk".into(),
+            bsn: BSN3.into(),
+            date_of_birth: ago(27, 30),
+            support: None,
+            justification: "Rondt de bbl-opleiding af die voor de 27e verjaardag begon.".into(),
+            valid_from: None,
+            valid_until: ago(-1, 0),
+        }))
+        .await
+        .unwrap_err();
+    assert!(has(&e, "accepted_transfer_id", "R2"), "{:?}", violations(&e));
+    expected.push((Action::HardheidsclausuleDecided, vec!["R2"]));
 
     let entries = verify_audit_log(&t).await;
     let refused: Vec<&Entry> = entries[before..]

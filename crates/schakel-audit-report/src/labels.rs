@@ -73,6 +73,9 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
         Action::ExpertiseRequested => "Expertise requested from the Doorstroompunt".to_owned(),
         Action::ExpertiseFetched => "Expertise request read by the Doorstroompunt".to_owned(),
         Action::ExpertiseAdvised => "Advice given by the Doorstroompunt".to_owned(),
+        Action::JustificationsRead => {
+            "Necessity justifications read by a privacy officer (proof of the assessment, R8)".to_owned()
+        }
         Action::HardheidsclausuleDecided => {
             "Hardheidsclausule applied by the gemeente (support past 27, art. 7a lid 7)".to_owned()
         }

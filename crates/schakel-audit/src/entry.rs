@@ -309,6 +309,9 @@ actions! {
     AuditExport = "audit_export",
     /// A privacy officer produced a subject access or anomaly report.
     AuditReport = "audit_report",
+    /// A privacy officer read the necessity justifications of a transfer
+    /// (R8), sealed to its keys.
+    JustificationsRead = "justifications_read",
     /// A caller could not be authenticated.
     AuthenticationFailed = "authentication_failed",
     /// An authenticated caller was not allowed the action.

@@ -181,6 +181,7 @@ pub const AUDIT_ACTIONS: Table<pb::AuditAction> = &[
         "hardheidsclausule_decision",
         pb::AuditAction::HardheidsclausuleDecision,
     ),
+    ("justifications_read", pb::AuditAction::JustificationsRead),
 ];
 
 /// The outcome of an audited action.

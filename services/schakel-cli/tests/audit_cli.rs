@@ -745,3 +745,61 @@ async fn verify_finishes_under_the_rate_limit_with_thousands_of_entries() {
     assert_eq!(v["verified"], json!(true), "{v}");
     assert!(v["entries_proved"].as_u64().unwrap_or(0) >= ENTRIES, "{v}");
 }
+
+/// R8 from the command line: the Doorstroompunt pushes a handover with a
+/// necessity justification; the gemeente's privacy officer opens it with its
+/// own key (`audit justifications`), and a school's officer cannot.
+#[tokio::test]
+async fn the_officer_opens_the_justifications_of_a_handover() {
+    const TEXT: &str = "Stopte na drie maanden met de entreeopleiding; de begeleiding loopt door.";
+    let e = Env::start().await;
+    let dob = date(ago(20, 0));
+    let doc = json!({
+        "purpose": "handover.doorstroompunt_to_gemeente",
+        "recipient": { "oin": GEMEENTE_OIN, "function": "participatiewet" },
+        "subject": { "bsn": BSN, "date_of_birth": dob, "startkwalificatie": "not_achieved" },
+        "return_to_education": "not_possible",
+        "groups": { "identity": { "bsn": BSN, "surname": "Testjongere", "date_of_birth": dob } },
+        "justifications": [{ "group": "identity", "justification": TEXT }],
+    });
+    let f = e.path("dp.json");
+    std::fs::write(&f, doc.to_string()).expect("write document");
+    let o = e
+        .run(
+            "gemeente-doorstroompunt",
+            "doorstroomcoach",
+            &["--json", "push", f.to_str().unwrap()],
+        )
+        .await;
+    assert_exit(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).expect("push JSON");
+    let id = v["documents"][0]["transfer_id"]
+        .as_str()
+        .expect("transfer id")
+        .to_owned();
+
+    let dir = e.path("justifications");
+    let o = e
+        .officer(&["audit", "justifications", &id, "--out", dir.to_str().unwrap()])
+        .await;
+    assert_exit(&o, 0);
+    assert_no_bsn(&o);
+    let file = std::fs::read_to_string(dir.join(format!("{id}.json"))).expect("written");
+    assert!(file.contains(TEXT), "{file}");
+    assert!(file.contains("necessity.identity"), "{file}");
+    assert!(!file.contains("Testjongere"), "only the justifications: {file}");
+
+    let o = e
+        .run(
+            "mbo-privacy-officer",
+            OFFICER_ROLE,
+            &["audit", "justifications", &id, "--out", dir.to_str().unwrap()],
+        )
+        .await;
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("not found") || stderr(&o).contains("NOT_FOUND"),
+        "{}",
+        shown(&o)
+    );
+}

@@ -98,11 +98,15 @@ pub fn profile_name(org: &DemoOrg, f: FunctionKind) -> String {
     }
 }
 
-/// Whether a function holds an age key for case data.
+/// Whether a function holds an age key: for case data, or (a privacy
+/// officer) for the necessity justifications sealed to it (R8).
 fn holds_data_key(f: FunctionKind) -> bool {
     matches!(
         f,
-        FunctionKind::School | FunctionKind::Doorstroompunt | FunctionKind::Participatiewet
+        FunctionKind::School
+            | FunctionKind::Doorstroompunt
+            | FunctionKind::Participatiewet
+            | FunctionKind::PrivacyOfficer
     )
 }
 

@@ -85,12 +85,30 @@ pub enum AuditCommand {
     Report(ReportArgs),
     /// Accesses that look wrong in a time window (default: the last 7 days).
     Anomalies(AnomalyArgs),
+    /// Open the necessity justifications (R8) of a transfer your
+    /// organisation sent or received, sealed to your key, and write them to
+    /// DIR/<transfer_id>.json (mode 0600): the proof of the assessment.
+    Justifications(JustificationsArgs),
     /// Show the hub's signed checkpoint and check its signature.
     Checkpoint(CheckpointArgs),
     /// Prove the log was not altered: through the hub with inclusion and
     /// consistency proofs, or (operator, --database) over the whole stored
     /// log.
     Verify(VerifyArgs),
+}
+
+/// `schakel audit justifications ID --out DIR`.
+#[derive(Debug, Args)]
+pub struct JustificationsArgs {
+    /// The transfer id.
+    #[arg(value_parser = super::id)]
+    id: uuid::Uuid,
+    /// The age identity file (default: the profile's age_identity).
+    #[arg(long)]
+    identity: Option<std::path::PathBuf>,
+    /// Directory to write the opened justifications to.
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 /// `--from` / `--until`.
@@ -326,6 +344,7 @@ pub async fn run(session: &mut Session, cmd: AuditCommand, out: &mut Out) -> any
         AuditCommand::Export(a) => export(session, a, out).await,
         AuditCommand::Report(a) => report(session, a, out).await,
         AuditCommand::Anomalies(a) => anomalies(session, a, out).await,
+        AuditCommand::Justifications(a) => justifications(session, a, out).await,
         AuditCommand::Checkpoint(a) => checkpoint(session, a, out).await,
         AuditCommand::Verify(a) => match &a.database {
             Some(url) => {
@@ -788,6 +807,40 @@ async fn report(session: &mut Session, a: ReportArgs, out: &mut Out) -> anyhow::
 }
 
 // --- anomalies ---------------------------------------------------------------
+
+async fn justifications(
+    session: &mut Session,
+    a: JustificationsArgs,
+    out: &mut Out,
+) -> anyhow::Result<Outcome> {
+    let identities = crate::opened::identities(a.identity.as_deref(), session.profile()?)?;
+    let hub = session.audit_hub().await?;
+    let r = hub
+        .audit()
+        .get_justifications(pb::GetJustificationsRequest {
+            transfer_id: a.id.to_string(),
+        })
+        .await;
+    let r = match r {
+        Ok(r) => r.into_inner(),
+        Err(s) => return Ok(Outcome::Refused(s)),
+    };
+    let meta = json!({
+        "transfer_id": r.transfer_id,
+        "purpose": r.purpose,
+        "sender": crate::render::party_text(&r.sender),
+        "recipient": crate::render::party_text(&r.recipient),
+    });
+    super::inbox::write_opened(
+        out,
+        &a.out,
+        &a.id,
+        r.recipient.as_ref(),
+        meta,
+        &r.groups,
+        &identities,
+    )
+}
 
 async fn anomalies(session: &mut Session, a: AnomalyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let (from, until) = a.window.to_proto()?;

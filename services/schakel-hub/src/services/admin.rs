@@ -330,9 +330,9 @@ impl AdminService for AdminApi {
         let function = function_from_pb(r.function);
         match function {
             None => v.format("function", "must be a function that receives or sends case data"),
-            Some(FunctionKind::Admin | FunctionKind::PrivacyOfficer) => v.format(
+            Some(FunctionKind::Admin) => v.format(
                 "function",
-                "only school, doorstroompunt and participatiewet functions hold data keys",
+                "only school, doorstroompunt, participatiewet and privacy officer functions hold keys",
             ),
             Some(_) => {}
         }

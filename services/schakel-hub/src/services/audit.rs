@@ -34,6 +34,7 @@ use crate::error::{HubError, Violation, Violations};
 use crate::wire::{function_to_pb, ts_from_pb, ts_to_pb};
 
 mod export;
+mod justifications;
 mod reports;
 
 /// The AuditService handlers.
@@ -90,6 +91,7 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
         A::AuditQuery => &[Action::AuditQuery, Action::AuditExport],
         A::AuditReport => &[Action::AuditReport],
         A::HardheidsclausuleDecision => &[Action::HardheidsclausuleDecided],
+        A::JustificationsRead => &[Action::JustificationsRead],
     }
 }
 
@@ -119,6 +121,7 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
         Action::AuditQuery | Action::AuditExport => A::AuditQuery,
         Action::AuditReport => A::AuditReport,
         Action::HardheidsclausuleDecided => A::HardheidsclausuleDecision,
+        Action::JustificationsRead => A::JustificationsRead,
         _ => A::Unspecified,
     }
 }
@@ -738,6 +741,17 @@ impl AuditService for AuditApi {
         require_user(&ctx)?;
         Ok(Response::new(
             reports::subject_access(self, &caller, &ctx, req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_justifications(
+        &self,
+        req: Request<pb::GetJustificationsRequest>,
+    ) -> Result<Response<pb::GetJustificationsResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        require_user(&ctx)?;
+        Ok(Response::new(
+            justifications::get(self, &caller, &ctx, req.into_inner()).await?,
         ))
     }
 

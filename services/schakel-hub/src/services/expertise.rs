@@ -209,7 +209,7 @@ impl ExpertiseApi {
             [meta_group("meta.question", [("question".to_owned(), question)])],
         ));
         let request_id = Uuid::now_v7();
-        let (groups, sealed) = w.seal(content, keys, &allowed, request_id, &dp_key).await?;
+        let (groups, sealed) = w.seal(content, None, keys, &allowed, request_id, &dp_key).await?;
         let row = ExpertiseRow {
             request_id,
             requester: w.party(),
@@ -356,7 +356,7 @@ impl ExpertiseApi {
         let Some(outcome) = outcome else {
             return Err(HubError::Internal);
         };
-        let justifications = document.justification_fields();
+        let justifications = super::transfer::justification_unit(&document, &purpose);
         let mut content = bound_to(&purpose, document.groups);
         if !advice_text.trim().is_empty() {
             content.extend(bound_to(
@@ -364,14 +364,15 @@ impl ExpertiseApi {
                 [meta_group("meta.advice", [("advice".to_owned(), advice_text)])],
             ));
         }
-        if !justifications.is_empty() {
-            content.extend(bound_to(
-                &purpose,
-                [meta_group("meta.justifications", justifications)],
-            ));
-        }
         let (groups, sealed) = w
-            .seal(content, keys, &allowed, request.request_id, &request.requester)
+            .seal(
+                content,
+                justifications,
+                keys,
+                &allowed,
+                request.request_id,
+                &request.requester,
+            )
             .await?;
         let advice = NewAdvice {
             answered_at: w.now,

@@ -15,7 +15,10 @@
 //!    policy's — which `Attempt::settle` (`refuse.rs`) writes to the audit
 //!    log before it is answered.
 //! 4. [`CaseWrite::seal`]: the content is sealed to the addressee's current
-//!    keys and, when the policy decided so (R12), to the sender's own.
+//!    keys and, when the policy decided so (R12), to the sender's own; the
+//!    necessity justifications (R8) in a unit of their own, sealed to the
+//!    privacy officers of both organisations too — they are the proof that
+//!    the assessment happened.
 //! 5. [`CaseWrite::commit`]: the row and its audit entry in one transaction;
 //!    when a concurrent call with the same key stored first, the handler's
 //!    `on_race` says what that means (the first answer, replayed).
@@ -25,6 +28,7 @@ use jiff::civil::Date;
 use prost::Message;
 use schakel_audit::{Action, Entry, Outcome};
 use schakel_crypto::Recipient;
+use schakel_domain::FunctionKind;
 use schakel_policy::{BoundGroup, Decision, Facts, Retention, SealingKeys};
 use schakel_store::{PartyKey, SealedRow, StoreError};
 use uuid::Uuid;
@@ -166,25 +170,45 @@ impl<'a> CaseWrite<'a> {
     }
 
     /// Seals `content` for `record`, addressed to `to`, with the keys the
-    /// decision allows; the group names in order with the sealed units.
-    /// Nothing to seal is no unit.
+    /// decision allows, and the necessity `justifications` (R8; `purpose`
+    /// is the record's) in a `meta.justifications` unit of their own that
+    /// the privacy officers of the caller's and `to`'s organisation can open
+    /// as well; the group names in order with the sealed units. Nothing to
+    /// seal is no unit.
     pub async fn seal(
         &self,
         content: Vec<ToSeal>,
+        justifications: Option<ToSeal>,
         keys: CaseKeys,
         allowed: &Allowed,
         record: Uuid,
         to: &PartyKey,
     ) -> Result<(Vec<String>, Vec<SealedRow>), HubError> {
-        let names = content.iter().map(|g| g.plain.group.clone()).collect();
-        if content.is_empty() {
-            return Ok((names, Vec::new()));
-        }
+        let mut names: Vec<String> = content.iter().map(|g| g.plain.group.clone()).collect();
         let CaseKeys { mut recipient, own } = keys;
         if allowed.seal_to_sender {
             recipient.extend(own);
         }
-        Ok((names, seal_all(content, recipient, record, to).await?))
+        let mut units = Vec::new();
+        if let Some(j) = justifications {
+            let mut readers = recipient.clone();
+            for org in [&self.caller.party.oin().clone(), &to.0] {
+                let officer = (org.clone(), FunctionKind::PrivacyOfficer);
+                for k in current_keys(self.state, &officer, self.now).await? {
+                    if !readers.iter().any(|(id, _)| *id == k.0) {
+                        readers.push(k);
+                    }
+                }
+            }
+            names.push(j.plain.group.clone());
+            units = seal_all(vec![j], readers, record, to).await?;
+        }
+        if !content.is_empty() {
+            let mut sealed = seal_all(content, recipient, record, to).await?;
+            sealed.append(&mut units);
+            units = sealed;
+        }
+        Ok((names, units))
     }
 
     /// The audit entry of the write that succeeds: `action` on the case

@@ -272,9 +272,17 @@ impl TransferApi {
         };
         let transfer_id = TransferId::generate();
         let marks = justification_marks(state, &document);
+        let justifications = justification_unit(&document, &purpose);
         let content = submission_content(document, &allowed, &purpose);
         let (groups, sealed) = w
-            .seal(content, keys, &allowed, transfer_id.uuid(), &recipient_key)
+            .seal(
+                content,
+                justifications,
+                keys,
+                &allowed,
+                transfer_id.uuid(),
+                &recipient_key,
+            )
             .await?;
         let row = TransferRow {
             transfer_id,
@@ -358,17 +366,27 @@ fn justification_marks(state: &HubState, document: &Document) -> Vec<String> {
     marks.into_iter().collect()
 }
 
-/// What a submission seals: every group the decision allowed (a group it
-/// did not allow refused the request), then the sender's justifications
-/// (R8) in `meta.justifications` — all bound to the transfer's purpose.
+/// The sender's necessity justifications (R8) as `meta.justifications`,
+/// bound to the purpose; sealed apart from the document
+/// ([`CaseWrite::seal`]).
+pub(super) fn justification_unit(document: &Document, purpose: &PurposeId) -> Option<ToSeal> {
+    let meta = document.justification_fields();
+    (!meta.is_empty()).then(|| ToSeal {
+        plain: meta_group("meta.justifications", meta),
+        purpose: purpose.clone(),
+    })
+}
+
+/// What a submission seals besides the justifications: every group the
+/// decision allowed (a group it did not allow refused the request), bound to
+/// the transfer's purpose.
 fn submission_content(document: Document, allowed: &Allowed, purpose: &PurposeId) -> Vec<ToSeal> {
     let allowed_groups: BTreeSet<FieldGroup> = allowed.groups.iter().map(|g| g.group).collect();
     let bound = |plain| ToSeal {
         plain,
         purpose: purpose.clone(),
     };
-    let meta = document.justification_fields();
-    let mut content: Vec<ToSeal> = document
+    document
         .groups
         .into_iter()
         .filter(|g| {
@@ -377,11 +395,7 @@ fn submission_content(document: Document, allowed: &Allowed, purpose: &PurposeId
                 .is_ok_and(|fg| allowed_groups.contains(&fg))
         })
         .map(bound)
-        .collect();
-    if !meta.is_empty() {
-        content.push(bound(meta_group("meta.justifications", meta)));
-    }
-    content
+        .collect()
 }
 
 /// The sealed decision text of a transfer, if any.
