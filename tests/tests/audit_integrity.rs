@@ -818,7 +818,7 @@ async fn undecodable_entry_is_named(t: TestHub) {
     let raw = Raw::open(&b.url).await;
     raw.disable_protection().await;
     let mut bytes = raw.row(b.p).await.entry;
-    bytes[0] = 3;
+    bytes[0] = 9;
     raw.set_entry(b.p, &bytes, None).await;
     raw.close().await;
     let err = verify(&b.url, &b.verifier, &b.kept).await.unwrap_err();
@@ -826,7 +826,7 @@ async fn undecodable_entry_is_named(t: TestHub) {
         err,
         AuditError::Undecodable {
             position: b.p,
-            reason: Box::new(AuditError::UnknownVersion(3))
+            reason: Box::new(AuditError::UnknownVersion(9))
         }
     );
 }
