@@ -174,7 +174,15 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::Refused(status)) => {
-            eprint!("{}", status_message(&status));
+            // With --json a script reads the refusal as it reads an answer:
+            // one JSON object on standard output (code, message and every
+            // field violation with its rule), whatever the command.
+            if out.is_json() {
+                out.set(serde_json::json!({ "error": output::status_json(&status) }));
+                out.flush();
+            } else {
+                eprint!("{}", status_message(&status));
+            }
             ExitCode::from(1)
         }
         Ok(Outcome::Failed) => {
@@ -182,7 +190,14 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("schakel: {e:#}");
+            if out.is_json() {
+                out.set(serde_json::json!({
+                    "error": { "code": "CLIENT", "message": format!("{e:#}"), "violations": [] }
+                }));
+                out.flush();
+            } else {
+                eprintln!("schakel: {e:#}");
+            }
             ExitCode::from(2)
         }
     }

@@ -196,3 +196,72 @@ async fn missing_profile_directory_exits_2_naming_the_path() {
     assert!(err.contains(&*dir.to_string_lossy()), "{err}");
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
+
+/// `--json` applies to errors of every command (issue 21, item 6): a refusal
+/// is one JSON object on standard output with the status code and every
+/// field violation with its rule; a local error (exit 2) is one too. Nothing
+/// on standard error, so a script reads one stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_errors_of_any_command_are_json() {
+    let t = hub().await;
+    let args = [
+        "--json",
+        "admin",
+        "register-org",
+        "--oin",
+        "123",
+        "--kind",
+        "gemeente",
+        "--name",
+        " ",
+        "--brin",
+        "01AB",
+    ];
+    let o = schakel(with(&t, "admin", &args)).await;
+    assert_exit(&o, 1);
+    assert_eq!(stderr(&o), "", "nothing on stderr");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["error"]["code"], "INVALID_ARGUMENT", "{v}");
+    let fields: Vec<&str> = v["error"]["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|x| x["field"].as_str().unwrap_or_default())
+        .collect();
+    for field in ["oin", "name", "gemeentecode", "brin"] {
+        assert!(fields.contains(&field), "{field} missing: {v}");
+    }
+    assert!(
+        v["error"]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["rule"].is_string()),
+        "every violation names its rule: {v}"
+    );
+    // A refusal by authorisation, from another command.
+    let rest = [
+        "--user-id",
+        "u-1",
+        "--user-role",
+        "loopbaanbegeleider",
+        "--json",
+        "inbox",
+    ];
+    let o = schakel(with(&t, "mbo-school", &rest)).await;
+    assert_exit(&o, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["error"]["code"], "PERMISSION_DENIED", "{v}");
+    // A local error.
+    let dir = std::env::temp_dir().join(format!("schakel-cli-test-json-{}", std::process::id()));
+    let o = schakel([
+        OsString::from("--json"),
+        "--profile".into(),
+        dir.into_os_string(),
+        "whoami".into(),
+    ])
+    .await;
+    assert_exit(&o, 2);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["error"]["code"], "CLIENT", "{v}");
+}
