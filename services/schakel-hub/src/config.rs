@@ -61,6 +61,9 @@ pub struct FileConfig {
     /// OTLP/gRPC endpoint for traces and metrics, e.g.
     /// `http://otel-collector:4317`; nothing is exported when absent.
     pub otlp_endpoint: Option<String>,
+    /// PEM file of the CA that signed an `https://` collector's certificate
+    /// (required for `https://`: the hub trusts no public roots for it).
+    pub otlp_ca: Option<PathBuf>,
     /// `text` (default) or `json` log lines on stderr.
     pub log_format: Option<String>,
     /// Seconds between runs of the retention purge (R15; default 3600, 0 =
@@ -106,6 +109,7 @@ pub const ENV_KEYS: &[(&str, bool)] = &[
     ("max_connections", true),
     ("directory_cache_ms", true),
     ("otlp_endpoint", false),
+    ("otlp_ca", false),
     ("log_format", false),
     ("purge_interval_secs", true),
     ("closed_retention_days", true),
@@ -164,6 +168,8 @@ pub struct HubConfig {
     pub anomaly_defaults: AnomalyDefaults,
     /// OTLP/gRPC endpoint for traces and metrics; none = nothing exported.
     pub otlp_endpoint: Option<String>,
+    /// The CA (PEM) an `https://` collector's certificate must chain to.
+    pub otlp_ca_pem: Option<Vec<u8>>,
     /// How log lines are written.
     pub log_format: crate::telemetry::LogFormat,
     /// Retention purge settings (R15).
@@ -375,6 +381,7 @@ impl FileConfig {
             None => Vec::new(),
         };
         let ca_bundle_pem = read("ca_bundle", cfg.ca_bundle.as_ref());
+        let otlp_ca_read = cfg.otlp_ca.as_ref().map(|p| read("otlp_ca", Some(p)));
         let cert_chain_pem = read("server_cert", cfg.server_cert.as_ref());
         let key_pem = zeroize::Zeroizing::new(read("server_key", cfg.server_key.as_ref()));
         let pseudonym_text = zeroize::Zeroizing::new(
@@ -444,6 +451,30 @@ impl FileConfig {
                 "otlp_endpoint: must be an http:// or https:// URL, e.g. http://otel-collector:4317".into(),
             );
         }
+        let https = cfg
+            .otlp_endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("https://"));
+        let otlp_ca_pem = match otlp_ca_read {
+            Some(pem) => {
+                if !pem.is_empty() && !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    problems
+                        .push("otlp_ca: must hold a PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+                }
+                if !https {
+                    problems.push("otlp_ca: only for an https:// otlp_endpoint".into());
+                }
+                Some(pem)
+            }
+            None if https => {
+                problems.push(
+                    "otlp_ca: an https:// otlp_endpoint needs the CA of the collector's certificate (PEM)"
+                        .into(),
+                );
+                None
+            }
+            None => None,
+        };
         let log_format = match cfg.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -513,6 +544,7 @@ impl FileConfig {
                         .or_else(|| default_checkpoint_file(&database_url)),
                     anomaly_defaults: cfg.anomalies,
                     otlp_endpoint: cfg.otlp_endpoint,
+                    otlp_ca_pem,
                     log_format,
                     retention,
                     rate_limit,
@@ -672,5 +704,30 @@ mod tests {
             has("database_url: required (in the file or as SCHAKEL_DATABASE_URL)"),
             "{e}"
         );
+    }
+
+    /// An `https://` collector needs the CA of its certificate; a CA for a
+    /// plain `http://` one is a mistake worth saying.
+    #[test]
+    fn an_https_collector_needs_its_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        let problems = |toml: &str| {
+            std::fs::write(&path, toml).unwrap();
+            FileConfig::load_with_env(&path, |_| None)
+                .unwrap_err()
+                .problems
+                .into_iter()
+                .filter(|p| p.starts_with("otlp_ca"))
+                .collect::<Vec<_>>()
+        };
+        let found = problems("otlp_endpoint = \"https://collector:4317\"\n");
+        assert!(found.iter().any(|p| p.contains("needs the CA")), "{found:?}");
+        std::fs::write(dir.path().join("ca.pem"), "not a certificate").unwrap();
+        let found = problems("otlp_endpoint = \"http://collector:4317\"\notlp_ca = \"ca.pem\"\n");
+        assert!(found.iter().any(|p| p.contains("only for an https")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("PEM certificate")), "{found:?}");
+        let found = problems("otlp_endpoint = \"https://collector:4317\"\notlp_ca = \"missing.pem\"\n");
+        assert!(found.iter().any(|p| p.contains("missing.pem")), "{found:?}");
     }
 }

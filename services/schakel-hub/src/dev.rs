@@ -468,6 +468,7 @@ impl DevEnvironment {
             checkpoint_file: Some(self.checkpoint_file(database_url)),
             anomaly_defaults: crate::config::AnomalyDefaults::default(),
             otlp_endpoint: None,
+            otlp_ca_pem: None,
             log_format: crate::telemetry::LogFormat::Text,
             retention: crate::retention::RetentionSettings::default(),
             // The development hub serves benchmarks and tests: unlimited.

@@ -266,8 +266,14 @@ async fn main() -> ExitCode {
     } else {
         cfg.log_format
     };
-    let otlp = cfg.otlp_endpoint.clone();
-    let telemetry = match schakel_hub::telemetry::init(format, otlp.as_deref()) {
+    let otlp = cfg
+        .otlp_endpoint
+        .as_deref()
+        .map(|endpoint| schakel_hub::telemetry::Otlp {
+            endpoint,
+            ca_pem: cfg.otlp_ca_pem.as_deref(),
+        });
+    let telemetry = match schakel_hub::telemetry::init_with(format, otlp) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("schakel-hub: {e}");

@@ -16,6 +16,7 @@
 //! counts and group names; the end-to-end test checks every exported
 //! attribute for the test youths' data.
 
+use opentelemetry_otlp::WithTonicConfig as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -68,13 +69,52 @@ const EXPORTED_SPANS: &str = "schakel_hub=info,schakel_store=info";
 /// `SCHAKEL_LOG`, default `info`) and, with an `otlp` endpoint, span and
 /// metric export. Call once, inside the Tokio runtime.
 pub fn init(format: LogFormat, otlp: Option<&str>) -> Result<Telemetry, TelemetryError> {
+    init_with(
+        format,
+        otlp.map(|endpoint| Otlp {
+            endpoint,
+            ca_pem: None,
+        }),
+    )
+}
+
+/// Where spans and metrics go: an OTLP/gRPC collector, and for an
+/// `https://` one the CA its certificate must chain to.
+#[derive(Debug, Clone, Copy)]
+pub struct Otlp<'a> {
+    /// `http://host:4317` or `https://host:4317`.
+    pub endpoint: &'a str,
+    /// PEM of the collector's CA; required for `https://`.
+    pub ca_pem: Option<&'a [u8]>,
+}
+
+impl Otlp<'_> {
+    /// The TLS settings of an `https://` collector; `None` for `http://`.
+    fn tls(&self) -> Result<Option<tonic::transport::ClientTlsConfig>, TelemetryError> {
+        if !self.endpoint.starts_with("https://") {
+            return Ok(None);
+        }
+        let ca = self.ca_pem.ok_or_else(|| {
+            TelemetryError::Exporter(
+                "an https:// OTLP collector needs otlp_ca (the CA of its certificate)".into(),
+            )
+        })?;
+        Ok(Some(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca)),
+        ))
+    }
+}
+
+/// [`init`] with the collector's TLS settings.
+pub fn init_with(format: LogFormat, otlp: Option<Otlp<'_>>) -> Result<Telemetry, TelemetryError> {
     let filter = || EnvFilter::try_from_env("SCHAKEL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match format {
         LogFormat::Json => fmt.json().with_filter(filter()).boxed(),
         LogFormat::Text => fmt.with_filter(filter()).boxed(),
     };
-    let Some(endpoint) = otlp else {
+    let Some(otlp) = otlp else {
         tracing_subscriber::registry()
             .with(fmt)
             .try_init()
@@ -85,18 +125,27 @@ pub fn init(format: LogFormat, otlp: Option<&str>) -> Result<Telemetry, Telemetr
         .with_service_name("schakel-hub")
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
-    let spans = opentelemetry_otlp::SpanExporter::builder()
+    let (endpoint, tls) = (otlp.endpoint, otlp.tls()?);
+    let mut spans = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
-        .with_endpoint(endpoint)
+        .with_endpoint(endpoint);
+    if let Some(tls) = &tls {
+        spans = spans.with_tls_config(tls.clone());
+    }
+    let spans = spans
         .build()
         .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
     let tracer = SdkTracerProvider::builder()
         .with_batch_exporter(spans)
         .with_resource(resource.clone())
         .build();
-    let metrics = opentelemetry_otlp::MetricExporter::builder()
+    let mut metrics = opentelemetry_otlp::MetricExporter::builder()
         .with_tonic()
-        .with_endpoint(endpoint)
+        .with_endpoint(endpoint);
+    if let Some(tls) = tls {
+        metrics = metrics.with_tls_config(tls);
+    }
+    let metrics = metrics
         .build()
         .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
     let meter = SdkMeterProvider::builder()
