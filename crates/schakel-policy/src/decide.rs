@@ -794,9 +794,10 @@ fn necessity(found: &mut Found, case: &Case<'_>, groups_present: &BTreeSet<Field
             .is_some_and(|d| d.justification_required_for.contains(&purpose.id));
         let needed = per_group || group_demands;
         if needed && !justified(facts.justifications.get(g)) {
+            // The justification is what is missing, not the group.
             found.add(
                 RuleId::R8,
-                g.as_str(),
+                format!("justifications.{g}"),
                 format!(
                     "explain why the group '{g}' is necessary for this youth's case (at least \
                      {MIN_JUSTIFICATION_CHARS} characters); data may only be passed on when needed for the case, \

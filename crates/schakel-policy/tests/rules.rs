@@ -755,7 +755,7 @@ fn r8_doorstroompunt_data_needs_justification_per_group() {
                 f.justifications.remove(&FieldGroup::DoorstroompuntHistory);
             },
             today: TODAY,
-            expect: Some((R(8), "doorstroompunt.history")),
+            expect: Some((R(8), "justifications.doorstroompunt.history")),
         },
         Case {
             name: "token justification",
@@ -764,7 +764,7 @@ fn r8_doorstroompunt_data_needs_justification_per_group() {
                 f.justifications.insert(FieldGroup::Identity, "nodig".into());
             },
             today: TODAY,
-            expect: Some((R(8), "identity")),
+            expect: Some((R(8), "justifications.identity")),
         },
         Case {
             name: "history never in a school handover",
@@ -813,7 +813,7 @@ fn r8_doorstroompunt_data_needs_justification_per_group() {
             base: expertise_advice,
             change: |f| f.justifications.clear(),
             today: TODAY,
-            expect: Some((R(8), "doorstroompunt.history")),
+            expect: Some((R(8), "justifications.doorstroompunt.history")),
         },
     ]);
 }
@@ -1655,7 +1655,7 @@ fn r7_takeover_by_the_doorstroompunt() {
                 f.justifications.remove(&FieldGroup::Wishes);
             },
             today: TODAY,
-            expect: Some((R(8), "wishes")),
+            expect: Some((R(8), "justifications.wishes")),
         },
         Case {
             name: "support needs are not what guidance back to school needs",

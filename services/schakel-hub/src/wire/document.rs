@@ -473,12 +473,12 @@ impl FieldIndex {
             "return_to_education" => "return_to_education".into(),
             "fields" => "groups".into(),
             _ if p == "consent" || p.starts_with("consent.") => "consent_id".into(),
+            // R8: a missing justification is shown at the justification.
+            _ if p.starts_with("justifications.") => {
+                format!("justifications[{}]", &p["justifications.".len()..])
+            }
             _ => {
                 if let Some(g) = self.group_path(p) {
-                    // R8: the missing justification is the problem, not the group.
-                    if v.rule == schakel_policy::RuleId::R8 {
-                        return format!("justifications[{p}]");
-                    }
                     return g;
                 }
                 self.field_path(p).unwrap_or_else(|| "groups".into())
