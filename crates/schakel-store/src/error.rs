@@ -80,6 +80,9 @@ impl StoreError {
             sqlx::Error::RowNotFound => Self::NotFound(what),
             sqlx::Error::Database(db) => match db.kind() {
                 _ if is_unavailable_code(db.code().as_deref()) => Self::Unavailable(e),
+                // A table or column the hub's migrations made is gone: the
+                // schema was changed outside the hub (answered DATA_LOSS).
+                _ if is_schema_gone(db.code().as_deref(), db.message()) => Self::Corrupt(what),
                 ErrorKind::UniqueViolation => Self::Conflict(what),
                 ErrorKind::ForeignKeyViolation => Self::MissingReference(what),
                 _ => Self::Database(e),
@@ -90,7 +93,10 @@ impl StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => Self::Unavailable(e),
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => Self::Corrupt(what),
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnIndexOutOfBounds { .. } => Self::Corrupt(what),
             _ => Self::Database(e),
         }
     }
@@ -99,6 +105,18 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_) | Self::NotDurable(_))
     }
+}
+
+/// Whether a database error says a table or column of the schema is missing:
+/// PostgreSQL's `undefined_table` (42P01) and `undefined_column` (42703);
+/// SQLite's generic error with its "no such table/column" or "has no column
+/// named" message.
+fn is_schema_gone(code: Option<&str>, message: &str) -> bool {
+    matches!(code, Some("42P01" | "42703"))
+        || (code == Some("1")
+            && (message.starts_with("no such column")
+                || message.starts_with("no such table")
+                || message.contains(" has no column named ")))
 }
 
 /// Whether a database error means "not now, retry later": nothing was

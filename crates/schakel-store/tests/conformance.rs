@@ -596,6 +596,22 @@ async fn a_value_the_hub_never_writes_is_corrupt_not_a_default(s: Store, url: St
         .unwrap();
     let e = s.transfer_groups(id).await.unwrap_err();
     assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}");
+    // A column dropped outside the hub: after a restart (a fresh pool, no
+    // statement prepared before the change), reads and writes say the data
+    // is damaged (DATA_LOSS), not that the hub failed (INTERNAL).
+    raw_execute(&url, "ALTER TABLE consents DROP COLUMN client_reference")
+        .await
+        .unwrap();
+    s.close().await;
+    let s = Store::connect(&StoreOptions::new(&url)).await.unwrap();
+    let e = s.consent(c.consent_id).await.unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "read: {e:?}");
+    let other = consent(&school_fn, &werk);
+    let e = s
+        .insert_consent(&other, &idem("c-2"), t0(), audit_entry(2, 3))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "write: {e:?}");
 }
 
 async fn a_withdrawal_changes_the_consent_and_its_transfers_or_nothing(s: Store, _url: String) {
