@@ -5,6 +5,7 @@
 
 pub mod binary_hub;
 pub mod flow;
+pub mod python;
 
 use std::net::SocketAddr;
 

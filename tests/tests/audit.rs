@@ -486,39 +486,13 @@ async fn a_justification_reused_for_two_youths_shows_in_the_anomaly_report(t: Te
     const GENERIC: &str = "Eerdere begeleiding bepaalt welk traject nu passend is.";
     let before = t.audit_size().await;
     let mut dp = clients(&t, "gemeente-doorstroompunt").await;
-    let handover = |bsn: &str, key: &str, text: &str| pb::SubmitRequest {
-        idempotency_key: key.into(),
-        purpose: "handover.doorstroompunt_to_gemeente".into(),
-        recipient: werk_party(),
-        subject: Some(pb::SubjectFacts {
-            bsn: bsn.into(),
-            date_of_birth: ago(20, 0),
-            startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
-            ..Default::default()
-        }),
-        return_to_education: pb::ReturnToEducation::NotPossible as i32,
-        groups: vec![group(
-            "identity",
-            &[
-                ("bsn", bsn),
-                ("date_of_birth", &iso(ago(20, 0))),
-                ("surname", SURNAME),
-            ],
-        )],
-        justifications: vec![pb::GroupJustification {
-            group: "identity".into(),
-            justification: text.into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
     dp.transfer
-        .submit(req(handover(BSN2, "reuse-1", GENERIC)))
+        .submit(req(dp_handover(BSN2, "reuse-1", GENERIC)))
         .await
         .unwrap();
     // The same words, other case and spacing: the same text.
     dp.transfer
-        .submit(req(handover(
+        .submit(req(dp_handover(
             BSN3,
             "reuse-2",
             "  eerdere BEGELEIDING bepaalt welk traject nu passend is ",
@@ -545,7 +519,7 @@ async fn a_justification_reused_for_two_youths_shows_in_the_anomaly_report(t: Te
     );
     // A text written for the youth is no finding.
     dp.transfer
-        .submit(req(handover(
+        .submit(req(dp_handover(
             BSN,
             "reuse-3",
             "Stopte na drie maanden met de entreeopleiding; wil nu in de zorg werken.",
@@ -573,6 +547,37 @@ async fn a_justification_reused_for_two_youths_shows_in_the_anomaly_report(t: Te
     assert_ne!(sent[0].justification_marks, sent[2].justification_marks);
 }
 
+/// A Doorstroompunt handover of `bsn`'s identity with `text` as its
+/// necessity justification (R8).
+fn dp_handover(bsn: &str, key: &str, text: &str) -> pb::SubmitRequest {
+    pb::SubmitRequest {
+        idempotency_key: key.into(),
+        purpose: "handover.doorstroompunt_to_gemeente".into(),
+        recipient: werk_party(),
+        subject: Some(pb::SubjectFacts {
+            bsn: bsn.into(),
+            date_of_birth: ago(20, 0),
+            startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
+            ..Default::default()
+        }),
+        return_to_education: pb::ReturnToEducation::NotPossible as i32,
+        groups: vec![group(
+            "identity",
+            &[
+                ("bsn", bsn),
+                ("date_of_birth", &iso(ago(20, 0))),
+                ("surname", SURNAME),
+            ],
+        )],
+        justifications: vec![pb::GroupJustification {
+            group: "identity".into(),
+            justification: text.into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// R8: the necessity justifications are the proof that the sender assessed
 /// the youth's case, so the privacy officers can read them: the hub seals
 /// them to the officers' keys as well, and the reading is audited. Another
@@ -582,32 +587,7 @@ async fn the_privacy_officer_reads_the_justifications(t: TestHub) {
     let mut dp = clients(&t, "gemeente-doorstroompunt").await;
     let sent = dp
         .transfer
-        .submit(req(pb::SubmitRequest {
-            idempotency_key: "po-read-1".into(),
-            purpose: "handover.doorstroompunt_to_gemeente".into(),
-            recipient: werk_party(),
-            subject: Some(pb::SubjectFacts {
-                bsn: BSN2.into(),
-                date_of_birth: ago(20, 0),
-                startkwalificatie: pb::Startkwalificatie::NotAchieved as i32,
-                ..Default::default()
-            }),
-            return_to_education: pb::ReturnToEducation::NotPossible as i32,
-            groups: vec![group(
-                "identity",
-                &[
-                    ("bsn", BSN2),
-                    ("date_of_birth", &iso(ago(20, 0))),
-                    ("surname", SURNAME),
-                ],
-            )],
-            justifications: vec![pb::GroupJustification {
-                group: "identity".into(),
-                justification: TEXT.into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
+        .submit(req(dp_handover(BSN2, "po-read-1", TEXT)))
         .await
         .unwrap()
         .into_inner();

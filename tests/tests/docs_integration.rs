@@ -21,39 +21,15 @@ use serde_json::Value;
 
 /// A Python with the three packages, made on first use.
 fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcio-json-venv");
-    let python = venv.join("bin/python");
-    let ready = |py: &Path| {
-        Command::new(py)
-            .args([
-                "-c",
-                "import grpc; from google.protobuf import json_format; from google.rpc import error_details_pb2",
-            ])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ready(&python) {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 (CPython 3 with venv) is needed for this test");
-        assert!(made.success(), "python3 -m venv failed");
-        let installed = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "grpcio>=1.60,<2",
-                "protobuf>=4.25,<7",
-                "googleapis-common-protos>=1.60,<2",
-            ])
-            .status()
-            .expect("run pip");
-        assert!(installed.success(), "pip install failed");
-        assert!(ready(&python), "the packages do not import after installing them");
-    }
-    python
+    schakel_e2e::python::venv(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcio-json-venv"),
+        &[
+            "grpcio>=1.60,<2",
+            "protobuf>=4.25,<7",
+            "googleapis-common-protos>=1.60,<2",
+        ],
+        "import grpc; from google.protobuf import json_format; from google.rpc import error_details_pb2",
+    )
 }
 
 /// One call through the JSON mapping: the request JSON on stdin; prints one

@@ -18,30 +18,11 @@ use schakel_proto::v1 as pb;
 
 /// A Python with `grpcio`, made on first use.
 fn python_with_grpcio() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcio-venv");
-    let python = venv.join("bin/python");
-    let has_grpc = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import grpc"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has_grpc(&python) {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 (CPython 3 with venv) is needed for this test");
-        assert!(made.success(), "python3 -m venv failed");
-        let installed = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "grpcio>=1.60,<2"])
-            .status()
-            .expect("run pip");
-        assert!(installed.success(), "pip install grpcio failed");
-        assert!(has_grpc(&python), "grpcio does not import after installing it");
-    }
-    python
+    schakel_e2e::python::venv(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcio-venv"),
+        &["grpcio>=1.60,<2"],
+        "import grpc",
+    )
 }
 
 /// Sends the same request bytes 20 times over one channel; prints, per
