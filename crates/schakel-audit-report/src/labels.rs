@@ -79,6 +79,10 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
         Action::HardheidsclausuleDecided => {
             "Hardheidsclausule applied by the gemeente (support past 27, art. 7a lid 7)".to_owned()
         }
+        Action::MandateRecorded => {
+            "Mandate recorded: another organisation carries out the gemeente's task (R9)".to_owned()
+        }
+        Action::MandateEnded => "Mandate ended by the hub administrator (R9)".to_owned(),
         Action::AdviceFetched => "Advice of the Doorstroompunt read by the requester".to_owned(),
         Action::Purge => "Content removed at the end of its retention period".to_owned(),
         Action::AdminChange => "Configuration or policy changed by the hub administrator".to_owned(),

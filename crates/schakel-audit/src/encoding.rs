@@ -5,13 +5,13 @@
 //! byte string per entry value, and every rule that makes it so is checked when
 //! decoding, so `decode` accepts only what `encode` produces.
 //!
-//! Version 1 (an entry without row commitments), version 2 (with) and
-//! version 3 (with legal flags or justification marks), all integers
-//! big-endian, fields in this
-//! fixed order:
+//! Version 1 (an entry without row commitments), version 2 (with),
+//! version 3 (with legal flags or justification marks) and version 4 (an
+//! action under a mandate), all integers big-endian, fields in this fixed
+//! order:
 //!
 //! ```text
-//! u8      version = 0x01 | 0x02 | 0x03
+//! u8      version = 0x01 | 0x02 | 0x03 | 0x04
 //! u64     seq
 //! u64     time_ms
 //! opt     actor.oin            str (20 digits)
@@ -29,26 +29,31 @@
 //! list    parties              (OINs, strictly increasing)
 //! 16      trace_id             (not all zero)
 //! 8       span_id              (not all zero)
-//! -- versions 2 and 3:
+//! -- versions 2 to 4:
 //! u16     row count            (0..=256)
 //!   u8    table code           (not 0; 1 consent, 2 transfer, 3 expertise,
-//!                                4 recipient key, 5 hardheidsclausule)
+//!                                4 recipient key, 5 hardheidsclausule,
+//!                                6 mandate)
 //!   16    row id
 //!   32    metadata digest
 //!   32    units digest
 //! opt     attempts             u64 (at least 2)
-//! -- version 3 only:
+//! -- versions 3 and 4:
 //! list    flags                (tokens, strictly increasing)
 //! list    justification_marks  (32 lowercase hex, strictly increasing)
+//! -- version 4 only:
+//! str     actor.acting_for     (OIN, 20 digits)
 //! ```
 //!
 //! `str` is a u16 length and that many bytes of UTF-8; `opt` is a byte 0x00
 //! (absent) or 0x01 (present, then the value); `list` is a u16 count and that
 //! many `str`. Rows are strictly increasing by table code, then id bytes.
-//! Nothing may follow the span id (version 1), the attempts (version 2) or
-//! the marks (version 3). Version 3 holds at least one flag or mark; version
-//! 2 at least one row or an attempts count and neither; an entry with none of
-//! these is always written as version 1. So each entry value still has
+//! Nothing may follow the span id (version 1), the attempts (version 2),
+//! the marks (version 3) or the OIN acted for (version 4). Version 4 is
+//! written exactly when the actor acted for another organisation; version 3
+//! holds at least one flag or mark; version 2 at least one row or an
+//! attempts count and neither; an entry with none of these is always
+//! written as version 1. So each entry value still has
 //! exactly one encoding, and logs written before a version existed keep
 //! their bytes.
 
@@ -61,9 +66,13 @@ use crate::entry::{
 use crate::error::{AuditError, Result};
 use crate::row::{RowCommitment, RowTable};
 
-/// The newest encoding version this crate writes; it reads versions 1 to 3
+/// The newest encoding version this crate writes; it reads versions 1 to 4
 /// and writes the lowest that holds the entry (see the module text).
-pub const ENCODING_VERSION: u8 = 3;
+pub const ENCODING_VERSION: u8 = 4;
+
+/// The version of entries with flags or justification marks, the actor
+/// acting for itself.
+const VERSION_WITH_FLAGS: u8 = 3;
 
 /// The version of entries without row commitments, attempts count or flags.
 const VERSION_WITHOUT_ROWS: u8 = 1;
@@ -84,8 +93,10 @@ impl Entry {
     /// not sorted, text with a newline, …), naming the field.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Vec::with_capacity(256 + ROW_LEN * self.rows.len());
-        let version = if !self.flags.is_empty() || !self.justification_marks.is_empty() {
+        let version = if self.actor.acting_for.is_some() {
             ENCODING_VERSION
+        } else if !self.flags.is_empty() || !self.justification_marks.is_empty() {
+            VERSION_WITH_FLAGS
         } else if !self.rows.is_empty() || self.attempts.is_some() {
             VERSION_WITH_ROWS
         } else {
@@ -136,9 +147,12 @@ impl Entry {
                 }
             }
         }
-        if version == ENCODING_VERSION {
+        if version >= VERSION_WITH_FLAGS {
             put_list(&mut w, "flags", &self.flags)?;
             put_list(&mut w, "justification_marks", &self.justification_marks)?;
+        }
+        if let Some(oin) = &self.actor.acting_for {
+            put_str(&mut w, "actor.acting_for", oin)?;
         }
         // One set of rules: whatever decode refuses, encode refuses too.
         EntryRef::parse(&w).map_err(|e| match e {
@@ -269,6 +283,7 @@ pub(crate) struct EntryRef<'a> {
     attempts: Option<u64>,
     flags: Option<StrList<'a>>,
     marks: Option<StrList<'a>>,
+    acting_for: Option<&'a str>,
 }
 
 enum OutcomeRef<'a> {
@@ -528,10 +543,10 @@ impl<'a> EntryRef<'a> {
         } else {
             (&[][..], None)
         };
-        let (flags, marks) = if version == ENCODING_VERSION {
+        let (flags, marks) = if version >= VERSION_WITH_FLAGS {
             let flags = r.list("flags", check_token)?;
             let marks = r.list("justification_marks", check_mark)?;
-            if flags.count == 0 && marks.count == 0 {
+            if version == VERSION_WITH_FLAGS && flags.count == 0 && marks.count == 0 {
                 return Err(AuditError::InvalidField {
                     field: "flags",
                     reason: "version 3 without flags or marks (that entry is version 1 or 2)",
@@ -540,6 +555,13 @@ impl<'a> EntryRef<'a> {
             (Some(flags), Some(marks))
         } else {
             (None, None)
+        };
+        let acting_for = if version == ENCODING_VERSION {
+            let oin = r.str()?;
+            check_oin("actor.acting_for", oin)?;
+            Some(oin)
+        } else {
+            None
         };
         if r.pos != bytes.len() {
             return Err(r.malformed("trailing bytes"));
@@ -566,6 +588,7 @@ impl<'a> EntryRef<'a> {
             attempts,
             flags,
             marks,
+            acting_for,
         })
     }
 
@@ -579,6 +602,7 @@ impl<'a> EntryRef<'a> {
                 function: own(self.function),
                 user_id: own(self.user_id),
                 user_role: own(self.user_role),
+                acting_for: own(self.acting_for),
             },
             action: self.action,
             outcome: match self.outcome {

@@ -113,6 +113,13 @@ pub struct Actor {
     pub user_id: Option<String>,
     /// The end-user's role as the calling system passed it.
     pub user_role: Option<String>,
+    /// The OIN of the gemeente the organisation acted for, when it carried
+    /// out that gemeente's task under a mandate the operator recorded (R9):
+    /// the action is the gemeente's, and its privacy officer sees it (the
+    /// OIN is among the entry's parties too). Absent for an organisation
+    /// acting for itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acting_for: Option<String>,
 }
 
 /// The purpose an action served: a processing activity of the register of
@@ -299,6 +306,11 @@ actions! {
     /// The gemeente's Participatiewet function decided to apply the
     /// hardheidsclausule to a youth it supports (art. 7a lid 7, R2).
     HardheidsclausuleDecided = "hardheidsclausule_decided",
+    /// The operator recorded a gemeente's mandate of a task to another
+    /// organisation (R9).
+    MandateRecorded = "mandate_recorded",
+    /// The operator ended a mandate before its last day (R9).
+    MandateEnded = "mandate_ended",
     /// Content was removed at the end of its retention period (R15).
     Purge = "purge",
     /// An administrator changed configuration or policy.

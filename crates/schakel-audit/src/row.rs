@@ -42,6 +42,9 @@ impl RowTable {
     /// A gemeente's hardheidsclausule decision (`hardheidsclausule_decisions`,
     /// R2), with its sealed justification.
     pub const HARDHEIDSCLAUSULE: RowTable = RowTable(5);
+    /// A gemeente's mandate of a task to another organisation (`mandates`,
+    /// R9): where the hub delivers that task's data.
+    pub const MANDATE: RowTable = RowTable(6);
 
     /// The code as stored; never 0.
     pub fn code(self) -> u8 {
@@ -62,6 +65,7 @@ impl RowTable {
             Self::EXPERTISE => Some("expertise"),
             Self::RECIPIENT_KEY => Some("recipient_key"),
             Self::HARDHEIDSCLAUSULE => Some("hardheidsclausule"),
+            Self::MANDATE => Some("mandate"),
             _ => None,
         }
     }

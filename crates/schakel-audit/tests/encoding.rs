@@ -22,6 +22,7 @@ fn minimal() -> Entry {
             function: None,
             user_id: None,
             user_role: None,
+            acting_for: None,
         },
         action: Action::Purge,
         outcome: Outcome::Success,
@@ -243,10 +244,57 @@ fn flags_make_version_3_with_exactly_one_encoding() {
             })
         ));
     }
-    // A version after 3 is unknown.
+    // Version 3 bytes read as version 4 lack the OIN acted for.
     let mut b = bytes.clone();
     b[0] = 4;
-    assert!(matches!(decode_err(&b), AuditError::UnknownVersion(4)));
+    assert!(matches!(decode_err(&b), AuditError::Malformed { .. }));
+}
+
+#[test]
+fn acting_under_a_mandate_makes_version_4_with_exactly_one_encoding() {
+    let gemeente = "00000001001234567000";
+    let mut e = minimal();
+    e.actor.acting_for = Some(gemeente.to_owned());
+    let bytes = e.encode().expect("encode");
+    // The version 2 tail (no rows, no attempts), empty flags and marks, the OIN.
+    let mut expected = minimal_bytes();
+    expected[0] = 4;
+    expected.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 20]);
+    expected.extend_from_slice(gemeente.as_bytes());
+    assert_eq!(hex::encode(&bytes), hex::encode(&expected));
+    assert_eq!(Entry::decode(&bytes).expect("decode"), e);
+    // With a flag and a row: still version 4, everything kept.
+    let mut full = minimal_with_row();
+    full.actor.acting_for = e.actor.acting_for.clone();
+    full.flags = vec![FLAG_HARDHEIDSCLAUSULE.to_owned()];
+    let encoded = full.encode().expect("encode");
+    assert_eq!(encoded[0], 4);
+    assert_eq!(Entry::decode(&encoded).expect("decode"), full);
+    // The JSON form names it under the actor; an entry without has no key.
+    let json = serde_json::to_string(&e).expect("json");
+    assert!(json.contains(&format!(r#""acting_for":"{gemeente}""#)), "{json}");
+    assert_eq!(serde_json::from_str::<Entry>(&json).expect("parse"), e);
+    assert!(!serde_json::to_string(&minimal()).expect("json").contains("acting_for"));
+    // Only an OIN: a BSN or free text is refused on both sides.
+    e.actor.acting_for = Some("123456782".into());
+    assert!(matches!(
+        e.encode(),
+        Err(AuditError::InvalidField { field: "actor.acting_for", .. })
+    ));
+    let mut bad = expected.clone();
+    let at = bad.len() - 1;
+    bad[at] = b'x';
+    assert!(matches!(
+        decode_err(&bad),
+        AuditError::InvalidField { field: "actor.acting_for", .. }
+    ));
+    // Nothing may follow it, and a version after 4 is unknown.
+    let mut trailing = expected.clone();
+    trailing.push(0);
+    assert!(matches!(decode_err(&trailing), AuditError::Malformed { .. }));
+    let mut b = expected;
+    b[0] = 5;
+    assert!(matches!(decode_err(&b), AuditError::UnknownVersion(5)));
 }
 
 #[test]
@@ -313,7 +361,7 @@ fn decode_err(bytes: &[u8]) -> AuditError {
 
 #[test]
 fn decode_refuses_unknown_version() {
-    assert_eq!(decode_err(&with(0, 4)), AuditError::UnknownVersion(4));
+    assert_eq!(decode_err(&with(0, 5)), AuditError::UnknownVersion(5));
     assert_eq!(decode_err(&with(0, 0)), AuditError::UnknownVersion(0));
 }
 
@@ -629,7 +677,7 @@ prop_compose! {
     fn entry()(
         seq in any::<u64>(),
         time_ms in any::<u64>(),
-        actor in (prop::option::of(oin()), prop::option::of(token()), prop::option::of(text()), prop::option::of(token())),
+        actor in (prop::option::of(oin()), prop::option::of(token()), prop::option::of(text()), prop::option::of(token()), prop::option::of(oin())),
         action in action(),
         outcome in outcome(),
         activity in prop::option::of((token(), token())),
@@ -646,7 +694,7 @@ prop_compose! {
         Entry {
             seq,
             time_ms,
-            actor: Actor { oin: actor.0, function: actor.1, user_id: actor.2, user_role: actor.3 },
+            actor: Actor { oin: actor.0, function: actor.1, user_id: actor.2, user_role: actor.3, acting_for: actor.4 },
             action,
             outcome,
             activity: activity.map(|(purpose, policy_version)| ProcessingActivity { purpose, policy_version }),

@@ -218,7 +218,7 @@ prop_compose! {
         Entry {
             seq,
             time_ms,
-            actor: Actor { oin: actor.0, function: actor.1, user_id: actor.2, user_role: actor.3 },
+            actor: Actor { oin: actor.0, function: actor.1, user_id: actor.2, user_role: actor.3, acting_for: None },
             action,
             outcome,
             activity: activity.map(|(purpose, policy_version)| ProcessingActivity { purpose, policy_version }),

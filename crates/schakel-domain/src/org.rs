@@ -19,16 +19,22 @@ pub enum OrgKind {
     Gemeente,
     /// The operator of the hub; registers organisations. Never a party to case data.
     Admin,
+    /// An *uitvoeringsorganisatie*: an organisation that carries out a
+    /// gemeente's Participatiewet or Doorstroompunt task under a recorded
+    /// mandate (a regional werkbedrijf, a shared service; R9). It has no CBS
+    /// gemeentecode and receives data only while a mandate holds.
+    Uitvoeringsorganisatie,
 }
 
 impl OrgKind {
     /// All kinds, in a stable order.
-    pub const ALL: [OrgKind; 5] = [
+    pub const ALL: [OrgKind; 6] = [
         Self::ProSchool,
         Self::VsoSchool,
         Self::MboSchool,
         Self::Gemeente,
         Self::Admin,
+        Self::Uitvoeringsorganisatie,
     ];
 
     /// The stable text form used in files, the database and the API.
@@ -39,6 +45,7 @@ impl OrgKind {
             Self::MboSchool => "mbo_school",
             Self::Gemeente => "gemeente",
             Self::Admin => "admin",
+            Self::Uitvoeringsorganisatie => "uitvoeringsorganisatie",
         }
     }
 
@@ -55,7 +62,9 @@ impl OrgKind {
         use FunctionKind as F;
         match self {
             Self::ProSchool | Self::VsoSchool | Self::MboSchool => matches!(f, F::School | F::PrivacyOfficer),
-            Self::Gemeente => matches!(f, F::Doorstroompunt | F::Participatiewet | F::PrivacyOfficer),
+            Self::Gemeente | Self::Uitvoeringsorganisatie => {
+                matches!(f, F::Doorstroompunt | F::Participatiewet | F::PrivacyOfficer)
+            }
             Self::Admin => matches!(f, F::Admin),
         }
     }
@@ -69,7 +78,7 @@ impl FromStr for OrgKind {
             .find(|k| k.as_str() == s)
             .ok_or(DomainError::new(
                 "kind",
-                "must be one of pro_school, vso_school, mbo_school, gemeente, admin",
+                "must be one of pro_school, vso_school, mbo_school, gemeente, admin, uitvoeringsorganisatie",
             ))
     }
 }
@@ -162,5 +171,10 @@ mod tests {
         assert!(!OrgKind::Gemeente.allows_function(FunctionKind::School));
         assert!(!OrgKind::Gemeente.allows_function(FunctionKind::Admin));
         assert!(OrgKind::Admin.allows_function(FunctionKind::Admin));
+        // An uitvoeringsorganisatie carries out a gemeente's tasks, never a school's.
+        assert!(OrgKind::Uitvoeringsorganisatie.allows_function(FunctionKind::Participatiewet));
+        assert!(OrgKind::Uitvoeringsorganisatie.allows_function(FunctionKind::Doorstroompunt));
+        assert!(!OrgKind::Uitvoeringsorganisatie.allows_function(FunctionKind::School));
+        assert!(!OrgKind::Uitvoeringsorganisatie.allows_function(FunctionKind::Admin));
     }
 }

@@ -15,6 +15,7 @@ use schakel_policy::{
     Channel, ConsentRef, ConsentToRecord, Decision, Ground, HardheidsclausuleDecision, ReturnToEducation,
     RuleId, SpecialText, SupportBasis, decide, decide_consent_record, decide_hardheidsclausule, load,
 };
+use schakel_policy::{Mandate, NewMandate, check_acting, check_new_mandate, delivery};
 
 const R: fn(u8) -> RuleId = |n| format!("R{n}").parse().unwrap();
 
@@ -293,6 +294,155 @@ fn r2_the_gemeente_decides_the_hardheidsclausule() {
     let mut d = valid();
     d.valid_until = date(2028, 3, 2);
     assert_eq!(decide_hardheidsclausule(&d, &p), Vec::new());
+}
+
+const WERKBEDRIJF_OIN: &str = "00000001000000000777";
+
+/// R9: a gemeente mandates its task to another organisation, explicitly,
+/// under a processing agreement, for a period; one organisation at a time.
+#[test]
+fn r9_a_mandate_is_explicit_and_recorded() {
+    fn valid() -> NewMandate {
+        NewMandate {
+            mandating_kind: OrgKind::Gemeente,
+            mandating: party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+            mandated: party(
+                WERKBEDRIJF_OIN,
+                OrgKind::Uitvoeringsorganisatie,
+                FunctionKind::Participatiewet,
+            ),
+            agreement_ref: "VWO-2026-014".into(),
+            valid_from: TODAY,
+            valid_until: date(2027, 12, 31),
+            today: TODAY,
+        }
+    }
+    fn recorded(from: jiff::civil::Date, until: jiff::civil::Date, ended_on: Option<jiff::civil::Date>) -> Mandate {
+        let v = valid();
+        Mandate {
+            mandating: v.mandating.key(),
+            mandated: party(
+                OTHER_GEMEENTE_OIN,
+                OrgKind::Gemeente,
+                FunctionKind::Participatiewet,
+            )
+            .key(),
+            valid_from: from,
+            valid_until: until,
+            ended_on,
+        }
+    }
+    assert_eq!(check_new_mandate(&valid(), &[]), Vec::new());
+    // A centrumgemeente may carry out another gemeente's task too.
+    let to_gemeente = NewMandate {
+        mandated: party(OTHER_GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+        ..valid()
+    };
+    assert_eq!(check_new_mandate(&to_gemeente, &[]), Vec::new());
+    // One that ended, or one of another task, does not stand in the way.
+    let ended = recorded(date(2026, 1, 1), date(2027, 1, 1), Some(date(2026, 3, 1)));
+    assert_eq!(check_new_mandate(&valid(), &[ended]), Vec::new());
+    type Change = (&'static str, fn(&mut NewMandate), &'static str);
+    let cases: &[Change] = &[
+        ("a school mandates nothing", |m| m.mandating_kind = OrgKind::MboSchool, "mandating_oin"),
+        (
+            "the privacy officer's function is not a task to mandate",
+            |m| {
+                m.mandating = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::PrivacyOfficer);
+                m.mandated = party(WERKBEDRIJF_OIN, OrgKind::Uitvoeringsorganisatie, FunctionKind::PrivacyOfficer);
+            },
+            "function",
+        ),
+        (
+            "the mandated function is another task (R9: functions are separate purposes)",
+            |m| m.mandated = party(WERKBEDRIJF_OIN, OrgKind::Uitvoeringsorganisatie, FunctionKind::Doorstroompunt),
+            "function",
+        ),
+        (
+            "a gemeente does not mandate itself",
+            |m| m.mandated = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+            "mandated_oin",
+        ),
+        (
+            "no processing agreement named",
+            |m| m.agreement_ref = "   ".into(),
+            "processing_agreement",
+        ),
+        (
+            "an agreement reference over two lines",
+            |m| m.agreement_ref = "VWO-2026\n014".into(),
+            "processing_agreement",
+        ),
+        ("back-dated", |m| m.valid_from = date(2026, 3, 1), "valid_from"),
+        ("ends before it starts", |m| m.valid_until = date(2026, 3, 1), "valid_until"),
+    ];
+    for (name, change, path) in cases {
+        let mut m = valid();
+        change(&mut m);
+        let found = check_new_mandate(&m, &[]);
+        assert!(
+            found.iter().any(|v| v.rule == R(9) && v.field_path == *path),
+            "{name}: expected R9 {path}, got {found:?}"
+        );
+    }
+    // Two organisations never carry out one task of one gemeente at once.
+    let holding = recorded(date(2026, 1, 1), date(2026, 6, 30), None);
+    let found = check_new_mandate(&valid(), &[holding.clone()]);
+    assert!(
+        found.iter().any(|v| v.rule == R(9) && v.field_path == "valid_from" && v.message.contains("2026-06-30")),
+        "{found:?}"
+    );
+    let after = NewMandate {
+        valid_from: date(2026, 7, 1),
+        ..valid()
+    };
+    assert_eq!(check_new_mandate(&after, &[holding]), Vec::new());
+}
+
+/// R9: data for the gemeente goes to the mandated organisation while the
+/// mandate holds, and only then may it act for the gemeente.
+#[test]
+fn r9_the_mandated_organisation_acts_only_while_the_mandate_holds() {
+    let gemeente = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet);
+    let werkbedrijf = party(
+        WERKBEDRIJF_OIN,
+        OrgKind::Uitvoeringsorganisatie,
+        FunctionKind::Participatiewet,
+    );
+    let (gemeente, werkbedrijf) = (gemeente.key(), werkbedrijf.key());
+    let m = Mandate {
+        mandating: gemeente.clone(),
+        mandated: werkbedrijf.clone(),
+        valid_from: date(2026, 2, 1),
+        valid_until: date(2026, 12, 31),
+        ended_on: None,
+    };
+    let mandates = [m.clone()];
+    // Delivery: the mandated organisation from the first to the last day.
+    assert_eq!(delivery(&mandates, &gemeente, date(2026, 1, 31)), None);
+    assert_eq!(delivery(&mandates, &gemeente, date(2026, 2, 1)), Some(&m));
+    assert_eq!(delivery(&mandates, &gemeente, date(2026, 12, 31)), Some(&m));
+    assert_eq!(delivery(&mandates, &gemeente, date(2027, 1, 1)), None);
+    // Another task of the same gemeente is not covered.
+    let doorstroompunt = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Doorstroompunt).key();
+    assert_eq!(delivery(&mandates, &doorstroompunt, TODAY), None);
+    // Acting: the mandated function, while it holds.
+    assert_eq!(check_acting(&m, &werkbedrijf, TODAY, "transfer_id"), Ok(()));
+    let refused = |actor: &(schakel_domain::Oin, FunctionKind), day| check_acting(&m, actor, day, "transfer_id").expect_err("refused");
+    let other = refused(&gemeente, TODAY);
+    assert_eq!((other.rule, other.field_path.as_str(), other.ground), (R(9), "transfer_id", Ground::Request));
+    let late = refused(&werkbedrijf, date(2027, 1, 1));
+    assert_eq!((late.rule, late.ground), (R(9), Ground::Case));
+    assert!(late.message.contains("2026-12-31"), "{late:?}");
+    // Ended early by the operator: the ending day is the last.
+    let ended = Mandate {
+        ended_on: Some(date(2026, 3, 1)),
+        ..m.clone()
+    };
+    assert_eq!(ended.last_day(), date(2026, 3, 1));
+    assert!(check_acting(&ended, &werkbedrijf, date(2026, 3, 1), "x").is_ok());
+    assert!(check_acting(&ended, &werkbedrijf, TODAY, "x").is_err());
+    assert_eq!(delivery(&[ended], &gemeente, TODAY), None);
 }
 
 #[test]

@@ -452,6 +452,7 @@ mod tests {
                 function: Some("admin".into()),
                 user_id: Some(format!("beheerder-{i}")),
                 user_role: None,
+                acting_for: None,
             },
             action: Action::AdminChange,
             outcome: Outcome::Success,

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use schakel_domain::{FunctionKind, Oin};
 use uuid::Uuid;
 
+use crate::mandates::MandateRow;
 use crate::audit::audited_write;
 use crate::pool::on_pool;
 use crate::records::{BindingRecord, OrganisationRecord, RecipientRecord, fetch};
@@ -379,6 +380,8 @@ impl Store {
 pub(crate) trait CommittedDirectoryRows {
     /// An age recipient key.
     async fn recipient_key_in_tx(&mut self, id: Uuid) -> Result<Option<RecipientKey>, StoreError>;
+    /// A mandate.
+    async fn mandate_in_tx(&mut self, id: Uuid) -> Result<Option<MandateRow>, StoreError>;
 }
 
 macro_rules! committed_directory_rows_for {
@@ -391,6 +394,17 @@ macro_rules! committed_directory_rows_for {
                     RecipientRecord,
                     "recipient key",
                     SELECT_RECIPIENT,
+                    [id.to_string()]
+                )
+            }
+
+            async fn mandate_in_tx(&mut self, id: Uuid) -> Result<Option<MandateRow>, StoreError> {
+                fetch!(
+                    tx self,
+                    fetch_optional,
+                    crate::records::MandateRecord,
+                    "mandate",
+                    crate::mandates::SELECT,
                     [id.to_string()]
                 )
             }

@@ -185,6 +185,9 @@ pub struct TransferRow {
     pub notice_acknowledged_at: Option<Timestamp>,
     /// Whether the recipient confirmed deletion of local copies.
     pub notice_confirmed_deletion: bool,
+    /// The mandate it was delivered under (R9): the recipient is then the
+    /// mandated organisation's function, acting for the mandating gemeente.
+    pub mandate_id: Option<Uuid>,
     /// When the content was purged.
     pub purged_at: Option<Timestamp>,
 }
@@ -270,6 +273,9 @@ pub struct TransferFilter {
     pub consent_id: Option<Uuid>,
     /// Only with an open withdrawal notice.
     pub open_notices_only: bool,
+    /// Of the transfers delivered under a mandate, only those under these
+    /// (the mandates in force for the listing party, R9); `None`: all.
+    pub mandates: Option<Vec<Uuid>>,
 }
 
 /// Filters of a consent listing.
@@ -755,6 +761,7 @@ impl Store {
                 .bind(r.state.as_str())
                 .bind(ms(r.submitted_at))
                 .bind(ms(r.retention_until))
+                .bind(r.mandate_id.map(|m| m.to_string()))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx("transfer", e))?;
@@ -897,7 +904,15 @@ impl Store {
                 f.consent_id.map(|c| c.to_string()),
                 side,
                 i64::from(f.open_notices_only),
-                limit(max)
+                limit(max),
+                f.mandates.as_ref().map(|ids| {
+                    let mut s = String::from("|");
+                    for id in ids {
+                        s.push_str(&id.to_string());
+                        s.push('|');
+                    }
+                    s
+                })
             ]
         )?;
         let found: Vec<_> = rows.iter().map(|(t, idem)| Found::transfer(t, idem)).collect();

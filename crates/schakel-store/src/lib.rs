@@ -20,6 +20,7 @@ mod durable;
 mod error;
 mod exchange;
 mod hardheidsclausule;
+mod mandates;
 mod model;
 mod pool;
 mod records;
@@ -35,6 +36,7 @@ pub use exchange::{
     NewTransfer, PartyKey, SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition,
 };
 pub use hardheidsclausule::HardheidsclausuleRow;
+pub use mandates::{MandateFilter, MandateRow};
 pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };

@@ -20,6 +20,7 @@ use crate::StoreError;
 use crate::audit::{StoredCheckpoint, StoredEntry};
 use crate::exchange::{ConsentRow, ExpertiseRow, Idempotency, PartyKey, SealedRow, TransferRow};
 use crate::hardheidsclausule::HardheidsclausuleRow;
+use crate::mandates::MandateRow;
 use crate::model::{CertificateBinding, Organisation, RecipientKey};
 
 /// Runs `$sql` with its binds on the store's pool and converts what it
@@ -213,6 +214,38 @@ impl TryFrom<HardheidsclausuleRecord> for (HardheidsclausuleRow, Idempotency) {
     }
 }
 
+/// A row of `mandates`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MandateRecord {
+    mandate_id: String,
+    mandating_oin: String,
+    function: String,
+    mandated_oin: String,
+    agreement_ref: String,
+    valid_from: String,
+    valid_until: String,
+    ended_on: Option<String>,
+    recorded_at: i64,
+    ended_at: Option<i64>,
+}
+
+impl TryFrom<MandateRecord> for MandateRow {
+    type Error = StoreError;
+    fn try_from(r: MandateRecord) -> Result<Self, StoreError> {
+        Ok(MandateRow {
+            mandate_id: parse("mandate id", &r.mandate_id)?,
+            mandating: party("mandating function", &r.mandating_oin, &r.function)?,
+            mandated: party("mandated function", &r.mandated_oin, &r.function)?,
+            agreement_ref: r.agreement_ref,
+            valid_from: parse("mandate valid_from", &r.valid_from)?,
+            valid_until: parse("mandate valid_until", &r.valid_until)?,
+            ended_on: opt_parse("mandate ended_on", r.ended_on)?,
+            recorded_at: ts("mandate recorded_at", r.recorded_at)?,
+            ended_at: opt_ts("mandate ended_at", r.ended_at)?,
+        })
+    }
+}
+
 /// A row of `transfers`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct TransferRecord {
@@ -246,6 +279,7 @@ pub(crate) struct TransferRecord {
     notice_acknowledged_at: Option<i64>,
     notice_confirmed_deletion: Option<bool>,
     purged_at: Option<i64>,
+    mandate_id: Option<String>,
 }
 
 impl TryFrom<TransferRecord> for (TransferRow, Idempotency) {
@@ -278,6 +312,7 @@ impl TryFrom<TransferRecord> for (TransferRow, Idempotency) {
             notice_acknowledged_at: opt_ts("transfer notice_acknowledged_at", r.notice_acknowledged_at)?,
             notice_confirmed_deletion: r.notice_confirmed_deletion.unwrap_or(false),
             purged_at: opt_ts("transfer purged_at", r.purged_at)?,
+            mandate_id: opt_parse("transfer mandate", r.mandate_id)?,
         };
         Ok((
             row,

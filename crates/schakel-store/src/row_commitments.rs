@@ -27,6 +27,7 @@ use crate::exchange::{
     expertise_parts,
 };
 use crate::hardheidsclausule::HardheidsclausuleRow;
+use crate::mandates::MandateRow;
 use crate::pool::on_pool;
 use crate::{RecipientKey, Store, StoreError};
 
@@ -169,6 +170,7 @@ pub(crate) fn transfer_meta(row: &TransferRow, idem: &Idempotency) -> Hash {
         notice_acknowledged_at,
         notice_confirmed_deletion,
         purged_at,
+        mandate_id,
     } = row;
     let mut c = Canon::new("transfer");
     c.text(&transfer_id.to_string())
@@ -199,6 +201,10 @@ pub(crate) fn transfer_meta(row: &TransferRow, idem: &Idempotency) -> Hash {
         .opt_ms(*notice_acknowledged_at)
         .bytes(&[u8::from(*notice_confirmed_deletion)])
         .opt_ms(*purged_at);
+    // Only when present, so transfers stored before mandates keep their digest.
+    if let Some(m) = mandate_id {
+        c.text("mandate").text(&m.to_string());
+    }
     idempotency(&mut c, idem);
     c.finish()
 }
@@ -303,6 +309,34 @@ pub(crate) fn hardheidsclausule_meta(row: &HardheidsclausuleRow, idem: &Idempote
     c.finish()
 }
 
+/// The metadata digest of a mandate.
+pub(crate) fn mandate_meta(row: &MandateRow) -> Hash {
+    let MandateRow {
+        mandate_id,
+        mandating,
+        mandated,
+        agreement_ref,
+        valid_from,
+        valid_until,
+        ended_on,
+        recorded_at,
+        ended_at,
+    } = row;
+    let mut c = Canon::new("mandate");
+    c.text(&mandate_id.to_string())
+        .text(mandating.0.as_str())
+        .text(mandating.1.as_str())
+        .text(mandated.0.as_str())
+        .text(mandated.1.as_str())
+        .text(agreement_ref)
+        .text(&valid_from.to_string())
+        .text(&valid_until.to_string())
+        .opt(ended_on.map(|d| d.to_string()).as_deref())
+        .ms(*recorded_at)
+        .opt_ms(*ended_at);
+    c.finish()
+}
+
 /// The digest of a decision's sealed justification: its keys and ciphertext.
 fn hardheidsclausule_units(row: &HardheidsclausuleRow) -> Hash {
     let mut c = Canon::new("hardheidsclausule units");
@@ -361,6 +395,10 @@ pub(crate) async fn commitments_in_tx<C: CommittedRows + CommittedDirectoryRows 
             RowTable::RECIPIENT_KEY => {
                 let key = conn.recipient_key_in_tx(id).await?.ok_or(missing)?;
                 (recipient_key_meta(&key), units_digest([]))
+            }
+            RowTable::MANDATE => {
+                let row = conn.mandate_in_tx(id).await?.ok_or(missing)?;
+                (mandate_meta(&row), units_digest([]))
             }
             RowTable::HARDHEIDSCLAUSULE => {
                 let (row, idem) = conn.hardheidsclausule_in_tx(id).await?.ok_or(missing)?;
@@ -430,6 +468,10 @@ impl Found {
             row.decision_id,
             Self::Meta(hardheidsclausule_meta(row, idem)),
         )
+    }
+
+    pub(crate) fn mandate(row: &MandateRow) -> (RowTable, Uuid, Self) {
+        (RowTable::MANDATE, row.mandate_id, Self::Meta(mandate_meta(row)))
     }
 
     pub(crate) fn hardheidsclausule_units(row: &HardheidsclausuleRow) -> (RowTable, Uuid, Self) {

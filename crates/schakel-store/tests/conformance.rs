@@ -924,6 +924,7 @@ fn audit_entry(actor: u64, party: u64) -> Entry {
             function: Some("admin".into()),
             user_id: Some("beheerder-1".into()),
             user_role: Some("functioneel_beheerder".into()),
+            acting_for: None,
         },
         action: Action::AdminChange,
         outcome: Outcome::Success,

@@ -25,6 +25,7 @@ pub fn entry(seq: u64) -> Entry {
             function: Some("school".to_owned()),
             user_id: Some("medewerker-42".to_owned()),
             user_role: Some("loopbaanbegeleider".to_owned()),
+            acting_for: None,
         },
         action: if seq.is_multiple_of(2) {
             Action::TransferSubmitted

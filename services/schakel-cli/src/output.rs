@@ -32,6 +32,7 @@ fn kind_name(k: i32) -> &'static str {
         Ok(pb::OrgKind::MboSchool) => "mbo_school",
         Ok(pb::OrgKind::Gemeente) => "gemeente",
         Ok(pb::OrgKind::Admin) => "admin",
+        Ok(pb::OrgKind::Uitvoeringsorganisatie) => "uitvoeringsorganisatie",
         _ => "unspecified",
     }
 }

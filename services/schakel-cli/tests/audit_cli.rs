@@ -711,6 +711,7 @@ async fn verify_finishes_under_the_rate_limit_with_thousands_of_entries() {
                 function: Some("participatiewet".into()),
                 user_id: Some(format!("werkcoach-{}", i % 7)),
                 user_role: Some("werkcoach".into()),
+                acting_for: None,
             },
             action: schakel_audit::Action::ConsentViewed,
             outcome: schakel_audit::Outcome::Success,

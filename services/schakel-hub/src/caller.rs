@@ -169,6 +169,7 @@ impl RequestContext {
                 function: caller.map(|c| c.party.function().as_str().to_owned()),
                 user_id: self.user_id.clone(),
                 user_role: self.user_role.clone(),
+                acting_for: None,
             },
             action,
             outcome,

@@ -64,6 +64,7 @@ pub fn entry(seq: u64, time_ms: u64, oin: &str, function: &str, user: &str, acti
             function: Some(function.to_owned()),
             user_id: Some(user.to_owned()),
             user_role: None,
+            acting_for: None,
         },
         action,
         outcome: Outcome::Success,

@@ -19,6 +19,7 @@ pub fn entry(seq: u64) -> Entry {
             function: Some("school".to_owned()),
             user_id: Some("mentor-0042".to_owned()),
             user_role: Some("mentor".to_owned()),
+            acting_for: None,
         },
         action: if seq.is_multiple_of(3) {
             Action::TransferSubmitted

@@ -19,6 +19,8 @@ pub enum Kind {
     Gemeente,
     /// Hub operator.
     Admin,
+    /// Uitvoeringsorganisatie: carries out a gemeente's task under a mandate (R9).
+    Uitvoeringsorganisatie,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
             Self::MboSchool => pb::OrgKind::MboSchool,
             Self::Gemeente => pb::OrgKind::Gemeente,
             Self::Admin => pb::OrgKind::Admin,
+            Self::Uitvoeringsorganisatie => pb::OrgKind::Uitvoeringsorganisatie,
         }
     }
 }

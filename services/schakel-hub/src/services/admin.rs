@@ -124,7 +124,7 @@ impl AdminService for AdminApi {
         if kind.is_none() {
             v.format(
                 "kind",
-                "must be one of pro_school, vso_school, mbo_school, gemeente, admin",
+                "must be one of pro_school, vso_school, mbo_school, gemeente, admin, uitvoeringsorganisatie",
             );
         }
         Self::check_name(&mut v, &r.name);
@@ -154,7 +154,10 @@ impl AdminService for AdminApi {
                 }
             }
             Some(_) if !r.brin.is_empty() || !r.gemeentecode.is_empty() => {
-                v.format("kind", "an admin organisation has no BRIN code or gemeentecode");
+                v.format(
+                    "kind",
+                    "only a school has a BRIN code and only a gemeente a gemeentecode",
+                );
             }
             Some(_) | None => {}
         }

@@ -92,6 +92,7 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
         A::AuditReport => &[Action::AuditReport],
         A::HardheidsclausuleDecision => &[Action::HardheidsclausuleDecided],
         A::JustificationsRead => &[Action::JustificationsRead],
+        A::MandateChange => &[Action::MandateRecorded, Action::MandateEnded],
     }
 }
 
@@ -122,6 +123,7 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
         Action::AuditReport => A::AuditReport,
         Action::HardheidsclausuleDecided => A::HardheidsclausuleDecision,
         Action::JustificationsRead => A::JustificationsRead,
+        Action::MandateRecorded | Action::MandateEnded => A::MandateChange,
         _ => A::Unspecified,
     }
 }
@@ -162,7 +164,9 @@ fn visible(e: &Entry, viewer: &str) -> bool {
 
 /// The end user of another organisation is that organisation's detail.
 fn own_actor(e: &Entry, viewer: &str) -> bool {
-    e.actor.oin.as_deref() == Some(viewer)
+    // Under a mandate the organisation acts for the gemeente, which answers
+    // for the action (R9): its privacy officer sees who acted.
+    e.actor.oin.as_deref() == Some(viewer) || e.actor.acting_for.as_deref() == Some(viewer)
 }
 
 /// An entry as `viewer` sees it.
@@ -195,6 +199,7 @@ fn entry_to_pb(e: &Entry, leaf: &Hash, viewer: &str) -> pb::AuditEntry {
                 String::new()
             },
             user_role: e.actor.user_role.clone().unwrap_or_default(),
+            acting_for: e.actor.acting_for.clone().unwrap_or_default(),
         }),
         action: action_to_pb(&e.action) as i32,
         outcome: outcome_to_pb(e) as i32,

@@ -22,6 +22,7 @@ pub fn org_kind_to_pb(k: OrgKind) -> pb::OrgKind {
         OrgKind::MboSchool => pb::OrgKind::MboSchool,
         OrgKind::Gemeente => pb::OrgKind::Gemeente,
         OrgKind::Admin => pb::OrgKind::Admin,
+        OrgKind::Uitvoeringsorganisatie => pb::OrgKind::Uitvoeringsorganisatie,
     }
 }
 
@@ -34,6 +35,7 @@ pub fn org_kind_from_pb(v: i32) -> Option<OrgKind> {
         pb::OrgKind::MboSchool => Some(OrgKind::MboSchool),
         pb::OrgKind::Gemeente => Some(OrgKind::Gemeente),
         pb::OrgKind::Admin => Some(OrgKind::Admin),
+        pb::OrgKind::Uitvoeringsorganisatie => Some(OrgKind::Uitvoeringsorganisatie),
     }
 }
 

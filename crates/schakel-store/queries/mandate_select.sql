@@ -1,0 +1,1 @@
+SELECT * FROM mandates WHERE mandate_id = $1
