@@ -274,19 +274,29 @@ fn acting_under_a_mandate_makes_version_4_with_exactly_one_encoding() {
     let json = serde_json::to_string(&e).expect("json");
     assert!(json.contains(&format!(r#""acting_for":"{gemeente}""#)), "{json}");
     assert_eq!(serde_json::from_str::<Entry>(&json).expect("parse"), e);
-    assert!(!serde_json::to_string(&minimal()).expect("json").contains("acting_for"));
+    assert!(
+        !serde_json::to_string(&minimal())
+            .expect("json")
+            .contains("acting_for")
+    );
     // Only an OIN: a BSN or free text is refused on both sides.
     e.actor.acting_for = Some("123456782".into());
     assert!(matches!(
         e.encode(),
-        Err(AuditError::InvalidField { field: "actor.acting_for", .. })
+        Err(AuditError::InvalidField {
+            field: "actor.acting_for",
+            ..
+        })
     ));
     let mut bad = expected.clone();
     let at = bad.len() - 1;
     bad[at] = b'x';
     assert!(matches!(
         decode_err(&bad),
-        AuditError::InvalidField { field: "actor.acting_for", .. }
+        AuditError::InvalidField {
+            field: "actor.acting_for",
+            ..
+        }
     ));
     // Nothing may follow it, and a version after 4 is unknown.
     let mut trailing = expected.clone();

@@ -34,7 +34,9 @@ pub use hardheidsclausule::{
     decide_hardheidsclausule,
 };
 pub use load::{load, policy_version};
-pub use mandate::{FunctionOf, MAX_AGREEMENT_REF_CHARS, Mandate, NewMandate, check_acting, check_new_mandate, delivery};
+pub use mandate::{
+    FunctionOf, MAX_AGREEMENT_REF_CHARS, Mandate, NewMandate, check_acting, check_new_mandate, delivery,
+};
 pub use model::{
     Channel, ConsentRule, FieldDef, FieldType, ForbiddenCategory, GroupDef, NecessityJustification, Policy,
     ProfilePurpose, Purpose, RegionProfile, SchoolStatus, SensitivityClass, StartkwalificatieCondition,

@@ -46,7 +46,8 @@ impl Mandate {
     /// The last day the mandate holds: the recorded last day, or the day it
     /// was ended, whichever is earlier.
     pub fn last_day(&self) -> Date {
-        self.ended_on.map_or(self.valid_until, |e| e.min(self.valid_until))
+        self.ended_on
+            .map_or(self.valid_until, |e| e.min(self.valid_until))
     }
 
     /// Whether it holds on `day`.
@@ -85,11 +86,7 @@ pub struct NewMandate {
 pub fn check_new_mandate(m: &NewMandate, existing: &[Mandate]) -> Vec<Violation> {
     let mut found = Found(BTreeSet::new());
     if m.mandating_kind != OrgKind::Gemeente {
-        found.add(
-            RuleId::R9,
-            "mandating_oin",
-            "only a gemeente mandates its task (Participatiewet art. 7a, Wet SUWI art. 8a)",
-        );
+        found.add(RuleId::R9, "mandating_oin", "only a gemeente mandates its task");
     }
     let task = m.mandating.function();
     if !matches!(task, FunctionKind::Participatiewet | FunctionKind::Doorstroompunt) {
@@ -147,9 +144,10 @@ pub fn check_new_mandate(m: &NewMandate, existing: &[Mandate]) -> Vec<Violation>
     }
     if m.valid_until < m.valid_from {
         found.add(RuleId::R9, "valid_until", "the period ends before it starts");
-    } else if let Some(other) = existing.iter().find(|e| {
-        e.mandating == m.mandating.key() && e.overlaps(m.valid_from, m.valid_until)
-    }) {
+    } else if let Some(other) = existing
+        .iter()
+        .find(|e| e.mandating == m.mandating.key() && e.overlaps(m.valid_from, m.valid_until))
+    {
         found.add(
             RuleId::R9,
             "valid_from",
@@ -176,7 +174,12 @@ pub fn delivery<'a>(mandates: &'a [Mandate], recipient: &FunctionOf, today: Date
 /// R9: whether `actor` may act on data delivered under `mandate` on
 /// `today`: only the mandated function, only while the mandate holds.
 /// `field` names the request element the refusal points at.
-pub fn check_acting(mandate: &Mandate, actor: &FunctionOf, today: Date, field: &str) -> Result<(), Violation> {
+pub fn check_acting(
+    mandate: &Mandate,
+    actor: &FunctionOf,
+    today: Date,
+    field: &str,
+) -> Result<(), Violation> {
     let refuse = |ground, message: String| {
         Err(Violation {
             rule: RuleId::R9,

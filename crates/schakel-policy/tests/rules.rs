@@ -317,7 +317,11 @@ fn r9_a_mandate_is_explicit_and_recorded() {
             today: TODAY,
         }
     }
-    fn recorded(from: jiff::civil::Date, until: jiff::civil::Date, ended_on: Option<jiff::civil::Date>) -> Mandate {
+    fn recorded(
+        from: jiff::civil::Date,
+        until: jiff::civil::Date,
+        ended_on: Option<jiff::civil::Date>,
+    ) -> Mandate {
         let v = valid();
         Mandate {
             mandating: v.mandating.key(),
@@ -335,7 +339,11 @@ fn r9_a_mandate_is_explicit_and_recorded() {
     assert_eq!(check_new_mandate(&valid(), &[]), Vec::new());
     // A centrumgemeente may carry out another gemeente's task too.
     let to_gemeente = NewMandate {
-        mandated: party(OTHER_GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::Participatiewet),
+        mandated: party(
+            OTHER_GEMEENTE_OIN,
+            OrgKind::Gemeente,
+            FunctionKind::Participatiewet,
+        ),
         ..valid()
     };
     assert_eq!(check_new_mandate(&to_gemeente, &[]), Vec::new());
@@ -344,18 +352,32 @@ fn r9_a_mandate_is_explicit_and_recorded() {
     assert_eq!(check_new_mandate(&valid(), &[ended]), Vec::new());
     type Change = (&'static str, fn(&mut NewMandate), &'static str);
     let cases: &[Change] = &[
-        ("a school mandates nothing", |m| m.mandating_kind = OrgKind::MboSchool, "mandating_oin"),
+        (
+            "a school mandates nothing",
+            |m| m.mandating_kind = OrgKind::MboSchool,
+            "mandating_oin",
+        ),
         (
             "the privacy officer's function is not a task to mandate",
             |m| {
                 m.mandating = party(GEMEENTE_OIN, OrgKind::Gemeente, FunctionKind::PrivacyOfficer);
-                m.mandated = party(WERKBEDRIJF_OIN, OrgKind::Uitvoeringsorganisatie, FunctionKind::PrivacyOfficer);
+                m.mandated = party(
+                    WERKBEDRIJF_OIN,
+                    OrgKind::Uitvoeringsorganisatie,
+                    FunctionKind::PrivacyOfficer,
+                );
             },
             "function",
         ),
         (
             "the mandated function is another task (R9: functions are separate purposes)",
-            |m| m.mandated = party(WERKBEDRIJF_OIN, OrgKind::Uitvoeringsorganisatie, FunctionKind::Doorstroompunt),
+            |m| {
+                m.mandated = party(
+                    WERKBEDRIJF_OIN,
+                    OrgKind::Uitvoeringsorganisatie,
+                    FunctionKind::Doorstroompunt,
+                )
+            },
             "function",
         ),
         (
@@ -374,7 +396,11 @@ fn r9_a_mandate_is_explicit_and_recorded() {
             "processing_agreement",
         ),
         ("back-dated", |m| m.valid_from = date(2026, 3, 1), "valid_from"),
-        ("ends before it starts", |m| m.valid_until = date(2026, 3, 1), "valid_until"),
+        (
+            "ends before it starts",
+            |m| m.valid_until = date(2026, 3, 1),
+            "valid_until",
+        ),
     ];
     for (name, change, path) in cases {
         let mut m = valid();
@@ -387,9 +413,11 @@ fn r9_a_mandate_is_explicit_and_recorded() {
     }
     // Two organisations never carry out one task of one gemeente at once.
     let holding = recorded(date(2026, 1, 1), date(2026, 6, 30), None);
-    let found = check_new_mandate(&valid(), &[holding.clone()]);
+    let found = check_new_mandate(&valid(), std::slice::from_ref(&holding));
     assert!(
-        found.iter().any(|v| v.rule == R(9) && v.field_path == "valid_from" && v.message.contains("2026-06-30")),
+        found
+            .iter()
+            .any(|v| v.rule == R(9) && v.field_path == "valid_from" && v.message.contains("2026-06-30")),
         "{found:?}"
     );
     let after = NewMandate {
@@ -428,9 +456,14 @@ fn r9_the_mandated_organisation_acts_only_while_the_mandate_holds() {
     assert_eq!(delivery(&mandates, &doorstroompunt, TODAY), None);
     // Acting: the mandated function, while it holds.
     assert_eq!(check_acting(&m, &werkbedrijf, TODAY, "transfer_id"), Ok(()));
-    let refused = |actor: &(schakel_domain::Oin, FunctionKind), day| check_acting(&m, actor, day, "transfer_id").expect_err("refused");
+    let refused = |actor: &(schakel_domain::Oin, FunctionKind), day| {
+        check_acting(&m, actor, day, "transfer_id").expect_err("refused")
+    };
     let other = refused(&gemeente, TODAY);
-    assert_eq!((other.rule, other.field_path.as_str(), other.ground), (R(9), "transfer_id", Ground::Request));
+    assert_eq!(
+        (other.rule, other.field_path.as_str(), other.ground),
+        (R(9), "transfer_id", Ground::Request)
+    );
     let late = refused(&werkbedrijf, date(2027, 1, 1));
     assert_eq!((late.rule, late.ground), (R(9), Ground::Case));
     assert!(late.message.contains("2026-12-31"), "{late:?}");

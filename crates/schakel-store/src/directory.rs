@@ -4,8 +4,8 @@ use jiff::Timestamp;
 use schakel_domain::{FunctionKind, Oin};
 use uuid::Uuid;
 
-use crate::mandates::MandateRow;
 use crate::audit::audited_write;
+use crate::mandates::MandateRow;
 use crate::pool::on_pool;
 use crate::records::{BindingRecord, OrganisationRecord, RecipientRecord, fetch};
 use crate::row_commitments::Found;

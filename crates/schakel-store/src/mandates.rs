@@ -103,7 +103,14 @@ impl Store {
     /// One mandate by id, checked against its audit entry.
     #[tracing::instrument(name = "store.mandate", skip_all)]
     pub async fn mandate(&self, id: Uuid) -> Result<Option<MandateRow>, StoreError> {
-        let found: Option<MandateRow> = fetch!(self, fetch_optional, MandateRecord, "mandate", SELECT, [id.to_string()])?;
+        let found: Option<MandateRow> = fetch!(
+            self,
+            fetch_optional,
+            MandateRecord,
+            "mandate",
+            SELECT,
+            [id.to_string()]
+        )?;
         if let Some(m) = &found {
             self.check_rows(vec![Found::mandate(m)]).await?;
         }
@@ -132,7 +139,8 @@ impl Store {
                 to.map(|p| p.1.as_str())
             ]
         )?;
-        self.check_rows(found.iter().map(Found::mandate).collect()).await?;
+        self.check_rows(found.iter().map(Found::mandate).collect())
+            .await?;
         Ok(found)
     }
 }

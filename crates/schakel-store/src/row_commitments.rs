@@ -583,6 +583,7 @@ impl Store {
                 "consent" => self.consent(id).await.map(|_| ()),
                 "recipient_key" => self.recipient_key(id).await.map(|_| ()),
                 "hardheidsclausule" => self.hardheidsclausule(id).await.map(|_| ()),
+                "mandate" => self.mandate(id).await.map(|_| ()),
                 "transfer" => match self.transfer(id.into()).await {
                     Ok(_) => self.transfer_groups(id.into()).await.map(|_| ()),
                     Err(e) => Err(e),

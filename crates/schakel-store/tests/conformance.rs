@@ -12,10 +12,10 @@ use schakel_domain::{
     TransferId, TransferState,
 };
 use schakel_store::{
-    CertificateBinding, ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, NewAdvice,
-    NewOrganisation, NewTransfer, OrgFilter, OrganisationUpdate, PartyKey, PurgeKind, PurgeReason,
-    RecipientKey, SealedRow, Side, Store, StoreError, StoreOptions, TransferChange, TransferFilter,
-    TransferRow, Transition,
+    CertificateBinding, ConsentFilter, ConsentRow, ExpertisePart, ExpertiseRow, Idempotency, MandateFilter,
+    MandateRow, NewAdvice, NewOrganisation, NewTransfer, OrgFilter, OrganisationUpdate, PartyKey, PurgeKind,
+    PurgeReason, RecipientKey, SealedRow, Side, Store, StoreError, StoreOptions, TransferChange,
+    TransferFilter, TransferRow, Transition,
 };
 use schakel_store::{StoredCheckpoint, recompute_leaf};
 use uuid::Uuid;
@@ -439,6 +439,7 @@ fn transfer(sender: &PartyKey, recipient: &PartyKey, consent_id: Option<Uuid>) -
         notice_acknowledged_at: None,
         notice_confirmed_deletion: false,
         purged_at: None,
+        mandate_id: None,
     }
 }
 
@@ -843,6 +844,143 @@ async fn an_expertise_request_is_answered_once(s: Store, _url: String) {
     );
 }
 
+/// R9: a mandate is stored, listed, ended once, delivers transfers only
+/// while listed as in force, and an edit of it in the database is refused.
+async fn mandates_are_recorded_ended_and_checked(s: Store, url: String) {
+    let (school_fn, werk, _) = parties(&s).await;
+    // The new organisation kind is accepted by the database.
+    s.insert_organisation(
+        &NewOrganisation {
+            oin: oin(3),
+            kind: OrgKind::Uitvoeringsorganisatie,
+            name: "Werkbedrijf 3".into(),
+            brin: None,
+            gemeentecode: None,
+            doorstroompunt_regio: Some("03".into()),
+            arbeidsmarktregio: Some("AM01".into()),
+        },
+        t0(),
+        audit_entry(9, 3),
+    )
+    .await
+    .unwrap();
+    s.add_function(&oin(3), FunctionKind::Participatiewet, t0(), audit_entry(9, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_organisation(&oin(3)).await.unwrap().unwrap().kind,
+        OrgKind::Uitvoeringsorganisatie
+    );
+    let bedrijf = (oin(3), FunctionKind::Participatiewet);
+    let m = MandateRow {
+        mandate_id: Uuid::now_v7(),
+        mandating: werk.clone(),
+        mandated: bedrijf.clone(),
+        agreement_ref: "VWO-2026-014".into(),
+        valid_from: jiff::civil::date(2026, 3, 1),
+        valid_until: jiff::civil::date(2027, 12, 31),
+        ended_on: None,
+        recorded_at: t0(),
+        ended_at: None,
+    };
+    s.insert_mandate(&m, audit_entry(9, 2)).await.unwrap();
+    assert_eq!(s.mandate(m.mandate_id).await.unwrap(), Some(m.clone()));
+    assert_eq!(
+        s.mandates(MandateFilter::Of(&werk)).await.unwrap(),
+        vec![m.clone()]
+    );
+    assert_eq!(
+        s.mandates(MandateFilter::To(&bedrijf)).await.unwrap(),
+        vec![m.clone()]
+    );
+    assert_eq!(s.mandates(MandateFilter::To(&werk)).await.unwrap(), Vec::new());
+    assert_eq!(s.mandates(MandateFilter::All).await.unwrap().len(), 1);
+
+    // A transfer delivered under it keeps the mandate, and a listing names
+    // which mandates' transfers it may show.
+    let mut t = transfer(&school_fn, &bedrijf, None);
+    t.mandate_id = Some(m.mandate_id);
+    s.insert_transfer(
+        &NewTransfer {
+            row: t.clone(),
+            idempotency: idem("m-1"),
+            sealed: sealed(),
+        },
+        t0(),
+        audit_entry(1, 3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.transfer(t.transfer_id).await.unwrap(), Some(t.clone()));
+    let listed = |mandates: Option<Vec<Uuid>>| {
+        let s = s.clone();
+        let bedrijf = bedrijf.clone();
+        async move {
+            let f = TransferFilter {
+                mandates,
+                ..TransferFilter::default()
+            };
+            s.list_transfers(&bedrijf, Side::Recipient, &f, None, 10)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(listed(None).await, 1);
+    assert_eq!(listed(Some(vec![m.mandate_id])).await, 1);
+    assert_eq!(listed(Some(vec![Uuid::now_v7()])).await, 0);
+    assert_eq!(listed(Some(Vec::new())).await, 0);
+
+    // Ended once; a second end changes nothing.
+    let last = jiff::civil::date(2026, 6, 30);
+    s.end_mandate(m.mandate_id, last, t0() + 1.hours(), audit_entry(9, 2))
+        .await
+        .unwrap();
+    let ended = s.mandate(m.mandate_id).await.unwrap().unwrap();
+    assert_eq!(ended.ended_on, Some(last));
+    assert_eq!(ended.ended_at, Some(t0() + 1.hours()));
+    let again = s
+        .end_mandate(
+            m.mandate_id,
+            jiff::civil::date(2026, 5, 1),
+            t0() + 2.hours(),
+            audit_entry(9, 2),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
+    assert_eq!(s.mandate(m.mandate_id).await.unwrap(), Some(ended));
+
+    // Stretched in the database: refused on every read, not followed.
+    raw_execute(
+        &url,
+        &format!(
+            "UPDATE mandates SET ended_on = NULL WHERE mandate_id = '{}'",
+            m.mandate_id
+        ),
+    )
+    .await
+    .unwrap();
+    for e in [
+        s.mandate(m.mandate_id).await.unwrap_err(),
+        s.mandates(MandateFilter::Of(&werk)).await.unwrap_err(),
+    ] {
+        assert!(matches!(e, StoreError::RowChanged { .. }), "{e:?}");
+    }
+    // A transfer moved under another mandate in the database is refused too.
+    raw_execute(
+        &url,
+        &format!(
+            "UPDATE transfers SET mandate_id = NULL WHERE transfer_id = '{}'",
+            t.transfer_id
+        ),
+    )
+    .await
+    .unwrap();
+    let e = s.transfer(t.transfer_id).await.unwrap_err();
+    assert!(matches!(e, StoreError::RowChanged { .. }), "{e:?}");
+}
+
 async fn sqlite_store() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("schakel.db").display());
@@ -901,6 +1039,7 @@ conformance!(
     a_withdrawal_changes_the_consent_and_its_transfers_or_nothing,
     a_transfer_is_purged_once_when_its_period_ends,
     an_expertise_request_is_answered_once,
+    mandates_are_recorded_ended_and_checked,
     audit_appends_are_gapless_and_checkpointed,
     concurrent_appends_stay_gapless_and_ordered,
     audit_tables_refuse_update_and_delete,

@@ -182,6 +182,7 @@ pub const AUDIT_ACTIONS: Table<pb::AuditAction> = &[
         pb::AuditAction::HardheidsclausuleDecision,
     ),
     ("justifications_read", pb::AuditAction::JustificationsRead),
+    ("mandate_change", pb::AuditAction::MandateChange),
 ];
 
 /// The outcome of an audited action.

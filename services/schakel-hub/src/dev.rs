@@ -44,9 +44,11 @@ pub struct DemoOrg {
 }
 
 /// The demo region: an mbo school, a pro school, a gemeente with its
-/// Participatiewet and Doorstroompunt functions, a privacy officer of each,
-/// and the hub operator. OINs and BRIN codes are fictitious.
-pub const DEMO_ORGS: [DemoOrg; 4] = [
+/// Participatiewet and Doorstroompunt functions, a second gemeente that has
+/// mandated its Participatiewet task to a regional werkbedrijf (an
+/// uitvoeringsorganisatie, R9; see [`DEMO_MANDATE`]), a privacy officer of
+/// each, and the hub operator. OINs and BRIN codes are fictitious.
+pub const DEMO_ORGS: [DemoOrg; 6] = [
     DemoOrg {
         key: "admin",
         oin: "00000009999999990000",
@@ -87,7 +89,36 @@ pub const DEMO_ORGS: [DemoOrg; 4] = [
             FunctionKind::PrivacyOfficer,
         ],
     },
+    DemoOrg {
+        key: "westerkwartier",
+        oin: "00000001999991969000",
+        kind: OrgKind::Gemeente,
+        name: "Gemeente Westerkwartier (demo)",
+        brin: None,
+        gemeentecode: Some("GM1969"),
+        functions: &[FunctionKind::Participatiewet, FunctionKind::PrivacyOfficer],
+    },
+    DemoOrg {
+        key: "werkbedrijf",
+        oin: "00000003999990003000",
+        kind: OrgKind::Uitvoeringsorganisatie,
+        name: "Werkbedrijf Demo Groningen",
+        brin: None,
+        gemeentecode: None,
+        functions: &[FunctionKind::Participatiewet, FunctionKind::PrivacyOfficer],
+    },
 ];
+
+/// The demo mandate (R9): Westerkwartier's Participatiewet task is carried
+/// out by the werkbedrijf, from the day the demo is set up, for two years.
+/// A transfer addressed to Westerkwartier's Participatiewet function lands
+/// in the werkbedrijf's inbox, and its actions are audited as acting for
+/// Westerkwartier.
+pub const DEMO_MANDATE: (&str, &str, &str) = (
+    "00000001999991969000",
+    "00000003999990003000",
+    "DEMO-VWO-2026-001",
+);
 
 /// The profile directory name of a demo party, e.g. `mbo-school`.
 pub fn profile_name(org: &DemoOrg, f: FunctionKind) -> String {
@@ -380,6 +411,45 @@ impl DevEnvironment {
                 }
             }
         }
+        self.seed_mandate(store, &ctx, now).await
+    }
+
+    /// Records [`DEMO_MANDATE`] like the operator would.
+    async fn seed_mandate(
+        &self,
+        store: &Store,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> Result<(), DevError> {
+        let (gemeente, werkbedrijf, agreement) = DEMO_MANDATE;
+        let oin = |s: &str| {
+            s.parse::<Oin>()
+                .map_err(|e| DevError::Invalid(format!("demo OIN: {e}")))
+        };
+        let today =
+            schakel_domain::dates::amsterdam_date(now).map_err(|e| DevError::Invalid(e.to_string()))?;
+        let until = today
+            .checked_add(jiff::Span::new().years(2))
+            .map_err(|e| DevError::Invalid(e.to_string()))?;
+        let mandate = schakel_store::MandateRow {
+            mandate_id: Uuid::now_v7(),
+            mandating: (oin(gemeente)?, FunctionKind::Participatiewet),
+            mandated: (oin(werkbedrijf)?, FunctionKind::Participatiewet),
+            agreement_ref: agreement.to_owned(),
+            valid_from: today,
+            valid_until: until,
+            ended_on: None,
+            recorded_at: now,
+            ended_at: None,
+        };
+        let entry = crate::services::mandate::change_entry(
+            ctx,
+            None,
+            Some(DEMO_ORGS[0].oin),
+            Action::MandateRecorded,
+            &mandate,
+        );
+        store.insert_mandate(&mandate, entry).await?;
         Ok(())
     }
 

@@ -147,6 +147,46 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 0)]
         limit: u32,
     },
+    /// Record that another organisation carries out a gemeente's
+    /// Participatiewet or Doorstroompunt task (mandaat, R9): while it holds,
+    /// data for the gemeente's function goes to that organisation's function.
+    RecordMandate {
+        /// OIN of the mandating gemeente.
+        #[arg(long)]
+        gemeente: String,
+        /// The task: participatiewet or doorstroompunt.
+        #[arg(long, value_enum)]
+        function: Function,
+        /// OIN of the organisation that carries it out (it holds the same function).
+        #[arg(long)]
+        to: String,
+        /// The processing agreement (verwerkersovereenkomst) or mandate
+        /// decision, by reference: one line, at most 100 characters.
+        #[arg(long)]
+        agreement: String,
+        /// First day (YYYY-MM-DD; default today).
+        #[arg(long, value_parser = super::date)]
+        from: Option<pb::Date>,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long, value_parser = super::date)]
+        until: pb::Date,
+    },
+    /// End a mandate early: from the day after the last day, the organisation
+    /// receives nothing more for the gemeente and cannot act for it.
+    EndMandate {
+        /// The mandate id (UUID).
+        mandate_id: String,
+        /// Last day it holds (YYYY-MM-DD; default today).
+        #[arg(long, value_parser = super::date)]
+        last_day: Option<pb::Date>,
+    },
+    /// List mandates, oldest first.
+    Mandates {
+        /// Only those of this organisation (as mandating gemeente or as
+        /// mandated organisation).
+        #[arg(long)]
+        oin: Option<String>,
+    },
 }
 
 /// Runs an admin command; `Ok(Err(status))` is a call the hub refused.
@@ -260,8 +300,79 @@ pub async fn run(hub: &Hub, cmd: AdminCommand, out: &mut Out) -> anyhow::Result<
             })
             .await
             .map(|r| purge_report(out, &r.into_inner())),
+        AdminCommand::RecordMandate {
+            gemeente,
+            function,
+            to,
+            agreement,
+            from,
+            until,
+        } => admin
+            .record_mandate(pb::RecordMandateRequest {
+                mandating_oin: gemeente,
+                function: function.pb(),
+                mandated_oin: to,
+                processing_agreement: agreement,
+                valid_from: from,
+                valid_until: Some(until),
+            })
+            .await
+            .map(|r| mandates(out, r.into_inner().mandate.as_slice())),
+        AdminCommand::EndMandate { mandate_id, last_day } => admin
+            .end_mandate(pb::EndMandateRequest { mandate_id, last_day })
+            .await
+            .map(|r| mandates(out, r.into_inner().mandate.as_slice())),
+        AdminCommand::Mandates { oin } => admin
+            .list_mandates(pb::ListMandatesRequest {
+                oin: oin.unwrap_or_default(),
+            })
+            .await
+            .map(|r| mandates(out, &r.into_inner().mandates)),
     };
     Ok(r)
+}
+
+/// Prints mandates: one line each, or a JSON list.
+fn mandates(out: &mut Out, list: &[pb::Mandate]) {
+    use crate::render::{date, date_text, party_text};
+    if out.is_json() {
+        out.set(serde_json::Value::Array(
+            list.iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "mandate_id": m.mandate_id,
+                        "mandating": party_text(&m.mandating),
+                        "mandated": party_text(&m.mandated),
+                        "processing_agreement": m.processing_agreement,
+                        "valid_from": date(&m.valid_from),
+                        "valid_until": date(&m.valid_until),
+                        "ended_on": date(&m.ended_on),
+                        "in_force": m.in_force,
+                    })
+                })
+                .collect(),
+        ));
+        return;
+    }
+    for m in list {
+        let day = |d: &Option<pb::Date>| d.as_ref().map_or_else(|| "-".to_owned(), date_text);
+        let ended = m
+            .ended_on
+            .as_ref()
+            .map(|d| format!("  ended {}", date_text(d)))
+            .unwrap_or_default();
+        outln!(
+            "{}  {} acts for {}  {} to {}{}  {}  ({})",
+            m.mandate_id,
+            party_text(&m.mandated),
+            party_text(&m.mandating),
+            day(&m.valid_from),
+            day(&m.valid_until),
+            ended,
+            if m.in_force { "in force" } else { "not in force" },
+            m.processing_agreement,
+        );
+    }
 }
 
 /// Prints what was (or, in a dry run, would be) purged.

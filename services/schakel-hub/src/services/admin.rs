@@ -554,6 +554,35 @@ impl AdminService for AdminApi {
             more_remaining: more,
         }))
     }
+
+    async fn record_mandate(
+        &self,
+        req: Request<pb::RecordMandateRequest>,
+    ) -> Result<Response<pb::RecordMandateResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        Ok(Response::new(
+            super::mandate::record(&self.0, &caller, &ctx, req.into_inner()).await?,
+        ))
+    }
+
+    async fn end_mandate(
+        &self,
+        req: Request<pb::EndMandateRequest>,
+    ) -> Result<Response<pb::EndMandateResponse>, Status> {
+        let (caller, ctx) = Caller::with_context(&req)?;
+        Ok(Response::new(
+            super::mandate::end(&self.0, &caller, &ctx, req.into_inner()).await?,
+        ))
+    }
+
+    async fn list_mandates(
+        &self,
+        req: Request<pb::ListMandatesRequest>,
+    ) -> Result<Response<pb::ListMandatesResponse>, Status> {
+        Ok(Response::new(
+            super::mandate::list(&self.0, req.into_inner()).await?,
+        ))
+    }
 }
 
 /// A purged (or, in a dry run, due) item as the API shows it.

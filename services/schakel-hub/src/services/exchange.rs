@@ -273,12 +273,14 @@ pub fn refusal(
 }
 
 /// A transfer's clear metadata as both sides see it. `reason_text` is the
-/// sealed decision text, when loaded.
+/// sealed decision text, when loaded; `acting_for` the mandating gemeente's
+/// function when it was delivered under a mandate (R9).
 pub fn transfer_to_pb(
     t: &TransferRow,
     sender_name: String,
     recipient_name: String,
     reason_text: Option<pb::SealedGroup>,
+    acting_for: Option<&PartyKey>,
 ) -> pb::Transfer {
     let decision = t.decision.map(|d| pb::TransferDecision {
         kind: decision_to_pb(d) as i32,
@@ -318,17 +320,23 @@ pub fn transfer_to_pb(
         purged_at: t.purged_at.map(ts_to_pb),
         sender_name,
         recipient_name,
+        acting_for: acting_for.map(party_to_pb),
+        mandate_id: t.mandate_id.map(|m| m.to_string()).unwrap_or_default(),
     }
 }
 
-/// Organisation names for display, looked up once per listing.
+/// Organisation names for display, and the gemeenten mandated transfers
+/// were delivered for, looked up once per listing.
 #[derive(Default)]
-pub struct Names(BTreeMap<Oin, String>);
+pub struct Names {
+    names: BTreeMap<Oin, String>,
+    mandating: BTreeMap<Uuid, PartyKey>,
+}
 
 impl Names {
     /// The name of `oin` (empty when unknown).
     pub async fn of(&mut self, state: &HubState, oin: &Oin) -> Result<String, HubError> {
-        if let Some(n) = self.0.get(oin) {
+        if let Some(n) = self.names.get(oin) {
             return Ok(n.clone());
         }
         let name = state
@@ -337,7 +345,7 @@ impl Names {
             .await?
             .map(|o| o.name)
             .unwrap_or_default();
-        self.0.insert(oin.clone(), name.clone());
+        self.names.insert(oin.clone(), name.clone());
         Ok(name)
     }
 
@@ -350,7 +358,19 @@ impl Names {
     ) -> Result<pb::Transfer, HubError> {
         let s = self.of(state, &t.sender.0).await?;
         let r = self.of(state, &t.recipient.0).await?;
-        Ok(transfer_to_pb(t, s, r, reason_text))
+        let acting_for = match t.mandate_id {
+            None => None,
+            Some(id) => {
+                if let std::collections::btree_map::Entry::Vacant(slot) = self.mandating.entry(id) {
+                    let m = state.store.mandate(id).await?.ok_or_else(|| {
+                        HubError::DataLoss("a transfer names a mandate that is not stored".into())
+                    })?;
+                    slot.insert(m.mandating);
+                }
+                self.mandating.get(&id)
+            }
+        };
+        Ok(transfer_to_pb(t, s, r, reason_text, acting_for))
     }
 }
 

@@ -209,7 +209,9 @@ impl ExpertiseApi {
             [meta_group("meta.question", [("question".to_owned(), question)])],
         ));
         let request_id = Uuid::now_v7();
-        let (groups, sealed) = w.seal(content, None, keys, &allowed, request_id, &dp_key).await?;
+        let (groups, sealed) = w
+            .seal(content, None, keys, &allowed, request_id, &dp_key, None)
+            .await?;
         let row = ExpertiseRow {
             request_id,
             requester: w.party(),
@@ -372,6 +374,7 @@ impl ExpertiseApi {
                 &allowed,
                 request.request_id,
                 &request.requester,
+                None,
             )
             .await?;
         let advice = NewAdvice {

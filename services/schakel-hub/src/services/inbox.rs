@@ -9,7 +9,7 @@ use schakel_audit::{Action, Outcome};
 use schakel_domain::{TransferEvent, TransferState};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::inbox_service_server::InboxService;
-use schakel_store::{SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition};
+use schakel_store::{PartyKey, SealedRow, Side, TransferChange, TransferFilter, TransferRow, Transition};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ use super::exchange::{
     CaseFacts, Names, TRANSITION_ATTEMPTS, ToSeal, case_entry, current_keys, is_race, meta_group,
     own_key_ids, page_size, paginate, party_of, read_page_token, require_user, seal_all, transfer_page,
 };
+use super::mandate;
 use super::refuse::Attempt;
 use super::transfer::decision_text;
 use crate::caller::Caller;
@@ -78,6 +79,17 @@ fn notice_to_pb(t: &TransferRow) -> pb::WithdrawalNotice {
     }
 }
 
+/// Whether a call on a transfer delivered under a mandate needs the mandate
+/// to hold (R9).
+#[derive(Debug, Clone, Copy)]
+enum MandateCheck {
+    /// Acting for the gemeente: only while the mandate holds.
+    InForce,
+    /// Owed for what the organisation holds, mandate or not (acknowledging a
+    /// withdrawal notice; re-reading after a change already allowed).
+    Owed,
+}
+
 /// What a state change does, given the transfer as read.
 enum Step {
     /// Nothing to change: answer with the transfer as it is (idempotent).
@@ -90,9 +102,22 @@ impl InboxApi {
     /// The transfer `id` if it is addressed to the caller's function;
     /// otherwise NOT_FOUND, exactly as for an id that does not exist
     /// (DESIGN.md §7 property 5).
-    async fn own_transfer(&self, caller: &Caller, id: Uuid) -> Result<TransferRow, HubError> {
+    ///
+    /// A transfer delivered under a mandate is acted on for the mandating
+    /// gemeente (its function is returned with the row), and only while the
+    /// mandate holds (R9) unless `mandate` says the call is owed regardless.
+    async fn own_transfer(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        mandate: MandateCheck,
+    ) -> Result<(TransferRow, Option<PartyKey>), HubError> {
         match self.0.store.transfer(id.into()).await? {
-            Some(t) if t.recipient == party_of(caller) => Ok(t),
+            Some(t) if t.recipient == party_of(caller) => {
+                let enforce = matches!(mandate, MandateCheck::InForce);
+                let acting = mandate::acting_for(&self.0, caller, &t, "transfer_id", enforce).await?;
+                Ok((t, acting))
+            }
             _ => Err(HubError::NotFound("transfer")),
         }
     }
@@ -105,6 +130,7 @@ impl InboxApi {
         caller: &Caller,
         id: &str,
         attempt: &mut Attempt,
+        mandate_check: MandateCheck,
         step: F,
     ) -> Result<TransferRow, HubError>
     where
@@ -113,19 +139,22 @@ impl InboxApi {
     {
         let id = id_or_not_found(id, "transfer")?;
         for _ in 0..TRANSITION_ATTEMPTS {
-            let t = self.own_transfer(caller, id).await?;
+            let (t, acting) = self.own_transfer(caller, id, mandate_check).await?;
             attempt.transfer(&t);
             match step(t.clone()).await? {
                 Step::Done => return Ok(t),
                 Step::Apply(apply) => {
-                    let (transition, extra, entry) = *apply;
+                    let (transition, extra, mut entry) = *apply;
+                    if let Some(gemeente) = &acting {
+                        mandate::mark_acting_for(&mut entry, gemeente);
+                    }
                     match self
                         .0
                         .store
                         .transition_transfer(&transition, &extra, Timestamp::now(), entry)
                         .await
                     {
-                        Ok(()) => return self.own_transfer(caller, id).await,
+                        Ok(()) => return Ok(self.own_transfer(caller, id, MandateCheck::Owed).await?.0),
                         Err(e) if is_race(&e) => continue,
                         Err(e) => return Err(e.into()),
                     }
@@ -175,7 +204,7 @@ impl InboxApi {
             purpose: declared,
         } = FetchTransfer::read(r, &mut v);
         let id = id_or_not_found(&transfer_id, "transfer")?;
-        let found = self.own_transfer(caller, id).await?;
+        let (found, _) = self.own_transfer(caller, id, MandateCheck::InForce).await?;
         attempt.transfer(&found);
         v.finish()?;
         let Some(declared) = declared else {
@@ -207,7 +236,7 @@ impl InboxApi {
             .collect();
         let names: Vec<String> = delivered.iter().flat_map(|g| g.groups.iter().cloned()).collect();
         let t = self
-            .transition(caller, &transfer_id, attempt, |t| {
+            .transition(caller, &transfer_id, attempt, MandateCheck::InForce, |t| {
                 let names = names.clone();
                 async move {
                     if let Some(e) = undeliverable(&t) {
@@ -255,7 +284,7 @@ impl InboxApi {
         } = AcknowledgeReceipt::read(r, &mut v);
         v.finish()?;
         let t = self
-            .transition(caller, &transfer_id, attempt, |t| {
+            .transition(caller, &transfer_id, attempt, MandateCheck::InForce, |t| {
                 let case_reference = case_reference.clone();
                 async move {
                     match t.state {
@@ -314,33 +343,40 @@ impl InboxApi {
             _ => return Err(HubError::NotFound("withdrawal notice")),
         };
         let t = self
-            .transition(caller, &found.transfer_id.to_string(), attempt, |t| {
-                async move {
-                    if t.state != TransferState::WithdrawalNotified {
-                        // Acknowledged before: idempotent.
-                        return Ok(Step::Done);
-                    }
-                    let to = t
-                        .state
-                        .apply(TransferEvent::AcknowledgeWithdrawal)
-                        .map_err(|_| HubError::Internal)?;
-                    let entry = self.entry(ctx, caller, Action::WithdrawalNoticeAcknowledged, &t, Vec::new());
-                    Ok(Step::Apply(Box::new((
-                        Transition {
-                            transfer_id: t.transfer_id,
-                            from: t.state,
-                            to,
-                            change: TransferChange {
-                                notice_acknowledged_at: Some(Timestamp::now()),
-                                notice_confirmed_deletion: Some(confirmed),
-                                ..TransferChange::default()
+            .transition(
+                caller,
+                &found.transfer_id.to_string(),
+                attempt,
+                MandateCheck::Owed,
+                |t| {
+                    async move {
+                        if t.state != TransferState::WithdrawalNotified {
+                            // Acknowledged before: idempotent.
+                            return Ok(Step::Done);
+                        }
+                        let to = t
+                            .state
+                            .apply(TransferEvent::AcknowledgeWithdrawal)
+                            .map_err(|_| HubError::Internal)?;
+                        let entry =
+                            self.entry(ctx, caller, Action::WithdrawalNoticeAcknowledged, &t, Vec::new());
+                        Ok(Step::Apply(Box::new((
+                            Transition {
+                                transfer_id: t.transfer_id,
+                                from: t.state,
+                                to,
+                                change: TransferChange {
+                                    notice_acknowledged_at: Some(Timestamp::now()),
+                                    notice_confirmed_deletion: Some(confirmed),
+                                    ..TransferChange::default()
+                                },
                             },
-                        },
-                        Vec::new(),
-                        entry,
-                    ))))
-                }
-            })
+                            Vec::new(),
+                            entry,
+                        ))))
+                    }
+                },
+            )
             .await?;
         Ok(pb::AcknowledgeWithdrawalResponse {
             notice: Some(notice_to_pb(&t)),
@@ -364,7 +400,7 @@ impl InboxApi {
             reason_text,
         } = DecideTransfer::read(r, &mut v);
         let id = id_or_not_found(&transfer_id, "transfer")?;
-        let found = self.own_transfer(caller, id).await?;
+        let (found, _) = self.own_transfer(caller, id, MandateCheck::InForce).await?;
         attempt.transfer(&found);
         v.finish()?;
         let Some(decision) = decision else {
@@ -390,7 +426,7 @@ impl InboxApi {
         };
         let role = ctx.user_role.clone();
         let t = self
-            .transition(caller, &transfer_id, attempt, |t| {
+            .transition(caller, &transfer_id, attempt, MandateCheck::InForce, |t| {
                 let extra = extra.clone();
                 let role = role.clone();
                 async move {
@@ -477,6 +513,8 @@ impl InboxService for InboxApi {
             counterpart_function: r.sender.as_ref().and_then(|p| function_from_pb(p.function)),
             submitted_after: r.submitted_after.as_ref().and_then(ts_from_pb),
             submitted_before: r.submitted_before.as_ref().and_then(ts_from_pb),
+            // R9: what came under a mandate is listed only while it holds.
+            mandates: Some(mandate::in_force_to(state, &caller).await?),
             ..TransferFilter::default()
         };
         let token = std::mem::take(&mut r.page_token);
@@ -506,7 +544,7 @@ impl InboxService for InboxApi {
         let (caller, ctx) = Caller::with_context(&req)?;
         require_user(&ctx)?;
         let id = id_or_not_found(&req.get_ref().transfer_id, "transfer")?;
-        let t = self.own_transfer(&caller, id).await?;
+        let (t, _) = self.own_transfer(&caller, id, MandateCheck::InForce).await?;
         let text = decision_text(
             &self
                 .0

@@ -12,6 +12,7 @@ mod exchange;
 mod expertise;
 mod hardheidsclausule;
 mod inbox;
+pub(crate) mod mandate;
 mod pipeline;
 mod refuse;
 mod transfer;

@@ -28,7 +28,7 @@ use jiff::civil::Date;
 use prost::Message;
 use schakel_audit::{Action, Entry, Outcome};
 use schakel_crypto::Recipient;
-use schakel_domain::FunctionKind;
+use schakel_domain::{FunctionKind, Oin};
 use schakel_policy::{BoundGroup, Decision, Facts, Retention, SealingKeys};
 use schakel_store::{PartyKey, SealedRow, StoreError};
 use uuid::Uuid;
@@ -173,8 +173,10 @@ impl<'a> CaseWrite<'a> {
     /// decision allows, and the necessity `justifications` (R8; `purpose`
     /// is the record's) in a `meta.justifications` unit of their own that
     /// the privacy officers of the caller's and `to`'s organisation can open
-    /// as well; the group names in order with the sealed units. Nothing to
-    /// seal is no unit.
+    /// as well — and those of `acting_for`, the gemeente a mandated `to`
+    /// acts for (R9); the group names in order with the sealed units.
+    /// Nothing to seal is no unit.
+    #[allow(clippy::too_many_arguments)]
     pub async fn seal(
         &self,
         content: Vec<ToSeal>,
@@ -183,6 +185,7 @@ impl<'a> CaseWrite<'a> {
         allowed: &Allowed,
         record: Uuid,
         to: &PartyKey,
+        acting_for: Option<&Oin>,
     ) -> Result<(Vec<String>, Vec<SealedRow>), HubError> {
         let mut names: Vec<String> = content.iter().map(|g| g.plain.group.clone()).collect();
         let CaseKeys { mut recipient, own } = keys;
@@ -192,7 +195,8 @@ impl<'a> CaseWrite<'a> {
         let mut units = Vec::new();
         if let Some(j) = justifications {
             let mut readers = recipient.clone();
-            for org in [&self.caller.party.oin().clone(), &to.0] {
+            let own = self.caller.party.oin().clone();
+            for org in [&own, &to.0].into_iter().chain(acting_for) {
                 let officer = (org.clone(), FunctionKind::PrivacyOfficer);
                 for k in current_keys(self.state, &officer, self.now).await? {
                     if !readers.iter().any(|(id, _)| *id == k.0) {

@@ -24,6 +24,7 @@ use super::exchange::{
     CaseFacts, MAX_PAGE, Names, ToSeal, case_entry, end_of_day, mark_hardheidsclausule, meta_group,
     own_key_ids, page_size, party_of, require_user, resolve, transfer_page,
 };
+use super::mandate;
 use super::pipeline::{Allowed, CaseWrite};
 use super::refuse::Attempt;
 use crate::caller::Caller;
@@ -214,7 +215,15 @@ impl TransferApi {
         // consent the request names (only the sender's own, R4) and the keys
         // of both functions (R9, R12).
         let recipient = resolve(state, &mut v, "recipient", read.recipient.clone()).await?;
-        let recipient_key = recipient.as_ref().map(|r| r.party.key());
+        let addressed = recipient.as_ref().map(|r| r.party.key());
+        // R9: while a mandate holds, the addressed gemeente's task is carried
+        // out by the mandated organisation's function: sealed to its keys and
+        // delivered into its inbox, acting for the gemeente.
+        let mandate = match &addressed {
+            Some(to) => mandate::delivery(state, to, w.on).await?,
+            None => None,
+        };
+        let recipient_key = mandate.as_ref().map(|m| m.mandated.clone()).or(addressed.clone());
         let pseudonym = read
             .subject
             .bsn
@@ -231,7 +240,11 @@ impl TransferApi {
         attempt.purpose.clone_from(&read.purpose);
         attempt.subject.clone_from(&pseudonym);
         attempt.consent_id = named.row.as_ref().map(|c| c.consent_id);
-        attempt.parties = recipient_key.iter().map(|k| k.0.clone()).collect();
+        attempt.parties = recipient_key
+            .iter()
+            .chain(&addressed)
+            .map(|k| k.0.clone())
+            .collect();
         // Decide when the facts allow, so the sender learns every problem at once.
         let facts = match (&read.purpose, &recipient, &read.subject.subject) {
             (Some(purpose), Some(recipient), Some(subject)) => Some(Facts {
@@ -282,6 +295,7 @@ impl TransferApi {
                 &allowed,
                 transfer_id.uuid(),
                 &recipient_key,
+                mandate.as_ref().map(|m| &m.mandating.0),
             )
             .await?;
         let row = TransferRow {
@@ -311,6 +325,7 @@ impl TransferApi {
             notice_acknowledged_at: None,
             notice_confirmed_deletion: false,
             purged_at: None,
+            mandate_id: mandate.as_ref().map(|m| m.mandate_id),
         };
         let mut entry = w.entry(
             Action::TransferSubmitted,
@@ -320,7 +335,7 @@ impl TransferApi {
                 transfer_id: Some(row.transfer_id.uuid()),
                 consent_id: row.consent_id,
                 groups: row.groups.clone(),
-                parties: vec![&row.recipient.0],
+                parties: addressed.iter().map(|a| &a.0).chain([&row.recipient.0]).collect(),
             },
         );
         if allowed.hardheidsclausule_applied {
@@ -461,6 +476,7 @@ impl TransferService for TransferApi {
                 .then(|| parse_id(&mut v, "consent_id", &r.consent_id))
                 .flatten(),
             open_notices_only: r.open_withdrawal_notices_only,
+            mandates: None,
         };
         let token = std::mem::take(&mut r.page_token);
         let size = page_size(r.page_size);

@@ -67,6 +67,7 @@ pub fn entry_json(e: &pb::AuditEntry) -> Value {
             "party": party_json(&actor.party),
             "user_id": opt(&actor.user_id),
             "user_role": opt(&actor.user_role),
+            "acting_for": opt(&actor.acting_for),
         },
         "action": name(names::AUDIT_ACTIONS, e.action),
         "outcome": name(names::AUDIT_OUTCOMES, e.outcome),
@@ -97,6 +98,10 @@ fn actor_text(a: &Option<pb::AuditActor>) -> String {
         (false, true) => write!(s, " {}", a.user_id).unwrap_or_default(),
         (true, false) => write!(s, " ({})", a.user_role).unwrap_or_default(),
         (true, true) => {}
+    }
+    // Under a mandate (R9): the organisation acted for this gemeente.
+    if !a.acting_for.is_empty() {
+        write!(s, " for {}", a.acting_for).unwrap_or_default();
     }
     s
 }
@@ -371,6 +376,7 @@ mod tests {
                 }),
                 user_id: "u-42".into(),
                 user_role: "werkcoach".into(),
+                acting_for: String::new(),
             }),
             action: pb::AuditAction::TransferFetch.into(),
             outcome: pb::AuditOutcome::Success.into(),
@@ -403,6 +409,7 @@ mod tests {
                 // Another organisation's users are its internal detail.
                 user_id: String::new(),
                 user_role: String::new(),
+                acting_for: String::new(),
             }),
             action: pb::AuditAction::TransferSubmit.into(),
             outcome: pb::AuditOutcome::Refused.into(),

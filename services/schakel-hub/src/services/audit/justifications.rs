@@ -30,9 +30,15 @@ pub(super) async fn get(
     let pb::GetJustificationsRequest { transfer_id } = r;
     let id = id_or_not_found(&transfer_id, "transfer")?;
     let own = caller.party.oin();
-    // Another organisation's transfer answers like one that does not exist.
-    let t = match state.store.transfer(id.into()).await? {
-        Some(t) if t.sender.0 == *own || t.recipient.0 == *own => t,
+    // Another organisation's transfer answers like one that does not exist;
+    // one delivered under a mandate is the mandating gemeente's too (R9).
+    let found = state.store.transfer(id.into()).await?;
+    let mandating = match found.as_ref().and_then(|t| t.mandate_id) {
+        Some(m) => state.store.mandate(m).await?.map(|m| m.mandating.0),
+        None => None,
+    };
+    let t = match found {
+        Some(t) if t.sender.0 == *own || t.recipient.0 == *own || mandating.as_ref() == Some(own) => t,
         _ => return Err(HubError::NotFound("transfer")),
     };
     let mine = own_key_ids(state, caller).await?;
@@ -62,7 +68,10 @@ pub(super) async fn get(
             subject: Some(&t.subject),
             transfer_id: Some(t.transfer_id.uuid()),
             groups: vec![JUSTIFICATIONS.to_owned()],
-            parties: vec![&t.sender.0, &t.recipient.0],
+            parties: [&t.sender.0, &t.recipient.0]
+                .into_iter()
+                .chain(&mandating)
+                .collect(),
             ..CaseFacts::default()
         },
     );
