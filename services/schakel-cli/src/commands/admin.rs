@@ -176,7 +176,8 @@ pub enum AdminCommand {
     EndMandate {
         /// The mandate id (UUID).
         mandate_id: String,
-        /// Last day it holds (YYYY-MM-DD; default today).
+        /// Last day it holds (YYYY-MM-DD, today or later); without it the
+        /// mandate ends now.
         #[arg(long, value_parser = super::date)]
         last_day: Option<pb::Date>,
     },

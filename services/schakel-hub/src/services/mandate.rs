@@ -229,7 +229,7 @@ pub async fn end(
     let on = today(now)?;
     let mut v = Violations::default();
     let id = v.parse::<Uuid>("mandate_id", &r.mandate_id);
-    let last_day = date_from_pb(&mut v, "last_day", r.last_day.as_ref()).unwrap_or(on);
+    let given = date_from_pb(&mut v, "last_day", r.last_day.as_ref());
     v.finish()?;
     let Some(id) = id else {
         return Err(HubError::Internal);
@@ -246,17 +246,29 @@ pub async fn end(
             "the mandate was ended before; record a new one to resume",
         )]));
     }
-    if last_day < on {
-        v.rule("last_day", RuleId::R9, "a mandate cannot be ended in the past");
-    } else if last_day < m.valid_from {
-        v.rule(
-            "last_day",
-            RuleId::R9,
-            "the mandate has not started by then; end it on or after its first day",
-        );
-    } else if last_day > m.valid_until {
-        v.rule("last_day", RuleId::R9, "the mandate ends earlier by itself");
-    }
+    // Without a last day the mandate ends now: yesterday was its last day,
+    // so from this moment nothing more is delivered under it.
+    let last_day = match given {
+        None => on.yesterday().map_err(|_| HubError::Internal)?,
+        Some(d) => {
+            if d < on {
+                v.rule(
+                    "last_day",
+                    RuleId::R9,
+                    "a mandate cannot be ended in the past; leave out the last day to end it now",
+                );
+            } else if d < m.valid_from {
+                v.rule(
+                    "last_day",
+                    RuleId::R9,
+                    "the mandate has not started by then; leave out the last day to end it now",
+                );
+            } else if d > m.valid_until {
+                v.rule("last_day", RuleId::R9, "the mandate ends earlier by itself");
+            }
+            d
+        }
+    };
     v.finish()?;
     let mut ended = m.clone();
     ended.ended_on = Some(last_day);
