@@ -312,6 +312,21 @@ fn rpcs() -> Vec<Rpc> {
             "Purge",
             AdminServiceClient::purge(PurgeRequest)
         ),
+        rpc!(
+            "schakel.v1.AdminService",
+            "RecordMandate",
+            AdminServiceClient::record_mandate(RecordMandateRequest)
+        ),
+        rpc!(
+            "schakel.v1.AdminService",
+            "EndMandate",
+            AdminServiceClient::end_mandate(EndMandateRequest)
+        ),
+        rpc!(
+            "schakel.v1.AdminService",
+            "ListMandates",
+            AdminServiceClient::list_mandates(ListMandatesRequest)
+        ),
         // ConsentService
         rpc!(
             "schakel.v1.ConsentService",
@@ -1243,6 +1258,41 @@ async fn admin_rpcs_need_the_admin_identity(t: TestHub) {
                     .await
                     .map(|_| ()),
             ),
+            (
+                "RecordMandate",
+                client
+                    .record_mandate(pb::RecordMandateRequest {
+                        mandating_oin: GEMEENTE_OIN.into(),
+                        function: pb_function(FunctionKind::Participatiewet),
+                        mandated_oin: party.oin.into(),
+                        processing_agreement: "VWO-1".into(),
+                        valid_from: None,
+                        valid_until: Some(pb::Date {
+                            year: 2099,
+                            month: 12,
+                            day: 31,
+                        }),
+                    })
+                    .await
+                    .map(|_| ()),
+            ),
+            (
+                "EndMandate",
+                client
+                    .end_mandate(pb::EndMandateRequest {
+                        mandate_id: uuid::Uuid::now_v7().to_string(),
+                        last_day: None,
+                    })
+                    .await
+                    .map(|_| ()),
+            ),
+            (
+                "ListMandates",
+                client
+                    .list_mandates(pb::ListMandatesRequest::default())
+                    .await
+                    .map(|_| ()),
+            ),
         ];
         // Each attempt is audited once; count them from the log afterwards.
         let n = attempts.len();
@@ -1257,7 +1307,7 @@ async fn admin_rpcs_need_the_admin_identity(t: TestHub) {
             );
             refused += 1;
         }
-        assert_eq!(n, 8, "every AdminService RPC is tried");
+        assert_eq!(n, 11, "every AdminService RPC is tried");
         // The certificate it tried to bind is still unbound.
         let e = whoami(t.connect_with(Some(&own_cert)).await.channel(), &rec)
             .await
@@ -1272,15 +1322,15 @@ async fn admin_rpcs_need_the_admin_identity(t: TestHub) {
         .iter()
         .filter(|e| e.action == Action::AuthorisationFailed && e.actor.user_id.as_deref() == Some(USER_ID))
         .collect();
-    // Per non-admin party: 8 admin RPCs + the unbound-certificate probe.
+    // Per non-admin party: 11 admin RPCs + the unbound-certificate probe.
     let non_admin: Vec<&Party> = PARTIES.iter().filter(|p| p.kind != FunctionKind::Admin).collect();
-    assert_eq!(admin_refusals.len(), non_admin.len() * 9, "{admin_refusals:#?}");
-    for (chunk, party) in admin_refusals.chunks(9).zip(&non_admin) {
+    assert_eq!(admin_refusals.len(), non_admin.len() * 12, "{admin_refusals:#?}");
+    for (chunk, party) in admin_refusals.chunks(12).zip(&non_admin) {
         for e in chunk {
             assert_eq!(e.actor.oin.as_deref(), Some(party.oin), "{e:#?}");
         }
     }
-    assert_eq!(refused, non_admin.len() * 8);
+    assert_eq!(refused, non_admin.len() * 11);
 
     // Nothing changed: the school is active and bound, its key not revoked,
     // the organisation not registered, no function added.

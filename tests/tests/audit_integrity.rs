@@ -642,7 +642,9 @@ async fn untampered_log_verifies_against_kept_checkpoints(t: TestHub) {
     let started = Instant::now();
     let b = build_log(t).await;
     let count = |a: Action| b.entries.iter().filter(|e| e.action == a).count() as u64;
-    let seeded = count(Action::AdminChange);
+    // The demo directory: admin changes and the demo mandate (R9).
+    let seeded = count(Action::AdminChange) + count(Action::MandateRecorded);
+    assert_eq!(count(Action::MandateRecorded), 1);
     assert_eq!(count(Action::ConsentRecorded), 5);
     assert_eq!(count(Action::TransferSubmitted), 5);
     assert_eq!(count(Action::TransferFetched), 1);

@@ -50,7 +50,11 @@ async fn hand_over(school: &mut Clients, bsn: &str, key: &str) -> Result<pb::Sub
         .consent_id;
     let mut r = handover(bsn, &consent_id, key);
     r.recipient = westerkwartier();
-    school.transfer.submit(req(r)).await.map(tonic::Response::into_inner)
+    school
+        .transfer
+        .submit(req(r))
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 fn admin_req<T>(msg: T) -> tonic::Request<T> {
@@ -80,7 +84,10 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
     assert_eq!(listed.len(), 1);
     let mandate = listed[0].clone();
     assert!(mandate.in_force);
-    assert_eq!(mandate.mandated.as_ref().map(|p| p.oin.as_str()), Some(WERKBEDRIJF));
+    assert_eq!(
+        mandate.mandated.as_ref().map(|p| p.oin.as_str()),
+        Some(WERKBEDRIJF)
+    );
 
     // The school addresses the gemeente; the werkbedrijf receives it.
     let sent = hand_over(&mut school, BSN, "mandate-1").await.expect("submitted");
@@ -94,7 +101,10 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
     assert_eq!(inbox.len(), 1);
     let listed = &inbox[0];
     assert_eq!(listed.transfer_id, sent.transfer_id);
-    assert_eq!(listed.recipient.as_ref().map(|p| p.oin.as_str()), Some(WERKBEDRIJF));
+    assert_eq!(
+        listed.recipient.as_ref().map(|p| p.oin.as_str()),
+        Some(WERKBEDRIJF)
+    );
     assert_eq!(listed.acting_for, westerkwartier());
     assert_eq!(listed.mandate_id, mandate.mandate_id);
     // The gemeente's own function holds a key, yet is not sealed to: the
@@ -115,9 +125,17 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
     };
     let e = gemeente.inbox.fetch(fetch(&sent.transfer_id)).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
-    let got = bedrijf.inbox.fetch(fetch(&sent.transfer_id)).await.expect("fetch").into_inner();
+    let got = bedrijf
+        .inbox
+        .fetch(fetch(&sent.transfer_id))
+        .await
+        .expect("fetch")
+        .into_inner();
     let opened = opened(&got.groups, &identity(&t, "werkbedrijf-participatiewet"));
-    assert!(opened.iter().any(|g| g.group == "identity"), "the werkbedrijf opens it");
+    assert!(
+        opened.iter().any(|g| g.group == "identity"),
+        "the werkbedrijf opens it"
+    );
     bedrijf
         .inbox
         .decide(req(pb::DecideRequest {
@@ -150,15 +168,22 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
         .filter(|e| e.actor.as_ref().is_some_and(|a| a.acting_for == WESTERKWARTIER))
         .collect();
     let actions: Vec<i32> = acted.iter().map(|e| e.action).collect();
-    assert!(actions.contains(&(pb::AuditAction::TransferFetch as i32)), "{seen:?}");
-    assert!(actions.contains(&(pb::AuditAction::TransferDecide as i32)), "{seen:?}");
+    assert!(
+        actions.contains(&(pb::AuditAction::TransferFetch as i32)),
+        "{seen:?}"
+    );
+    assert!(
+        actions.contains(&(pb::AuditAction::TransferDecide as i32)),
+        "{seen:?}"
+    );
     for e in &acted {
         let actor = e.actor.as_ref().expect("actor");
         assert_eq!(actor.party.as_ref().map(|p| p.oin.as_str()), Some(WERKBEDRIJF));
         assert_eq!(actor.user_id, "medewerker-42");
     }
     assert!(
-        seen.iter().any(|e| e.action == pb::AuditAction::TransferSubmit as i32),
+        seen.iter()
+            .any(|e| e.action == pb::AuditAction::TransferSubmit as i32),
         "the submission names the gemeente too"
     );
 
@@ -232,7 +257,9 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
         .into_inner()
         .transfers;
     assert!(inbox.is_empty(), "{inbox:?}");
-    let later = hand_over(&mut school, BSN2, "mandate-2").await.expect("submitted");
+    let later = hand_over(&mut school, BSN2, "mandate-2")
+        .await
+        .expect("submitted");
     let own = gemeente
         .inbox
         .list_inbox(req(pb::ListInboxRequest::default()))
@@ -248,16 +275,20 @@ async fn a_mandated_werkbedrijf_acts_for_the_gemeente(t: TestHub) {
     let all = verify_audit_log(&t).await;
     let new = &all[usize::try_from(before).expect("size")..];
     let acting: Vec<_> = new.iter().filter(|e| e.actor.acting_for.is_some()).collect();
-    assert!(acting.iter().all(|e| e.actor.acting_for.as_deref() == Some(WESTERKWARTIER)
-        && e.parties.iter().any(|p| p == WESTERKWARTIER)));
-    assert_eq!(
-        acting.iter().filter(|e| e.action == Action::TransferFetched).count(),
-        1
+    assert!(
+        acting
+            .iter()
+            .all(|e| e.actor.acting_for.as_deref() == Some(WESTERKWARTIER)
+                && e.parties.iter().any(|p| p == WESTERKWARTIER))
     );
     assert_eq!(
-        new.iter().filter(|e| e.action == Action::MandateEnded).count(),
+        acting
+            .iter()
+            .filter(|e| e.action == Action::TransferFetched)
+            .count(),
         1
     );
+    assert_eq!(new.iter().filter(|e| e.action == Action::MandateEnded).count(), 1);
 }
 
 on_both_backends!(a_mandated_werkbedrijf_acts_for_the_gemeente);

@@ -295,12 +295,18 @@ impl SubjectReport<'_> {
 
     fn entry_view(&self, entry: &Entry) -> EntryView {
         let purpose = entry.activity.as_ref().map(|a| a.purpose.as_str());
-        let own = entry.actor.oin.as_deref() == Some(self.requester_oin);
+        // Under a mandate the organisation acted for the requester's gemeente,
+        // which answers for it (R9): its user ids are shown as the gemeente's own.
+        let own = entry.actor.oin.as_deref() == Some(self.requester_oin)
+            || entry.actor.acting_for.as_deref() == Some(self.requester_oin);
         let mut rows = Vec::new();
 
         match &entry.actor.oin {
             Some(oin) => {
                 rows.push(("Organisation", self.org(oin)));
+                if let Some(gemeente) = &entry.actor.acting_for {
+                    rows.push(("Acting for", format!("{} (under a mandate)", self.org(gemeente))));
+                }
                 if let Some(f) = &entry.actor.function {
                     rows.push(("Function", function_label(f)));
                 }
@@ -327,6 +333,7 @@ impl SubjectReport<'_> {
             .parties
             .iter()
             .filter(|p| Some(p.as_str()) != entry.actor.oin.as_deref())
+            .filter(|p| Some(p.as_str()) != entry.actor.acting_for.as_deref())
             .map(|p| self.org(p))
             .collect();
         if !others.is_empty() {

@@ -108,6 +108,37 @@ fn actor_of_another_organisation_never_shows_its_user_id() {
     }
 }
 
+/// R9: an organisation acting for the gemeente under a mandate acts for it:
+/// the report says so, and the gemeente sees its end user (it answers for
+/// the action); the organisation is not listed as a mere other party.
+#[test]
+fn an_action_under_a_mandate_names_the_gemeente_it_was_for() {
+    const WERKBEDRIJF: &str = "00000003000000000777";
+    let entries: Vec<Entry> = scoped_for_gemeente(&scenario())
+        .into_iter()
+        .map(|mut e| {
+            if e.actor.oin.as_deref() == Some(GEMEENTE) {
+                e.actor.oin = Some(WERKBEDRIJF.to_owned());
+                e.actor.acting_for = Some(GEMEENTE.to_owned());
+                e.parties.push(GEMEENTE.to_owned());
+                e.parties.sort();
+                e.parties.dedup();
+            }
+            e
+        })
+        .collect();
+    let text = flat(&report(&entries, &names).render_text());
+    assert!(text.contains("Acting for"), "{text}");
+    assert!(
+        text.contains("Gemeente Utrecht (OIN 00000001002220647000) (under a mandate)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(WERKCOACH),
+        "the gemeente sees who acted for it: {text}"
+    );
+}
+
 #[test]
 fn html_escapes_everything() {
     let mut entries = scoped_for_gemeente(&scenario());

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use crate::mandate::MAX_AGREEMENT_REF_CHARS;
 use crate::model::{Channel, NecessityJustification, SchoolStatus, StartkwalificatieCondition};
 use crate::{MAX_PERIOD_MONTHS, MIN_JUSTIFICATION_CHARS, Policy};
 
@@ -82,6 +83,29 @@ pub fn render_markdown(policy: &Policy) -> String {
          purposes marked below; their audit entries carry the legal basis *Participatiewet art. 7a lid 7* and \
          the flag `hardheidsclausule`, as does the decision's own entry. The Doorstroompunt's purposes have no \
          such exception: its task ends at 27 (R3).\n"
+    );
+
+    let _ = writeln!(
+        o,
+        "## Mandates: another organisation carries out the gemeente's task (R9)\n"
+    );
+    let _ = writeln!(
+        o,
+        "\"Het uitvoeren van een wettelijke taak kan ook gemandateerd of gedelegeerd worden naar een andere \
+         organisatie\" (seed 000): a gemeente may have its Participatiewet or Doorstroompunt task carried out \
+         by another organisation — an *uitvoeringsorganisatie* such as a regional werkbedrijf, or another \
+         gemeente — under a processing agreement (*verwerkersovereenkomst*). The operator records the mandate: \
+         which gemeente, which task (`participatiewet` or `doorstroompunt`; never the privacy officer's or a \
+         school's function), which organisation (it holds the same function, and is not the gemeente \
+         itself), the agreement's reference (one line, at most {MAX_AGREEMENT_REF_CHARS} characters), and a \
+         period with a last day that starts no earlier than the day it is recorded. One organisation carries \
+         out one task of one gemeente at a time: a period that overlaps another mandate of the same task is \
+         refused (R9). While a mandate holds, senders still address the gemeente; data for its function is \
+         sealed to and delivered to the mandated organisation's function, and each action that function takes \
+         on it is audited as acting for the gemeente. Outside the mandate's period that organisation receives \
+         nothing for the gemeente, and its calls on what it received for it are refused (R9), except \
+         acknowledging a withdrawal notice. The region (and so the overgangsdocument format, R12) is the \
+         gemeente's.\n"
     );
 
     let _ = writeln!(o, "## Purposes and legal bases\n");

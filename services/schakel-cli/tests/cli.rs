@@ -265,3 +265,89 @@ async fn json_errors_of_any_command_are_json() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
     assert_eq!(v["error"]["code"], "CLIENT", "{v}");
 }
+
+/// The lines of the shell block after `marker` in `doc`, continuation lines
+/// joined, each split into words (double quotes group words).
+fn documented_commands(doc: &str, marker: &str) -> Vec<Vec<String>> {
+    let start = doc.find(marker).expect("the marker") + marker.len();
+    let block = &doc[start..start + doc[start..].find("```").expect("end of the block")];
+    block
+        .replace("\\\n", " ")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut words = Vec::new();
+            let mut word = String::new();
+            let mut quoted = false;
+            for c in line.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    c if c.is_whitespace() && !quoted => {
+                        if !word.is_empty() {
+                            words.push(std::mem::take(&mut word));
+                        }
+                    }
+                    c => word.push(c),
+                }
+            }
+            if !word.is_empty() {
+                words.push(word);
+            }
+            words
+        })
+        .collect()
+}
+
+/// The mandate example of docs/operations.md runs as written against the
+/// demo region (its dates moved to come after today, so it keeps running),
+/// and the mandate it records can be ended as the text says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_mandate_commands_run() {
+    const GUIDE: &str = include_str!("../../../docs/operations.md");
+    let t = hub().await;
+    // The hub's days are Europe/Amsterdam's; two days ahead stays in the
+    // future whatever the hour and the machine's time zone.
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .date();
+    let from = today
+        .checked_add(jiff::Span::new().days(2))
+        .expect("date")
+        .to_string();
+    let until = today
+        .checked_add(jiff::Span::new().years(2))
+        .expect("date")
+        .to_string();
+    let mut listed = String::new();
+    for words in documented_commands(GUIDE, "<!-- tested: mandate -->\n```sh\n") {
+        assert_eq!(words[0], "schakel", "{words:?}");
+        let mut args: Vec<String> = words[1..].to_vec();
+        for (flag, value) in [("--from", &from), ("--until", &until)] {
+            if let Some(i) = args.iter().position(|a| a == flag) {
+                args[i + 1].clone_from(value);
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = schakel(with(&t, "admin", &args)).await;
+        assert_exit(&o, 0);
+        if args[..2] == ["admin", "mandates"] {
+            listed = stdout(&o);
+        }
+    }
+    assert!(
+        listed.contains("00000003999990004000/participatiewet acts for 00000001999990014000/participatiewet"),
+        "{listed}"
+    );
+    assert!(listed.contains("not in force"), "it starts later: {listed}");
+    let id = listed
+        .split_whitespace()
+        .next()
+        .expect("the mandate id")
+        .to_owned();
+    let o = schakel(with(&t, "admin", &["admin", "end-mandate", &id])).await;
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("ended "), "{}", stdout(&o));
+    // Ended once; again is refused (exit 1).
+    let o = schakel(with(&t, "admin", &["admin", "end-mandate", &id])).await;
+    assert_exit(&o, 1);
+}
