@@ -26,6 +26,7 @@ use schakel_proto::v1::consent_service_client::ConsentServiceClient;
 use schakel_proto::v1::directory_service_client::DirectoryServiceClient;
 use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
 use schakel_proto::v1::inbox_service_client::InboxServiceClient;
+use schakel_proto::v1::region_service_client::RegionServiceClient;
 use schakel_proto::v1::transfer_service_client::TransferServiceClient;
 use tonic::transport::Channel;
 use tonic::{Code, GrpcMethod, Request, Status};
@@ -44,13 +45,21 @@ const USER_ROLE: &str = "loopbaanbegeleider";
 /// senders that need it (schools, Doorstroompunt); transfers for every
 /// sender (and the gemeente's take-over to the Doorstroompunt); inbox and expertise
 /// for the gemeente's receiving functions; the audit trail for privacy
-/// officers only.
-const ALLOWED: [(&str, &[FunctionKind]); 7] = {
+/// officers only; the region's numbers for regional partners only, who call
+/// nothing else but the directory (R17).
+const ALLOWED: [(&str, &[FunctionKind]); 8] = {
     use FunctionKind::*;
     [
         (
             "schakel.v1.DirectoryService",
-            &[School, Doorstroompunt, Participatiewet, PrivacyOfficer, Admin],
+            &[
+                School,
+                Doorstroompunt,
+                Participatiewet,
+                PrivacyOfficer,
+                Admin,
+                RegionalPartner,
+            ],
         ),
         ("schakel.v1.AdminService", &[Admin]),
         ("schakel.v1.ConsentService", &[School, Doorstroompunt]),
@@ -61,6 +70,7 @@ const ALLOWED: [(&str, &[FunctionKind]); 7] = {
         ("schakel.v1.InboxService", &[Participatiewet, Doorstroompunt]),
         ("schakel.v1.ExpertiseService", &[Participatiewet, Doorstroompunt]),
         ("schakel.v1.AuditService", &[PrivacyOfficer]),
+        ("schakel.v1.RegionService", &[RegionalPartner]),
     ]
 };
 
@@ -110,7 +120,7 @@ struct Party {
     kind: FunctionKind,
 }
 
-const PARTIES: [Party; 6] = [
+const PARTIES: [Party; 7] = [
     Party {
         profile: "mbo-school",
         oin: MBO_OIN,
@@ -141,6 +151,11 @@ const PARTIES: [Party; 6] = [
         oin: ADMIN_OIN,
         kind: FunctionKind::Admin,
     },
+    Party {
+        profile: "gemeente-regional-partner",
+        oin: GEMEENTE_OIN,
+        kind: FunctionKind::RegionalPartner,
+    },
 ];
 
 fn pb_function(f: FunctionKind) -> i32 {
@@ -150,6 +165,7 @@ fn pb_function(f: FunctionKind) -> i32 {
         FunctionKind::Participatiewet => pb::FunctionKind::Participatiewet,
         FunctionKind::PrivacyOfficer => pb::FunctionKind::PrivacyOfficer,
         FunctionKind::Admin => pb::FunctionKind::Admin,
+        FunctionKind::RegionalPartner => pb::FunctionKind::RegionalPartner,
     }) as i32
 }
 
@@ -481,6 +497,11 @@ fn rpcs() -> Vec<Rpc> {
             "schakel.v1.AuditService",
             "GetJustifications",
             AuditServiceClient::get_justifications(GetJustificationsRequest)
+        ),
+        rpc!(
+            "schakel.v1.RegionService",
+            "GetRegionalNumbers",
+            RegionServiceClient::get_regional_numbers(GetRegionalNumbersRequest)
         ),
     ]
 }

@@ -83,6 +83,9 @@ pub(crate) fn action_label(action: &Action, purpose: Option<&str>) -> String {
             "Mandate recorded: another organisation carries out the gemeente's task (R9)".to_owned()
         }
         Action::MandateEnded => "Mandate ended by the hub administrator (R9)".to_owned(),
+        Action::RegionalNumbersRead => {
+            "Regional numbers read by a regional partner (counts only, R17)".to_owned()
+        }
         Action::AdviceFetched => "Advice of the Doorstroompunt read by the requester".to_owned(),
         Action::Purge => "Content removed at the end of its retention period".to_owned(),
         Action::AdminChange => "Configuration or policy changed by the hub administrator".to_owned(),

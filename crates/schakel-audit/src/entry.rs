@@ -324,6 +324,10 @@ actions! {
     /// A privacy officer read the necessity justifications of a transfer
     /// (R8), sealed to its keys.
     JustificationsRead = "justifications_read",
+    /// A regional partner read its region's numbers for a period (R17);
+    /// the region and period are the entry's groups (`region:03`,
+    /// `period:2026/27`).
+    RegionalNumbersRead = "regional_numbers_read",
     /// A caller could not be authenticated.
     AuthenticationFailed = "authentication_failed",
     /// An authenticated caller was not allowed the action.

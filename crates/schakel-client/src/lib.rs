@@ -30,6 +30,7 @@ use schakel_proto::v1::consent_service_client::ConsentServiceClient;
 use schakel_proto::v1::directory_service_client::DirectoryServiceClient;
 use schakel_proto::v1::expertise_service_client::ExpertiseServiceClient;
 use schakel_proto::v1::inbox_service_client::InboxServiceClient;
+use schakel_proto::v1::region_service_client::RegionServiceClient;
 use schakel_proto::v1::transfer_service_client::TransferServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -378,6 +379,11 @@ impl Hub {
     /// AuditService (privacy officers).
     pub fn audit(&self) -> AuditServiceClient<HubChannel> {
         AuditServiceClient::new(self.intercepted()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    /// RegionService (regional partners).
+    pub fn region(&self) -> RegionServiceClient<HubChannel> {
+        RegionServiceClient::new(self.intercepted()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
 }
 

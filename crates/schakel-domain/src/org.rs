@@ -61,8 +61,16 @@ impl OrgKind {
     pub fn allows_function(self, f: FunctionKind) -> bool {
         use FunctionKind as F;
         match self {
-            Self::ProSchool | Self::VsoSchool | Self::MboSchool => matches!(f, F::School | F::PrivacyOfficer),
-            Self::Gemeente | Self::Uitvoeringsorganisatie => {
+            // A contactschool is a regional partner (domain.md §7).
+            Self::ProSchool | Self::VsoSchool | Self::MboSchool => {
+                matches!(f, F::School | F::PrivacyOfficer | F::RegionalPartner)
+            }
+            // The contactgemeente and centrumgemeenten are regional partners.
+            Self::Gemeente => matches!(
+                f,
+                F::Doorstroompunt | F::Participatiewet | F::PrivacyOfficer | F::RegionalPartner
+            ),
+            Self::Uitvoeringsorganisatie => {
                 matches!(f, F::Doorstroompunt | F::Participatiewet | F::PrivacyOfficer)
             }
             Self::Admin => matches!(f, F::Admin),
@@ -106,16 +114,21 @@ pub enum FunctionKind {
     PrivacyOfficer,
     /// The hub operator's administrative identity.
     Admin,
+    /// A regional partner of a Doorstroompuntregio (contactgemeente,
+    /// contactschool, centrumgemeente): reads the region's numbers, never a
+    /// case (R13, R17).
+    RegionalPartner,
 }
 
 impl FunctionKind {
     /// All functions, in a stable order.
-    pub const ALL: [FunctionKind; 5] = [
+    pub const ALL: [FunctionKind; 6] = [
         Self::School,
         Self::Doorstroompunt,
         Self::Participatiewet,
         Self::PrivacyOfficer,
         Self::Admin,
+        Self::RegionalPartner,
     ];
 
     /// The stable text form used in files, the database and the API.
@@ -126,6 +139,7 @@ impl FunctionKind {
             Self::Participatiewet => "participatiewet",
             Self::PrivacyOfficer => "privacy_officer",
             Self::Admin => "admin",
+            Self::RegionalPartner => "regional_partner",
         }
     }
 }
@@ -138,7 +152,7 @@ impl FromStr for FunctionKind {
             .find(|k| k.as_str() == s)
             .ok_or(DomainError::new(
                 "function",
-                "must be one of school, doorstroompunt, participatiewet, privacy_officer, admin",
+                "must be one of school, doorstroompunt, participatiewet, privacy_officer, admin, regional_partner",
             ))
     }
 }

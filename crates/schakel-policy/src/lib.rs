@@ -22,6 +22,7 @@ mod hardheidsclausule;
 mod load;
 mod mandate;
 mod model;
+mod regional;
 mod rule;
 
 pub use consent::{ConsentToRecord, decide_consent_record};
@@ -42,4 +43,5 @@ pub use model::{
     ProfilePurpose, Purpose, RegionProfile, SchoolStatus, SensitivityClass, StartkwalificatieCondition,
     TextTerms, Window, WindowAnchor, normalise_words,
 };
+pub use regional::{NotAPeriod, Period, REGIONAL_THRESHOLD};
 pub use rule::{RuleId, UnknownRule};

@@ -29,7 +29,7 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/schakel_descriptor.bin"));
 
 /// The fully qualified names of every v1 service, e.g. for the health service.
-pub const SERVICE_NAMES: [&str; 7] = [
+pub const SERVICE_NAMES: [&str; 8] = [
     "schakel.v1.DirectoryService",
     "schakel.v1.AdminService",
     "schakel.v1.ConsentService",
@@ -37,6 +37,7 @@ pub const SERVICE_NAMES: [&str; 7] = [
     "schakel.v1.InboxService",
     "schakel.v1.ExpertiseService",
     "schakel.v1.AuditService",
+    "schakel.v1.RegionService",
 ];
 
 /// Re-export of `tonic-types`, for building and reading `google.rpc` status

@@ -24,6 +24,7 @@ mod mandates;
 mod model;
 mod pool;
 mod records;
+mod regional;
 mod retention;
 mod row_commitments;
 
@@ -41,4 +42,5 @@ pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };
 pub use pool::{Backend, DatabaseProbe, Store, StoreOptions, probe, sqlite_file};
+pub use regional::{ConsentCount, ConsentEvent, HandoverCount};
 pub use retention::{PurgeCandidate, PurgeKind, PurgeReason};

@@ -142,12 +142,26 @@ async fn an_older_database_keeps_its_directory_and_references() {
         "{functions_sql}"
     );
     assert_eq!(
-        count(
-            &p,
-            "SELECT name FROM sqlite_master WHERE name = 'organisations_rebuilt'"
-        )
-        .await,
+        count(&p, "SELECT name FROM sqlite_master WHERE name LIKE '%_rebuilt'").await,
         0
+    );
+    // `functions` was rebuilt too: the new function is allowed, the tables
+    // that refer to it still do, enforced.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "INSERT INTO functions (oin, function, created_at) VALUES ('{GEMEENTE}', 'regional_partner', 1)"
+    )))
+    .execute(&p)
+    .await
+    .expect("the new function");
+    let orphan_key = sqlx::raw_sql(AssertSqlSafe(format!(
+        "INSERT INTO recipient_keys (key_id, oin, function, age_recipient, valid_from, created_at)
+             VALUES ('0190e0b4-0000-7000-8000-000000000002', '{GEMEENTE}', 'doorstroompunt', 'age1x', 1, 1)"
+    )))
+    .execute(&p)
+    .await;
+    assert!(
+        orphan_key.is_err(),
+        "a key of a function the organisation does not hold was stored"
     );
 
     // A crash after 0008 committed but before sqlx recorded it runs it again.
@@ -162,6 +176,7 @@ async fn an_older_database_keeps_its_directory_and_references() {
         .expect("0008 again");
     drop(conn);
     assert_eq!(count(&p, "SELECT oin FROM organisations").await, 2);
+    assert_eq!(count(&p, "SELECT oin FROM functions").await, 2);
     assert_eq!(count(&p, "SELECT key_id FROM recipient_keys").await, 1);
     assert_eq!(count(&p, "PRAGMA foreign_key_check").await, 0);
     p.close().await;

@@ -95,10 +95,16 @@ enum Command {
         #[arg(long)]
         include_inactive: bool,
     },
-    /// Show the arbeidsmarktregio and Doorstroompuntregio of a gemeente.
+    /// Show the arbeidsmarktregio and Doorstroompuntregio of a gemeente;
+    /// `region stats --period 2026/27`: the region's numbers (regional
+    /// partners).
+    #[command(args_conflicts_with_subcommands = true)]
     Region {
         /// Gemeentecode, e.g. GM0014.
-        gemeentecode: String,
+        gemeentecode: Option<String>,
+        /// `stats`: the numbers of your region (R13, R17).
+        #[command(subcommand)]
+        command: Option<RegionCommand>,
     },
     /// Consent of the youth or a parent/guardian (schools; R4, R13).
     #[command(subcommand)]
@@ -134,15 +140,33 @@ enum Command {
     Admin(AdminCommand),
 }
 
+/// `schakel region …`.
+#[derive(Debug, clap::Subcommand)]
+enum RegionCommand {
+    /// The numbers of your Doorstroompuntregio for a school year or quarter:
+    /// counts only, small ones hidden (regional partners; R13, R17).
+    Stats(commands::region::StatsArgs),
+}
+
 /// Runs the command.
 async fn run(cli: Cli, out: &mut Out) -> anyhow::Result<Outcome> {
     let mut s = Session::new(cli.profile, cli.hub, cli.user_id, cli.user_role);
     Ok(match cli.command {
         Command::Whoami => commands::directory::whoami(&s.hub().await?, out).await.into(),
         Command::Org { key } => commands::directory::org(&s.hub().await?, key, out).await.into(),
-        Command::Region { gemeentecode } => commands::directory::region(&s.hub().await?, gemeentecode, out)
+        Command::Region {
+            command: Some(RegionCommand::Stats(args)),
+            ..
+        } => commands::region::stats(&s.hub().await?, args, out).await.into(),
+        Command::Region {
+            gemeentecode: Some(gemeentecode),
+            command: None,
+        } => commands::directory::region(&s.hub().await?, gemeentecode, out)
             .await
             .into(),
+        Command::Region { .. } => {
+            anyhow::bail!("give a gemeentecode (schakel region GM0014) or `stats --period 2026/27`")
+        }
         Command::Orgs {
             kind,
             include_inactive,

@@ -41,6 +41,7 @@ pub const FUNCTIONS: Table<pb::FunctionKind> = &[
     ("school", pb::FunctionKind::School),
     ("privacy_officer", pb::FunctionKind::PrivacyOfficer),
     ("admin", pb::FunctionKind::Admin),
+    ("regional_partner", pb::FunctionKind::RegionalPartner),
 ];
 
 /// Type of school.
@@ -183,6 +184,7 @@ pub const AUDIT_ACTIONS: Table<pb::AuditAction> = &[
     ),
     ("justifications_read", pb::AuditAction::JustificationsRead),
     ("mandate_change", pb::AuditAction::MandateChange),
+    ("regional_numbers_read", pb::AuditAction::RegionalNumbersRead),
 ];
 
 /// The outcome of an audited action.

@@ -351,3 +351,79 @@ async fn the_documented_mandate_commands_run() {
     let o = schakel(with(&t, "admin", &["admin", "end-mandate", &id])).await;
     assert_exit(&o, 1);
 }
+
+/// `schakel region stats` as the demo region's contactgemeente: a readable
+/// table, and CSV with one row per count and whether it is shown; a free
+/// date range is refused (exit 1) naming R17.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_stats_prints_the_table_and_csv() {
+    let t = hub().await;
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .date();
+    // The school year that holds today: from 1 August.
+    let first = if today.month() >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    let period = format!("{first}/{:02}", (first + 1) % 100);
+    let o = schakel(with(
+        &t,
+        "gemeente-regional-partner",
+        &["region", "stats", "--period", &period],
+    ))
+    .await;
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("03 Centraal en Westelijk Groningen — {period}")),
+        "{text}"
+    );
+    assert!(text.contains("provisional"), "{text}");
+    assert!(text.contains("GM0014"), "{text}");
+    assert!(text.contains("<5"), "{text}");
+
+    let o = schakel(with(
+        &t,
+        "gemeente-regional-partner",
+        &["region", "stats", "--period", &period, "--csv"],
+    ))
+    .await;
+    assert_exit(&o, 0);
+    let csv = stdout(&o);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("region,period,provisional,measure,gemeentecode,gemeente,column,value,status")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Two gemeenten in the demo region: per table (columns + total) per
+    // gemeente, and the column totals and grand total.
+    assert_eq!(rows.len(), (2 * 5 + 5) + (2 * 4 + 4), "{csv}");
+    assert!(rows.iter().all(|r| r.len() == 9), "{csv}");
+    // Nothing happened yet: every count is 0, hidden as small, never shown.
+    assert!(rows.iter().all(|r| r[7].is_empty() && r[8] == "small"), "{csv}");
+
+    let mut json = vec![std::ffi::OsString::from("--json")];
+    json.extend(with(
+        &t,
+        "gemeente-regional-partner",
+        &["region", "stats", "--period", &period],
+    ));
+    let o = schakel(json).await;
+    assert_exit(&o, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["region_code"], "03");
+    assert_eq!(v["tables"][0]["measure"], "handovers_submitted");
+    assert_eq!(v["tables"][0]["rows"][0]["cells"][0]["status"], "small");
+
+    let o = schakel(with(
+        &t,
+        "gemeente-regional-partner",
+        &["region", "stats", "--period", "2026-12-01..2026-12-31"],
+    ))
+    .await;
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("R17"), "{}", stderr(&o));
+}

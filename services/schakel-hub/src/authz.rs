@@ -39,6 +39,9 @@ pub fn may_call(service: &str, function: FunctionKind) -> bool {
         "schakel.v1.ExpertiseService" => matches!(function, F::Participatiewet | F::Doorstroompunt),
         // The audit trail: privacy officers of the organisation (DESIGN.md §4).
         "schakel.v1.AuditService" => function == F::PrivacyOfficer,
+        // The region's numbers: its regional partners only, who call nothing
+        // else but the directory (R17).
+        "schakel.v1.RegionService" => function == F::RegionalPartner,
         _ => false,
     }
 }
@@ -64,7 +67,7 @@ pub fn may_call_method(service: &str, method: &str, function: FunctionKind) -> b
 mod tests {
     use super::*;
 
-    const SERVICES: [&str; 7] = [
+    const SERVICES: [&str; 8] = [
         "schakel.v1.DirectoryService",
         "schakel.v1.AdminService",
         "schakel.v1.ConsentService",
@@ -72,6 +75,7 @@ mod tests {
         "schakel.v1.InboxService",
         "schakel.v1.ExpertiseService",
         "schakel.v1.AuditService",
+        "schakel.v1.RegionService",
     ];
 
     #[test]

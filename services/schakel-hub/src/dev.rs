@@ -44,7 +44,9 @@ pub struct DemoOrg {
 }
 
 /// The demo region: an mbo school, a pro school, a gemeente with its
-/// Participatiewet and Doorstroompunt functions, a second gemeente that has
+/// Participatiewet and Doorstroompunt functions (and, as the region's
+/// contactgemeente, a regional partner reading the region's numbers), a
+/// second gemeente that has
 /// mandated its Participatiewet task to a regional werkbedrijf (an
 /// uitvoeringsorganisatie, R9; see [`DEMO_MANDATE`]), a privacy officer of
 /// each, and the hub operator. OINs and BRIN codes are fictitious.
@@ -87,6 +89,9 @@ pub const DEMO_ORGS: [DemoOrg; 6] = [
             FunctionKind::Participatiewet,
             FunctionKind::Doorstroompunt,
             FunctionKind::PrivacyOfficer,
+            // Groningen is the region's contactgemeente: it reads the
+            // region's numbers (R17).
+            FunctionKind::RegionalPartner,
         ],
     },
     DemoOrg {

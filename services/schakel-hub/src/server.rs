@@ -11,6 +11,7 @@ use schakel_proto::v1::consent_service_server::ConsentServiceServer;
 use schakel_proto::v1::directory_service_server::DirectoryServiceServer;
 use schakel_proto::v1::expertise_service_server::ExpertiseServiceServer;
 use schakel_proto::v1::inbox_service_server::InboxServiceServer;
+use schakel_proto::v1::region_service_server::RegionServiceServer;
 use schakel_proto::v1::transfer_service_server::TransferServiceServer;
 use schakel_store::{Store, StoreError};
 use tokio::net::TcpListener;
@@ -25,7 +26,7 @@ use crate::checkpoint::Checkpointer;
 use crate::config::HubConfig;
 use crate::intake::{DOCUMENT_REQUEST, IntakeLayer, SMALL_REQUEST};
 use crate::services::{
-    AdminApi, AuditApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, TransferApi,
+    AdminApi, AuditApi, ConsentApi, DirectoryApi, ExpertiseApi, HubState, InboxApi, RegionApi, TransferApi,
 };
 use crate::tls::{ClientAuthority, PeerStream, TlsError, certs_from_pem, key_from_pem, server_config};
 
@@ -285,7 +286,10 @@ pub async fn start(cfg: HubConfig) -> Result<RunningHub, StartError> {
             ExpertiseServiceServer::new(ExpertiseApi(state.clone()))
                 .max_decoding_message_size(DOCUMENT_REQUEST),
         )
-        .add_service(AuditServiceServer::new(AuditApi(state)).max_decoding_message_size(SMALL_REQUEST));
+        .add_service(
+            AuditServiceServer::new(AuditApi(state.clone())).max_decoding_message_size(SMALL_REQUEST),
+        )
+        .add_service(RegionServiceServer::new(RegionApi(state)).max_decoding_message_size(SMALL_REQUEST));
 
     let (incoming, acceptor) =
         tls_incoming(listener, TlsAcceptor::from(tls), authority, cfg.handshake_timeout);

@@ -7,6 +7,10 @@
 ALTER TABLE organisations DROP CONSTRAINT organisations_kind_check;
 ALTER TABLE organisations ADD CONSTRAINT organisations_kind_check
     CHECK (kind IN ('pro_school', 'vso_school', 'mbo_school', 'gemeente', 'admin', 'uitvoeringsorganisatie'));
+-- A region's partners reading its numbers (R17).
+ALTER TABLE functions DROP CONSTRAINT functions_function_check;
+ALTER TABLE functions ADD CONSTRAINT functions_function_check
+    CHECK (function IN ('school', 'doorstroompunt', 'participatiewet', 'privacy_officer', 'admin', 'regional_partner'));
 
 CREATE TABLE mandates (
     mandate_id    TEXT PRIMARY KEY NOT NULL,

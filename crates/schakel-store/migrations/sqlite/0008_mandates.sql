@@ -6,8 +6,10 @@
 -- it (RowTable 6, `mandate`) and checked on every read: a mandate slipped
 -- into the database redirects nothing.
 --
--- `organisations.kind` gains `uitvoeringsorganisatie`. SQLite cannot change
--- a CHECK constraint in place, so the table is rebuilt the documented way
+-- `organisations.kind` gains `uitvoeringsorganisatie`, and `functions.function`
+-- gains `regional_partner` (a region's partners reading its numbers, R17).
+-- SQLite cannot change a CHECK constraint in place, so both tables are
+-- rebuilt the documented way
 -- (https://sqlite.org/lang_altertable.html#otheralter): foreign key
 -- enforcement off, one transaction, create - copy - drop - rename. That
 -- needs this file to run outside sqlx's own transaction (the first line);
@@ -36,6 +38,18 @@ SELECT oin, kind, name, brin, gemeentecode, doorstroompunt_regio, arbeidsmarktre
 FROM organisations;
 DROP TABLE organisations;
 ALTER TABLE organisations_rebuilt RENAME TO organisations;
+
+DROP TABLE IF EXISTS functions_rebuilt;
+CREATE TABLE functions_rebuilt (
+    oin        TEXT NOT NULL REFERENCES organisations (oin),
+    function   TEXT NOT NULL CHECK (function IN ('school', 'doorstroompunt', 'participatiewet', 'privacy_officer', 'admin',
+                                                 'regional_partner')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (oin, function)
+) STRICT;
+INSERT INTO functions_rebuilt (oin, function, created_at) SELECT oin, function, created_at FROM functions;
+DROP TABLE functions;
+ALTER TABLE functions_rebuilt RENAME TO functions;
 
 CREATE TABLE IF NOT EXISTS mandates (
     mandate_id    TEXT PRIMARY KEY NOT NULL,

@@ -25,6 +25,10 @@ pub enum Function {
     PrivacyOfficer,
     /// Hub operator.
     Admin,
+    /// A regional partner (contactgemeente, contactschool, centrumgemeente):
+    /// reads the region's numbers only (`regional_partner`).
+    #[value(name = "regional_partner", alias = "regional-partner")]
+    RegionalPartner,
 }
 
 impl Function {
@@ -35,6 +39,7 @@ impl Function {
             Self::Participatiewet => pb::FunctionKind::Participatiewet,
             Self::PrivacyOfficer => pb::FunctionKind::PrivacyOfficer,
             Self::Admin => pb::FunctionKind::Admin,
+            Self::RegionalPartner => pb::FunctionKind::RegionalPartner,
         }) as i32
     }
 }

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod expertise;
 pub mod inbox;
 pub mod push;
+pub mod region;
 pub mod sent;
 
 use std::future::Future;

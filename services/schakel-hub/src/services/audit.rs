@@ -93,6 +93,7 @@ fn action_names(a: pb::AuditAction) -> &'static [Action] {
         A::HardheidsclausuleDecision => &[Action::HardheidsclausuleDecided],
         A::JustificationsRead => &[Action::JustificationsRead],
         A::MandateChange => &[Action::MandateRecorded, Action::MandateEnded],
+        A::RegionalNumbersRead => &[Action::RegionalNumbersRead],
     }
 }
 
@@ -124,6 +125,7 @@ fn action_to_pb(a: &Action) -> pb::AuditAction {
         Action::HardheidsclausuleDecided => A::HardheidsclausuleDecision,
         Action::JustificationsRead => A::JustificationsRead,
         Action::MandateRecorded | Action::MandateEnded => A::MandateChange,
+        Action::RegionalNumbersRead => A::RegionalNumbersRead,
         _ => A::Unspecified,
     }
 }

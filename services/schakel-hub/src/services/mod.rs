@@ -15,6 +15,7 @@ mod inbox;
 pub(crate) mod mandate;
 mod pipeline;
 mod refuse;
+mod region;
 mod transfer;
 
 pub use admin::AdminApi;
@@ -23,6 +24,7 @@ pub use consent::ConsentApi;
 pub use directory::DirectoryApi;
 pub use expertise::ExpertiseApi;
 pub use inbox::InboxApi;
+pub use region::RegionApi;
 pub use transfer::TransferApi;
 
 use std::sync::Arc;

@@ -47,6 +47,7 @@ pub fn function_to_pb(f: FunctionKind) -> pb::FunctionKind {
         FunctionKind::Participatiewet => pb::FunctionKind::Participatiewet,
         FunctionKind::PrivacyOfficer => pb::FunctionKind::PrivacyOfficer,
         FunctionKind::Admin => pb::FunctionKind::Admin,
+        FunctionKind::RegionalPartner => pb::FunctionKind::RegionalPartner,
     }
 }
 
@@ -59,6 +60,7 @@ pub fn function_from_pb(v: i32) -> Option<FunctionKind> {
         pb::FunctionKind::Participatiewet => Some(FunctionKind::Participatiewet),
         pb::FunctionKind::PrivacyOfficer => Some(FunctionKind::PrivacyOfficer),
         pb::FunctionKind::Admin => Some(FunctionKind::Admin),
+        pb::FunctionKind::RegionalPartner => Some(FunctionKind::RegionalPartner),
     }
 }
 

@@ -1,0 +1,113 @@
+//! Counts for the regional numbers (R13, R17), from content-free metadata
+//! only: who sent to which gemeente when, which consent decisions were
+//! recorded when. No pseudonym, id or text leaves these queries.
+
+use jiff::Timestamp;
+use schakel_domain::{FunctionKind, Oin, OrgKind};
+
+use crate::pool::on_pool;
+use crate::{Store, StoreError};
+
+const HANDOVERS: &str = include_str!("../queries/regional_handovers.sql");
+const CONSENTS: &str = include_str!("../queries/regional_consents.sql");
+
+/// Handovers to one gemeente from one kind of sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverCount {
+    /// The gemeente (the mandating one for a transfer delivered under a
+    /// mandate).
+    pub gemeente: Oin,
+    /// The sending organisation's kind.
+    pub sender_kind: OrgKind,
+    /// The sending function.
+    pub sender_function: FunctionKind,
+    /// How many.
+    pub count: u64,
+}
+
+/// A consent event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConsentEvent {
+    /// Consent given.
+    Given,
+    /// Consent refused (R13).
+    Refused,
+    /// Consent withdrawn.
+    Withdrawn,
+}
+
+/// Consent events for one gemeente.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentCount {
+    /// The gemeente named as recipient.
+    pub gemeente: Oin,
+    /// What happened.
+    pub event: ConsentEvent,
+    /// How many times.
+    pub count: u64,
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt("regional count"))
+}
+
+fn count(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt("regional count"))
+}
+
+impl Store {
+    /// Handovers submitted in `[from, until)`, per gemeente and sender.
+    #[tracing::instrument(name = "store.regional_handovers", skip_all)]
+    pub async fn regional_handovers(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<HandoverCount>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self, p => sqlx::query_as(HANDOVERS)
+            .bind(from.as_millisecond())
+            .bind(until.as_millisecond())
+            .fetch_all(p)
+            .await)
+        .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
+        rows.into_iter()
+            .map(|(g, kind, function, n)| {
+                Ok(HandoverCount {
+                    gemeente: parse(&g)?,
+                    sender_kind: parse(&kind)?,
+                    sender_function: parse(&function)?,
+                    count: count(n)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Consent events in `[from, until)`, per gemeente.
+    #[tracing::instrument(name = "store.regional_consents", skip_all)]
+    pub async fn regional_consents(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<ConsentCount>, StoreError> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => sqlx::query_as(CONSENTS)
+            .bind(from.as_millisecond())
+            .bind(until.as_millisecond())
+            .fetch_all(p)
+            .await)
+        .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
+        rows.into_iter()
+            .map(|(g, event, n)| {
+                let event = match event.as_str() {
+                    "given" => ConsentEvent::Given,
+                    "refused" => ConsentEvent::Refused,
+                    "withdrawn" => ConsentEvent::Withdrawn,
+                    _ => return Err(StoreError::Corrupt("regional count")),
+                };
+                Ok(ConsentCount {
+                    gemeente: parse(&g)?,
+                    event,
+                    count: count(n)?,
+                })
+            })
+            .collect()
+    }
+}
