@@ -8,7 +8,9 @@
 //! free date ranges are refused, and every read is audited.
 
 use schakel_audit::Action;
-use schakel_disclosure::{Published, Shown, Table, protect, unprotected};
+use schakel_disclosure::{
+    Published, Shown, Table, protect, protect_linked, unprotected, unprotected_linked,
+};
 use schakel_e2e::flow::*;
 use schakel_e2e::{TestHub, on_both_backends, verify_audit_log};
 use schakel_hub::dev::DEMO_MANDATE;
@@ -211,13 +213,26 @@ async fn the_region_sees_its_numbers_and_never_a_small_one(t: TestHub) {
         }
     }
     assert_eq!(p.cells[0], Shown::Small, "Groningen's two pro handovers");
-    // No hidden count can be worked out from the rest — checked exactly, as
-    // an attacker with the totals would — and the hub published what the
-    // disclosure rules give for the true table, nothing else.
-    assert_eq!(unprotected(&truth, &p, 5), Vec::new(), "{p:?}");
-    assert_eq!(Some(p), protect(&truth, 5).ok());
+    // The same handovers by where they stood: none decided yet.
+    let outcomes = &answer.tables[1];
+    assert_eq!(outcomes.measure, "handover_outcomes");
+    assert_eq!(outcomes.columns, ["accepted", "declined", "withdrawn", "open"]);
+    let outcome_truth = Table::new(2, 4, vec![0, 0, 0, 9, 0, 0, 0, 6]).expect("table");
+    let q = published(outcomes);
+    // No hidden count of either table can be worked out from both together
+    // — checked exactly, as a reader with every total would — and the hub
+    // published what the disclosure rules give for the true tables.
+    assert_eq!(
+        unprotected_linked(&truth, &outcome_truth, (&p, &q), 5).expect("linked"),
+        Vec::new(),
+        "{p:?} {q:?}"
+    );
+    assert_eq!(
+        protect_linked(&truth, &outcome_truth, 5).expect("linked"),
+        Some((p, q))
+    );
 
-    let consents = &answer.tables[1];
+    let consents = &answer.tables[2];
     assert_eq!(consents.measure, "consent_decisions");
     assert_eq!(consents.columns, ["given", "refused", "withdrawn"]);
     // Groningen: 9 + 1 given (one later withdrawn), 3 refused, 1 withdrawn;

@@ -26,10 +26,16 @@
 //!   again ([`protect`]). The choice depends only on the table, so the same
 //!   period always yields the same published table.
 //!
-//! What this does not cover (left to the caller, see docs/regional-numbers.md
-//! when it exists): linked tables — several measures of one period whose
-//! counts add up across tables (submitted = accepted + declined + open) must
-//! be protected together, or one of them published only as a total.
+//! **Linked tables.** Two tables of the same rows whose row totals are the
+//! same counts — handovers per gemeente by kind of sender, and the same
+//! handovers per gemeente by outcome — are one flow network too: the first
+//! table's cells flow from its columns into each row, the row total flows
+//! through the row, and the second table's cells flow out of it to its
+//! columns ([`protect_linked`], [`unprotected_linked`]). Hiding each table on
+//! its own would not do: a row total hidden in one and shown in the other, or
+//! narrowed by both, gives counts away. More than two tables linked by sums
+//! are not covered: protect them as pairs only when no sum links them
+//! otherwise, or publish one as a total.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -147,6 +153,8 @@ pub struct Published {
 struct Network {
     rows: usize,
     cols: usize,
+    /// The columns of the second table of a linked pair (0 for one table).
+    cols_b: usize,
     /// Per edge: from, to, flow (the true count).
     edges: Vec<(usize, usize, u64)>,
 }
@@ -169,11 +177,60 @@ impl Network {
             edges.push((col_node(c), 1, t.col_total(c)));
         }
         edges.push((1, 0, t.total()));
-        Self { rows, cols, edges }
+        Self {
+            rows,
+            cols,
+            cols_b: 0,
+            edges,
+        }
+    }
+
+    /// Tables `a` and `b` of the same rows with the same row totals: source
+    /// → a's columns → row in → row out → b's columns → sink → source. Edges
+    /// in the order a's cells, b's cells, row totals, a's column totals,
+    /// b's column totals, grand total.
+    fn linked(a: &Table, b: &Table) -> Self {
+        let rows = a.rows;
+        let (ca, cb) = (a.cols, b.cols);
+        let col_a = |c: usize| 2 + c;
+        let row_in = |r: usize| 2 + ca + r;
+        let row_out = |r: usize| 2 + ca + rows + r;
+        let col_b = |c: usize| 2 + ca + 2 * rows + c;
+        let mut edges = Vec::with_capacity(rows * (ca + cb) + rows + ca + cb + 1);
+        for r in 0..rows {
+            for c in 0..ca {
+                edges.push((col_a(c), row_in(r), a.cell(r, c)));
+            }
+        }
+        for r in 0..rows {
+            for c in 0..cb {
+                edges.push((row_out(r), col_b(c), b.cell(r, c)));
+            }
+        }
+        for r in 0..rows {
+            edges.push((row_in(r), row_out(r), a.row_total(r)));
+        }
+        for c in 0..ca {
+            edges.push((0, col_a(c), a.col_total(c)));
+        }
+        for c in 0..cb {
+            edges.push((col_b(c), 1, b.col_total(c)));
+        }
+        edges.push((1, 0, a.total()));
+        Self {
+            rows,
+            cols: ca,
+            cols_b: cb,
+            edges,
+        }
     }
 
     fn nodes(&self) -> usize {
-        2 + self.rows + self.cols
+        if self.cols_b == 0 {
+            2 + self.rows + self.cols
+        } else {
+            2 + self.cols + 2 * self.rows + self.cols_b
+        }
     }
 
     fn quantity(&self, e: usize) -> Quantity {
@@ -292,6 +349,126 @@ pub fn unprotected(table: &Table, published: &Published, threshold: u64) -> Vec<
 /// nothing of the table.
 pub fn protect(table: &Table, threshold: u64) -> Result<Published, Vec<Quantity>> {
     let net = Network::of(table);
+    let cells = net.rows * net.cols;
+    suppress(&net, cells, threshold)
+        .map(|shown| publish(&net, shown))
+        .map_err(|open| open.into_iter().map(|e| net.quantity(e)).collect())
+}
+
+/// Why two tables cannot be linked: other rows, or other row totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotLinked;
+
+impl std::fmt::Display for NotLinked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("linked tables have the same rows and the same row totals")
+    }
+}
+
+impl std::error::Error for NotLinked {}
+
+fn check_linked(a: &Table, b: &Table) -> Result<(), NotLinked> {
+    let same = a.rows == b.rows && (0..a.rows).all(|r| a.row_total(r) == b.row_total(r));
+    if same { Ok(()) } else { Err(NotLinked) }
+}
+
+/// The two publications of a linked pair out of one list of shown counts
+/// (the edge order of [`Network::linked`]); both carry the shared row and
+/// grand totals.
+fn publish_linked(net: &Network, shown: &[Shown]) -> (Published, Published) {
+    let (rows, ca, cb) = (net.rows, net.cols, net.cols_b);
+    let a_cells = rows * ca;
+    let b_cells = rows * cb;
+    let totals = a_cells + b_cells;
+    let row_totals = shown[totals..totals + rows].to_vec();
+    let col_a = shown[totals + rows..totals + rows + ca].to_vec();
+    let col_b = shown[totals + rows + ca..totals + rows + ca + cb].to_vec();
+    let total = shown[totals + rows + ca + cb];
+    (
+        Published {
+            cells: shown[..a_cells].to_vec(),
+            row_totals: row_totals.clone(),
+            col_totals: col_a,
+            total,
+        },
+        Published {
+            cells: shown[a_cells..totals].to_vec(),
+            row_totals,
+            col_totals: col_b,
+            total,
+        },
+    )
+}
+
+fn flatten_linked(a: &Published, b: &Published) -> Vec<Shown> {
+    let mut out = a.cells.clone();
+    out.extend(&b.cells);
+    out.extend(&a.row_totals);
+    out.extend(&a.col_totals);
+    out.extend(&b.col_totals);
+    out.push(a.total);
+    out
+}
+
+/// Publishes two tables of the same rows whose row totals are the same
+/// counts (see the module text) so that no hidden count of either can be
+/// worked out from both together. The shared row and grand totals are
+/// shown, or hidden, alike in both. Errs when the tables are not linked;
+/// `Ok(None)` when even hiding everything leaves a count determined (then
+/// publish nothing of either).
+pub fn protect_linked(
+    a: &Table,
+    b: &Table,
+    threshold: u64,
+) -> Result<Option<(Published, Published)>, NotLinked> {
+    check_linked(a, b)?;
+    let net = Network::linked(a, b);
+    let cells = net.rows * (net.cols + net.cols_b);
+    Ok(suppress(&net, cells, threshold)
+        .ok()
+        .map(|shown| publish_linked(&net, &shown)))
+}
+
+/// The hidden counts of a linked pair that a reader of both could work out
+/// exactly, as (table 0 or 1, quantity); shared totals are named for
+/// table 0. Empty when the pair is protected.
+pub fn unprotected_linked(
+    a: &Table,
+    b: &Table,
+    published: (&Published, &Published),
+    threshold: u64,
+) -> Result<Vec<(usize, Quantity)>, NotLinked> {
+    check_linked(a, b)?;
+    let net = Network::linked(a, b);
+    let (rows, ca, cb) = (net.rows, net.cols, net.cols_b);
+    let name = |e: usize| {
+        let (a_cells, b_cells) = (rows * ca, rows * cb);
+        if e < a_cells {
+            (0, Quantity::Cell(e / ca, e % ca))
+        } else if e < a_cells + b_cells {
+            let i = e - a_cells;
+            (1, Quantity::Cell(i / cb, i % cb))
+        } else if e < a_cells + b_cells + rows {
+            (0, Quantity::RowTotal(e - a_cells - b_cells))
+        } else if e < a_cells + b_cells + rows + ca {
+            (0, Quantity::ColTotal(e - a_cells - b_cells - rows))
+        } else if e < a_cells + b_cells + rows + ca + cb {
+            (1, Quantity::ColTotal(e - a_cells - b_cells - rows - ca))
+        } else {
+            (0, Quantity::Total)
+        }
+    };
+    Ok(net
+        .determined(&flatten_linked(published.0, published.1), threshold)
+        .into_iter()
+        .map(name)
+        .collect())
+}
+
+/// Primary and complementary suppression on `net` (its first `cells` edges
+/// are cells, the rest totals): the shown counts, or the edges left
+/// determined when nothing more can be hidden.
+fn suppress(net: &Network, cells: usize, threshold: u64) -> Result<Vec<Shown>, Vec<usize>> {
     let mut shown: Vec<Shown> = net
         .edges
         .iter()
@@ -303,11 +480,10 @@ pub fn protect(table: &Table, threshold: u64) -> Result<Published, Vec<Quantity>
             }
         })
         .collect();
-    let cells = net.rows * net.cols;
     loop {
         let open = net.determined(&shown, threshold);
         if open.is_empty() {
-            return Ok(publish(&net, shown));
+            return Ok(shown);
         }
         // The published count whose hiding leaves the fewest determined,
         // then a cell before a total, then the smallest, then the first.
@@ -322,7 +498,7 @@ pub fn protect(table: &Table, threshold: u64) -> Result<Published, Vec<Quantity>
             .min();
         match best {
             Some((_, _, _, e)) => shown[e] = Shown::Suppressed,
-            None => return Err(open.into_iter().map(|e| net.quantity(e)).collect()),
+            None => return Err(open),
         }
     }
 }

@@ -21,8 +21,23 @@ pub struct HandoverCount {
     pub sender_kind: OrgKind,
     /// The sending function.
     pub sender_function: FunctionKind,
+    /// Where they stood at the end of the period.
+    pub outcome: HandoverOutcome,
     /// How many.
     pub count: u64,
+}
+
+/// Where a handover stood at the end of a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HandoverOutcome {
+    /// Accepted by the gemeente before the period ended.
+    Accepted,
+    /// Declined before the period ended.
+    Declined,
+    /// Its consent withdrawn before the period ended, undecided.
+    Withdrawn,
+    /// Neither: still to be decided when the period ended.
+    Open,
 }
 
 /// A consent event.
@@ -63,18 +78,27 @@ impl Store {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<HandoverCount>, StoreError> {
-        let rows: Vec<(String, String, String, i64)> = on_pool!(self, p => sqlx::query_as(HANDOVERS)
+        let rows: Vec<(String, String, String, Option<String>, i64)> =
+            on_pool!(self, p => sqlx::query_as(HANDOVERS)
             .bind(from.as_millisecond())
             .bind(until.as_millisecond())
             .fetch_all(p)
             .await)
-        .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
+            .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
         rows.into_iter()
-            .map(|(g, kind, function, n)| {
+            .map(|(g, kind, function, outcome, n)| {
+                let outcome = match outcome.as_deref() {
+                    Some("accept") => HandoverOutcome::Accepted,
+                    Some("decline") => HandoverOutcome::Declined,
+                    Some("withdrawn") => HandoverOutcome::Withdrawn,
+                    Some("open") => HandoverOutcome::Open,
+                    _ => return Err(StoreError::Corrupt("regional count")),
+                };
                 Ok(HandoverCount {
                     gemeente: parse(&g)?,
                     sender_kind: parse(&kind)?,
                     sender_function: parse(&function)?,
+                    outcome,
                     count: count(n)?,
                 })
             })

@@ -2,9 +2,10 @@
 //! (R13, R17). Counted from content-free metadata (`schakel-store`'s
 //! `regional`), laid out as one gemeente-by-column table per measure, and
 //! published through `schakel-disclosure` so that no count below the
-//! threshold can be read or worked out. The measures are counted from
-//! different records (transfers, consent decisions), so no sum links one
-//! table's hidden counts to another's.
+//! threshold can be read or worked out. The two handover tables (by kind of
+//! sender, by outcome) count the same handovers, so their row totals are the
+//! same counts: they are protected together as a linked pair. The consent
+//! table counts other records, so no sum links it to them.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_policy::{Period, REGIONAL_THRESHOLD, RuleId};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::region_service_server::RegionService;
-use schakel_store::{ConsentEvent, OrgFilter, Organisation};
+use schakel_store::{ConsentEvent, HandoverOutcome, OrgFilter, Organisation};
 use tonic::{Request, Response, Status};
 
 use super::HubState;
@@ -31,6 +32,9 @@ pub struct RegionApi(pub HubState);
 
 /// The columns of the handovers table: the kind of sender.
 const SENDERS: [&str; 4] = ["pro", "vso", "mbo", "doorstroompunt"];
+/// The columns of the outcome table: where each handover stood when the
+/// period ended.
+const OUTCOMES: [&str; 4] = ["accepted", "declined", "withdrawn", "open"];
 /// The columns of the consent table: what was decided.
 const CONSENT_EVENTS: [&str; 3] = ["given", "refused", "withdrawn"];
 
@@ -81,19 +85,38 @@ impl Measure {
         self.counts[i] = self.counts[i].saturating_add(n);
     }
 
+    fn table(&self, rows: usize) -> Result<Table, HubError> {
+        Table::new(rows, self.columns.len(), self.counts.clone()).map_err(|_| HubError::Internal)
+    }
+
+    /// Nothing of the table: every count hidden.
+    fn withheld(&self, rows: usize) -> Published {
+        Published {
+            cells: vec![Shown::Suppressed; self.counts.len()],
+            row_totals: vec![Shown::Suppressed; rows],
+            col_totals: vec![Shown::Suppressed; self.columns.len()],
+            total: Shown::Suppressed,
+        }
+    }
+
     /// The table as published, or — when even hiding every count would
-    /// leave one determined — nothing of it (every count hidden).
+    /// leave one determined — nothing of it.
     fn publish(&self, rows: usize) -> Result<Published, HubError> {
-        let table =
-            Table::new(rows, self.columns.len(), self.counts.clone()).map_err(|_| HubError::Internal)?;
         Ok(
-            schakel_disclosure::protect(&table, REGIONAL_THRESHOLD).unwrap_or_else(|_| Published {
-                cells: vec![Shown::Suppressed; self.counts.len()],
-                row_totals: vec![Shown::Suppressed; rows],
-                col_totals: vec![Shown::Suppressed; self.columns.len()],
-                total: Shown::Suppressed,
-            }),
+            schakel_disclosure::protect(&self.table(rows)?, REGIONAL_THRESHOLD)
+                .unwrap_or_else(|_| self.withheld(rows)),
         )
+    }
+
+    /// `self` and `other`, which count the same records per row, published
+    /// together (or nothing of either).
+    fn publish_linked(&self, other: &Measure, rows: usize) -> Result<(Published, Published), HubError> {
+        let (a, b) = (self.table(rows)?, other.table(rows)?);
+        // Both are built from the same rows of the store: a difference in a
+        // row's total is a bug here, never something to publish.
+        let linked =
+            schakel_disclosure::protect_linked(&a, &b, REGIONAL_THRESHOLD).map_err(|_| HubError::Internal)?;
+        Ok(linked.unwrap_or_else(|| (self.withheld(rows), other.withheld(rows))))
     }
 
     fn to_pb(&self, gemeenten: &[Organisation], p: &Published) -> pb::NumbersTable {
@@ -191,12 +214,26 @@ impl RegionApi {
             &SENDERS,
             rows,
         );
+        let mut outcomes = Measure::new(
+            "handover_outcomes",
+            "The same handovers by where they stood when the period ended: accepted, declined, consent \
+             withdrawn before a decision, or still open",
+            &OUTCOMES,
+            rows,
+        );
         for h in state.store.regional_handovers(from, until).await? {
             if let (Some(&r), Some(c)) = (
                 row_of.get(&h.gemeente),
                 sender_column(h.sender_kind, h.sender_function),
             ) {
                 handovers.add(r, c, h.count);
+                let o = match h.outcome {
+                    HandoverOutcome::Accepted => 0,
+                    HandoverOutcome::Declined => 1,
+                    HandoverOutcome::Withdrawn => 2,
+                    HandoverOutcome::Open => 3,
+                };
+                outcomes.add(r, o, h.count);
             }
         }
         let mut consents = Measure::new(
@@ -219,13 +256,12 @@ impl RegionApi {
         let mut tables = Vec::new();
         let mut consent_published = None;
         if rows > 0 {
-            for m in [&handovers, &consents] {
-                let p = m.publish(rows)?;
-                tables.push(m.to_pb(&gemeenten, &p));
-                if m.id == consents.id {
-                    consent_published = Some(p);
-                }
-            }
+            let (by_sender, by_outcome) = handovers.publish_linked(&outcomes, rows)?;
+            tables.push(handovers.to_pb(&gemeenten, &by_sender));
+            tables.push(outcomes.to_pb(&gemeenten, &by_outcome));
+            let p = consents.publish(rows)?;
+            tables.push(consents.to_pb(&gemeenten, &p));
+            consent_published = Some(p);
         }
         // R13: the share of refusals among decisions, only where both counts show.
         let refusal_shares = consent_published
