@@ -8,9 +8,7 @@
 //! free date ranges are refused, and every read is audited.
 
 use schakel_audit::Action;
-use schakel_disclosure::{
-    Published, Shown, Table, protect, protect_linked, unprotected, unprotected_linked,
-};
+use schakel_disclosure::{Published, Shown, Table, protect, protect_linked, unprotected, unprotected_linked};
 use schakel_e2e::flow::*;
 use schakel_e2e::{TestHub, on_both_backends, verify_audit_log};
 use schakel_hub::dev::DEMO_MANDATE;
@@ -232,7 +230,14 @@ async fn the_region_sees_its_numbers_and_never_a_small_one(t: TestHub) {
         Some((p, q))
     );
 
-    let consents = &answer.tables[2];
+    // Requests for support during school and take-overs: none this time,
+    // every count small.
+    assert_eq!(answer.tables[2].measure, "support_requests");
+    assert_eq!(answer.tables[3].measure, "takeovers");
+    for t in &answer.tables[2..4] {
+        assert!(published(t).cells.iter().all(|c| *c == Shown::Small), "{t:?}");
+    }
+    let consents = &answer.tables[4];
     assert_eq!(consents.measure, "consent_decisions");
     assert_eq!(consents.columns, ["given", "refused", "withdrawn"]);
     // Groningen: 9 + 1 given (one later withdrawn), 3 refused, 1 withdrawn;

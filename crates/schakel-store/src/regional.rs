@@ -8,12 +8,12 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use crate::pool::on_pool;
 use crate::{Store, StoreError};
 
-const HANDOVERS: &str = include_str!("../queries/regional_handovers.sql");
+const TRANSFERS: &str = include_str!("../queries/regional_transfers.sql");
 const CONSENTS: &str = include_str!("../queries/regional_consents.sql");
 
-/// Handovers to one gemeente from one kind of sender.
+/// Transfers to one gemeente from one kind of sender, by where they stood.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandoverCount {
+pub struct TransferCount {
     /// The gemeente (the mandating one for a transfer delivered under a
     /// mandate).
     pub gemeente: Oin,
@@ -71,17 +71,21 @@ fn count(n: i64) -> Result<u64, StoreError> {
 }
 
 impl Store {
-    /// Handovers submitted in `[from, until)`, per gemeente and sender.
-    #[tracing::instrument(name = "store.regional_handovers", skip_all)]
-    pub async fn regional_handovers(
+    /// Transfers under `purposes` submitted in `[from, until)`, per gemeente
+    /// they went to, sender and where they stood when `until` came.
+    #[tracing::instrument(name = "store.regional_transfers", skip_all)]
+    pub async fn regional_transfers(
         &self,
         from: Timestamp,
         until: Timestamp,
-    ) -> Result<Vec<HandoverCount>, StoreError> {
+        purposes: &[&str],
+    ) -> Result<Vec<TransferCount>, StoreError> {
+        let purposes = format!("|{}|", purposes.join("|"));
         let rows: Vec<(String, String, String, Option<String>, i64)> =
-            on_pool!(self, p => sqlx::query_as(HANDOVERS)
+            on_pool!(self, p => sqlx::query_as(TRANSFERS)
             .bind(from.as_millisecond())
             .bind(until.as_millisecond())
+            .bind(&purposes)
             .fetch_all(p)
             .await)
             .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
@@ -94,7 +98,7 @@ impl Store {
                     Some("open") => HandoverOutcome::Open,
                     _ => return Err(StoreError::Corrupt("regional count")),
                 };
-                Ok(HandoverCount {
+                Ok(TransferCount {
                     gemeente: parse(&g)?,
                     sender_kind: parse(&kind)?,
                     sender_function: parse(&function)?,

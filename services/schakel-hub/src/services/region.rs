@@ -4,8 +4,9 @@
 //! published through `schakel-disclosure` so that no count below the
 //! threshold can be read or worked out. The two handover tables (by kind of
 //! sender, by outcome) count the same handovers, so their row totals are the
-//! same counts: they are protected together as a linked pair. The consent
-//! table counts other records, so no sum links it to them.
+//! same counts: they are protected together as a linked pair. Support
+//! requests, take-overs and consent decisions are other records, each a
+//! table of its own that no sum links to another.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,21 @@ pub struct RegionApi(pub HubState);
 
 /// The columns of the handovers table: the kind of sender.
 const SENDERS: [&str; 4] = ["pro", "vso", "mbo", "doorstroompunt"];
+/// The purposes of a handover to the gemeente's Participatiewet function
+/// (R4, R5, R8).
+const HANDOVER_PURPOSES: [&str; 2] = [
+    "handover.school_to_gemeente",
+    "handover.doorstroompunt_to_gemeente",
+];
+/// A school's request for support during school (R10).
+const SUPPORT_PURPOSE: &str = "support.during_school";
+/// The gemeente's take-over to the Doorstroompunt (R7).
+const TAKEOVER_PURPOSE: &str = "handover.gemeente_to_doorstroompunt";
+/// The columns of the support table: the kind of school.
+const SCHOOLS: [&str; 3] = ["pro", "vso", "mbo"];
+/// The one column of the take-over table.
+const TAKEOVERS: [&str; 1] = ["takeovers"];
+
 /// The columns of the outcome table: where each handover stood when the
 /// period ended.
 const OUTCOMES: [&str; 4] = ["accepted", "declined", "withdrawn", "open"];
@@ -221,7 +237,11 @@ impl RegionApi {
             &OUTCOMES,
             rows,
         );
-        for h in state.store.regional_handovers(from, until).await? {
+        for h in state
+            .store
+            .regional_transfers(from, until, &HANDOVER_PURPOSES)
+            .await?
+        {
             if let (Some(&r), Some(c)) = (
                 row_of.get(&h.gemeente),
                 sender_column(h.sender_kind, h.sender_function),
@@ -234,6 +254,43 @@ impl RegionApi {
                     HandoverOutcome::Open => 3,
                 };
                 outcomes.add(r, o, h.count);
+            }
+        }
+        // R10: a school asks the gemeente for support while the youth is
+        // still at school — other transfers, so a table of their own.
+        let mut support = Measure::new(
+            "support_requests",
+            "Requests for support during school (R10), by kind of school",
+            &SCHOOLS,
+            rows,
+        );
+        for h in state
+            .store
+            .regional_transfers(from, until, &[SUPPORT_PURPOSE])
+            .await?
+        {
+            if let (Some(&r), Some(c)) = (
+                row_of.get(&h.gemeente),
+                sender_column(h.sender_kind, h.sender_function).filter(|&c| c < SCHOOLS.len()),
+            ) {
+                support.add(r, c, h.count);
+            }
+        }
+        // R7: the gemeente hands a youth to its Doorstroompunt for guidance
+        // back to school.
+        let mut takeovers = Measure::new(
+            "takeovers",
+            "Youths the gemeente handed to the Doorstroompunt for guidance back to school (R7)",
+            &TAKEOVERS,
+            rows,
+        );
+        for h in state
+            .store
+            .regional_transfers(from, until, &[TAKEOVER_PURPOSE])
+            .await?
+        {
+            if let Some(&r) = row_of.get(&h.gemeente) {
+                takeovers.add(r, 0, h.count);
             }
         }
         let mut consents = Measure::new(
@@ -259,6 +316,9 @@ impl RegionApi {
             let (by_sender, by_outcome) = handovers.publish_linked(&outcomes, rows)?;
             tables.push(handovers.to_pb(&gemeenten, &by_sender));
             tables.push(outcomes.to_pb(&gemeenten, &by_outcome));
+            for m in [&support, &takeovers] {
+                tables.push(m.to_pb(&gemeenten, &m.publish(rows)?));
+            }
             let p = consents.publish(rows)?;
             tables.push(consents.to_pb(&gemeenten, &p));
             consent_published = Some(p);

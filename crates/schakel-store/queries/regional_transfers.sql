@@ -1,6 +1,6 @@
--- Handovers to a gemeente's Participatiewet function submitted in [$1, $2)
--- (unix ms), per gemeente (the mandating one when delivered under a mandate,
--- R9), kind of sender, and where each stood at the end of the period: decided
+-- Transfers under the purposes $3 ('|'-delimited: '|handover.school_to_gemeente|')
+-- submitted in [$1, $2) (unix ms), per gemeente they went to (the mandating
+-- one when delivered under a mandate, R9), kind of sender, and where each stood at the end of the period: decided
 -- (`accept`, `decline`) before it ended, else withdrawn before it ended, else
 -- `open`. Timestamps once set never change, so an ended period always gives
 -- the same counts. Content-free metadata only.
@@ -16,5 +16,5 @@ SELECT COALESCE(m.mandating_oin, t.recipient_oin) AS gemeente_oin,
 FROM transfers t
 JOIN organisations so ON so.oin = t.sender_oin
 LEFT JOIN mandates m ON m.mandate_id = t.mandate_id
-WHERE t.recipient_function = 'participatiewet' AND t.submitted_at >= $1 AND t.submitted_at < $2
+WHERE $3 LIKE '%|' || t.purpose || '|%' AND t.submitted_at >= $1 AND t.submitted_at < $2
 GROUP BY 1, 2, 3, 4
