@@ -230,14 +230,22 @@ async fn the_region_sees_its_numbers_and_never_a_small_one(t: TestHub) {
         Some((p, q))
     );
 
-    // Requests for support during school and take-overs: none this time,
-    // every count small.
-    assert_eq!(answer.tables[2].measure, "support_requests");
-    assert_eq!(answer.tables[3].measure, "takeovers");
-    for t in &answer.tables[2..4] {
+    // Requests for support during school, take-overs, expertise requests and
+    // hardheidsclausule decisions: none this time, every count small.
+    let measures: Vec<&str> = answer.tables.iter().map(|t| t.measure.as_str()).collect();
+    assert_eq!(
+        measures[2..6],
+        [
+            "support_requests",
+            "takeovers",
+            "expertise_requests",
+            "hardheidsclausule_decisions"
+        ]
+    );
+    for t in &answer.tables[2..6] {
         assert!(published(t).cells.iter().all(|c| *c == Shown::Small), "{t:?}");
     }
-    let consents = &answer.tables[4];
+    let consents = &answer.tables[6];
     assert_eq!(consents.measure, "consent_decisions");
     assert_eq!(consents.columns, ["given", "refused", "withdrawn"]);
     // Groningen: 9 + 1 given (one later withdrawn), 3 refused, 1 withdrawn;

@@ -42,5 +42,7 @@ pub use model::{
     CertificateBinding, NewOrganisation, OrgFilter, Organisation, OrganisationUpdate, RecipientKey,
 };
 pub use pool::{Backend, DatabaseProbe, Store, StoreOptions, probe, sqlite_file};
-pub use regional::{ConsentCount, ConsentEvent, HandoverOutcome, TransferCount};
+pub use regional::{
+    ConsentCount, ConsentEvent, DecisionCount, ExpertiseOutcome, HandoverOutcome, TransferCount,
+};
 pub use retention::{PurgeCandidate, PurgeKind, PurgeReason};

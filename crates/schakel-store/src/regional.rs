@@ -10,6 +10,7 @@ use crate::{Store, StoreError};
 
 const TRANSFERS: &str = include_str!("../queries/regional_transfers.sql");
 const CONSENTS: &str = include_str!("../queries/regional_consents.sql");
+const DECISIONS: &str = include_str!("../queries/regional_decisions.sql");
 
 /// Transfers to one gemeente from one kind of sender, by where they stood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,32 @@ pub struct ConsentCount {
     pub count: u64,
 }
 
+/// Where an expertise request stood when a period ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExpertiseOutcome {
+    /// Advised: return to education is possible.
+    ReturnPossible,
+    /// Advised: return is not possible; the gemeente supports towards work.
+    ReturnNotPossible,
+    /// Advised: the Doorstroompunt takes over guidance.
+    DoorstroompuntTakesOver,
+    /// Not answered yet.
+    Open,
+}
+
+/// Decisions of one gemeente in a period: its expertise requests by
+/// outcome, and its hardheidsclausule decisions (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionCount {
+    /// The gemeente.
+    pub gemeente: Oin,
+    /// An expertise request's outcome; `None` for a hardheidsclausule
+    /// decision.
+    pub expertise: Option<ExpertiseOutcome>,
+    /// How many.
+    pub count: u64,
+}
+
 fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StoreError> {
     s.parse().map_err(|_| StoreError::Corrupt("regional count"))
 }
@@ -103,6 +130,41 @@ impl Store {
                     sender_kind: parse(&kind)?,
                     sender_function: parse(&function)?,
                     outcome,
+                    count: count(n)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Expertise requests and hardheidsclausule decisions in `[from,
+    /// until)`, per gemeente.
+    #[tracing::instrument(name = "store.regional_decisions", skip_all)]
+    pub async fn regional_decisions(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<DecisionCount>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, i64)> = on_pool!(self, p => sqlx::query_as(DECISIONS)
+            .bind(from.as_millisecond())
+            .bind(until.as_millisecond())
+            .fetch_all(p)
+            .await)
+        .map_err(|e| StoreError::from_sqlx("regional numbers", e))?;
+        rows.into_iter()
+            .map(|(g, measure, col, n)| {
+                let expertise = match (measure.as_str(), col.as_deref()) {
+                    ("hardheidsclausule", _) => None,
+                    ("expertise", Some("return_possible")) => Some(ExpertiseOutcome::ReturnPossible),
+                    ("expertise", Some("return_not_possible")) => Some(ExpertiseOutcome::ReturnNotPossible),
+                    ("expertise", Some("doorstroompunt_takes_over")) => {
+                        Some(ExpertiseOutcome::DoorstroompuntTakesOver)
+                    }
+                    ("expertise", Some("open")) => Some(ExpertiseOutcome::Open),
+                    _ => return Err(StoreError::Corrupt("regional count")),
+                };
+                Ok(DecisionCount {
+                    gemeente: parse(&g)?,
+                    expertise,
                     count: count(n)?,
                 })
             })

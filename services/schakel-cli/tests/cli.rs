@@ -401,10 +401,15 @@ async fn region_stats_prints_the_table_and_csv() {
     // Two gemeenten in the demo region: per table (columns + total) per
     // gemeente, and the column totals and grand total.
     // Handovers by sender and by outcome (4 columns), support requests (3),
-    // take-overs (1), consents (3): per gemeente its cells and total, then
-    // the column totals and the grand total.
+    // take-overs (1), expertise requests (4), hardheidsclausule decisions
+    // (1), consents (3): per gemeente its cells and total, then the column
+    // totals and the grand total.
     let lines = |cols: usize| 2 * (cols + 1) + cols + 1;
-    assert_eq!(rows.len(), 2 * lines(4) + lines(3) + lines(1) + lines(3), "{csv}");
+    assert_eq!(
+        rows.len(),
+        2 * lines(4) + lines(3) + lines(1) + lines(4) + lines(1) + lines(3),
+        "{csv}"
+    );
     assert!(rows.iter().all(|r| r.len() == 9), "{csv}");
     // Nothing happened yet: every count is 0, hidden as small, never shown.
     assert!(rows.iter().all(|r| r[7].is_empty() && r[8] == "small"), "{csv}");

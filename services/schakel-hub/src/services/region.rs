@@ -5,8 +5,9 @@
 //! threshold can be read or worked out. The two handover tables (by kind of
 //! sender, by outcome) count the same handovers, so their row totals are the
 //! same counts: they are protected together as a linked pair. Support
-//! requests, take-overs and consent decisions are other records, each a
-//! table of its own that no sum links to another.
+//! requests, take-overs, expertise requests, hardheidsclausule decisions
+//! and consent decisions are other records, each a table of its own that no
+//! sum links to another.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use schakel_domain::{FunctionKind, Oin, OrgKind};
 use schakel_policy::{Period, REGIONAL_THRESHOLD, RuleId};
 use schakel_proto::v1 as pb;
 use schakel_proto::v1::region_service_server::RegionService;
-use schakel_store::{ConsentEvent, HandoverOutcome, OrgFilter, Organisation};
+use schakel_store::{ConsentEvent, ExpertiseOutcome, HandoverOutcome, OrgFilter, Organisation};
 use tonic::{Request, Response, Status};
 
 use super::HubState;
@@ -47,6 +48,16 @@ const TAKEOVER_PURPOSE: &str = "handover.gemeente_to_doorstroompunt";
 const SCHOOLS: [&str; 3] = ["pro", "vso", "mbo"];
 /// The one column of the take-over table.
 const TAKEOVERS: [&str; 1] = ["takeovers"];
+
+/// The columns of the expertise table: the advice, or still open.
+const ADVICE: [&str; 4] = [
+    "return_possible",
+    "return_not_possible",
+    "doorstroompunt_takes_over",
+    "open",
+];
+/// The one column of the hardheidsclausule table.
+const HARDHEIDSCLAUSULE: [&str; 1] = ["decisions"];
 
 /// The columns of the outcome table: where each handover stood when the
 /// period ended.
@@ -293,6 +304,37 @@ impl RegionApi {
                 takeovers.add(r, 0, h.count);
             }
         }
+        // R7 and R2: the gemeente's expertise requests by outcome, and its
+        // hardheidsclausule decisions — each its own records and table.
+        let mut expertise = Measure::new(
+            "expertise_requests",
+            "Expertise requests to the Doorstroompunt (R7) by the advice, or still open when the period ended",
+            &ADVICE,
+            rows,
+        );
+        let mut hardheidsclausule = Measure::new(
+            "hardheidsclausule_decisions",
+            "The gemeente's hardheidsclausule decisions: support continued past 27 (R2)",
+            &HARDHEIDSCLAUSULE,
+            rows,
+        );
+        for d in state.store.regional_decisions(from, until).await? {
+            let Some(&r) = row_of.get(&d.gemeente) else {
+                continue;
+            };
+            match d.expertise {
+                None => hardheidsclausule.add(r, 0, d.count),
+                Some(o) => {
+                    let c = match o {
+                        ExpertiseOutcome::ReturnPossible => 0,
+                        ExpertiseOutcome::ReturnNotPossible => 1,
+                        ExpertiseOutcome::DoorstroompuntTakesOver => 2,
+                        ExpertiseOutcome::Open => 3,
+                    };
+                    expertise.add(r, c, d.count);
+                }
+            }
+        }
         let mut consents = Measure::new(
             "consent_decisions",
             "Consent decisions recorded (given, refused) and withdrawals, for handovers to the gemeente",
@@ -316,7 +358,7 @@ impl RegionApi {
             let (by_sender, by_outcome) = handovers.publish_linked(&outcomes, rows)?;
             tables.push(handovers.to_pb(&gemeenten, &by_sender));
             tables.push(outcomes.to_pb(&gemeenten, &by_outcome));
-            for m in [&support, &takeovers] {
+            for m in [&support, &takeovers, &expertise, &hardheidsclausule] {
                 tables.push(m.to_pb(&gemeenten, &m.publish(rows)?));
             }
             let p = consents.publish(rows)?;
