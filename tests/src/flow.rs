@@ -172,30 +172,57 @@ pub fn document(bsn: &str) -> Vec<pb::FieldGroup> {
 
 pub const GROUPS: [&str; 4] = ["identity", "contact.youth", "school_career", "wishes"];
 
-pub async fn give_consent(c: &mut Clients, bsn: &str, key: &str) -> String {
+/// The youth's own consent (or, with `status`, refusal) for a handover of
+/// the document's groups to `recipient`.
+pub fn consent_request(
+    bsn: &str,
+    key: &str,
+    recipient: Option<pb::PartyRef>,
+    status: pb::ConsentStatus,
+) -> pb::RecordConsentRequest {
+    pb::RecordConsentRequest {
+        idempotency_key: key.into(),
+        status: status as i32,
+        subject: Some(pb::ConsentSubject {
+            bsn: bsn.into(),
+            date_of_birth: ago(19, 30),
+        }),
+        giver: pb::ConsentGiver::Youth as i32,
+        scope: Some(pb::ConsentScope {
+            purpose: "handover.school_to_gemeente".into(),
+            recipient,
+            groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+        }),
+        method: pb::ConsentMethod::Digital as i32,
+        ..Default::default()
+    }
+}
+
+/// Records the youth's consent for a handover to `recipient`; its id.
+pub async fn give_consent_to(
+    c: &mut Clients,
+    bsn: &str,
+    key: &str,
+    recipient: Option<pb::PartyRef>,
+) -> String {
     c.consent
-        .record_consent(req(pb::RecordConsentRequest {
-            idempotency_key: key.into(),
-            status: pb::ConsentStatus::Given as i32,
-            subject: Some(pb::ConsentSubject {
-                bsn: bsn.into(),
-                date_of_birth: ago(19, 30),
-            }),
-            giver: pb::ConsentGiver::Youth as i32,
-            scope: Some(pb::ConsentScope {
-                purpose: "handover.school_to_gemeente".into(),
-                recipient: werk_party(),
-                groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
-            }),
-            method: pb::ConsentMethod::Digital as i32,
-            ..Default::default()
-        }))
+        .record_consent(req(consent_request(
+            bsn,
+            key,
+            recipient,
+            pb::ConsentStatus::Given,
+        )))
         .await
         .unwrap()
         .into_inner()
         .consent
         .unwrap()
         .consent_id
+}
+
+/// Records the youth's consent for a handover to the demo gemeente; its id.
+pub async fn give_consent(c: &mut Clients, bsn: &str, key: &str) -> String {
+    give_consent_to(c, bsn, key, werk_party()).await
 }
 
 pub fn handover(bsn: &str, consent_id: &str, key: &str) -> pb::SubmitRequest {

@@ -23,31 +23,7 @@ fn westerkwartier() -> Option<pb::PartyRef> {
 
 /// The youth's consent for a handover to Westerkwartier, and the handover.
 async fn hand_over(school: &mut Clients, bsn: &str, key: &str) -> Result<pb::SubmitResponse, tonic::Status> {
-    let mut consent = pb::RecordConsentRequest {
-        idempotency_key: format!("{key}-consent"),
-        status: pb::ConsentStatus::Given as i32,
-        subject: Some(pb::ConsentSubject {
-            bsn: bsn.into(),
-            date_of_birth: ago(19, 30),
-        }),
-        giver: pb::ConsentGiver::Youth as i32,
-        scope: Some(pb::ConsentScope {
-            purpose: "handover.school_to_gemeente".into(),
-            recipient: westerkwartier(),
-            groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
-        }),
-        method: pb::ConsentMethod::Digital as i32,
-        ..Default::default()
-    };
-    consent.subject.as_mut().expect("subject").bsn = bsn.into();
-    let consent_id = school
-        .consent
-        .record_consent(req(consent))
-        .await?
-        .into_inner()
-        .consent
-        .expect("consent")
-        .consent_id;
+    let consent_id = give_consent_to(school, bsn, &format!("{key}-consent"), westerkwartier()).await;
     let mut r = handover(bsn, &consent_id, key);
     r.recipient = westerkwartier();
     school

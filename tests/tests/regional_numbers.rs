@@ -45,31 +45,7 @@ const YOUTHS: [&str; 20] = [
 /// was submitted.
 async fn hand_over(school: &mut Clients, pro: bool, bsn: &str, to: &str, key: &str) -> pb::SubmitResponse {
     let recipient = party(to, pb::FunctionKind::Participatiewet);
-    let consent = pb::RecordConsentRequest {
-        idempotency_key: format!("{key}-consent"),
-        status: pb::ConsentStatus::Given as i32,
-        subject: Some(pb::ConsentSubject {
-            bsn: bsn.into(),
-            date_of_birth: ago(19, 30),
-        }),
-        giver: pb::ConsentGiver::Youth as i32,
-        scope: Some(pb::ConsentScope {
-            purpose: "handover.school_to_gemeente".into(),
-            recipient: recipient.clone(),
-            groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
-        }),
-        method: pb::ConsentMethod::Digital as i32,
-        ..Default::default()
-    };
-    let consent_id = school
-        .consent
-        .record_consent(req(consent))
-        .await
-        .expect("consent")
-        .into_inner()
-        .consent
-        .expect("consent")
-        .consent_id;
+    let consent_id = give_consent_to(school, bsn, &format!("{key}-consent"), recipient.clone()).await;
     let mut r = handover(bsn, &consent_id, key);
     r.recipient = recipient;
     if pro {
@@ -89,22 +65,12 @@ async fn hand_over(school: &mut Clients, pro: bool, bsn: &str, to: &str, key: &s
 async fn refusal(school: &mut Clients, bsn: &str, key: &str) {
     school
         .consent
-        .record_consent(req(pb::RecordConsentRequest {
-            idempotency_key: key.into(),
-            status: pb::ConsentStatus::Refused as i32,
-            subject: Some(pb::ConsentSubject {
-                bsn: bsn.into(),
-                date_of_birth: ago(19, 30),
-            }),
-            giver: pb::ConsentGiver::Youth as i32,
-            scope: Some(pb::ConsentScope {
-                purpose: "handover.school_to_gemeente".into(),
-                recipient: werk_party(),
-                groups: GROUPS.iter().map(|g| (*g).to_owned()).collect(),
-            }),
-            method: pb::ConsentMethod::Digital as i32,
-            ..Default::default()
-        }))
+        .record_consent(req(consent_request(
+            bsn,
+            key,
+            werk_party(),
+            pb::ConsentStatus::Refused,
+        )))
         .await
         .expect("refusal recorded");
 }
