@@ -45,6 +45,7 @@ fn one_file_per_service_plus_common() {
             "schakel/v1/directory.proto",
             "schakel/v1/expertise.proto",
             "schakel/v1/inbox.proto",
+            "schakel/v1/region.proto",
             "schakel/v1/transfer.proto",
         ]
     );
